@@ -1,0 +1,17 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Item } from '../core/item.js';
+
+export type KeyMode = 'path+size+mtime' | 'content';
+
+/** Default key: the path below its root, size and mtime. Moving the whole root keeps keys stable. */
+export function metaKey(item: Pick<Item, 'rel' | 'size' | 'mtime_ms'>): string {
+  return createHash('sha256').update(`${item.rel}\0${item.size}\0${item.mtime_ms}`).digest('hex').slice(0, 32);
+}
+
+/** Content key: sha256 of the bytes, so a renamed or moved file is still recognised as done. */
+export async function contentKey(item: Pick<Item, 'file'>): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(item.file as string)) h.update(chunk as Buffer);
+  return 'c' + h.digest('hex').slice(0, 31);
+}

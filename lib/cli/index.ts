@@ -1,0 +1,111 @@
+import yargs from 'yargs';
+import { SluiceError } from '../core/errors.js';
+import { VERSION } from '../core/version.js';
+import { runCommand, type RunArgs } from './run.js';
+import { validateCommand } from './validate.js';
+import { stagesCommand } from './stages.js';
+import { schemaCommand } from './schema.js';
+
+const PROGRESS = ['auto', 'ndjson', 'bar', 'none'] as const;
+
+/** Parse argv, run the command, and resolve to the process exit code. Never throws. */
+export async function main(argv: string[]): Promise<number> {
+  const stopper = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      process.stderr.write(`\nsluice: ${sig}: finishing items in flight and saving the checkpoint (${sig} again to quit at once)\n`);
+      stopper.abort(sig);
+    } else {
+      // the journal is append-only and a torn tail is repaired on the next open: quitting now loses at most the items in flight
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    }
+  };
+
+  let code = 0;
+  const parser = yargs(argv)
+    .scriptName('sluice')
+    .usage('sluice <command> [options]\n\nResumable, bounded-memory batch pipelines over documents. Results and progress are NDJSON on stdout.')
+    .command<RunArgs>(
+      'run [pipeline]',
+      'run a pipeline (a YAML/JSON file, or --input and --processor)',
+      (y) => y
+        .positional('pipeline', { type: 'string', describe: 'pipeline file (YAML or JSON)' })
+        .option('input', { alias: 'i', type: 'string', array: true, describe: 'files or directories to walk (replaces source.walk.roots)' })
+        .option('processor', { alias: 'p', type: 'string', describe: 'built-in name (pdf-text, pdf-info, sha256, noop) or ./module.js' })
+        .option('concurrency', { alias: 'j', type: 'number', describe: 'worker threads (default: map.concurrency, else available cores)' })
+        .option('resume', { type: 'boolean', describe: 'skip items an earlier run finished (the default)' })
+        .option('fresh', { type: 'boolean', describe: 'start over; the old journal is kept as a backup' })
+        .option('retry-failed', { type: 'boolean', describe: 'run again only the items that failed before' })
+        .option('keep-done', { type: 'boolean', describe: 'keep done items even if the processor or its options changed' })
+        .option('state', { type: 'string', describe: 'state dir (default <checkpoint.dir>/<name>, i.e. .sluice/<name>)' })
+        .option('out', { alias: 'o', type: 'string', describe: 'output dir for per-item files (replaces output.dir)' })
+        .option('report', { type: 'string', describe: 'report file (default <state dir>/report.json)' })
+        .option('progress', { choices: PROGRESS, default: 'auto' as const, describe: 'auto: NDJSON progress lines, plus a bar when stderr is a terminal' })
+        .option('progress-interval', { type: 'string', default: '1s', describe: 'time between progress lines' })
+        .option('timeout', { type: 'string', describe: 'per-item timeout, e.g. 30s (replaces map.timeout)' })
+        .option('max-items', { type: 'number', describe: 'stop after starting this many items (the rest wait for the next run)' })
+        .option('set', { type: 'string', array: true, describe: 'override any pipeline key: --set stages[1].map.timeout=30s' })
+        .check((a) => {
+          for (const k of ['concurrency', 'max-items'] as const) {
+            const v = a[k];
+            if (v !== undefined && (!Number.isInteger(v) || (v as number) < (k === 'max-items' ? 0 : 1))) throw new Error(`--${k}: expected a whole number${k === 'max-items' ? '' : ' >= 1'}, got ${String(v)}`);
+          }
+          return true;
+        })
+        .example('sluice run pipelines/pdf-text.yaml', 'run a pipeline file; a second run skips what is done')
+        .example('sluice run --input ~/papers --processor pdf-info -j 2 | jq -c "select(.type==\\"result\\")"', 'no file needed: walk, process, filter the results')
+        .example('sluice run pipelines/pdf-text.yaml --fresh --progress none > results.ndjson', 'start over, results only'),
+      async (a) => {
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        code = await runCommand(a, stopper.signal);
+      },
+    )
+    .command<{ pipeline: string; json?: boolean }>(
+      'validate <pipeline>',
+      'check a pipeline file; exit 2 with every bad key named (stages[1].map.timeout: ...)',
+      (y) => y.positional('pipeline', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
+      (a) => { code = validateCommand(a.pipeline, !!a.json); },
+    )
+    .command<{ json?: boolean }>(
+      'stages',
+      'list every source, stage and processor with its options',
+      (y) => y.option('json', { type: 'boolean', describe: 'one NDJSON line per component' }),
+      (a) => { code = stagesCommand(!!a.json); },
+    )
+    .command('schema', 'print the JSON Schema of pipeline files (for editors)', () => {}, () => { code = schemaCommand(); })
+    .demandCommand(1, 'name a command: run, validate, stages or schema')
+    .strict()
+    .version(VERSION)
+    .alias('h', 'help')
+    .alias('V', 'version')
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .epilogue('Exit codes: 0 all items ok or skipped; 1 some items failed; 2 usage or config error; 3 fatal (state locked or unwritable); 130/143 after SIGINT/SIGTERM; 141 when stdout was closed early.\nDocs: README.md, docs/events.md, docs/errors.md')
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new SluiceError('SLUICE_E_USAGE', msg);
+    });
+
+  try {
+    await parser.parseAsync();
+    return code;
+  } catch (err) {
+    if (err instanceof SluiceError) {
+      process.stderr.write(`sluice: ${err.message}\n`);
+      if (err.code === 'SLUICE_E_USAGE') process.stderr.write('Try sluice --help\n');
+      return err.exitCode;
+    }
+    const e = err as Error;
+    if (e && (e.name === 'YError' || /Unknown argument|Not enough|Invalid values|Missing required|expected a whole number/.test(e.message))) {
+      process.stderr.write(`sluice: ${e.message}\nTry sluice --help\n`);
+      return 2;
+    }
+    process.stderr.write(`sluice: internal error: ${e?.stack ?? String(err)}\n`);
+    return 3;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

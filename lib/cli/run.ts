@@ -1,0 +1,63 @@
+import path from 'node:path';
+import { loadPipelineFile, parsePipeline, type PipelineConfig } from '../core/config.js';
+import { SluiceError } from '../core/errors.js';
+import { parseDuration } from '../core/duration.js';
+import { runPipeline, type RunOptions } from '../core/pipeline.js';
+import type { ProgressMode } from '../core/progress.js';
+import { VERSION } from '../core/version.js';
+import { defaultConcurrency } from '../stages/map.js';
+import { BUILTIN_PROCESSORS } from '../processors/index.js';
+import { applyOverrides, type FlagOverrides } from './overrides.js';
+
+export interface RunArgs extends FlagOverrides {
+  pipeline?: string;
+  fresh?: boolean;
+  retryFailed?: boolean;
+  resume?: boolean;
+  keepDone?: boolean;
+  state?: string;
+  progress: ProgressMode;
+  progressInterval: string;
+  maxItems?: number;
+}
+
+/** A pipeline from the file, or from flags alone (`sluice run --input docs --processor sha256`). */
+export function configFromArgs(a: RunArgs): PipelineConfig {
+  const patch = (raw: Record<string, unknown>) => applyOverrides(raw, a);
+  if (a.pipeline) return loadPipelineFile(a.pipeline, patch);
+  if (!a.input?.length || !a.processor) {
+    throw new SluiceError('SLUICE_E_USAGE', 'give a pipeline file, or both --input and --processor (see sluice run --help)');
+  }
+  const name = Object.hasOwn(BUILTIN_PROCESSORS, a.processor) ? a.processor : path.basename(a.processor).replace(/\.[cm]?js$/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'run';
+  const text = JSON.stringify({ version: 1, name, source: { walk: { roots: [] } }, stages: [{ dedupe: {} }, { map: {} }] });
+  return parsePipeline(text, '(command line)', process.cwd(), patch);
+}
+
+export function modeOf(a: RunArgs): RunOptions['mode'] {
+  const picked = [a.fresh && 'fresh', a.retryFailed && 'retry-failed', a.resume && 'resume'].filter(Boolean);
+  if (picked.length > 1) throw new SluiceError('SLUICE_E_USAGE', `--${picked.join(' and --')} cannot be used together`);
+  return a.fresh ? 'fresh' : a.retryFailed ? 'retry-failed' : 'resume';
+}
+
+export async function runCommand(a: RunArgs, stop: AbortSignal): Promise<number> {
+  const config = configFromArgs(a);
+  const interval = parseDuration(a.progressInterval);
+  if (interval === undefined || interval < 50) {
+    throw new SluiceError('SLUICE_E_USAGE', `--progress-interval: expected a duration of at least 50ms like "1s", got ${JSON.stringify(a.progressInterval)}`);
+  }
+  const outcome = await runPipeline({
+    config,
+    version: VERSION,
+    mode: modeOf(a),
+    keepDone: !!a.keepDone,
+    stateDir: a.state,
+    concurrency: config.map.concurrency ?? defaultConcurrency(),
+    progress: a.progress,
+    progressIntervalMs: interval,
+    maxItems: a.maxItems,
+    out: process.stdout,
+    err: process.stderr,
+    stop,
+  });
+  return outcome.exitCode;
+}

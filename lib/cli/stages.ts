@@ -1,0 +1,20 @@
+import { components, optionDocs } from '../core/registry.js';
+
+export function stagesCommand(json: boolean): number {
+  const list = components().map((c) => ({ kind: c.kind, name: c.name, description: c.description, options: optionDocs(c) }));
+  if (json) {
+    for (const c of list) process.stdout.write(JSON.stringify({ v: 1, type: 'component', ...c }) + '\n');
+    return 0;
+  }
+  const lines: string[] = [];
+  for (const c of list) {
+    lines.push(`${c.kind} ${c.name}`, `  ${c.description}`);
+    for (const o of c.options) {
+      const def = o.default !== undefined ? ` (default ${JSON.stringify(o.default)})` : o.required ? ' (required)' : '';
+      lines.push(`    ${o.name}: ${o.type}${def}${o.description ? ` - ${o.description}` : ''}`);
+    }
+    lines.push('');
+  }
+  process.stdout.write(lines.join('\n'));
+  return 0;
+}

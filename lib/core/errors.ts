@@ -1,0 +1,85 @@
+// Every error sluice reports carries a stable code from this table. The codes are part of the
+// NDJSON contract (docs/errors.md is generated from the same table by a test), so never rename one.
+
+export const ERROR_CODES = {
+  SLUICE_E_USAGE: { exit: 2, retryable: false, summary: 'bad command-line flag or argument' },
+  SLUICE_E_CONFIG: { exit: 2, retryable: false, summary: 'pipeline file is invalid (the message names the key)' },
+  SLUICE_E_LOCKED: { exit: 3, retryable: false, summary: 'another run holds the lock on this state dir' },
+  SLUICE_E_STATE: { exit: 3, retryable: false, summary: 'checkpoint state cannot be read or written' },
+  SLUICE_E_FATAL: { exit: 3, retryable: false, summary: 'unexpected internal failure; the run stopped' },
+  SLUICE_E_PROCESSOR: { exit: 1, retryable: false, summary: 'the processor threw an error for this item' },
+  SLUICE_E_PROCESSOR_LOAD: { exit: 2, retryable: false, summary: 'the processor module could not be loaded' },
+  SLUICE_E_TIMEOUT: { exit: 1, retryable: true, summary: 'the item took longer than map.timeout' },
+  SLUICE_E_WORKER_CRASH: { exit: 1, retryable: true, summary: 'the worker thread died while processing the item' },
+  SLUICE_E_WORKER_OOM: { exit: 1, retryable: true, summary: 'the worker ran out of memory on this item' },
+  SLUICE_E_IO: { exit: 1, retryable: true, summary: 'reading the item or writing its output failed' },
+  SLUICE_E_VANISHED: { exit: 1, retryable: false, summary: 'the file disappeared between walk and processing' },
+  SLUICE_E_OUTPUT_PATH: { exit: 1, retryable: false, summary: 'an output name was unsafe (absolute, .., or NUL)' },
+  SLUICE_E_PDF_EMPTY: { exit: 1, retryable: false, summary: 'the file is empty (0 bytes)' },
+  SLUICE_E_PDF_INVALID: { exit: 1, retryable: false, summary: 'not a PDF, or damaged beyond repair' },
+  SLUICE_E_PDF_ENCRYPTED: { exit: 1, retryable: false, summary: 'the PDF needs a password to open' },
+  SLUICE_E_PDF_TOO_LARGE: { exit: 1, retryable: false, summary: 'more pages than options.max_pages' },
+  SLUICE_E_PDF_PARSE: { exit: 1, retryable: false, summary: 'pdfjs failed while reading the document' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorInfo {
+  code: ErrorCode;
+  message: string;
+  retryable: boolean;
+}
+
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+  readonly item: string | undefined;
+  constructor(code: ErrorCode, message: string, opts: { item?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'SluiceError';
+    this.code = code;
+    this.item = opts.item;
+  }
+  get retryable(): boolean {
+    return ERROR_CODES[this.code].retryable;
+  }
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit;
+  }
+  toInfo(): ErrorInfo {
+    return { code: this.code, message: this.message, retryable: this.retryable };
+  }
+}
+
+export function isErrorCode(x: unknown): x is ErrorCode {
+  return typeof x === 'string' && Object.hasOwn(ERROR_CODES, x);
+}
+
+const IO_CODES = new Set(['EIO', 'EMFILE', 'ENFILE', 'EBUSY', 'EAGAIN', 'EACCES', 'EPERM', 'EISDIR', 'ENOSPC']);
+
+/** Turn anything a processor threw into the typed error carried by a failed result. */
+export function toErrorInfo(err: unknown): ErrorInfo {
+  if (err instanceof SluiceError) return err.toInfo();
+  const e = err as { code?: unknown; message?: unknown; name?: unknown } | null;
+  if (e && typeof e === 'object') {
+    if (isErrorCode(e.code)) {
+      return { code: e.code, message: String(e.message ?? e.code), retryable: ERROR_CODES[e.code].retryable };
+    }
+    if (e.code === 'ENOENT') return { code: 'SLUICE_E_VANISHED', message: String(e.message), retryable: false };
+    if (typeof e.code === 'string' && IO_CODES.has(e.code)) {
+      return { code: 'SLUICE_E_IO', message: String(e.message), retryable: e.code !== 'EACCES' && e.code !== 'EPERM' && e.code !== 'EISDIR' };
+    }
+    if (typeof e.message === 'string') {
+      return { code: 'SLUICE_E_PROCESSOR', message: `${typeof e.name === 'string' ? e.name + ': ' : ''}${e.message}`, retryable: false };
+    }
+  }
+  return { code: 'SLUICE_E_PROCESSOR', message: `processor threw a non-Error value: ${safeString(err)}`, retryable: false };
+}
+
+function safeString(x: unknown): string {
+  try {
+    const s = typeof x === 'string' ? x : JSON.stringify(x);
+    return (s ?? String(x)).slice(0, 200);
+  } catch {
+    return Object.prototype.toString.call(x);
+  }
+}

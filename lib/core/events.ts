@@ -1,0 +1,31 @@
+// NDJSON events, version 1: the contract of stdout (docs/events.md). Consumers ignore fields they
+// don't know, so fields may be added; none may be renamed or change meaning.
+import type { ErrorInfo } from './errors.js';
+
+export const EVENT_VERSION = 1;
+
+export interface StartEvent {
+  v: 1; type: 'start'; run: string; pipeline: string; processor: string; concurrency: number;
+  config_hash: string; state: string; mode: 'resume' | 'fresh' | 'retry-failed';
+  already_done: number; config_changed: boolean;
+}
+export interface ResultEvent {
+  v: 1; type: 'result'; key: string; path: string; path_b64?: string; status: 'ok' | 'failed';
+  ms: number; attempts: number; output?: Record<string, unknown>; error?: ErrorInfo;
+}
+export interface ProgressEvent {
+  v: 1; type: 'progress'; done: number; total: number | null; walking: boolean; ok: number; failed: number;
+  skipped: number; in_flight: number; rate: number; eta_s: number | null; elapsed_s: number; rss_mb: number;
+}
+export interface WarningEvent {
+  v: 1; type: 'warning'; code: string; path?: string; message: string;
+}
+export interface SummaryEvent {
+  v: 1; type: 'summary'; total: number | null; ok: number; failed: number; skipped: number;
+  elapsed_s: number; rate: number; report: string | null; exit_code: number; stopped?: string;
+}
+export type SluiceEvent = StartEvent | ResultEvent | ProgressEvent | WarningEvent | SummaryEvent;
+
+export function runId(now = new Date()): string {
+  return `${now.toISOString().replace(/\.\d+Z$/, 'Z')}-${Math.random().toString(16).slice(2, 6)}`;
+}

@@ -1,0 +1,52 @@
+import type { Writable } from 'node:stream';
+
+/**
+ * Writes one JSON object per line to a byte stream and honours its backpressure: `write`
+ * resolves at once while the stream takes data and waits for 'drain' when it does not, so a slow
+ * reader slows the run instead of filling memory. When the reader goes away (EPIPE, `| head`),
+ * `closed` turns true, `onClosed` fires once, and further lines are dropped quietly.
+ */
+export class NdjsonWriter {
+  closed = false;
+  lines = 0;
+  private closedListeners: (() => void)[] = [];
+
+  constructor(readonly out: Writable) {
+    // EPIPE is the usual cause; any write error means nobody can read what follows
+    out.on('error', () => this.markClosed());
+    out.on('close', () => this.markClosed());
+  }
+
+  onClosed(fn: () => void): void {
+    if (this.closed) fn();
+    else this.closedListeners.push(fn);
+  }
+
+  private markClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const fn of this.closedListeners.splice(0)) fn();
+  }
+
+  /** True when a write now would have to wait: periodic lines (progress) are skipped then. */
+  get busy(): boolean {
+    return this.closed || this.out.writableNeedDrain;
+  }
+
+  write(event: object): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.lines++;
+    if (this.out.write(JSON.stringify(event) + '\n')) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.out.off('drain', done);
+        this.out.off('close', done);
+        this.out.off('error', done);
+        resolve();
+      };
+      this.out.on('drain', done);
+      this.out.on('close', done);
+      this.out.on('error', done);
+    });
+  }
+}

@@ -1,0 +1,233 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { configHash, type PipelineConfig } from './config.js';
+import { SluiceError } from './errors.js';
+import { runId, type ResultEvent, type StartEvent, type SummaryEvent } from './events.js';
+import type { Item } from './item.js';
+import { NdjsonWriter } from './ndjson.js';
+import { ProgressBar, progressEvent, type ProgressMode } from './progress.js';
+import { Journal } from '../checkpoint/journal.js';
+import { Lock } from '../checkpoint/lock.js';
+import { readRunState, setAsideJournal, writeRunState } from '../checkpoint/state.js';
+import { walk, defaultDisplay } from '../stages/walk.js';
+import { Dedupe } from '../stages/dedupe.js';
+import { ParallelMap, processWithRetries, type ItemResult } from '../stages/map.js';
+import { buildReport, RunStats, writeReport } from '../stages/report.js';
+import { WorkerPool } from '../worker/pool.js';
+import type { TaskMessage } from '../worker/protocol.js';
+import { parseDuration } from './duration.js';
+
+export interface RunOptions {
+  config: PipelineConfig;
+  version: string;
+  mode: 'resume' | 'fresh' | 'retry-failed';
+  keepDone: boolean;
+  /** state dir as given by --state; else <checkpoint.dir>/<name> */
+  stateDir?: string;
+  concurrency: number;
+  progress: ProgressMode;
+  progressIntervalMs: number;
+  maxItems?: number;
+  out: NodeJS.WritableStream & Writable;
+  err: NodeJS.WritableStream & Writable & { isTTY?: boolean; columns?: number };
+  /** aborting it stops taking new items; in-flight items finish, then everything is saved */
+  stop?: AbortSignal;
+}
+
+export interface RunOutcome {
+  exitCode: number;
+  summary: SummaryEvent;
+  stopped: string | null;
+}
+
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, FATAL: 3, SIGINT: 130, SIGTERM: 143, PIPE: 141 } as const;
+
+export function stateDirFor(cfg: PipelineConfig, override?: string): string {
+  return override ? path.resolve(override) : path.join(cfg.checkpoint.dir, cfg.name);
+}
+
+export async function runPipeline(o: RunOptions): Promise<RunOutcome> {
+  const cfg = o.config;
+  const warnLine = (msg: string) => o.err.write(msg + '\n');
+  for (const root of cfg.walk.roots) {
+    if (!fs.existsSync(root)) throw new SluiceError('SLUICE_E_USAGE', `input not found: ${defaultDisplay(root)}`, { item: root });
+  }
+  const stateDir = stateDirFor(cfg, o.stateDir);
+  try {
+    fs.mkdirSync(stateDir, { recursive: true });
+  } catch (err) {
+    throw new SluiceError('SLUICE_E_STATE', `cannot create state dir ${stateDir}: ${(err as Error).message}`, { cause: err });
+  }
+  const lock = Lock.acquire(stateDir, warnLine);
+  try {
+    return await runLocked(o, stateDir, warnLine);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) => void): Promise<RunOutcome> {
+  const cfg = o.config;
+  const run = runId();
+  const started = new Date().toISOString();
+  const hash = configHash(cfg, o.version);
+  const prev = readRunState(stateDir);
+  const configChanged = !!prev && prev.config_hash !== hash;
+  if (o.mode === 'fresh') {
+    const b = setAsideJournal(stateDir);
+    if (b) warnLine(`sluice: --fresh: previous journal kept as ${b}`);
+  } else if (configChanged && !o.keepDone) {
+    const b = setAsideJournal(stateDir);
+    warnLine(`sluice: processor or options changed since the last run (config ${prev!.config_hash} -> ${hash}): redoing all items${b ? `; previous journal kept as ${b}` : ''} (--keep-done keeps them)`);
+  }
+  const journal = await Journal.open(stateDir, { fsync: cfg.checkpoint.fsync, warn: warnLine });
+  if (o.mode === 'retry-failed') journal.forgetFailed();
+  const writer = new NdjsonWriter(o.out);
+  const stats = new RunStats();
+  const walkStop = new AbortController();
+  let stopped: string | null = null;
+  const stopWith = (why: string) => {
+    if (!stopped) stopped = why;
+    walkStop.abort();
+  };
+  writer.onClosed(() => stopWith('stdout closed'));
+  const onStop = () => stopWith(String(o.stop?.reason ?? 'stopped'));
+  if (o.stop?.aborted) onStop();
+  o.stop?.addEventListener('abort', onStop, { once: true });
+
+  const start: StartEvent = {
+    v: 1, type: 'start', run, pipeline: cfg.name, processor: cfg.map.processor, concurrency: o.concurrency,
+    config_hash: hash, state: defaultDisplay(stateDir), mode: o.mode, already_done: journal.size, config_changed: configChanged,
+  };
+  await writer.write(start);
+  writeRunState(stateDir, {
+    pipeline: cfg.name, processor: cfg.map.processor, config_hash: hash, runs: (prev?.runs ?? 0) + 1,
+    last: { run, started, ended: null, ok: 0, failed: 0, skipped: 0, exit_code: null },
+  });
+
+  const pool = new WorkerPool({ concurrency: o.concurrency, maxMemoryMb: cfg.map.max_memory_mb });
+  const timeoutMs = parseDuration(cfg.map.timeout)!;
+  const attempt = (item: Item) => {
+    const task: TaskMessage = {
+      type: 'task',
+      processor: cfg.map.processor,
+      options: cfg.map.options,
+      item: { path: item.path, file: item.file, rel: item.rel, size: item.size, mtime_ms: item.mtime_ms },
+      outDir: cfg.outputDir,
+    };
+    return pool.run(task, timeoutMs);
+  };
+  const mapper = new ParallelMap<Item, ItemResult>((item) => processWithRetries(item, attempt, cfg.map.retries), o.concurrency);
+
+  // progress: NDJSON lines on stdout unless asked not to; a bar on stderr when it is a terminal
+  const ndjsonProgress = o.progress === 'auto' || o.progress === 'ndjson';
+  const bar = o.progress === 'bar' || (o.progress === 'auto' && o.err.isTTY) ? new ProgressBar(o.err) : null;
+  const tick = () => {
+    const p = progressEvent(stats, mapper.active);
+    if (ndjsonProgress && !writer.busy) void writer.write(p);
+    bar?.draw(p);
+  };
+  const ticker = o.progress === 'none' ? null : setInterval(tick, o.progressIntervalMs);
+  ticker?.unref();
+
+  const source = Readable.from(walk(cfg.walk, {
+    signal: walkStop.signal,
+    onWarning: (w) => void writer.write({ v: 1, type: 'warning', code: w.code, path: defaultDisplay(w.path), message: w.message }),
+  }), { objectMode: true, highWaterMark: 16 });
+  const counter = new Transform({
+    objectMode: true,
+    highWaterMark: 16,
+    transform(item: Item, _e, cb: TransformCallback) {
+      stats.found++;
+      cb(null, item);
+    },
+    flush(cb) {
+      if (!walkStop.signal.aborted) stats.walking = false;
+      cb();
+    },
+  });
+  const dedupe = cfg.dedupe ? new Dedupe(journal, cfg.dedupe.key, () => stats.skipped++) : null;
+  const keyer = dedupe ?? new Dedupe({ isDone: () => false }, 'path+size+mtime');
+  let admitted = 0;
+  const limiter = new Transform({
+    objectMode: true,
+    highWaterMark: 16,
+    transform(item: Item, _e, cb: TransformCallback) {
+      if (o.maxItems !== undefined && admitted >= o.maxItems) {
+        stopWith(`--max-items ${o.maxItems} reached`);
+        return cb();
+      }
+      if (walkStop.signal.aborted) return cb();
+      admitted++;
+      cb(null, item);
+    },
+  });
+  const sink = new Writable({
+    objectMode: true,
+    highWaterMark: 16,
+    write(r: ItemResult, _e, cb) {
+      stats.add(r);
+      const ev: ResultEvent = { v: 1, type: 'result', key: r.item.key!, path: r.item.path, status: r.status, ms: r.ms, attempts: r.attempts };
+      if (r.item.path_b64) ev.path_b64 = r.item.path_b64;
+      if (r.output) ev.output = r.output;
+      if (r.error) ev.error = r.error;
+      journal.append({
+        key: r.item.key!, status: r.status, path: r.item.path, ...(r.item.path_b64 ? { path_b64: r.item.path_b64 } : {}),
+        at: new Date().toISOString(), ms: r.ms, attempts: r.attempts, ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
+      }).then(() => writer.write(ev)).then(() => cb(), cb);
+    },
+  });
+
+  let fatal: SluiceError | null = null;
+  try {
+    await pipeline(source, counter, keyer, limiter, mapper, sink);
+  } catch (err) {
+    fatal = err instanceof SluiceError ? err : new SluiceError('SLUICE_E_FATAL', (err as Error).message, { cause: err });
+  } finally {
+    if (ticker) clearInterval(ticker);
+    o.stop?.removeEventListener('abort', onStop);
+    await pool.close().catch(() => {});
+    await journal.close().catch((err: unknown) => { fatal ??= err as SluiceError; });
+  }
+
+  // assigned from callbacks, which TypeScript's narrowing cannot see
+  const why = stopped as string | null;
+  let exitCode: number = stats.failed ? EXIT.FAILED : EXIT.OK;
+  if (fatal) exitCode = fatal.exitCode;
+  else if (why === 'stdout closed') exitCode = EXIT.PIPE;
+  else if (why === 'SIGINT') exitCode = EXIT.SIGINT;
+  else if (why === 'SIGTERM') exitCode = EXIT.SIGTERM;
+
+  const ended = new Date().toISOString();
+  const reportPath = o.config.report.path ?? path.join(stateDir, 'report.json');
+  const report = buildReport(stats, {
+    run, pipeline: cfg.name, processor: cfg.map.processor, config_hash: hash, started, ended,
+    interrupted: why !== null && !why.startsWith('--max-items'), stopped: why, exit_code: exitCode,
+  });
+  try {
+    writeReport(reportPath, o.config.report.formats, report);
+  } catch (err) {
+    warnLine(`sluice: cannot write report ${reportPath}: ${(err as Error).message}`);
+  }
+  writeRunState(stateDir, {
+    pipeline: cfg.name, processor: cfg.map.processor, config_hash: hash, runs: (prev?.runs ?? 0) + 1,
+    last: { run, started, ended, ok: stats.ok, failed: stats.failed, skipped: stats.skipped, exit_code: exitCode },
+  });
+
+  if (o.progress !== 'none') {
+    const p = progressEvent(stats, 0);
+    if (ndjsonProgress) await writer.write(p);
+    if (bar) { bar.draw(p); bar.clear(); }
+  }
+  const summary: SummaryEvent = {
+    v: 1, type: 'summary', total: stats.total, ok: stats.ok, failed: stats.failed, skipped: stats.skipped,
+    elapsed_s: Number(stats.elapsedS().toFixed(3)), rate: Number(stats.rate().toFixed(1)),
+    report: defaultDisplay(reportPath), exit_code: exitCode,
+  };
+  if (why) summary.stopped = why;
+  await writer.write(summary);
+  if (fatal) warnLine(`sluice: ${fatal.message}`);
+  return { exitCode, summary, stopped: why };
+}

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+const DURATION_RE = /^\d+(\.\d+)?\s*(ms|s|m|h)$/;
+const durationError = (iss: { input?: unknown }) => `expected a duration like "30s", got ${show(iss.input)}`;
+
+/** A duration kept as text in the config ("30s"); parse with parseDuration when used. */
+export const duration = () =>
+  z.string({ error: durationError }).regex(DURATION_RE, { error: durationError }).refine((s) => parseDuration(s) !== undefined, { error: durationError });
+
+export function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? v.slice(0, 57) + '...' : v);
+  if (Array.isArray(v)) return 'a list';
+  if (v === null) return 'null';
+  if (typeof v === 'object') return 'a mapping';
+  return String(v);
+}
+
+export interface SchemaIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/** Format a path as users write it in a pipeline file: stages[1].map.timeout */
+export function formatPath(path: readonly (string | number | symbol)[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += (out ? '.' : '') + String(p);
+  }
+  return out || '(top level)';
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestD) { bestD = d; best = c; }
+  }
+  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length]!;
+}
+
+function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let s: any = schema;
+  for (const p of path) {
+    s = unwrap(s);
+    if (s?.shape && typeof p === 'string') s = s.shape[p];
+    else if (s?.element) s = s.element;
+    else return [];
+  }
+  s = unwrap(s);
+  return s?.shape ? Object.keys(s.shape) : [];
+}
+
+function unwrap(s: any): any {
+  while (s && (s.unwrap || s.def?.innerType)) s = s.def?.innerType ?? s.unwrap();
+  return s;
+}
+
+/** Validate `data` against `schema`; on failure, one plain-language issue per problem, each with its path. */
+export function check<T extends z.ZodType>(schema: T, data: unknown, prefix: (string | number)[] = []):
+  { ok: true; value: z.output<T> } | { ok: false; issues: SchemaIssue[] } {
+  const r = schema.safeParse(data, { reportInput: true });
+  if (r.success) return { ok: true, value: r.data };
+  const issues: SchemaIssue[] = [];
+  for (const iss of r.error.issues as any[]) {
+    const path = [...prefix, ...(iss.path as (string | number)[])];
+    switch (iss.code) {
+      case 'unrecognized_keys':
+        for (const k of iss.keys as string[]) {
+          const hint = closest(k, knownKeys(schema, iss.path));
+          const allowed = knownKeys(schema, iss.path);
+          issues.push({
+            path: [...path, k],
+            message: `unknown key${hint ? ` (did you mean "${hint}"?)` : allowed.length ? ` (expected one of: ${allowed.join(', ')})` : ''}`,
+          });
+        }
+        break;
+      case 'invalid_type':
+        issues.push({ path, message: iss.input === undefined ? `required: expected ${iss.expected}` : `expected ${iss.expected}, got ${show(iss.input)}` });
+        break;
+      case 'invalid_value':
+        issues.push({ path, message: `expected one of ${(iss.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, got ${show(iss.input)}` });
+        break;
+      case 'too_small':
+        issues.push({ path, message: iss.origin === 'array' ? `expected at least ${iss.minimum} entr${iss.minimum === 1 ? 'y' : 'ies'}` : `expected ${iss.origin === 'string' ? 'a string of length' : 'a value'} >= ${iss.minimum}, got ${show(iss.input)}` });
+        break;
+      case 'too_big':
+        issues.push({ path, message: `expected ${iss.origin === 'string' ? 'a string of length' : 'a value'} <= ${iss.maximum}, got ${show(iss.input)}` });
+        break;
+      case 'invalid_format':
+        issues.push({ path, message: `${iss.message}, got ${show(iss.input)}` });
+        break;
+      default:
+        issues.push({ path, message: iss.message });
+    }
+  }
+  return { ok: false, issues };
+}

@@ -1,0 +1,9 @@
+import type { z } from 'zod';
+
+/** What every source, stage and processor declares: its schema drives validation, `sluice stages`, `sluice schema` and the docs. */
+export interface ComponentSpec {
+  kind: 'source' | 'stage' | 'processor';
+  name: string;
+  description: string;
+  options: z.ZodType;
+}

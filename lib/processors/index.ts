@@ -1,0 +1,18 @@
+import type { ComponentSpec } from '../core/spec.js';
+import * as noop from './noop.js';
+import * as sha256 from './sha256.js';
+import * as pdfText from './pdf-text.js';
+import * as pdfInfo from './pdf-info.js';
+
+export interface BuiltinProcessor {
+  spec: ComponentSpec;
+  load(): Promise<{ default: unknown }>;
+}
+
+// Each module loads pdfjs lazily, so importing this table is cheap in the main thread.
+export const BUILTIN_PROCESSORS: Record<string, BuiltinProcessor> = Object.assign(Object.create(null) as object, {
+  'pdf-text': { spec: pdfText.spec, load: async () => pdfText },
+  'pdf-info': { spec: pdfInfo.spec, load: async () => pdfInfo },
+  sha256: { spec: sha256.spec, load: async () => sha256 },
+  noop: { spec: noop.spec, load: async () => noop },
+});

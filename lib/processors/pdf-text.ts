@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { SluiceError } from '../core/errors.js';
+import type { ComponentSpec } from '../core/spec.js';
+import type { ProcessorContext } from '../worker/context.js';
+import type { TaskMessage } from '../worker/protocol.js';
+import { classifyPdfError, MAX_PAGES_DEFAULT, openPdf, readPdfBytes } from './pdf.js';
+
+export const options = z.strictObject({
+  max_pages: z.number().int().min(1).default(MAX_PAGES_DEFAULT)
+    .describe('a PDF with more pages fails with SLUICE_E_PDF_TOO_LARGE before any text is extracted'),
+});
+
+export const spec: ComponentSpec = {
+  kind: 'processor',
+  name: 'pdf-text',
+  description: 'Text of every page (pdfjs-dist), pages joined by a form feed. With an output dir the text goes to <out>/<rel>.txt and the result carries text_path; without one, the result carries the text.',
+  options,
+};
+
+export default async function pdfText(item: TaskMessage['item'], ctx: ProcessorContext) {
+  const opts = options.parse(ctx.options);
+  const doc = await openPdf(await readPdfBytes(item.file, item.path), item.path);
+  try {
+    if (doc.numPages > opts.max_pages) {
+      throw new SluiceError('SLUICE_E_PDF_TOO_LARGE', `${doc.numPages} pages, more than max_pages ${opts.max_pages}`, { item: item.path });
+    }
+    const pages: string[] = [];
+    let emptyPages = 0;
+    for (let n = 1; n <= doc.numPages; n++) {
+      const page = await doc.getPage(n);
+      const content = await page.getTextContent();
+      let text = '';
+      for (const it of content.items) {
+        if ('str' in it) {
+          text += it.str;
+          if (it.hasEOL) text += '\n';
+        }
+      }
+      if (!text.trim()) emptyPages++;
+      pages.push(text);
+      page.cleanup();
+    }
+    const text = pages.join('\f');
+    const out: Record<string, unknown> = { pages: doc.numPages, chars: text.length };
+    if (emptyPages) out.pages_without_text = emptyPages;
+    if (ctx.hasOutputDir) out.text_path = await ctx.writeOutput(item.rel + '.txt', text);
+    else out.text = text;
+    return out;
+  } catch (err) {
+    throw classifyPdfError(err, item.path);
+  } finally {
+    await doc.destroy().catch(() => {});
+  }
+}

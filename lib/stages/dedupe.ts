@@ -1,0 +1,52 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { z } from 'zod';
+import type { Item } from '../core/item.js';
+import type { ComponentSpec } from '../core/spec.js';
+import { contentKey, metaKey, type KeyMode } from '../checkpoint/keys.js';
+
+export const dedupeOptions = z.strictObject({
+  key: z.enum(['path+size+mtime', 'content']).default('path+size+mtime')
+    .describe('path+size+mtime: path below its root, size and mtime (no reading); content: sha256 of the bytes (renamed files stay done)'),
+});
+export type DedupeOptions = z.output<typeof dedupeOptions>;
+
+export const spec: ComponentSpec = {
+  kind: 'stage',
+  name: 'dedupe',
+  description: 'Give each item its checkpoint key and drop the ones an earlier run already finished (counted as skipped). O(1) per item.',
+  options: dedupeOptions,
+};
+
+export interface DoneLookup {
+  isDone(key: string): boolean;
+}
+
+/** Keys items; passes on only those `done` does not know. A file it can no longer read is passed on to fail in the map stage. */
+export class Dedupe extends Transform {
+  skipped = 0;
+  constructor(private readonly done: DoneLookup, private readonly mode: KeyMode, private readonly onSkip: (item: Item) => void = () => {}) {
+    super({ objectMode: true, highWaterMark: 16 });
+  }
+
+  override _transform(item: Item, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.mode === 'path+size+mtime') {
+      this.route(item, metaKey(item), cb);
+    } else {
+      contentKey(item).then(
+        (key) => this.route(item, key, cb),
+        () => this.route(item, metaKey(item), cb),
+      );
+    }
+  }
+
+  private route(item: Item, key: string, cb: TransformCallback): void {
+    item.key = key;
+    if (this.done.isDone(key)) {
+      this.skipped++;
+      this.onSkip(item);
+      cb();
+    } else {
+      cb(null, item);
+    }
+  }
+}

@@ -1,0 +1,128 @@
+import os from 'node:os';
+import path from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import type { ErrorCode, ErrorInfo } from '../core/errors.js';
+import type { Item } from '../core/item.js';
+import type { ComponentSpec } from '../core/spec.js';
+import { duration } from '../core/schema-util.js';
+import type { ReplyMessage } from '../worker/protocol.js';
+
+export const RETRY_CAUSES = ['timeout', 'worker_crash', 'io'] as const;
+export type RetryCause = (typeof RETRY_CAUSES)[number];
+
+export const mapOptions = z.strictObject({
+  processor: z.string().min(1).describe('built-in name (pdf-text, pdf-info, sha256, noop) or a path to a module, relative to the pipeline file'),
+  concurrency: z.number().int().min(1).max(256).optional().describe('worker threads (default: available cores)'),
+  timeout: duration().default('60s').describe('per item; the worker is stopped and replaced, the item fails with SLUICE_E_TIMEOUT'),
+  retries: z.strictObject({
+    max: z.number().int().min(0).max(10).default(0).describe('extra attempts for a retryable failure'),
+    on: z.array(z.enum(RETRY_CAUSES)).default([...RETRY_CAUSES]).describe('which causes are retried'),
+  }).default({ max: 0, on: [...RETRY_CAUSES] }).describe('retry policy'),
+  max_memory_mb: z.number().int().min(64).default(2048).describe('JS heap limit per worker (resourceLimits)'),
+  options: z.record(z.string(), z.unknown()).default({}).describe('options for the processor, checked against its own schema'),
+});
+export type MapOptions = z.output<typeof mapOptions>;
+
+export const spec: ComponentSpec = {
+  kind: 'stage',
+  name: 'map',
+  description: 'Run a processor on every item in worker threads (piscina): per-item timeout, crashed or hung workers replaced, results unordered, at most `concurrency` items in flight.',
+  options: mapOptions,
+};
+
+export function defaultConcurrency(): number {
+  return Math.max(1, os.availableParallelism());
+}
+
+/** The outcome of one item, as the sinks see it. */
+export interface ItemResult {
+  item: Item;
+  status: 'ok' | 'failed';
+  ms: number;
+  attempts: number;
+  output?: Record<string, unknown>;
+  error?: ErrorInfo;
+}
+
+const CAUSE: Partial<Record<ErrorCode, RetryCause>> = {
+  SLUICE_E_TIMEOUT: 'timeout',
+  SLUICE_E_WORKER_CRASH: 'worker_crash',
+  SLUICE_E_WORKER_OOM: 'worker_crash',
+  SLUICE_E_IO: 'io',
+};
+
+export type Attempt = (item: Item) => Promise<ReplyMessage>;
+
+/** One item through `attempt`, retried by cause with exponential backoff (100 ms, 200 ms, 400 ms ...). */
+export async function processWithRetries(item: Item, attempt: Attempt, retries: MapOptions['retries'], backoffMs = 100): Promise<ItemResult> {
+  const start = performance.now();
+  for (let attempts = 1; ; attempts++) {
+    const reply = await attempt(item);
+    if (reply.type === 'ok') return { item, status: 'ok', ms: Math.round(performance.now() - start), attempts, output: reply.output };
+    const cause = CAUSE[reply.error.code];
+    const again = reply.error.retryable && cause !== undefined && retries.on.includes(cause) && attempts <= retries.max;
+    if (!again) return { item, status: 'failed', ms: Math.round(performance.now() - start), attempts, error: reply.error };
+    await sleep(backoffMs * 2 ** (attempts - 1));
+  }
+}
+
+/**
+ * Object-mode transform that runs `fn` on up to `concurrency` items at once and pushes results as
+ * they finish (unordered). It takes a new item only while a slot is free, and Transform holds the
+ * write callback while the readable side is full, so in flight + buffered never exceeds
+ * concurrency + highWaterMark, whatever the number of items.
+ */
+export class ParallelMap<I, O> extends Transform {
+  private inFlight = 0;
+  private resumeWrite: TransformCallback | undefined;
+  private onIdle: TransformCallback | undefined;
+
+  constructor(private readonly fn: (x: I) => Promise<O>, private readonly concurrency: number, highWaterMark = 16) {
+    super({ objectMode: true, highWaterMark });
+  }
+
+  get active(): number {
+    return this.inFlight;
+  }
+
+  override _transform(chunk: I, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.inFlight++;
+    this.fn(chunk).then(
+      (out) => {
+        this.inFlight--;
+        if (!this.destroyed) this.push(out);
+        this.release();
+      },
+      (err: unknown) => {
+        this.inFlight--;
+        this.destroy(err as Error);
+      },
+    );
+    if (this.inFlight < this.concurrency) callback();
+    else this.resumeWrite = callback;
+  }
+
+  private release(): void {
+    const w = this.resumeWrite;
+    this.resumeWrite = undefined;
+    w?.();
+    if (this.inFlight === 0 && this.onIdle) {
+      const done = this.onIdle;
+      this.onIdle = undefined;
+      done();
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.inFlight === 0) callback();
+    else this.onIdle = callback;
+  }
+}
+
+/** Resolve a processor spec from a pipeline file: a built-in name stays; a path is made absolute. */
+export function resolveProcessor(spec: string, baseDir: string, builtins: Record<string, unknown>): string {
+  if (Object.hasOwn(builtins, spec)) return spec;
+  return path.resolve(baseDir, spec);
+}

@@ -1,0 +1,155 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ItemResult } from './map.js';
+import type { ComponentSpec } from '../core/spec.js';
+import { z } from 'zod';
+
+export const spec: ComponentSpec = {
+  kind: 'stage',
+  name: 'report',
+  description: 'Counts every result and writes report.json atomically at the end (and on interrupt): totals, rate, peak RSS, failures grouped by code with the first examples, slowest items.',
+  options: z.strictObject({
+    path: z.string().describe('where report.json goes (default <state dir>/report.json)'),
+    formats: z.array(z.enum(['json', 'md'])).describe('json always; md adds a Markdown page beside it'),
+  }),
+};
+
+const EXAMPLES_PER_CODE = 5;
+const SLOWEST = 10;
+
+export interface FailureGroup { code: string; count: number; examples: { path: string; message: string }[] }
+
+/** Run totals; bounded whatever the item count: a few examples per error code, the N slowest. */
+export class RunStats {
+  ok = 0;
+  failed = 0;
+  skipped = 0;
+  found = 0;
+  walking = true;
+  readonly started = Date.now();
+  private firstProcessed = 0;
+  private readonly failures = new Map<string, FailureGroup>();
+  private slowest: { path: string; ms: number }[] = [];
+
+  get processed(): number { return this.ok + this.failed; }
+  get done(): number { return this.ok + this.failed + this.skipped; }
+  get total(): number | null { return this.walking ? null : this.found; }
+  elapsedS(now = Date.now()): number { return (now - this.started) / 1000; }
+
+  /** items/s over processed items (skips are nearly free and would make an ETA lie) */
+  rate(now = Date.now()): number {
+    if (!this.processed) return 0;
+    const s = (now - (this.firstProcessed || this.started)) / 1000;
+    return s > 0 ? this.processed / s : 0;
+  }
+
+  add(r: ItemResult): void {
+    if (!this.firstProcessed) this.firstProcessed = Date.now() - r.ms;
+    if (r.status === 'ok') this.ok++;
+    else {
+      this.failed++;
+      const code = r.error?.code ?? 'SLUICE_E_PROCESSOR';
+      let g = this.failures.get(code);
+      if (!g) this.failures.set(code, (g = { code, count: 0, examples: [] }));
+      g.count++;
+      if (g.examples.length < EXAMPLES_PER_CODE) g.examples.push({ path: r.item.path, message: r.error?.message ?? '' });
+    }
+    if (this.slowest.length < SLOWEST || r.ms > this.slowest[this.slowest.length - 1]!.ms) {
+      this.slowest.push({ path: r.item.path, ms: r.ms });
+      this.slowest.sort((a, b) => b.ms - a.ms);
+      if (this.slowest.length > SLOWEST) this.slowest.pop();
+    }
+  }
+
+  failureGroups(): FailureGroup[] {
+    return [...this.failures.values()].sort((a, b) => b.count - a.count || a.code.localeCompare(b.code));
+  }
+
+  slowItems(): { path: string; ms: number }[] {
+    return [...this.slowest];
+  }
+}
+
+export function peakRssMb(): number {
+  // maxRSS is in KiB and covers the whole process, worker threads included
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+export interface ReportMeta {
+  run: string;
+  pipeline: string;
+  processor: string;
+  config_hash: string;
+  started: string;
+  ended: string;
+  interrupted: boolean;
+  stopped: string | null;
+  exit_code: number;
+}
+
+export function buildReport(stats: RunStats, meta: ReportMeta) {
+  const processed = stats.processed;
+  return {
+    v: 1,
+    ...meta,
+    total: stats.total,
+    found: stats.found,
+    ok: stats.ok,
+    failed: stats.failed,
+    skipped: stats.skipped,
+    success_rate: processed ? Number((stats.ok / processed).toFixed(4)) : null,
+    elapsed_s: Number(stats.elapsedS().toFixed(3)),
+    items_per_s: Number(stats.rate().toFixed(2)),
+    peak_rss_mb: peakRssMb(),
+    failures: stats.failureGroups(),
+    slowest: stats.slowItems(),
+  };
+}
+export type Report = ReturnType<typeof buildReport>;
+
+/** Write via a temp file and rename, so a reader never sees half a report. */
+export function writeAtomic(file: string, data: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+export function reportMarkdown(r: Report): string {
+  const lines = [
+    `# sluice report: ${r.pipeline}`,
+    '',
+    `Run ${r.run}, ${r.started} to ${r.ended}${r.interrupted ? ' (interrupted)' : ''}.`,
+    '',
+    '| total | ok | failed | skipped | success rate | elapsed | items/s | peak RSS |',
+    '|---|---|---|---|---|---|---|---|',
+    `| ${r.total ?? r.found} | ${r.ok} | ${r.failed} | ${r.skipped} | ${r.success_rate === null ? '-' : (r.success_rate * 100).toFixed(1) + '%'} | ${r.elapsed_s}s | ${r.items_per_s} | ${r.peak_rss_mb} MB |`,
+    '',
+  ];
+  if (r.failures.length) {
+    lines.push('## Failures', '');
+    for (const g of r.failures) {
+      lines.push(`### ${g.code} (${g.count})`, '');
+      for (const e of g.examples) lines.push(`- \`${e.path}\`: ${e.message}`);
+      lines.push('');
+    }
+  }
+  if (r.slowest.length) {
+    lines.push('## Slowest items', '');
+    for (const s of r.slowest) lines.push(`- ${s.ms} ms \`${s.path}\``);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+export function writeReport(file: string, formats: ('json' | 'md')[], r: Report): void {
+  writeAtomic(file, JSON.stringify(r, null, 2) + '\n');
+  if (formats.includes('md')) writeAtomic(file.replace(/\.json$/i, '') + '.md', reportMarkdown(r));
+}

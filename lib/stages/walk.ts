@@ -1,0 +1,165 @@
+import { promises as fsp, type Dirent, type Stats } from 'node:fs';
+import path from 'node:path';
+import { isUtf8 } from 'node:buffer';
+import picomatch from 'picomatch';
+import { z } from 'zod';
+import type { Item } from '../core/item.js';
+import { SluiceError } from '../core/errors.js';
+import type { ComponentSpec } from '../core/spec.js';
+
+export const walkOptions = z.strictObject({
+  roots: z.array(z.string().min(1)).min(1).describe('files or directories to walk; relative paths are relative to the pipeline file'),
+  include: z.array(z.string().min(1)).default(['**/*']).describe('globs a file path (relative to its root) must match'),
+  exclude: z.array(z.string().min(1)).default([]).describe('globs that skip a file, or a whole directory when they match it'),
+  follow_symlinks: z.boolean().default(false).describe('follow symbolic links (loops are detected and skipped)'),
+});
+export type WalkOptions = z.output<typeof walkOptions>;
+
+export const spec: ComponentSpec = {
+  kind: 'source',
+  name: 'walk',
+  description: 'Walk directory trees lazily, one directory at a time, in a stable order (files of a directory sorted by name, then its subdirectories).',
+  options: walkOptions,
+};
+
+export interface WalkWarning {
+  path: string;
+  code: string;
+  message: string;
+}
+
+export interface WalkHooks {
+  signal?: AbortSignal;
+  onWarning?: (w: WalkWarning) => void;
+  /** Display path for an absolute path: relative to the cwd when under it. */
+  display?: (abs: string) => string;
+}
+
+type P = string | Buffer;
+const SEP = Buffer.from('/');
+const STAT_BATCH = 64;
+
+function join(dir: P, name: P): P {
+  if (typeof dir === 'string' && typeof name === 'string') return dir + '/' + name;
+  return Buffer.concat([typeof dir === 'string' ? Buffer.from(dir) : dir, SEP, typeof name === 'string' ? Buffer.from(name) : name]);
+}
+
+export function defaultDisplay(abs: string, cwd = process.cwd()): string {
+  const rel = path.relative(cwd, abs);
+  return rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
+}
+
+interface Frame { dir: P; rel: string }
+
+/**
+ * Yield every file under the roots. Only one directory listing is held at a time (plus the
+ * stack of directories still to visit), so memory follows the widest directory, not the tree.
+ * Names are read as strings (fast); a directory holding a name that is not valid UTF-8 is
+ * re-read as bytes so that the raw name can be carried as path_b64 and opened exactly.
+ */
+export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGenerator<Item> {
+  const include = picomatch(opts.include, { dot: true });
+  const exclude = opts.exclude.length ? picomatch(opts.exclude, { dot: true }) : () => false;
+  const display = hooks.display ?? ((p: string) => defaultDisplay(p));
+  const warn = (p: P, err: unknown) => {
+    const e = err as NodeJS.ErrnoException;
+    hooks.onWarning?.({ path: String(p), code: e.code ?? 'EIO', message: e.message });
+  };
+
+  for (const root of opts.roots) {
+    const absRoot = path.resolve(root);
+    let st: Stats;
+    try {
+      st = await fsp.stat(absRoot);
+    } catch (err) {
+      throw new SluiceError('SLUICE_E_USAGE', `input not found: ${root} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { item: root, cause: err });
+    }
+    const rootDisplay = display(absRoot);
+    if (st.isFile()) {
+      yield makeItem(absRoot, path.basename(absRoot), st, rootDisplay, path.dirname(rootDisplay));
+      continue;
+    }
+    const visited = new Set<string>([`${st.dev}:${st.ino}`]);
+    const stack: Frame[] = [{ dir: absRoot, rel: '' }];
+    while (stack.length) {
+      if (hooks.signal?.aborted) return;
+      const { dir, rel: dirRel } = stack.pop()!;
+      let entries: Dirent[] | Dirent<Buffer>[];
+      try {
+        entries = await fsp.readdir(dir as string, { withFileTypes: true });
+        if (entries.some((e) => e.name.includes('\uFFFD'))) {
+          entries = await fsp.readdir(dir as any, { withFileTypes: true, encoding: 'buffer' }) as unknown as Dirent<Buffer>[];
+        }
+      } catch (err) {
+        warn(dir, err);
+        continue;
+      }
+      entries.sort((a, b) => Buffer.compare(Buffer.from(a.name as P), Buffer.from(b.name as P)));
+
+      const files: { abs: P; rel: string }[] = [];
+      const subdirs: Frame[] = [];
+      for (const e of entries) {
+        const name = e.name as P;
+        const nameStr = name.toString();
+        const rel = dirRel ? dirRel + '/' + nameStr : nameStr;
+        const abs = join(dir, name);
+        if (e.isDirectory()) {
+          if (!exclude(rel) && !exclude(rel + '/')) subdirs.push({ dir: abs, rel });
+        } else if (e.isFile()) {
+          if (include(rel) && !exclude(rel)) files.push({ abs, rel });
+        } else if (e.isSymbolicLink() && opts.follow_symlinks) {
+          let target: Stats;
+          try {
+            target = await fsp.stat(abs as string);
+          } catch (err) {
+            warn(abs, err);
+            continue;
+          }
+          if (target.isDirectory()) {
+            const id = `${target.dev}:${target.ino}`;
+            if (visited.has(id)) {
+              hooks.onWarning?.({ path: String(abs), code: 'ELOOP', message: `symlink loop: ${String(abs)} leads to a directory already walked` });
+            } else if (!exclude(rel) && !exclude(rel + '/')) {
+              visited.add(id);
+              subdirs.push({ dir: abs, rel });
+            }
+          } else if (target.isFile() && include(rel) && !exclude(rel)) {
+            files.push({ abs, rel });
+          }
+        }
+      }
+
+      // stat in small parallel batches: the syscalls overlap, the order stays sorted
+      for (let i = 0; i < files.length; i += STAT_BATCH) {
+        const batch = files.slice(i, i + STAT_BATCH);
+        const stats = await Promise.all(batch.map((f) => fsp.stat(f.abs as string).catch((err: unknown) => err as Error)));
+        for (let j = 0; j < batch.length; j++) {
+          if (hooks.signal?.aborted) return;
+          const s = stats[j]!;
+          const f = batch[j]!;
+          if (s instanceof Error) {
+            // gone between readdir and stat: nothing to do, and not an error of the item
+            if ((s as NodeJS.ErrnoException).code !== 'ENOENT') warn(f.abs, s);
+            continue;
+          }
+          yield makeItem(f.abs, f.rel, s, rootDisplay, root);
+        }
+      }
+      for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
+    }
+  }
+}
+
+function makeItem(abs: P, rel: string, st: Stats, rootDisplay: string, root: string): Item {
+  const shown = rootDisplay === '.' ? rel : rootDisplay + '/' + rel;
+  const item: Item = { path: shown, file: abs, root, rel, size: st.size, mtime_ms: Math.trunc(st.mtimeMs) };
+  if (typeof abs !== 'string' && !isUtf8(abs)) item.path_b64 = rawDisplayBytes(abs, rootDisplay, root).toString('base64');
+  return item;
+}
+
+/** Raw bytes of the displayed path for a name that is not UTF-8: display root + bytes below the absolute root. */
+function rawDisplayBytes(abs: Buffer, rootDisplay: string, root: string): Buffer {
+  const absRoot = Buffer.from(path.resolve(root));
+  const below = abs.subarray(absRoot.length + 1);
+  return rootDisplay === '.' ? Buffer.from(below) : Buffer.concat([Buffer.from(rootDisplay), SEP, below]);
+}

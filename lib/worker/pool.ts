@@ -1,0 +1,68 @@
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { ErrorInfo } from '../core/errors.js';
+import { isReply, type ReplyMessage, type TaskMessage } from './protocol.js';
+
+export interface PoolOptions {
+  concurrency: number;
+  maxMemoryMb: number;
+}
+
+const RUNTIME = fileURLToPath(new URL('./runtime.js', import.meta.url));
+
+/**
+ * Worker threads through piscina, one task per worker at a time. `run` never rejects: whatever
+ * happens to the worker (timeout, exit, OOM) comes back as a failed reply with a stable code,
+ * and piscina replaces the dead worker.
+ */
+export class WorkerPool {
+  private readonly pool: Piscina<TaskMessage, unknown>;
+
+  constructor(opts: PoolOptions) {
+    this.pool = new Piscina({
+      filename: RUNTIME,
+      minThreads: opts.concurrency,
+      maxThreads: opts.concurrency,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 60_000,
+      // the map stage never has more tasks out than workers; a queue here would only hide a bug
+      maxQueue: opts.concurrency,
+      resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb },
+    });
+    // a worker error with no task to blame would otherwise be an unhandled 'error' event
+    this.pool.on('error', () => {});
+  }
+
+  get threads(): number {
+    return this.pool.threads.length;
+  }
+
+  async run(task: TaskMessage, timeoutMs: number): Promise<ReplyMessage> {
+    try {
+      const reply = await this.pool.run(task, { signal: AbortSignal.timeout(timeoutMs) });
+      if (isReply(reply)) return reply;
+      return failed({ code: 'SLUICE_E_WORKER_CRASH', message: 'worker sent a malformed reply', retryable: true });
+    } catch (err) {
+      return failed(classifyPoolError(err, timeoutMs));
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.close({ force: true });
+  }
+}
+
+function failed(error: ErrorInfo): ReplyMessage {
+  return { type: 'failed', error };
+}
+
+export function classifyPoolError(err: unknown, timeoutMs: number): ErrorInfo {
+  const e = err as { name?: string; code?: string; message?: string };
+  if (e?.name === 'AbortError' || e?.name === 'TimeoutError') {
+    return { code: 'SLUICE_E_TIMEOUT', message: `no result after ${timeoutMs} ms; the worker was stopped and replaced`, retryable: true };
+  }
+  if (e?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+    return { code: 'SLUICE_E_WORKER_OOM', message: `worker ran out of memory: ${e.message}`, retryable: true };
+  }
+  return { code: 'SLUICE_E_WORKER_CRASH', message: `worker died: ${e?.message ?? String(err)}`, retryable: true };
+}
