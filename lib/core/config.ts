@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import YAML, { LineCounter, isMap, isSeq, type Node } from 'yaml';
 import { SluiceError } from './errors.js';
-import { check, formatPath, type SchemaIssue } from './schema-util.js';
+import { check, formatPath, show, type SchemaIssue } from './schema-util.js';
 import { walkOptions, type WalkOptions } from '../stages/walk.js';
 import { dedupeOptions, type DedupeOptions } from '../stages/dedupe.js';
 import { mapOptions, type MapOptions } from '../stages/map.js';
@@ -17,7 +17,7 @@ export type StageName = keyof typeof STAGE_SCHEMAS;
 
 const pipelineSchema = z.strictObject({
   version: z.literal(1).describe('pipeline file format version; always 1'),
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'expected a name of letters, digits, ".", "_" or "-"' })
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: (iss) => `expected a name of letters, digits, ".", "_" or "-", got ${show(iss.input)}` })
     .describe('names the run and its state dir (.sluice/<name>)'),
   source: z.strictObject({ walk: walkOptions }).describe('where items come from'),
   stages: z.array(z.unknown()).min(1).describe('dedupe (optional) then map, each a one-key mapping like {map: {...}}'),

@@ -1,0 +1,59 @@
+import { spawn, type SpawnOptions } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Repository root: tests run from dist/test/..., fixtures live in the source tree. */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = path.join(ROOT, 'dist/bin/sluice.js');
+export const FIXTURES = path.join(ROOT, 'test/fixtures');
+export const SAMPLES = path.join(ROOT, 'pipelines/samples');
+
+export function tmpDir(prefix = 'sluice-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  lines: Record<string, any>[];
+}
+
+/** Run the built CLI; every stdout line must parse as JSON (that is asserted by callers via `lines`). */
+export function sluice(args: string[], opts: SpawnOptions & { input?: string } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.stdin!.end(opts.input ?? '');
+    child.on('close', (code, signal) => {
+      const lines = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+      resolve({ code, signal, stdout, stderr, lines });
+    });
+  });
+}
+
+export function ofType(lines: Record<string, any>[], type: string): Record<string, any>[] {
+  return lines.filter((l) => l.type === type);
+}
+
+/** A tree of `n` small files spread over directories of `perDir`. */
+export function makeTree(dir: string, n: number, perDir = 500): void {
+  for (let i = 0; i < n; i++) {
+    const d = path.join(dir, `d${String(Math.floor(i / perDir)).padStart(4, '0')}`);
+    if (i % perDir === 0) fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(path.join(d, `f${String(i).padStart(7, '0')}.txt`), `item ${i}\n`);
+  }
+}
+
+export function readJournal(stateDir: string): Record<string, any>[] {
+  const f = path.join(stateDir, 'journal.ndjson');
+  if (!fs.existsSync(f)) return [];
+  return fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+}
