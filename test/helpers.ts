@@ -19,7 +19,8 @@ export interface RunResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
-  lines: Record<string, any>[];
+  /** stdout parsed as NDJSON; reading it fails the test if any line is not JSON */
+  readonly lines: Record<string, any>[];
 }
 
 /** Run the built CLI; every stdout line must parse as JSON (that is asserted by callers via `lines`). */
@@ -33,8 +34,20 @@ export function sluice(args: string[], opts: SpawnOptions & { input?: string } =
     child.on('error', reject);
     child.stdin!.end(opts.input ?? '');
     child.on('close', (code, signal) => {
-      const lines = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
-      resolve({ code, signal, stdout, stderr, lines });
+      let parsed: Record<string, any>[] | undefined;
+      resolve({
+        code, signal, stdout, stderr,
+        get lines() {
+          parsed ??= stdout.split('\n').filter(Boolean).map((l, i) => {
+            try {
+              return JSON.parse(l) as Record<string, any>;
+            } catch {
+              throw new Error(`stdout line ${i + 1} is not JSON: ${l.slice(0, 200)}`);
+            }
+          });
+          return parsed;
+        },
+      });
     });
   });
 }

@@ -69,11 +69,12 @@ export async function main(argv: string[]): Promise<number> {
       (y) => y.positional('pipeline', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
       (a) => { code = validateCommand(a.pipeline, !!a.json); },
     )
-    .command<{ json?: boolean }>(
+    .command<{ json?: boolean; markdown?: boolean }>(
       'stages',
       'list every source, stage and processor with its options',
-      (y) => y.option('json', { type: 'boolean', describe: 'one NDJSON line per component' }),
-      (a) => { code = stagesCommand(!!a.json); },
+      (y) => y.option('json', { type: 'boolean', describe: 'one NDJSON line per component' })
+        .option('markdown', { type: 'boolean', describe: 'the reference page (docs/reference.md), with the error codes' }),
+      (a) => { code = stagesCommand(!!a.json, !!a.markdown); },
     )
     .command('schema', 'print the JSON Schema of pipeline files (for editors)', () => {}, () => { code = schemaCommand(); })
     .demandCommand(1, 'name a command: run, validate, stages or schema')

@@ -1,6 +1,11 @@
 import { components, optionDocs } from '../core/registry.js';
+import { referenceMarkdown } from '../core/docs.js';
 
-export function stagesCommand(json: boolean): number {
+export function stagesCommand(json: boolean, markdown = false): number {
+  if (markdown) {
+    process.stdout.write(referenceMarkdown());
+    return 0;
+  }
   const list = components().map((c) => ({ kind: c.kind, name: c.name, description: c.description, options: optionDocs(c) }));
   if (json) {
     for (const c of list) process.stdout.write(JSON.stringify({ v: 1, type: 'component', ...c }) + '\n');

@@ -9,6 +9,7 @@ import { walkOptions, type WalkOptions } from '../stages/walk.js';
 import { dedupeOptions, type DedupeOptions } from '../stages/dedupe.js';
 import { mapOptions, type MapOptions } from '../stages/map.js';
 import { BUILTIN_PROCESSORS } from '../processors/index.js';
+import { reportOptions } from '../stages/report.js';
 
 export const MAX_PIPELINE_BYTES = 1024 * 1024;
 
@@ -26,10 +27,7 @@ const pipelineSchema = z.strictObject({
     dir: z.string().min(1).default('.sluice').describe('state lives in <dir>/<name>; relative to the pipeline file'),
     fsync: z.enum(['always', 'batch', 'never']).default('batch').describe('journal durability: fsync every line, every batch (group commit), or never'),
   }).default({ dir: '.sluice', fsync: 'batch' }),
-  report: z.strictObject({
-    path: z.string().min(1).describe('JSON report, written atomically at the end; relative to the pipeline file'),
-    formats: z.array(z.enum(['json', 'md'])).default(['json']).describe('md adds <path without .json>.md'),
-  }).optional(),
+  report: reportOptions.optional(),
 });
 
 export interface PipelineConfig {

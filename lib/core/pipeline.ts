@@ -88,8 +88,11 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   const stats = new RunStats();
   const walkStop = new AbortController();
   let stopped: string | null = null;
-  const stopWith = (why: string) => {
+  let dropQueued = false;
+  /** Stop the walk. A signal or a closed stdout also drops queued items; --max-items lets admitted ones run. */
+  const stopWith = (why: string, drop = true) => {
     if (!stopped) stopped = why;
+    if (drop) dropQueued = true;
     walkStop.abort();
   };
   writer.onClosed(() => stopWith('stdout closed'));
@@ -119,7 +122,12 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
     };
     return pool.run(task, timeoutMs);
   };
-  const mapper = new ParallelMap<Item, ItemResult>((item) => processWithRetries(item, attempt, cfg.map.retries), o.concurrency);
+  // once stopping, items still queued in stream buffers are not started: they were never
+  // journaled, so the next run picks them up; only the ones already in a worker finish
+  const mapper = new ParallelMap<Item, ItemResult | null>(
+    async (item) => (dropQueued ? null : processWithRetries(item, attempt, cfg.map.retries)),
+    o.concurrency,
+  );
 
   // progress: NDJSON lines on stdout unless asked not to; a bar on stderr when it is a terminal
   const ndjsonProgress = o.progress === 'auto' || o.progress === 'ndjson';
@@ -156,7 +164,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
     highWaterMark: 16,
     transform(item: Item, _e, cb: TransformCallback) {
       if (o.maxItems !== undefined && admitted >= o.maxItems) {
-        stopWith(`--max-items ${o.maxItems} reached`);
+        stopWith(`--max-items ${o.maxItems} reached`, false);
         return cb();
       }
       if (walkStop.signal.aborted) return cb();
@@ -167,7 +175,8 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   const sink = new Writable({
     objectMode: true,
     highWaterMark: 16,
-    write(r: ItemResult, _e, cb) {
+    write(r: ItemResult | null, _e, cb) {
+      if (!r) return cb();
       stats.add(r);
       const ev: ResultEvent = { v: 1, type: 'result', key: r.item.key!, path: r.item.path, status: r.status, ms: r.ms, attempts: r.attempts };
       if (r.item.path_b64) ev.path_b64 = r.item.path_b64;

@@ -92,7 +92,8 @@ export class ParallelMap<I, O> extends Transform {
     this.fn(chunk).then(
       (out) => {
         this.inFlight--;
-        if (!this.destroyed) this.push(out);
+        // null means "dropped": a Transform would read a pushed null as end-of-stream
+        if (!this.destroyed && out !== null) this.push(out);
         this.release();
       },
       (err: unknown) => {

@@ -9,11 +9,13 @@ export const spec: ComponentSpec = {
   kind: 'stage',
   name: 'report',
   description: 'Counts every result and writes report.json atomically at the end (and on interrupt): totals, rate, peak RSS, failures grouped by code with the first examples, slowest items.',
-  options: z.strictObject({
-    path: z.string().describe('where report.json goes (default <state dir>/report.json)'),
-    formats: z.array(z.enum(['json', 'md'])).describe('json always; md adds a Markdown page beside it'),
-  }),
+  options: z.lazy(() => reportOptions),
 };
+
+export const reportOptions = z.strictObject({
+  path: z.string().min(1).describe('where the JSON report goes, relative to the pipeline file (without a report key: <state dir>/report.json)'),
+  formats: z.array(z.enum(['json', 'md'])).default(['json']).describe('json always; md adds <path without .json>.md'),
+});
 
 const EXAMPLES_PER_CODE = 5;
 const SLOWEST = 10;

@@ -1,0 +1,57 @@
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { WorkerPool } from '../../lib/worker/pool.js';
+import type { TaskMessage } from '../../lib/worker/protocol.js';
+import { FIXTURES, tmpDir } from '../helpers.js';
+
+const proc = (name: string) => path.join(FIXTURES, 'processors', name);
+const task = (processor: string, rel: string, options: Record<string, unknown> = {}, outDir: string | null = null): TaskMessage => ({
+  type: 'task', processor, options, outDir, item: { path: rel, file: path.join(FIXTURES, 'processors', 'throws.mjs'), rel, size: 1, mtime_ms: 1 },
+});
+
+t.test('a throwing processor fails that item only, with SLUICE_E_PROCESSOR', async (t) => {
+  const pool = new WorkerPool({ concurrency: 2, maxMemoryMb: 256 });
+  t.teardown(() => pool.close());
+  const bad = await pool.run(task(proc('throws.mjs'), 'bad.pdf'), 10_000);
+  t.same(bad, { type: 'failed', error: { code: 'SLUICE_E_PROCESSOR', message: 'Error: refusing bad.pdf', retryable: false } });
+  const good = await pool.run(task(proc('throws.mjs'), 'good.pdf'), 10_000);
+  t.same(good, { type: 'ok', output: { size: 1 } });
+});
+
+t.test('a worker that exits is a crash for its item; the pool is back to full strength', async (t) => {
+  const pool = new WorkerPool({ concurrency: 2, maxMemoryMb: 256 });
+  t.teardown(() => pool.close());
+  const r = await pool.run(task(proc('exit.mjs'), 'crash.pdf'), 10_000);
+  t.equal(r.type, 'failed');
+  t.equal(r.type === 'failed' && r.error.code, 'SLUICE_E_WORKER_CRASH');
+  const after = await Promise.all([pool.run(task(proc('exit.mjs'), 'a'), 10_000), pool.run(task(proc('exit.mjs'), 'b'), 10_000)]);
+  t.same(after.map((x) => x.type), ['ok', 'ok']);
+  t.equal(pool.threads, 2, 'two workers again');
+});
+
+t.test('a hung worker (sync loop) is stopped at the timeout and replaced', async (t) => {
+  const pool = new WorkerPool({ concurrency: 1, maxMemoryMb: 256 });
+  t.teardown(() => pool.close());
+  const r = await pool.run(task(proc('hang.mjs'), 'hang.pdf'), 300);
+  t.equal(r.type === 'failed' && r.error.code, 'SLUICE_E_TIMEOUT');
+  const next = await pool.run(task(proc('hang.mjs'), 'fine.pdf'), 5_000);
+  t.equal(next.type, 'ok', 'the replacement worker takes the next item');
+});
+
+t.test('writeOutput is atomic and cannot escape the output dir', async (t) => {
+  const out = tmpDir();
+  const mod = path.join(tmpDir(), 'writer.mjs');
+  fs.writeFileSync(mod, `export default async (item, ctx) => ({ p: await ctx.writeOutput(item.rel, 'data:' + item.rel) });`);
+  const pool = new WorkerPool({ concurrency: 1, maxMemoryMb: 256 });
+  t.teardown(() => pool.close());
+  const ok = await pool.run(task(mod, 'sub/dir/a.txt', {}, out), 10_000);
+  t.equal(ok.type, 'ok');
+  t.equal(fs.readFileSync(path.join(out, 'sub/dir/a.txt'), 'utf8'), 'data:sub/dir/a.txt');
+  t.same(fs.readdirSync(path.join(out, 'sub/dir')), ['a.txt'], 'no temp file left behind');
+  for (const evil of ['../escape.txt', '/etc/passwd', 'a/../../b', 'nul\0byte']) {
+    const r = await pool.run(task(mod, evil, {}, out), 10_000);
+    t.equal(r.type === 'failed' && r.error.code, 'SLUICE_E_OUTPUT_PATH', JSON.stringify(evil));
+  }
+  t.notOk(fs.existsSync(path.join(path.dirname(out), 'escape.txt')));
+});
