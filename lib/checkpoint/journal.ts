@@ -1,6 +1,7 @@
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { SluiceError, type ErrorInfo } from '../core/errors.js';
+import { KeySet } from './keyset.js';
 
 export type FinalStatus = 'ok' | 'failed';
 
@@ -33,8 +34,8 @@ const FAILED = 2;
  */
 export class Journal {
   readonly file: string;
-  /** latest status per key; the one structure that grows with the item count (issue 4 bounds it) */
-  private readonly state = new Map<string, number>();
+  /** latest status per key: the one structure that grows with the item count, 17-34 bytes a key off the heap */
+  private readonly state = new KeySet();
   private fh: fsp.FileHandle | undefined;
   private pending: string[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -58,9 +59,8 @@ export class Journal {
   isOk(key: string): boolean { return this.state.get(key) === OK; }
   isFailed(key: string): boolean { return this.state.get(key) === FAILED; }
   counts(): { ok: number; failed: number } {
-    let ok = 0, failed = 0;
-    for (const v of this.state.values()) v === OK ? ok++ : failed++;
-    return { ok, failed };
+    const t = this.state.tally();
+    return { ok: t.get(OK) ?? 0, failed: t.get(FAILED) ?? 0 };
   }
 
   private async load(): Promise<void> {
@@ -111,7 +111,7 @@ export class Journal {
     } catch {
       return false;
     }
-    if (!e || typeof e.key !== 'string' || (e.status !== 'ok' && e.status !== 'failed')) return false;
+    if (!e || typeof e.key !== 'string' || !KeySet.isKey(e.key) || (e.status !== 'ok' && e.status !== 'failed')) return false;
     this.state.set(e.key, e.status === 'ok' ? OK : FAILED);
     this.lines++;
     return true;
@@ -119,9 +119,7 @@ export class Journal {
 
   /** Forget failures so that --retry-failed runs them again. */
   forgetFailed(): number {
-    let n = 0;
-    for (const [k, v] of this.state) if (v === FAILED) { this.state.delete(k); n++; }
-    return n;
+    return this.state.filter((v) => v !== FAILED);
   }
 
   /**

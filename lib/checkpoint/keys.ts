@@ -13,5 +13,6 @@ export function metaKey(item: Pick<Item, 'rel' | 'size' | 'mtime_ms'>): string {
 export async function contentKey(item: Pick<Item, 'file'>): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(item.file as string)) h.update(chunk as Buffer);
-  return 'c' + h.digest('hex').slice(0, 31);
+  // same 128-bit shape as metaKey; the key mode is part of the config hash, so the two never mix
+  return h.digest('hex').slice(0, 32);
 }

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { Journal, type JournalEntry } from '../../lib/checkpoint/journal.js';
 import { tmpDir } from '../helpers.js';
 
-const entry = (i: number, status: 'ok' | 'failed' = 'ok'): JournalEntry => ({ key: `k${i}`, status, path: `p${i}`, at: '2026-11-23T00:00:00.000Z', ms: i });
+const key = (i: number) => i.toString(16).padStart(32, '0');
+const entry = (i: number, status: 'ok' | 'failed' = 'ok'): JournalEntry => ({ key: key(i), status, path: `p${i}`, at: '2026-11-23T00:00:00.000Z', ms: i });
 
 t.test('appends survive a reopen; latest status wins; forgetFailed', async (t) => {
   const dir = tmpDir();
@@ -14,11 +15,11 @@ t.test('appends survive a reopen; latest status wins; forgetFailed', async (t) =
   await j.close();
   const again = await Journal.open(dir);
   t.equal(again.size, 10);
-  t.ok(again.isOk('k0'));
-  t.ok(again.isFailed('k3'));
+  t.ok(again.isOk(key(0)));
+  t.ok(again.isFailed(key(3)));
   t.same(again.counts(), { ok: 7, failed: 3 });
   t.equal(again.forgetFailed(), 3);
-  t.notOk(again.isDone('k3'));
+  t.notOk(again.isDone(key(3)));
   await again.close();
 });
 

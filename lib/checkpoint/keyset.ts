@@ -1,0 +1,133 @@
+/**
+ * Status by item key, for millions of keys. A key is 32 hex digits (128 bits of a hash); it is
+ * stored as four 32-bit words in a typed array with open addressing, so each key costs 17 bytes
+ * (at most 2x that with the table half full) outside the JS heap: no per-key object, no GC work,
+ * and a Map's doubling rehash spikes are gone. A Map<string, number> took ~80 bytes of heap per key.
+ */
+export const EMPTY = 0;
+
+const KEY_RE = /^[0-9a-f]{32}$/;
+
+export class KeySet {
+  private words: Uint32Array;
+  private status: Uint8Array;
+  private capacity: number;
+  private count = 0;
+
+  constructor(initialCapacity = 1024) {
+    this.capacity = pow2(Math.max(16, initialCapacity));
+    this.words = new Uint32Array(this.capacity * 4);
+    this.status = new Uint8Array(this.capacity);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  static isKey(key: string): boolean {
+    return KEY_RE.test(key);
+  }
+
+  get(key: string): number {
+    const slot = this.find(key);
+    return slot < 0 ? EMPTY : this.status[slot]!;
+  }
+
+  has(key: string): boolean {
+    return this.find(key) >= 0;
+  }
+
+  /** Set the status (1..255) of a key. */
+  set(key: string, value: number): void {
+    if ((this.count + 1) * 2 > this.capacity) this.grow();
+    const a = parseInt(key.slice(0, 8), 16) >>> 0;
+    const b = parseInt(key.slice(8, 16), 16) >>> 0;
+    const c = parseInt(key.slice(16, 24), 16) >>> 0;
+    const d = parseInt(key.slice(24, 32), 16) >>> 0;
+    this.insert(a, b, c, d, value);
+  }
+
+  private insert(a: number, b: number, c: number, d: number, value: number): void {
+    const mask = this.capacity - 1;
+    let i = a & mask;
+    for (;;) {
+      const st = this.status[i]!;
+      if (st === EMPTY) {
+        this.put(i, a, b, c, d, value);
+        this.count++;
+        return;
+      }
+      const w = i * 4;
+      if (this.words[w] === a && this.words[w + 1] === b && this.words[w + 2] === c && this.words[w + 3] === d) {
+        this.status[i] = value;
+        return;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  private put(i: number, a: number, b: number, c: number, d: number, value: number): void {
+    const w = i * 4;
+    this.words[w] = a;
+    this.words[w + 1] = b;
+    this.words[w + 2] = c;
+    this.words[w + 3] = d;
+    this.status[i] = value;
+  }
+
+  private find(key: string): number {
+    const a = parseInt(key.slice(0, 8), 16) >>> 0;
+    const b = parseInt(key.slice(8, 16), 16) >>> 0;
+    const c = parseInt(key.slice(16, 24), 16) >>> 0;
+    const d = parseInt(key.slice(24, 32), 16) >>> 0;
+    const mask = this.capacity - 1;
+    let i = a & mask;
+    for (;;) {
+      if (this.status[i] === EMPTY) return -1;
+      const w = i * 4;
+      if (this.words[w] === a && this.words[w + 1] === b && this.words[w + 2] === c && this.words[w + 3] === d) return i;
+      i = (i + 1) & mask;
+    }
+  }
+
+  private grow(): void {
+    this.rebuild(this.capacity * 2, () => true);
+  }
+
+  /** Drop every key whose status fails `keep`; returns how many went. */
+  filter(keep: (status: number) => boolean): number {
+    const before = this.count;
+    this.rebuild(this.capacity, keep);
+    return before - this.count;
+  }
+
+  private rebuild(capacity: number, keep: (status: number) => boolean): void {
+    const { words, status, capacity: old } = this;
+    this.capacity = capacity;
+    this.words = new Uint32Array(capacity * 4);
+    this.status = new Uint8Array(capacity);
+    this.count = 0;
+    for (let i = 0; i < old; i++) {
+      const st = status[i]!;
+      if (st === EMPTY || !keep(st)) continue;
+      const w = i * 4;
+      this.insert(words[w]!, words[w + 1]!, words[w + 2]!, words[w + 3]!, st);
+    }
+  }
+
+  /** Count of keys per status value. */
+  tally(): Map<number, number> {
+    const m = new Map<number, number>();
+    for (let i = 0; i < this.capacity; i++) {
+      const st = this.status[i]!;
+      if (st !== EMPTY) m.set(st, (m.get(st) ?? 0) + 1);
+    }
+    return m;
+  }
+}
+
+function pow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
