@@ -10,8 +10,16 @@ export const BIN = path.join(ROOT, 'dist/bin/sluice.js');
 export const FIXTURES = path.join(ROOT, 'test/fixtures');
 export const SAMPLES = path.join(ROOT, 'pipelines/samples');
 
+const made: string[] = [];
+process.on('exit', () => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A temp dir, removed when the test process exits. */
 export function tmpDir(prefix = 'sluice-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(d);
+  return d;
 }
 
 export interface RunResult {

@@ -140,8 +140,13 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   const ticker = o.progress === 'none' ? null : setInterval(tick, o.progressIntervalMs);
   ticker?.unref();
 
+  // the run's own files are never inputs, even when they sit under a root
+  const reportFile = o.config.report.path ?? path.join(stateDir, 'report.json');
+  const ownFiles = new Set([stateDir, reportFile, reportFile.replace(/\.json$/i, '') + '.md']);
+  if (cfg.outputDir) ownFiles.add(path.resolve(cfg.outputDir));
   const source = Readable.from(walk(cfg.walk, {
     signal: walkStop.signal,
+    skip: ownFiles,
     onWarning: (w) => void writer.write({ v: 1, type: 'warning', code: w.code, path: defaultDisplay(w.path), message: w.message }),
   }), { objectMode: true, highWaterMark: 16 });
   const counter = new Transform({

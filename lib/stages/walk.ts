@@ -33,6 +33,8 @@ export interface WalkHooks {
   onWarning?: (w: WalkWarning) => void;
   /** Display path for an absolute path: relative to the cwd when under it. */
   display?: (abs: string) => string;
+  /** Absolute paths (directories or files) never walked: the run's own state and output. */
+  skip?: ReadonlySet<string>;
 }
 
 type P = string | Buffer;
@@ -61,6 +63,8 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
   const include = picomatch(opts.include, { dot: true });
   const exclude = opts.exclude.length ? picomatch(opts.exclude, { dot: true }) : () => false;
   const display = hooks.display ?? ((p: string) => defaultDisplay(p));
+  const skip = hooks.skip ?? new Set<string>();
+  const skipped = (abs: P) => skip.size > 0 && typeof abs === 'string' && skip.has(abs);
   const warn = (p: P, err: unknown) => {
     const e = err as NodeJS.ErrnoException;
     hooks.onWarning?.({ path: String(p), code: e.code ?? 'EIO', message: e.message });
@@ -103,6 +107,7 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
         const nameStr = name.toString();
         const rel = dirRel ? dirRel + '/' + nameStr : nameStr;
         const abs = join(dir, name);
+        if (skipped(abs)) continue;
         if (e.isDirectory()) {
           if (!exclude(rel) && !exclude(rel + '/')) subdirs.push({ dir: abs, rel });
         } else if (e.isFile()) {

@@ -54,6 +54,17 @@ t.test('include and exclude globs; excluded directories are pruned', async (t) =
   t.same(items.map((i) => i.rel), ['a.pdf', '.hidden/e.pdf', 'sub/c.pdf']);
 });
 
+t.test('the run\'s own state dir, output dir and report are never walked', async (t) => {
+  const dir = tmpDir();
+  for (const f of ['a.pdf', '.sluice/journal.ndjson', 'out/a.pdf.txt', 'report.json', 'report.md', 'sub/b.pdf']) {
+    fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    fs.writeFileSync(path.join(dir, f), 'x');
+  }
+  const skip = new Set(['.sluice', 'out', 'report.json', 'report.md'].map((f) => path.join(dir, f)));
+  const items = await collect(opts([dir]), { skip });
+  t.same(items.map((i) => i.rel), ['a.pdf', 'sub/b.pdf']);
+});
+
 t.test('symlinks are not followed by default; followed ones never loop', async (t) => {
   const dir = tmpDir();
   fs.mkdirSync(path.join(dir, 'real'));

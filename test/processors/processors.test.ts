@@ -1,0 +1,92 @@
+// The built-in processors, called in-process (tap does not see code run in workers).
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import pdfText, { options as pdfTextOptions } from '../../lib/processors/pdf-text.js';
+import pdfInfo from '../../lib/processors/pdf-info.js';
+import sha256 from '../../lib/processors/sha256.js';
+import noop from '../../lib/processors/noop.js';
+import { makeContext } from '../../lib/worker/context.js';
+import { FIXTURES, SAMPLES, tmpDir } from '../helpers.js';
+
+const pdf = (name: string) => path.join(FIXTURES, 'pdf', name);
+const item = (file: string) => ({ path: file, file, rel: path.basename(file), size: fs.statSync(file).size, mtime_ms: 1 });
+const samplePdfs = () => fs.readdirSync(SAMPLES, { recursive: true }).map(String).filter((f) => f.endsWith('.pdf'));
+const ctx = (options: Record<string, unknown> = {}, out: string | null = null) => makeContext(out, pdfTextOptions.parse(options), (p) => p);
+
+t.test('pdf-text: text of each page joined by form feeds, inline without an output dir', async (t) => {
+  const r = await pdfText(item(pdf('good.pdf')), ctx());
+  t.equal(r.pages, 2);
+  const pages = String(r.text).split('\f');
+  t.equal(pages.length, 2);
+  t.match(pages[0], /Hello fixture page one/);
+  t.match(pages[1], /Second page text/);
+  t.equal(r.chars, String(r.text).length);
+});
+
+t.test('pdf-text: with an output dir, the text goes to <out>/<rel>.txt', async (t) => {
+  const out = tmpDir();
+  const r = await pdfText({ ...item(pdf('good.pdf')), rel: 'sub/good.pdf' }, ctx({}, out));
+  t.equal(r.text_path, path.join(out, 'sub/good.pdf.txt'));
+  t.notOk('text' in r);
+  t.match(fs.readFileSync(path.join(out, 'sub/good.pdf.txt'), 'utf8'), /Hello fixture page one\n?[\s\S]*\fSecond page text/);
+});
+
+t.test('pdf-text: each kind of bad PDF has its own code', async (t) => {
+  const cases: [string, RegExp][] = [
+    ['encrypted.pdf', /^SLUICE_E_PDF_ENCRYPTED$/],
+    ['empty.pdf', /^SLUICE_E_PDF_EMPTY$/],
+    ['random-bytes.pdf', /^SLUICE_E_PDF_INVALID$/],
+    ['html.pdf', /^SLUICE_E_PDF_INVALID$/],
+    ['truncated.pdf', /^SLUICE_E_PDF_(INVALID|PARSE)$/],
+  ];
+  for (const [f, code] of cases) {
+    const err = await pdfText(item(pdf(f)), ctx()).then(() => null, (e: { code: string; message: string }) => e);
+    t.ok(err, `${f} fails`);
+    t.match(err?.code, code, `${f}: ${err?.message}`);
+  }
+  const owner = await pdfText(item(pdf('owner-only-encrypted.pdf')), ctx());
+  t.ok(owner.pages, 'encrypted with an empty user password still opens');
+});
+
+t.test('pdf-text: max_pages', async (t) => {
+  await t.rejects(pdfText(item(pdf('good.pdf')), ctx({ max_pages: 1 })), { code: 'SLUICE_E_PDF_TOO_LARGE', message: /2 pages, more than max_pages 1/ });
+});
+
+t.test('pdf-text: every sample has text except the scanned one, unicode survives', async (t) => {
+  const files = samplePdfs();
+  let noText = 0;
+  let nonLatin = false;
+  for (const f of files) {
+    const r = await pdfText(item(path.join(SAMPLES, f)), ctx());
+    if (!String(r.text).trim()) noText++;
+    if (/[\u0370-\u03ff\u0400-\u04ff\u4e00-\u9fff]/.test(String(r.text))) nonLatin = true;
+  }
+  t.equal(noText, 1, 'exactly one sample (the scanned-like page) has no text layer');
+  t.ok(nonLatin, 'Greek, Cyrillic or CJK text comes back');
+});
+
+t.test('pdf-info: metadata, version, encryption', async (t) => {
+  const good = await pdfInfo(item(pdf('good.pdf')), ctx());
+  t.match(good, { pages: 2, encrypted: false, needs_password: false });
+  t.match(good.pdf_version, /^1\.\d|^2\.\d/);
+  const enc = await pdfInfo(item(pdf('encrypted.pdf')), ctx());
+  t.same(enc, { encrypted: true, needs_password: true, pages: null });
+  const owner = await pdfInfo(item(pdf('owner-only-encrypted.pdf')), ctx());
+  t.match(owner, { encrypted: true, needs_password: false });
+  await t.rejects(pdfInfo(item(pdf('random-bytes.pdf')), ctx()), { code: 'SLUICE_E_PDF_INVALID' });
+  const withMeta = (await Promise.all(samplePdfs().map((f) => pdfInfo(item(path.join(SAMPLES, f)), ctx()))))
+    .filter((r) => r.title && r.author && r.created);
+  t.ok(withMeta.length >= 6, `samples carry title, author and dates (${withMeta.length})`);
+  t.match(withMeta[0]!.created, /^\d{4}-\d\d-\d\dT/);
+});
+
+t.test('sha256 and noop', async (t) => {
+  const f = pdf('good.pdf');
+  const r = await sha256(item(f));
+  t.equal(r.sha256, createHash('sha256').update(fs.readFileSync(f)).digest('hex'));
+  t.equal(r.bytes, fs.statSync(f).size);
+  t.same(await noop(), {});
+  await t.rejects(sha256(item(pdf('good.pdf')) && { ...item(f), file: pdf('missing.pdf') }), { code: 'ENOENT' });
+});
