@@ -83,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     .alias('h', 'help')
     .alias('V', 'version')
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .epilogue('Exit codes: 0 all items ok or skipped; 1 some items failed; 2 usage or config error; 3 fatal (state locked or unwritable); 130/143 after SIGINT/SIGTERM; 141 when stdout was closed early.\nDocs: README.md, docs/events.md, docs/errors.md')
+    .epilogue('Exit codes: 0 all items ok or skipped; 1 some items failed; 2 usage or config error; 3 fatal (state locked or unwritable); 130/143 after SIGINT/SIGTERM; 141 when stdout was closed early.\nDocs: README.md, docs/events.md, docs/reference.md (stages, options, error codes)')
     .exitProcess(false)
     .fail((msg, err) => {
       throw err ?? new SluiceError('SLUICE_E_USAGE', msg);

@@ -1,5 +1,5 @@
 // Every error sluice reports carries a stable code from this table. The codes are part of the
-// NDJSON contract (docs/errors.md is generated from the same table by a test), so never rename one.
+// NDJSON contract (the error table in docs/reference.md is generated from it, and a test checks that file), so never rename one.
 
 export const ERROR_CODES = {
   SLUICE_E_USAGE: { exit: 2, retryable: false, summary: 'bad command-line flag or argument' },
