@@ -13,24 +13,40 @@ export interface JournalEntry {
   at: string;
   ms: number;
   attempts?: number;
+  /** the processor's result when its JSON is small (so `sluice results` can rebuild stdout) */
+  output?: Record<string, unknown>;
+  output_omitted?: boolean;
   error?: Pick<ErrorInfo, 'code' | 'message'>;
 }
 
 export interface JournalOptions {
   fsync: 'always' | 'batch' | 'never';
-  /** group commit: flush after this many entries ... */
+  /** group commit: fsync after this many lines ... */
   batchItems: number;
-  /** ... or this long after the first unflushed entry */
+  /** ... or this long after the first line not yet synced */
   batchMs: number;
   warn?: (msg: string) => void;
 }
 
+export const JOURNAL_FILE = 'journal.ndjson';
+/** An output bigger than this is left out of the journal line (the output file has it). */
+export const MAX_JOURNALED_OUTPUT = 4096;
+
+// status bits kept per key
 const OK = 1;
 const FAILED = 2;
+const STATUS = 3;
+/** the key was found by this run's walk, or finished in this run */
+const SEEN = 4;
 
 /**
- * Append-only record of finished items. Lines are only ever appended; on open, a torn or garbled
- * tail (the crash hit mid-write) is cut off and the items it named simply run again.
+ * Append-only record of finished items: the checkpoint.
+ *
+ * Durability: a line is handed to the kernel within one turn of the event loop after the item
+ * finished (so killing the process loses nothing that was recorded), and fsynced in groups
+ * (every `batchItems` lines or `batchMs`), so a power cut loses at most one group: those items
+ * run again. Lines are only ever appended; on open, a torn tail (the crash hit mid-write) is cut
+ * off, with a warning naming the byte offset.
  */
 export class Journal {
   readonly file: string;
@@ -38,39 +54,65 @@ export class Journal {
   private readonly state = new KeySet();
   private fh: fsp.FileHandle | undefined;
   private pending: string[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private writeScheduled = false;
+  private unsynced = 0;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private chain: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
+  /** complete lines in the file, superseded ones included */
   lines = 0;
+  /** test hook: fail writes with ENOSPC once the file would pass this many bytes */
+  private readonly faultAfterBytes = Number(process.env.SLUICE_FAULT_JOURNAL_ENOSPC_AFTER ?? 0);
+  private bytes = 0;
 
   private constructor(dir: string, private readonly opts: JournalOptions) {
-    this.file = path.join(dir, 'journal.ndjson');
+    this.file = path.join(dir, JOURNAL_FILE);
   }
 
   static async open(dir: string, opts: Partial<JournalOptions> = {}): Promise<Journal> {
     const j = new Journal(dir, { fsync: 'batch', batchItems: 512, batchMs: 200, ...opts });
-    await j.load();
+    await j.load(true);
     j.fh = await fsp.open(j.file, 'a');
     return j;
   }
 
-  get size(): number { return this.state.size; }
-  isDone(key: string): boolean { return this.state.has(key); }
-  isOk(key: string): boolean { return this.state.get(key) === OK; }
-  isFailed(key: string): boolean { return this.state.get(key) === FAILED; }
-  counts(): { ok: number; failed: number } {
-    const t = this.state.tally();
-    return { ok: t.get(OK) ?? 0, failed: t.get(FAILED) ?? 0 };
+  /** Read-only view (for `sluice status` and `sluice results`): never truncates, never locks. */
+  static async read(dir: string): Promise<Journal> {
+    const j = new Journal(dir, { fsync: 'never', batchItems: 1, batchMs: 0 });
+    await j.load(false);
+    return j;
   }
 
-  private async load(): Promise<void> {
-    let stream: fs.ReadStream;
+  get size(): number { return this.state.size; }
+  get superseded(): number { return this.lines - this.state.size; }
+  isDone(key: string): boolean { return this.state.has(key); }
+  isOk(key: string): boolean { return (this.state.get(key) & STATUS) === OK; }
+  isFailed(key: string): boolean { return (this.state.get(key) & STATUS) === FAILED; }
+  counts(): { ok: number; failed: number } {
+    let ok = 0;
+    let failed = 0;
+    for (const [v, n] of this.state.tally()) {
+      if ((v & STATUS) === OK) ok += n;
+      else if ((v & STATUS) === FAILED) failed += n;
+    }
+    return { ok, failed };
+  }
+
+  /** Is this key done? Marks it as seen by this run either way (for vanished inputs). */
+  lookup(key: string): boolean {
+    const v = this.state.get(key);
+    if (!v) return false;
+    if (!(v & SEEN)) this.state.set(key, v | SEEN);
+    return true;
+  }
+
+  private async load(repair: boolean): Promise<void> {
     try {
       await fsp.access(this.file);
     } catch {
       return;
     }
-    stream = fs.createReadStream(this.file, { highWaterMark: 1 << 20 });
+    const stream = fs.createReadStream(this.file, { highWaterMark: 1 << 20 });
     let carry = '';
     let offset = 0; // byte offset of the start of `carry`
     let goodEnd = 0; // byte offset just after the last well-formed line
@@ -82,92 +124,248 @@ export class Journal {
       while ((nl = text.indexOf('\n', start)) !== -1) {
         const line = text.slice(start, nl);
         const lineBytes = Buffer.byteLength(line) + 1;
-        if (this.apply(line)) {
-          goodEnd = offset + lineBytes;
-        } else if (line.length) {
-          badLines++;
-        }
+        if (this.apply(line)) goodEnd = offset + lineBytes;
+        else if (line.length) badLines++;
         offset += lineBytes;
         start = nl + 1;
       }
       carry = text.slice(start);
     }
     const total = offset + Buffer.byteLength(carry);
+    this.bytes = goodEnd;
     if (goodEnd < total) {
       // Everything after the last good line is a torn write: cut it so appends start clean.
-      // Lines before it that failed to parse are counted but kept out of the state.
-      await fsp.truncate(this.file, goodEnd);
-      this.opts.warn?.(`sluice: journal ${this.file}: dropped a torn tail of ${total - goodEnd} bytes at byte offset ${goodEnd}; those items will run again`);
+      if (repair) {
+        await fsp.truncate(this.file, goodEnd);
+        this.opts.warn?.(`sluice: journal ${this.file}: dropped a torn tail of ${total - goodEnd} bytes at byte offset ${goodEnd}; those items will run again`);
+      }
     } else if (badLines) {
       this.opts.warn?.(`sluice: journal ${this.file}: skipped ${badLines} unreadable line(s)`);
     }
   }
 
   private apply(line: string): boolean {
-    if (!line) return false;
-    let e: JournalEntry;
-    try {
-      e = JSON.parse(line) as JournalEntry;
-    } catch {
-      return false;
-    }
-    if (!e || typeof e.key !== 'string' || !KeySet.isKey(e.key) || (e.status !== 'ok' && e.status !== 'failed')) return false;
-    this.state.set(e.key, e.status === 'ok' ? OK : FAILED);
+    const r = parseLine(line);
+    if (!r) return false;
+    this.state.set(r.key, r.status === 'ok' ? OK : FAILED);
     this.lines++;
     return true;
   }
 
   /** Forget failures so that --retry-failed runs them again. */
   forgetFailed(): number {
-    return this.state.filter((v) => v !== FAILED);
+    return this.state.filter((v) => (v & STATUS) !== FAILED);
   }
 
   /**
-   * Record a finished item. Resolves at once unless a group commit is due, so the caller is
-   * slowed only when the disk is; never more than batchItems entries wait in memory.
+   * Record a finished item. Call only once its outputs are durable. Resolves at once unless the
+   * lines waiting to be written reach a group, so a slow disk slows the run instead of queueing.
    */
   append(entry: JournalEntry): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    this.state.set(entry.key, entry.status === 'ok' ? OK : FAILED);
+    this.state.set(entry.key, (entry.status === 'ok' ? OK : FAILED) | SEEN);
     this.pending.push(JSON.stringify(entry));
     this.lines++;
-    if (this.opts.fsync === 'always' || this.pending.length >= this.opts.batchItems) return this.flush();
-    this.timer ??= setTimeout(() => { this.flush().catch(() => {}); }, this.opts.batchMs);
+    if (this.opts.fsync === 'always' || this.pending.length >= this.opts.batchItems) return this.write();
+    if (!this.writeScheduled) {
+      this.writeScheduled = true;
+      setImmediate(() => { this.write().catch(() => {}); });
+    }
     return Promise.resolve();
   }
 
-  flush(): Promise<void> {
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
-    if (!this.pending.length) return this.flushing;
+  /** Hand pending lines to the kernel; fsync per the policy. */
+  private write(): Promise<void> {
+    this.writeScheduled = false;
+    if (!this.pending.length) return this.chain;
     const text = this.pending.join('\n') + '\n';
+    const n = this.pending.length;
     this.pending = [];
-    this.flushing = this.flushing.then(async () => {
+    this.chain = this.chain.then(async () => {
       if (this.failure) throw this.failure;
       try {
+        const len = Buffer.byteLength(text);
+        if (this.faultAfterBytes && this.bytes + len > this.faultAfterBytes) {
+          throw Object.assign(new Error('ENOSPC: no space left on device, write (fault injected by SLUICE_FAULT_JOURNAL_ENOSPC_AFTER)'), { code: 'ENOSPC' });
+        }
         await this.fh!.write(text);
-        if (this.opts.fsync !== 'never') await this.fh!.datasync();
+        this.bytes += len;
+        this.unsynced += n;
+        if (this.opts.fsync === 'always' || (this.opts.fsync === 'batch' && this.unsynced >= this.opts.batchItems)) await this.sync();
+        else if (this.opts.fsync === 'batch') this.syncTimer ??= setTimeout(() => { this.chain = this.chain.then(() => this.sync()).catch(() => {}); }, this.opts.batchMs);
       } catch (err) {
-        this.failure = new SluiceError('SLUICE_E_STATE', `cannot write journal ${this.file}: ${(err as Error).message}`, { cause: err });
+        this.failure = journalError(this.file, err);
         throw this.failure;
       }
     });
-    return this.flushing;
+    return this.chain;
+  }
+
+  private async sync(): Promise<void> {
+    if (this.syncTimer) { clearTimeout(this.syncTimer); this.syncTimer = undefined; }
+    if (!this.unsynced || !this.fh) return;
+    this.unsynced = 0;
+    await this.fh.datasync();
+  }
+
+  /** Write and sync everything recorded so far. */
+  async flush(): Promise<void> {
+    await this.write();
+    await (this.chain = this.chain.then(() => (this.opts.fsync === 'never' ? undefined : this.sync())));
   }
 
   async close(): Promise<void> {
     try {
       await this.flush();
     } finally {
+      if (this.syncTimer) clearTimeout(this.syncTimer);
       await this.fh?.close();
       this.fh = undefined;
     }
   }
 
-  /** Last-chance synchronous flush for a hard exit (second Ctrl-C). */
+  /** Last-chance synchronous write for a hard exit (second Ctrl-C). */
   flushSync(): void {
     if (!this.pending.length) return;
     const text = this.pending.join('\n') + '\n';
     this.pending = [];
     fs.appendFileSync(this.file, text);
+  }
+
+  /**
+   * Rewrite the journal with only the latest line per key when superseded lines are more than
+   * half of it. Atomic: a temp file, fsynced, renamed over the journal. Call after close().
+   */
+  async compactIfWorthIt(): Promise<{ before: number; after: number } | null> {
+    if (this.superseded * 2 <= this.lines) return null;
+    const tmp = `${this.file}.compact.tmp`;
+    const out = await fsp.open(tmp, 'w');
+    let after = 0;
+    try {
+      let buf: string[] = [];
+      for await (const { line } of latestLines(this.file)) {
+        buf.push(line);
+        after++;
+        if (buf.length >= 4096) { await out.write(buf.join('\n') + '\n'); buf = []; }
+      }
+      if (buf.length) await out.write(buf.join('\n') + '\n');
+      await out.datasync();
+    } catch (err) {
+      await out.close();
+      await fsp.rm(tmp, { force: true });
+      throw journalError(this.file, err);
+    }
+    await out.close();
+    await fsp.rename(tmp, this.file);
+    const before = this.lines;
+    this.lines = after;
+    return { before, after };
+  }
+
+  /**
+   * Inputs recorded in the journal that this run's walk did not find (and that were not
+   * redone under a new key): counted, the first `limit` listed. Only meaningful after a
+   * complete walk in which every item went through `lookup` or `append`.
+   */
+  async vanished(limit: number, seenPath: (p: string) => boolean): Promise<{ count: number; examples: string[] }> {
+    let count = 0;
+    const examples: string[] = [];
+    const counted = new KeySet();
+    for await (const { entry } of latestLines(this.file)) {
+      if (this.state.get(entry.key) & SEEN) continue;
+      if (seenPath(entry.path)) continue; // same path, new size or mtime: redone, not vanished
+      const pk = pathKey(entry.path);
+      if (counted.has(pk)) continue;
+      counted.set(pk, 1);
+      count++;
+      if (examples.length < limit) examples.push(entry.path);
+    }
+    return { count, examples };
+  }
+}
+
+function journalError(file: string, err: unknown): SluiceError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'ENOSPC' ? 'the disk is full' : code === 'EDQUOT' ? 'the disk quota is exceeded' : (err as Error).message;
+  return new SluiceError(code === 'ENOSPC' || code === 'EDQUOT' ? 'SLUICE_E_DISK_FULL' : 'SLUICE_E_STATE', `cannot write the journal ${file}: ${why}; everything recorded before is kept, rerun when there is space`, { cause: err });
+}
+
+/** A 32-hex key for a path (vanished-input bookkeeping). */
+export function pathKey(p: string): string {
+  // FNV-1a over UTF-16 units, twice with different seeds: fast, and 64 bits is plenty to tell paths apart here
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ p.length;
+  for (let i = 0; i < p.length; i++) {
+    const c = p.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+  }
+  const hex = (n: number) => n.toString(16).padStart(8, '0');
+  return hex(h1) + hex(h2) + hex(h1 ^ 0xdeadbeef) + hex(h2 ^ 0x9e3779b9);
+}
+
+const PREFIX = '{"key":"';
+/** Parse a journal line: a fast path for the lines sluice writes, JSON.parse for anything else. */
+export function parseLine(line: string): { key: string; status: FinalStatus } | null {
+  if (!line || line.charCodeAt(line.length - 1) !== 0x7d /* } */) return null;
+  if (line.startsWith(PREFIX) && line.charCodeAt(40) === 0x22) {
+    const key = line.slice(8, 40);
+    const rest = line.slice(41, 58);
+    const status = rest.startsWith(',"status":"ok"') ? 'ok' : rest.startsWith(',"status":"failed"') ? 'failed' : null;
+    if (status && KeySet.isKey(key)) return { key, status };
+  }
+  let e: JournalEntry;
+  try {
+    e = JSON.parse(line) as JournalEntry;
+  } catch {
+    return null;
+  }
+  if (!e || typeof e.key !== 'string' || !KeySet.isKey(e.key) || (e.status !== 'ok' && e.status !== 'failed')) return null;
+  return { key: e.key, status: e.status };
+}
+
+/** Lines of a file from the last to the first, read backwards in 1 MB blocks. */
+export async function* reverseLines(file: string, blockSize = 1 << 20): AsyncGenerator<string> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    let pos = (await fh.stat()).size;
+    let tail = Buffer.alloc(0); // bytes after the last newline seen, not yet a whole line
+    while (pos > 0) {
+      const n = Math.min(blockSize, pos);
+      pos -= n;
+      const block = Buffer.alloc(n);
+      await fh.read(block, 0, n, pos);
+      let buf = Buffer.concat([block, tail]);
+      let end = buf.length;
+      for (let i = buf.length - 1; i >= 0; i--) {
+        if (buf[i] === 0x0a) {
+          if (end > i + 1) yield buf.toString('utf8', i + 1, end);
+          end = i;
+        }
+      }
+      tail = buf.subarray(0, end);
+      buf = Buffer.alloc(0);
+    }
+    if (tail.length) yield tail.toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The latest entry of each key, newest first: what the journal currently says. */
+export async function* latestLines(file: string): AsyncGenerator<{ line: string; entry: JournalEntry }> {
+  const emitted = new KeySet();
+  let exists = true;
+  try {
+    await fsp.access(file);
+  } catch {
+    exists = false;
+  }
+  if (!exists) return;
+  for await (const line of reverseLines(file)) {
+    const r = parseLine(line);
+    if (!r || emitted.has(r.key)) continue;
+    emitted.set(r.key, 1);
+    yield { line, entry: JSON.parse(line) as JournalEntry };
   }
 }

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import YAML, { LineCounter, isMap, isSeq, type Node } from 'yaml';
 import { SluiceError } from './errors.js';
-import { check, formatPath, show, type SchemaIssue } from './schema-util.js';
+import { check, duration, formatPath, show, type SchemaIssue } from './schema-util.js';
+import { parseDuration } from './duration.js';
 import { walkOptions, type WalkOptions } from '../stages/walk.js';
 import { dedupeOptions, type DedupeOptions } from '../stages/dedupe.js';
 import { mapOptions, type MapOptions } from '../stages/map.js';
@@ -25,8 +26,10 @@ const pipelineSchema = z.strictObject({
   output: z.strictObject({ dir: z.string().min(1).describe('per-item outputs go under it; relative to the pipeline file') }).optional(),
   checkpoint: z.strictObject({
     dir: z.string().min(1).default('.sluice').describe('state lives in <dir>/<name>; relative to the pipeline file'),
-    fsync: z.enum(['always', 'batch', 'never']).default('batch').describe('journal durability: fsync every line, every batch (group commit), or never'),
-  }).default({ dir: '.sluice', fsync: 'batch' }),
+    fsync: z.enum(['always', 'batch', 'never']).default('batch').describe('journal durability: fsync every line, every batch (group commit), or never (lines still reach the OS at once: a killed process loses nothing, a power cut may)'),
+    fsync_every: z.number().int().min(1).max(1_000_000).default(512).describe('with fsync: batch, sync after this many journal lines ...'),
+    fsync_interval: duration().default('200ms').describe('... or this long after the first line not yet synced'),
+  }).default({ dir: '.sluice', fsync: 'batch', fsync_every: 512, fsync_interval: '200ms' }),
   report: reportOptions.optional(),
 });
 
@@ -41,7 +44,7 @@ export interface PipelineConfig {
   dedupe: DedupeOptions | null;
   map: MapOptions;
   outputDir: string | null;
-  checkpoint: { dir: string; fsync: 'always' | 'batch' | 'never' };
+  checkpoint: { dir: string; fsync: 'always' | 'batch' | 'never'; fsyncEvery: number; fsyncIntervalMs: number };
   report: { path: string | null; formats: ('json' | 'md')[] };
 }
 
@@ -142,7 +145,10 @@ export function parsePipeline(text: string, origin: string, baseDir: string, pat
     dedupe,
     map: map!,
     outputDir: cfg.output ? abs(cfg.output.dir) : null,
-    checkpoint: { dir: abs(cfg.checkpoint.dir), fsync: cfg.checkpoint.fsync },
+    checkpoint: {
+      dir: abs(cfg.checkpoint.dir), fsync: cfg.checkpoint.fsync,
+      fsyncEvery: cfg.checkpoint.fsync_every, fsyncIntervalMs: parseDuration(cfg.checkpoint.fsync_interval)!,
+    },
     report: { path: cfg.report ? abs(cfg.report.path) : null, formats: cfg.report?.formats ?? ['json'] },
   };
 }
@@ -168,11 +174,23 @@ function lineOf(root: unknown, p: (string | number)[], lines: LineCounter): numb
   return off === undefined ? undefined : lines.linePos(off).line;
 }
 
-/** Fingerprint of what decides an item's result: processor, its options, and its version. */
+/**
+ * Fingerprint of what decides an item's result: processor, its options, and its version. A
+ * built-in processor's version is sluice's; a processor file's is its content, so editing it
+ * redoes the done items (as make would), and moving it does not.
+ */
 export function configHash(cfg: PipelineConfig, version: string): string {
-  const proc = Object.hasOwn(BUILTIN_PROCESSORS, cfg.map.processor) ? `builtin:${cfg.map.processor}@${version}` : `file:${cfg.map.processor}`;
+  const proc = Object.hasOwn(BUILTIN_PROCESSORS, cfg.map.processor) ? `builtin:${cfg.map.processor}@${version}` : `file:${fileDigest(cfg.map.processor)}`;
   const body = JSON.stringify({ proc, options: sortKeys(cfg.map.options), key: cfg.dedupe?.key ?? null, out: cfg.outputDir !== null });
   return createHash('sha256').update(body).digest('hex').slice(0, 16);
+}
+
+function fileDigest(file: string): string {
+  try {
+    return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  } catch {
+    return file; // unreadable here: the worker will report why when it loads it
+  }
 }
 
 function sortKeys(v: unknown): unknown {

@@ -6,6 +6,7 @@ export const ERROR_CODES = {
   SLUICE_E_CONFIG: { exit: 2, retryable: false, summary: 'pipeline file is invalid (the message names the key)' },
   SLUICE_E_LOCKED: { exit: 3, retryable: false, summary: 'another run holds the lock on this state dir' },
   SLUICE_E_STATE: { exit: 3, retryable: false, summary: 'checkpoint state cannot be read or written' },
+  SLUICE_E_DISK_FULL: { exit: 3, retryable: false, summary: 'no space left for an output or the journal; the run stopped, everything recorded is kept' },
   SLUICE_E_FATAL: { exit: 3, retryable: false, summary: 'unexpected internal failure; the run stopped' },
   SLUICE_E_PROCESSOR: { exit: 1, retryable: false, summary: 'the processor threw an error for this item' },
   SLUICE_E_PROCESSOR_LOAD: { exit: 2, retryable: false, summary: 'the processor module could not be loaded' },
@@ -54,7 +55,7 @@ export function isErrorCode(x: unknown): x is ErrorCode {
   return typeof x === 'string' && Object.hasOwn(ERROR_CODES, x);
 }
 
-const IO_CODES = new Set(['EIO', 'EMFILE', 'ENFILE', 'EBUSY', 'EAGAIN', 'EACCES', 'EPERM', 'EISDIR', 'ENOSPC']);
+const IO_CODES = new Set(['EIO', 'EMFILE', 'ENFILE', 'EBUSY', 'EAGAIN', 'EACCES', 'EPERM', 'EISDIR']);
 
 /** Turn anything a processor threw into the typed error carried by a failed result. */
 export function toErrorInfo(err: unknown): ErrorInfo {
@@ -64,6 +65,7 @@ export function toErrorInfo(err: unknown): ErrorInfo {
     if (isErrorCode(e.code)) {
       return { code: e.code, message: String(e.message ?? e.code), retryable: ERROR_CODES[e.code].retryable };
     }
+    if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return { code: 'SLUICE_E_DISK_FULL', message: String(e.message), retryable: false };
     if (e.code === 'ENOENT') return { code: 'SLUICE_E_VANISHED', message: String(e.message), retryable: false };
     if (typeof e.code === 'string' && IO_CODES.has(e.code)) {
       return { code: 'SLUICE_E_IO', message: String(e.message), retryable: e.code !== 'EACCES' && e.code !== 'EPERM' && e.code !== 'EISDIR' };

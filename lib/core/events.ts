@@ -23,6 +23,8 @@ export interface WarningEvent {
 export interface SummaryEvent {
   v: 1; type: 'summary'; total: number | null; ok: number; failed: number; skipped: number;
   elapsed_s: number; rate: number; report: string | null; exit_code: number; stopped?: string;
+  /** only when some are: items in the checkpoint the walk did not find, and the first 20 */
+  vanished?: number; vanished_paths?: string[];
 }
 export type SluiceEvent = StartEvent | ResultEvent | ProgressEvent | WarningEvent | SummaryEvent;
 

@@ -8,7 +8,9 @@ import { runId, type ResultEvent, type StartEvent, type SummaryEvent } from './e
 import type { Item } from './item.js';
 import { NdjsonWriter } from './ndjson.js';
 import { ProgressBar, progressEvent, type ProgressMode } from './progress.js';
-import { Journal } from '../checkpoint/journal.js';
+import { Journal, MAX_JOURNALED_OUTPUT, pathKey } from '../checkpoint/journal.js';
+import { KeySet } from '../checkpoint/keyset.js';
+import { OUTPUT_TMP_DIR } from '../worker/context.js';
 import { Lock } from '../checkpoint/lock.js';
 import { readRunState, setAsideJournal, writeRunState } from '../checkpoint/state.js';
 import { walk, defaultDisplay } from '../stages/walk.js';
@@ -82,7 +84,9 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
     const b = setAsideJournal(stateDir);
     warnLine(`sluice: processor or options changed since the last run (config ${prev!.config_hash} -> ${hash}): redoing all items${b ? `; previous journal kept as ${b}` : ''} (--keep-done keeps them)`);
   }
-  const journal = await Journal.open(stateDir, { fsync: cfg.checkpoint.fsync, warn: warnLine });
+  const journal = await Journal.open(stateDir, {
+    fsync: cfg.checkpoint.fsync, batchItems: cfg.checkpoint.fsyncEvery, batchMs: cfg.checkpoint.fsyncIntervalMs, warn: warnLine,
+  });
   if (o.mode === 'retry-failed') journal.forgetFailed();
   const writer = new NdjsonWriter(o.out);
   const stats = new RunStats();
@@ -140,6 +144,10 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   const ticker = o.progress === 'none' ? null : setInterval(tick, o.progressIntervalMs);
   ticker?.unref();
 
+  // paths this walk found, to tell vanished inputs from modified ones (only when there is a past)
+  const seenPaths = cfg.dedupe && journal.size ? new KeySet() : null;
+  if (cfg.outputDir) fs.rmSync(path.join(cfg.outputDir, OUTPUT_TMP_DIR), { recursive: true, force: true });
+
   // the run's own files are never inputs, even when they sit under a root
   const reportFile = o.config.report.path ?? path.join(stateDir, 'report.json');
   const ownFiles = new Set([stateDir, reportFile, reportFile.replace(/\.json$/i, '') + '.md']);
@@ -154,6 +162,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
     highWaterMark: 16,
     transform(item: Item, _e, cb: TransformCallback) {
       stats.found++;
+      seenPaths?.set(pathKey(item.path), 1);
       cb(null, item);
     },
     flush(cb) {
@@ -161,7 +170,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
       cb();
     },
   });
-  const dedupe = cfg.dedupe ? new Dedupe(journal, cfg.dedupe.key, () => stats.skipped++) : null;
+  const dedupe = cfg.dedupe ? new Dedupe({ isDone: (k) => journal.lookup(k) }, cfg.dedupe.key, () => stats.skipped++) : null;
   const keyer = dedupe ?? new Dedupe({ isDone: () => false }, 'path+size+mtime');
   let admitted = 0;
   const limiter = new Transform({
@@ -177,11 +186,18 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
       cb(null, item);
     },
   });
+  let fatal: SluiceError | null = null;
   const sink = new Writable({
     objectMode: true,
     highWaterMark: 16,
     write(r: ItemResult | null, _e, cb) {
       if (!r) return cb();
+      if (r.error?.code === 'SLUICE_E_DISK_FULL') {
+        // not the item's fault and not recorded: the next run, with space, does it
+        fatal ??= new SluiceError('SLUICE_E_DISK_FULL', `no space left writing the output of ${r.item.path}: ${r.error.message}; the run stopped, everything recorded is kept`);
+        stopWith('disk full');
+        return cb();
+      }
       stats.add(r);
       const ev: ResultEvent = { v: 1, type: 'result', key: r.item.key!, path: r.item.path, status: r.status, ms: r.ms, attempts: r.attempts };
       if (r.item.path_b64) ev.path_b64 = r.item.path_b64;
@@ -189,12 +205,12 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
       if (r.error) ev.error = r.error;
       journal.append({
         key: r.item.key!, status: r.status, path: r.item.path, ...(r.item.path_b64 ? { path_b64: r.item.path_b64 } : {}),
-        at: new Date().toISOString(), ms: r.ms, attempts: r.attempts, ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
+        at: new Date().toISOString(), ms: r.ms, attempts: r.attempts, ...journaledOutput(r.output),
+        ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
       }).then(() => writer.write(ev)).then(() => cb(), cb);
     },
   });
 
-  let fatal: SluiceError | null = null;
   try {
     await pipeline(source, counter, keyer, limiter, mapper, sink);
   } catch (err) {
@@ -208,6 +224,17 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
 
   // assigned from callbacks, which TypeScript's narrowing cannot see
   const why = stopped as string | null;
+  const failedHard = fatal as SluiceError | null;
+  if (!failedHard) {
+    try {
+      const c = await journal.compactIfWorthIt();
+      if (c) warnLine(`sluice: journal compacted: ${c.before} lines -> ${c.after}`);
+    } catch (err) {
+      warnLine(`sluice: journal not compacted (kept as it was): ${(err as Error).message}`);
+    }
+  }
+  // vanished inputs need a walk that ran to the end
+  const vanished = seenPaths && !why && !failedHard ? await journal.vanished(20, (p) => seenPaths.has(pathKey(p))) : null;
   let exitCode: number = stats.failed ? EXIT.FAILED : EXIT.OK;
   if (fatal) exitCode = fatal.exitCode;
   else if (why === 'stdout closed') exitCode = EXIT.PIPE;
@@ -218,7 +245,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   const reportPath = o.config.report.path ?? path.join(stateDir, 'report.json');
   const report = buildReport(stats, {
     run, pipeline: cfg.name, processor: cfg.map.processor, config_hash: hash, started, ended,
-    interrupted: why !== null && !why.startsWith('--max-items'), stopped: why, exit_code: exitCode,
+    interrupted: why !== null && !why.startsWith('--max-items'), stopped: why, exit_code: exitCode, vanished,
   });
   try {
     writeReport(reportPath, o.config.report.formats, report);
@@ -241,7 +268,17 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
     report: defaultDisplay(reportPath), exit_code: exitCode,
   };
   if (why) summary.stopped = why;
+  if (vanished?.count) {
+    summary.vanished = vanished.count;
+    summary.vanished_paths = vanished.examples;
+  }
   await writer.write(summary);
   if (fatal) warnLine(`sluice: ${fatal.message}`);
   return { exitCode, summary, stopped: why };
+}
+
+/** The output goes into the journal when small, so `sluice results` can rebuild what stdout showed. */
+function journaledOutput(output: Record<string, unknown> | undefined): { output?: Record<string, unknown>; output_omitted?: true } {
+  if (!output) return {};
+  return JSON.stringify(output).length <= MAX_JOURNALED_OUTPUT ? { output } : { output_omitted: true };
 }

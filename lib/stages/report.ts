@@ -88,6 +88,8 @@ export interface ReportMeta {
   interrupted: boolean;
   stopped: string | null;
   exit_code: number;
+  /** journal entries this run's complete walk did not find; null when the walk did not complete */
+  vanished: { count: number; examples: string[] } | null;
 }
 
 export function buildReport(stats: RunStats, meta: ReportMeta) {
@@ -142,6 +144,11 @@ export function reportMarkdown(r: Report): string {
       for (const e of g.examples) lines.push(`- \`${e.path}\`: ${e.message}`);
       lines.push('');
     }
+  }
+  if (r.vanished?.count) {
+    lines.push('## Vanished inputs', '', `${r.vanished.count} item(s) in the checkpoint were not found by this run's walk${r.vanished.count > r.vanished.examples.length ? `; the first ${r.vanished.examples.length}` : ''}:`, '');
+    for (const p of r.vanished.examples) lines.push(`- \`${p}\``);
+    lines.push('');
   }
   if (r.slowest.length) {
     lines.push('## Slowest items', '');

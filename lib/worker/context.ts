@@ -15,6 +15,11 @@ export interface ProcessorContext {
   writeOutput(name: string, data: string | Uint8Array): Promise<string>;
 }
 
+/** Where writeOutput keeps its temp files, inside the output dir. */
+export const OUTPUT_TMP_DIR = '.sluice-tmp';
+/** test hook: an output whose name contains this string fails with ENOSPC */
+const FAULT_OUTPUT_ENOSPC = process.env.SLUICE_FAULT_OUTPUT_ENOSPC ?? '';
+
 export function safeOutputPath(outDir: string, name: string): string {
   if (typeof name !== 'string' || !name) throw new SluiceError('SLUICE_E_OUTPUT_PATH', 'output name is empty');
   if (name.includes('\0')) throw new SluiceError('SLUICE_E_OUTPUT_PATH', `output name contains a NUL byte: ${JSON.stringify(name)}`);
@@ -33,19 +38,37 @@ export function makeContext(outDir: string | null, options: Record<string, unkno
       if (outDir === null) throw new SluiceError('SLUICE_E_OUTPUT_PATH', 'this run has no output dir (set output.dir or --out)');
       const target = safeOutputPath(outDir, name);
       await fsp.mkdir(path.dirname(target), { recursive: true });
-      const tmp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
+      // temp files live in one dir of the output dir (same filesystem, so rename is atomic);
+      // a run removes what a killed run left there before it starts
+      const tmpDir = path.join(outDir, OUTPUT_TMP_DIR);
+      await fsp.mkdir(tmpDir, { recursive: true });
+      const tmp = path.join(tmpDir, `${randomBytes(8).toString('hex')}.tmp`);
       const fh = await fsp.open(tmp, 'w');
       try {
+        if (FAULT_OUTPUT_ENOSPC && name.includes(FAULT_OUTPUT_ENOSPC)) {
+          throw Object.assign(new Error(`ENOSPC: no space left on device, write '${name}' (fault injected by SLUICE_FAULT_OUTPUT_ENOSPC)`), { code: 'ENOSPC' });
+        }
         await fh.writeFile(data);
         await fh.datasync();
-      } finally {
+      } catch (err) {
         await fh.close();
+        await fsp.rm(tmp, { force: true });
+        throw err;
       }
+      await fh.close();
       try {
         await fsp.rename(tmp, target);
       } catch (err) {
         await fsp.rm(tmp, { force: true });
         throw err;
+      }
+      // the rename itself is durable only once the directory is synced; the journal line that
+      // says this item is done comes after, so it can never point at an output a power cut undid
+      const dh = await fsp.open(path.dirname(target), 'r');
+      try {
+        await dh.datasync();
+      } finally {
+        await dh.close();
       }
       return display(target);
     },
