@@ -5,6 +5,8 @@ import { runCommand, type RunArgs } from './run.js';
 import { validateCommand } from './validate.js';
 import { stagesCommand } from './stages.js';
 import { schemaCommand } from './schema.js';
+import { statusCommand } from './status.js';
+import { resultsCommand } from './results.js';
 
 const PROGRESS = ['auto', 'ndjson', 'bar', 'none'] as const;
 
@@ -69,6 +71,24 @@ export async function main(argv: string[]): Promise<number> {
       (y) => y.positional('pipeline', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
       (a) => { code = validateCommand(a.pipeline, !!a.json); },
     )
+    .command<{ pipeline?: string; state?: string; json?: boolean }>(
+      'status [pipeline]',
+      'what the checkpoint says: done, failed, pending (with the pipeline file), the last run, top error codes',
+      (y) => y.positional('pipeline', { type: 'string', describe: 'pipeline file (its state dir; pending is counted by walking)' })
+        .option('state', { type: 'string', describe: 'state dir (default: the pipeline file\'s, else the only one under ./.sluice)' })
+        .option('json', { type: 'boolean', describe: 'one JSON object instead of text' })
+        .example('sluice status pipelines/pdf-text.yaml', 'progress of a pipeline, also while it runs'),
+      async (a) => { code = await statusCommand(a); },
+    )
+    .command<{ pipeline?: string; state?: string; status?: string }>(
+      'results [pipeline]',
+      'the durable results: one NDJSON result line per item, latest status, newest first',
+      (y) => y.positional('pipeline', { type: 'string', describe: 'pipeline file (its state dir)' })
+        .option('state', { type: 'string', describe: 'state dir (default: the pipeline file\'s, else the only one under ./.sluice)' })
+        .option('status', { choices: ['ok', 'failed'], describe: 'only items with this status' })
+        .example('sluice results --state .sluice/pdf-text --status failed | jq -r .path', 'rebuild the list of failures after losing stdout'),
+      async (a) => { code = await resultsCommand(a); },
+    )
     .command<{ json?: boolean; markdown?: boolean }>(
       'stages',
       'list every source, stage and processor with its options',
@@ -77,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
       (a) => { code = stagesCommand(!!a.json, !!a.markdown); },
     )
     .command('schema', 'print the JSON Schema of pipeline files (for editors)', () => {}, () => { code = schemaCommand(); })
-    .demandCommand(1, 'name a command: run, validate, stages or schema')
+    .demandCommand(1, 'name a command: run, status, results, validate, stages or schema')
     .strict()
     .version(VERSION)
     .alias('h', 'help')

@@ -1,7 +1,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Journal, type JournalEntry } from '../../lib/checkpoint/journal.js';
+import { Journal, latestLines, parseLine, reverseLines, type JournalEntry } from '../../lib/checkpoint/journal.js';
 import { tmpDir } from '../helpers.js';
 
 const key = (i: number) => i.toString(16).padStart(32, '0');
@@ -69,4 +69,60 @@ t.test('garbage in the middle is skipped with a warning; the rest is kept', asyn
   t.equal(j.size, 2);
   t.match(warnings[0], /skipped 1 unreadable line/);
   await j.close();
+});
+
+t.test('a recorded line reaches the file within a turn of the event loop, whatever the fsync policy', async (t) => {
+  for (const fsync of ['always', 'batch', 'never'] as const) {
+    const dir = tmpDir();
+    const j = await Journal.open(dir, { fsync, batchItems: 1000, batchMs: 60_000 });
+    await j.append(entry(1));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    t.equal(fs.readFileSync(j.file, 'utf8').split('\n').filter(Boolean).length, 1, `fsync ${fsync}: on disk (in the OS) before any close`);
+    await j.close();
+  }
+});
+
+t.test('reverseLines and latestLines read newest first, across block boundaries', async (t) => {
+  const dir = tmpDir();
+  const j = await Journal.open(dir);
+  for (let i = 0; i < 300; i++) await j.append(entry(i % 100, i < 200 ? 'failed' : 'ok'));
+  await j.close();
+  const lines: string[] = [];
+  for await (const l of reverseLines(j.file, 97)) lines.push(l);
+  t.same(lines, fs.readFileSync(j.file, 'utf8').split('\n').filter(Boolean).reverse(), 'every line, reversed, with a tiny block size');
+  const latest: JournalEntry[] = [];
+  for await (const { entry: e } of latestLines(j.file)) latest.push(e);
+  t.equal(latest.length, 100);
+  t.ok(latest.every((e) => e.status === 'ok'), 'the latest entry of each key');
+  const compacted = await (await Journal.open(dir)).compactIfWorthIt();
+  t.same(compacted, { before: 300, after: 100 });
+  const re = await Journal.open(dir);
+  t.equal(re.size, 100);
+  t.equal(re.lines, 100);
+  t.same(re.counts(), { ok: 100, failed: 0 });
+  t.equal(await re.compactIfWorthIt(), null, 'nothing superseded: left alone');
+  await re.close();
+});
+
+t.test('parseLine: fast path for sluice\'s own lines, JSON for the rest, null for garbage', async (t) => {
+  t.same(parseLine(JSON.stringify(entry(7))), { key: key(7), status: 'ok' });
+  t.same(parseLine(JSON.stringify({ status: 'failed', key: key(8), path: 'x' })), { key: key(8), status: 'failed' });
+  t.equal(parseLine(JSON.stringify(entry(7)).slice(0, -1)), null, 'a torn line');
+  t.equal(parseLine('{"key":"' + key(1) + '","status":"ok","path":"a"'), null);
+  t.equal(parseLine('{"key":"nothex","status":"ok"}'), null);
+  t.equal(parseLine('{"key":"' + key(1) + '","status":"maybe"}'), null);
+});
+
+t.test('vanished: keys not looked up this run, unless their path was seen', async (t) => {
+  const dir = tmpDir();
+  const j = await Journal.open(dir);
+  for (let i = 0; i < 5; i++) await j.append(entry(i));
+  await j.close();
+  const again = await Journal.open(dir);
+  t.ok(again.lookup(key(0)));
+  t.notOk(again.lookup(key(99)));
+  const v = await again.vanished(2, (p) => p === 'p1');
+  t.same(v, { count: 3, examples: ['p4', 'p3'] });
+  await again.close();
 });

@@ -1,0 +1,116 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { JOURNAL_FILE, latestLines } from '../checkpoint/journal.js';
+import { KeySet } from '../checkpoint/keyset.js';
+import { metaKey } from '../checkpoint/keys.js';
+import { readRunState, type RunState } from '../checkpoint/state.js';
+import type { PipelineConfig } from '../core/config.js';
+import { walk, defaultDisplay } from '../stages/walk.js';
+import { requireState, resolveStateDir, type StateArgs } from './state-dir.js';
+
+export interface Status {
+  v: 1;
+  type: 'status';
+  state: string;
+  pipeline: string | null;
+  config_hash: string | null;
+  runs: number;
+  running: { pid: number; started: string } | null;
+  done: number;
+  ok: number;
+  failed: number;
+  /** items the walk finds that are not done; null when not counted (no pipeline file, or content keys) */
+  pending: number | null;
+  found: number | null;
+  journal_lines: number;
+  last_run: RunState['last'];
+  top_errors: { code: string; count: number }[];
+}
+
+/** Everything `sluice status` says, from the checkpoint alone (read-only, no lock taken). */
+export async function readStatus(dir: string, config: PipelineConfig | null): Promise<Status> {
+  const run = readRunState(dir);
+  const done = new KeySet();
+  let ok = 0;
+  let failed = 0;
+  let lines = 0;
+  const codes = new Map<string, number>();
+  const file = path.join(dir, JOURNAL_FILE);
+  for await (const { entry } of latestLines(file)) {
+    done.set(entry.key, 1);
+    if (entry.status === 'ok') ok++;
+    else {
+      failed++;
+      const c = entry.error?.code ?? 'unknown';
+      codes.set(c, (codes.get(c) ?? 0) + 1);
+    }
+  }
+  try {
+    lines = countLines(file);
+  } catch {
+    lines = 0;
+  }
+  let pending: number | null = null;
+  let found: number | null = null;
+  // the walk is cheap with the default key (names and stat only); content keys would read every byte
+  if (config && (config.dedupe?.key ?? 'path+size+mtime') === 'path+size+mtime') {
+    pending = 0;
+    found = 0;
+    for await (const item of walk(config.walk)) {
+      found++;
+      if (!config.dedupe || !done.has(metaKey(item))) pending++;
+    }
+  }
+  return {
+    v: 1, type: 'status', state: defaultDisplay(dir), pipeline: run?.pipeline ?? config?.name ?? null, config_hash: run?.config_hash ?? null,
+    runs: run?.runs ?? 0, running: lockHolder(dir), done: ok + failed, ok, failed, pending, found, journal_lines: lines,
+    last_run: run?.last ?? null,
+    top_errors: [...codes].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([code, count]) => ({ code, count })),
+  };
+}
+
+function countLines(file: string): number {
+  const fd = fs.openSync(file, 'r');
+  const buf = Buffer.alloc(1 << 20);
+  let n = 0;
+  try {
+    for (;;) {
+      const got = fs.readSync(fd, buf, 0, buf.length, null);
+      if (!got) return n;
+      for (let i = 0; i < got; i++) if (buf[i] === 0x0a) n++;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function lockHolder(dir: string): Status['running'] {
+  try {
+    const l = JSON.parse(fs.readFileSync(path.join(dir, 'lock'), 'utf8')) as { pid: number; started: string };
+    process.kill(l.pid, 0);
+    return { pid: l.pid, started: l.started };
+  } catch {
+    return null;
+  }
+}
+
+export function formatStatus(s: Status): string {
+  const out = [`state ${s.state}${s.pipeline ? ` (pipeline ${s.pipeline}, config ${s.config_hash ?? '?'})` : ''}`];
+  out.push(s.running ? `running now: pid ${s.running.pid}, since ${s.running.started}` : 'not running');
+  out.push(`done ${s.done}: ${s.ok} ok, ${s.failed} failed${s.pending !== null ? `; pending ${s.pending} of ${s.found} found` : ''}`);
+  if (s.last_run) {
+    const l = s.last_run;
+    out.push(`last run ${l.run}: started ${l.started}, ${l.ended ? `ended ${l.ended}, exit ${l.exit_code}` : 'did not end (killed, or still running)'}; ${l.ok} ok, ${l.failed} failed, ${l.skipped} skipped`);
+  }
+  out.push(`runs so far: ${s.runs}; journal lines: ${s.journal_lines}`);
+  if (s.top_errors.length) out.push(`top errors: ${s.top_errors.map((e) => `${e.code} ${e.count}`).join(', ')}`);
+  return out.join('\n') + '\n';
+}
+
+export async function statusCommand(a: StateArgs & { json?: boolean }): Promise<number> {
+  const { dir, config } = resolveStateDir(a);
+  requireState(dir);
+  const s = await readStatus(dir, config);
+  process.stdout.write(a.json ? JSON.stringify(s) + '\n' : formatStatus(s));
+  return 0;
+}

@@ -1,0 +1,33 @@
+// Crash safety: SIGKILL a run at random moments, rerun, repeat, let it finish. Every input must
+// end up recorded done exactly once with a complete output, and an item may be processed again
+// only if a kill caught it in flight. (bench/kill-soak.ts runs the long version.)
+import t from 'tap';
+import { killSoak } from '../support/kill-soak.js';
+import { tmpDir } from '../helpers.js';
+
+const ITEMS = 2000;
+const ROUNDS = 3;
+const KILLS = 11;
+const JOBS = 2;
+
+t.test(`kill -9 soak: ${ROUNDS} rounds of ${KILLS} kills over ${ITEMS} items`, async (t) => {
+  let trials = 0;
+  let redone = 0;
+  let maxInFlight = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const r = await killSoak({ dir: tmpDir('sluice-soak-'), items: ITEMS, kills: KILLS, jobs: JOBS });
+    trials += r.kills;
+    redone += r.redone;
+    maxInFlight = Math.max(maxInFlight, ...r.inFlight);
+    t.equal(r.finalExit, 0, `round ${round}: the last run finishes`);
+    t.equal(r.distinctKeys, ITEMS, `round ${round}: every input recorded done`);
+    t.equal(r.journalLines, ITEMS, `round ${round}: no journal line duplicated`);
+    t.same(r.missingOrPartialOutputs, [], `round ${round}: no output missing or partial`);
+    t.same(r.strayFiles, [], `round ${round}: no temp or stray file among the outputs`);
+    t.same(r.unexplained, [], `round ${round}: an item ran twice only when a kill caught it in flight`);
+    t.ok(Math.max(...r.inFlight) <= JOBS + 32, `round ${round}: in flight at a kill stays small (max ${Math.max(...r.inFlight)})`);
+    t.comment(`round ${round}: ${r.kills} kills, ${r.runs} runs, in flight at kills ${r.inFlight.join(',')}, redone ${r.redone}, torn tails ${r.torn}`);
+  }
+  t.ok(trials >= 30, `${trials} kill trials`);
+  t.comment(`${trials} kills; ${redone} items redone in total; max in flight at a kill ${maxInFlight}`);
+});

@@ -1,0 +1,182 @@
+// The checkpoint as a user meets it: change detection, config fingerprint, vanished inputs,
+// compaction, disk full, and the status / results commands. (Kill -9: test/checkpoint/kill-soak.)
+import t from 'tap';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FIXTURES, ofType, readJournal, sluice, tmpDir } from '../helpers.js';
+
+const soak = path.join(FIXTURES, 'processors/soak.mjs');
+
+function tree(dir: string, files: Record<string, string>): void {
+  for (const [rel, body] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), body);
+  }
+}
+const processed = (r: { lines: Record<string, any>[] }) => ofType(r.lines, 'result').map((l) => l.path as string).sort();
+const run = (dir: string, ...more: string[]) => sluice(['run', '--input', 'in', '--processor', 'sha256', '--state', 'st', '--progress', 'none', ...more], { cwd: dir });
+
+t.test('default keys: reordered or untouched files are skipped; modified and added files run', async (t) => {
+  const dir = tmpDir();
+  tree(path.join(dir, 'in'), { 'a.txt': 'a', 'b.txt': 'b', 'c/d.txt': 'd' });
+  t.same(processed(await run(dir)), ['in/a.txt', 'in/b.txt', 'in/c/d.txt']);
+  // same files, new directory order and mtimes untouched: nothing to do
+  const again = await run(dir);
+  t.same(processed(again), []);
+  t.match(again.lines.at(-1), { skipped: 3, exit_code: 0 });
+  // modified content (size changes), a touched mtime, an added file
+  fs.writeFileSync(path.join(dir, 'in/a.txt'), 'a changed');
+  const later = new Date(Date.now() + 5000);
+  fs.utimesSync(path.join(dir, 'in/b.txt'), later, later);
+  tree(path.join(dir, 'in'), { 'e.txt': 'e' });
+  const third = await run(dir);
+  t.same(processed(third), ['in/a.txt', 'in/b.txt', 'in/e.txt'], 'modified, touched and added files run; the rest is skipped');
+  t.match(third.lines.at(-1), { skipped: 1 });
+  t.notOk(third.lines.at(-1)!.vanished, 'a modified file is not a vanished one');
+});
+
+t.test('dedupe.key: content recognises renamed and moved files as done', async (t) => {
+  const dir = tmpDir();
+  tree(path.join(dir, 'in'), { 'a.txt': 'alpha', 'b.txt': 'beta' });
+  const yaml = 'version: 1\nname: byc\nsource: { walk: { roots: [in] } }\nstages:\n  - dedupe: { key: content }\n  - map: { processor: sha256 }\ncheckpoint: { dir: .st }\n';
+  fs.writeFileSync(path.join(dir, 'p.yaml'), yaml);
+  const first = await sluice(['run', 'p.yaml', '--progress', 'none'], { cwd: dir });
+  t.equal(ofType(first.lines, 'result').length, 2);
+  fs.mkdirSync(path.join(dir, 'in/moved'));
+  fs.renameSync(path.join(dir, 'in/a.txt'), path.join(dir, 'in/moved/renamed.txt'));
+  const second = await sluice(['run', 'p.yaml', '--progress', 'none'], { cwd: dir });
+  t.same(processed(second), [], 'the renamed file is not processed again');
+  t.match(second.lines.at(-1), { skipped: 2, exit_code: 0 });
+});
+
+t.test('a changed processor file or options redo done items, unless --keep-done', async (t) => {
+  const dir = tmpDir();
+  tree(path.join(dir, 'in'), { 'a.txt': 'a', 'b.txt': 'b' });
+  const proc = path.join(dir, 'proc.mjs');
+  fs.writeFileSync(proc, 'export default async (item) => ({ v: 1 });\n');
+  const go = (...more: string[]) => sluice(['run', '--input', 'in', '--processor', proc, '--state', 'st', '--progress', 'none', ...more], { cwd: dir });
+  const first = await go();
+  t.equal(ofType(first.lines, 'result').length, 2);
+  t.same(ofType((await go()).lines, 'result'), [], 'unchanged: all skipped');
+  fs.writeFileSync(proc, 'export default async (item) => ({ v: 2 });\n');
+  const kept = await go('--keep-done');
+  t.same(ofType(kept.lines, 'result'), [], '--keep-done keeps the results of the old version');
+  t.same(ofType((await go()).lines, 'result'), [], '... and adopts them: the next run does not redo them either');
+  fs.writeFileSync(proc, 'export default async (item) => ({ v: 2, edited: true });\n');
+  const changed = await go();
+  t.match(changed.lines[0], { type: 'start', config_changed: true });
+  t.match(changed.stderr, /processor or options changed since the last run .*redoing all items; previous journal kept as/);
+  t.same(ofType(changed.lines, 'result').map((r) => r.output.v), [2, 2], 'edited processor: every item redone');
+  t.ok(fs.readdirSync(path.join(dir, 'st')).some((f) => /^journal\..*\.bak\.ndjson$/.test(f)), 'old journal kept');
+});
+
+t.test('vanished inputs are counted and listed in the summary and the report', async (t) => {
+  const dir = tmpDir();
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 25; i++) files[`f${String(i).padStart(2, '0')}.txt`] = String(i);
+  tree(path.join(dir, 'in'), files);
+  await run(dir);
+  for (let i = 0; i < 22; i++) fs.rmSync(path.join(dir, `in/f${String(i).padStart(2, '0')}.txt`));
+  const r = await run(dir);
+  const s = r.lines.at(-1)!;
+  t.equal(s.vanished, 22);
+  t.equal(s.vanished_paths.length, 20, 'the first 20 are listed');
+  t.ok(s.vanished_paths.every((p: string) => /^in\/f[01]\d|^in\/f2[01]/.test(p)));
+  const report = JSON.parse(fs.readFileSync(path.join(dir, 'st/report.json'), 'utf8'));
+  t.match(report.vanished, { count: 22 });
+  t.equal(report.vanished.examples.length, 20);
+  // a walk cut short says nothing about what vanished
+  tree(path.join(dir, 'in'), { 'new.txt': 'n' });
+  const partial = await run(dir, '--max-items', '0');
+  t.notOk(partial.lines.at(-1)!.vanished);
+});
+
+t.test('a journal mostly superseded is compacted at the end of a run', async (t) => {
+  const dir = tmpDir();
+  tree(path.join(dir, 'in'), { 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c', 'd.txt': 'd' });
+  const proc = path.join(dir, 'fail-then-ok.mjs');
+  fs.writeFileSync(proc, "import fs from 'node:fs';\nexport default async (item) => { if (!fs.existsSync(process.env.OK_FLAG)) throw new Error('not yet'); return {}; };\n");
+  const env = { ...process.env, OK_FLAG: path.join(dir, 'ok') };
+  const go = (...more: string[]) => sluice(['run', '--input', 'in', '--processor', proc, '--state', 'st', '--progress', 'none', ...more], { cwd: dir, env });
+  t.equal((await go()).code, 1);
+  t.equal((await go('--retry-failed')).code, 1);
+  t.equal(readJournal(path.join(dir, 'st')).length, 8, 'two failures per item, before compaction');
+  fs.writeFileSync(path.join(dir, 'ok'), '');
+  const last = await go('--retry-failed');
+  t.equal(last.code, 0);
+  t.match(last.stderr, /journal compacted: 12 lines -> 4/);
+  const j = readJournal(path.join(dir, 'st'));
+  t.equal(j.length, 4);
+  t.ok(j.every((e) => e.status === 'ok'), 'only the latest entry of each item is kept');
+  t.equal(ofType((await go()).lines, 'result').length, 0, 'and the compacted journal still says they are done');
+});
+
+t.test('disk full while writing the journal: exit 3, journal valid, the next run resumes', async (t) => {
+  const dir = tmpDir();
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 300; i++) files[`f${String(i).padStart(3, '0')}.txt`] = String(i);
+  tree(path.join(dir, 'in'), files);
+  const full = await sluice(['run', '--input', 'in', '--processor', 'noop', '--state', 'st', '--progress', 'none'], {
+    cwd: dir, env: { ...process.env, SLUICE_FAULT_JOURNAL_ENOSPC_AFTER: '20000' },
+  });
+  t.equal(full.code, 3);
+  t.match(full.stderr, /cannot write the journal .*: the disk is full; everything recorded before is kept/);
+  t.notMatch(full.stderr, /\n\s+at /, 'no stack trace');
+  t.match(full.lines.at(-1), { type: 'summary', exit_code: 3 });
+  const kept = readJournal(path.join(dir, 'st'));
+  t.ok(kept.length > 0 && kept.length < 300, `journal valid with ${kept.length} entries`);
+  const next = await sluice(['run', '--input', 'in', '--processor', 'noop', '--state', 'st', '--progress', 'none'], { cwd: dir });
+  t.equal(next.code, 0);
+  t.equal(ofType(next.lines, 'result').length, 300 - kept.length, 'the next run does exactly the rest');
+  t.equal(new Set(readJournal(path.join(dir, 'st')).map((e) => e.key)).size, 300);
+});
+
+t.test('disk full while writing an output: exit 3, the item is not recorded, the next run does it', async (t) => {
+  const dir = tmpDir();
+  tree(path.join(dir, 'in'), { 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });
+  const go = (env: NodeJS.ProcessEnv) => sluice(['run', '--input', 'in', '--processor', soak, '--out', 'out', '--state', 'st', '--progress', 'none', '-j', '1'], { cwd: dir, env });
+  const full = await go({ ...process.env, SLUICE_FAULT_OUTPUT_ENOSPC: 'b.txt' });
+  t.equal(full.code, 3);
+  t.match(full.stderr, /no space left writing the output of in\/b\.txt/);
+  t.notOk(readJournal(path.join(dir, 'st')).some((e) => e.path === 'in/b.txt'), 'b is not recorded, failed or done');
+  const next = await go(process.env);
+  t.equal(next.code, 0);
+  t.ok(processed(next).includes('in/b.txt'));
+  t.equal(fs.readFileSync(path.join(dir, 'out/b.txt.out'), 'utf8').split('\n')[0], 'b.txt');
+});
+
+t.test('status and results read the checkpoint; results rebuild what stdout showed', async (t) => {
+  const dir = tmpDir();
+  tree(path.join(dir, 'in'), { 'a.txt': 'a', 'b.txt': 'b' });
+  fs.copyFileSync(path.join(FIXTURES, 'pdf/empty.pdf'), path.join(dir, 'in/empty.pdf'));
+  fs.copyFileSync(path.join(FIXTURES, 'pdf/html.pdf'), path.join(dir, 'in/html.pdf'));
+  const yaml = 'version: 1\nname: st\nsource: { walk: { roots: [in], include: ["**/*.pdf"] } }\nstages:\n  - dedupe: {}\n  - map: { processor: pdf-info }\n';
+  fs.writeFileSync(path.join(dir, 'p.yaml'), yaml);
+  const r = await sluice(['run', 'p.yaml', '--progress', 'none'], { cwd: dir });
+  t.equal(r.code, 1);
+  fs.copyFileSync(path.join(FIXTURES, 'pdf/good.pdf'), path.join(dir, 'in/new.pdf'));
+
+  const js = await sluice(['status', 'p.yaml', '--json'], { cwd: dir });
+  t.equal(js.code, 0, js.stderr);
+  t.match(js.lines[0], { type: 'status', pipeline: 'st', done: 2, ok: 0, failed: 2, pending: 1, found: 3, running: null, runs: 1 });
+  t.same(js.lines[0].top_errors.map((e: any) => e.code).sort(), ['SLUICE_E_PDF_EMPTY', 'SLUICE_E_PDF_INVALID']);
+  t.match(js.lines[0].last_run, { exit_code: 1, failed: 2 });
+  const text = await sluice(['status', '--state', '.sluice/st'], { cwd: dir });
+  t.match(text.stdout, /done 2: 0 ok, 2 failed/);
+  t.match(text.stdout, /top errors: /);
+  const only = await sluice(['status'], { cwd: dir });
+  t.match(only.stdout, /state \.sluice\/st/, 'the only state dir under ./.sluice is found without flags');
+
+  const res = await sluice(['results', 'p.yaml'], { cwd: dir });
+  const shown = ofType(r.lines, 'result').map(({ v, type, key, path: p, status, attempts, error }) => ({ v, type, key, path: p, status, attempts, error }));
+  const rebuilt = res.lines.map(({ v, type, key, path: p, status, attempts, error }) => ({ v, type, key, path: p, status, attempts, error }));
+  const byKey = (a: { key: string }, b: { key: string }) => a.key.localeCompare(b.key);
+  t.same(rebuilt.sort(byKey), shown.sort(byKey), 'the same result lines as the run printed');
+  const failed = await sluice(['results', 'p.yaml', '--status', 'ok'], { cwd: dir });
+  t.equal(failed.lines.length, 0);
+
+  const none = await sluice(['status', '--state', path.join(os.tmpdir(), 'no-such-sluice-state')], { cwd: dir });
+  t.equal(none.code, 2);
+  t.match(none.stderr, /no checkpoint in .*nothing has run with this state dir/);
+});

@@ -1,0 +1,154 @@
+// The kill -9 soak, shared by the test (a few dozen kills) and bench/kill-soak.ts (hundreds):
+// run sluice over a tree, SIGKILL it at a random moment, rerun, repeat, then let it finish, and
+// check what a crash may and may not do to the checkpoint and the outputs.
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+// compiled to dist/test/support/: the repository is three levels up
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const BIN = path.join(ROOT, 'dist/bin/sluice.js');
+const PROCESSOR = path.join(ROOT, 'test/fixtures/processors/soak.mjs');
+
+export interface SoakOptions {
+  dir: string;
+  items: number;
+  /** kills before the run is allowed to finish */
+  kills: number;
+  jobs?: number;
+  /** kill after a uniform random delay in [minMs, maxMs] */
+  minMs?: number;
+  maxMs?: number;
+  fsync?: 'always' | 'batch' | 'never';
+}
+
+export interface SoakRound {
+  kills: number;
+  runs: number;
+  /** per kill: items started by the killed run and not recorded done after it */
+  inFlight: number[];
+  /** extra invocations: sum over items of (times processed - 1) */
+  redone: number;
+  /** items processed more than once although no kill caught them in flight (must be 0) */
+  unexplained: string[];
+  journalLines: number;
+  distinctKeys: number;
+  recordedOk: number;
+  missingOrPartialOutputs: string[];
+  strayFiles: string[];
+  finalExit: number | null;
+  torn: number;
+}
+
+function makeTree(dir: string, n: number): string[] {
+  const rels: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const d = `d${String(Math.floor(i / 250)).padStart(3, '0')}`;
+    if (i % 250 === 0) fs.mkdirSync(path.join(dir, d), { recursive: true });
+    const rel = `${d}/f${String(i).padStart(6, '0')}.txt`;
+    fs.writeFileSync(path.join(dir, rel), `item ${i}\n`);
+    rels.push(rel);
+  }
+  return rels;
+}
+
+function runOnce(o: SoakOptions, killAfterMs: number | null): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const args = [BIN, 'run', '--input', 'in', '--processor', PROCESSOR, '--out', 'out', '--state', 'st', '-j', String(o.jobs ?? 2), '--progress', 'none'];
+    if (o.fsync) args.push('--set', `checkpoint.fsync=${o.fsync}`);
+    const child = spawn(process.execPath, args, {
+      cwd: o.dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SLUICE_SOAK_LOG: path.join(o.dir, 'invocations.log') },
+    });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = killAfterMs === null ? null : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal, stderr });
+    });
+  });
+}
+
+/** Paths recorded in the journal (display paths are "in/<rel>"), read the way a crash left it. */
+function journalRels(dir: string): { rels: string[]; lines: number } {
+  const f = path.join(dir, 'st/journal.ndjson');
+  if (!fs.existsSync(f)) return { rels: [], lines: 0 };
+  const rels: string[] = [];
+  let lines = 0;
+  for (const line of fs.readFileSync(f, 'utf8').split('\n')) {
+    if (!line) continue;
+    try {
+      rels.push((JSON.parse(line) as { path: string }).path.replace(/^in\//, ''));
+      lines++;
+    } catch {
+      // a torn last line: the next open drops it
+    }
+  }
+  return { rels, lines };
+}
+
+export async function killSoak(o: SoakOptions): Promise<SoakRound> {
+  const minMs = o.minMs ?? 50;
+  const maxMs = o.maxMs ?? 1500;
+  const all = makeTree(path.join(o.dir, 'in'), o.items);
+  const logFile = path.join(o.dir, 'invocations.log');
+  fs.writeFileSync(logFile, '');
+  const invocations = new Map<string, number>();
+  /** per item: how many kills caught it in flight */
+  const caught = new Map<string, number>();
+  const inFlight: number[] = [];
+  let logOffset = 0;
+  let runs = 0;
+  let torn = 0;
+  let final: { code: number | null } = { code: null };
+  const readNewInvocations = (): string[] => {
+    const buf = fs.readFileSync(logFile);
+    const text = buf.subarray(logOffset).toString('utf8');
+    logOffset = buf.length;
+    return text.split('\n').filter(Boolean);
+  };
+  for (let k = 0; k <= o.kills; k++) {
+    const last = k === o.kills;
+    const r = await runOnce(o, last ? null : minMs + Math.random() * (maxMs - minMs));
+    runs++;
+    if (process.env.SOAK_DEBUG) console.error('run', k, r.code, r.signal, r.stderr.slice(0, 300));
+    if (/dropped a torn tail/.test(r.stderr)) torn++;
+    const started = readNewInvocations();
+    for (const rel of started) invocations.set(rel, (invocations.get(rel) ?? 0) + 1);
+    if (last || r.signal !== 'SIGKILL') {
+      final = r;
+      if (r.code === 0) break;
+      if (!last) continue; // finished before the kill: nothing caught in flight
+    }
+    const done = new Set(journalRels(o.dir).rels);
+    const caughtNow = [...new Set(started)].filter((rel) => !done.has(rel));
+    for (const rel of caughtNow) caught.set(rel, (caught.get(rel) ?? 0) + 1);
+    inFlight.push(caughtNow.length);
+  }
+  let redone = 0;
+  const unexplained: string[] = [];
+  for (const [rel, n] of invocations) {
+    if (n > 1) redone += n - 1;
+    if (n - 1 > (caught.get(rel) ?? 0)) unexplained.push(`${rel} processed ${n} times, in flight at ${caught.get(rel) ?? 0} kills`);
+  }
+  const j = journalRels(o.dir);
+  const missing: string[] = [];
+  for (const rel of all) {
+    let body = '';
+    try {
+      body = fs.readFileSync(path.join(o.dir, 'out', rel + '.out'), 'utf8');
+    } catch {
+      // missing
+    }
+    if (body !== `${rel}\n`.repeat(40) + 'END\n') missing.push(rel);
+  }
+  const expected = new Set(all.map((r) => r + '.out'));
+  const stray = fs.readdirSync(path.join(o.dir, 'out'), { recursive: true }).map(String)
+    .filter((f) => !expected.has(f) && !fs.statSync(path.join(o.dir, 'out', f)).isDirectory());
+  return {
+    kills: inFlight.length, runs, inFlight, redone, unexplained: unexplained.slice(0, 10), journalLines: j.lines,
+    distinctKeys: new Set(j.rels).size, recordedOk: j.rels.length, missingOrPartialOutputs: missing.slice(0, 10),
+    strayFiles: stray.slice(0, 10), finalExit: final.code, torn,
+  };
+}
