@@ -27,15 +27,15 @@ export function smallFileTree(n: number): string {
 export interface CliRun { code: number | null; wallS: number; report: Record<string, any>; summary: Record<string, any> }
 
 /** Run `sluice run` with a fresh state dir; figures from its report (peak RSS is the process's maxRSS, workers included). */
-export function runSluice(args: string[]): CliRun {
-  const state = fs.mkdtempSync(path.join(DATA, 'state-'));
+export function runSluice(args: string[], keepState?: string): CliRun {
+  const state = keepState ?? fs.mkdtempSync(path.join(DATA, 'state-'));
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [BIN, 'run', ...args, '--state', state, '--progress', 'none'], { encoding: 'utf8', maxBuffer: 1 << 30 });
   const wallS = (performance.now() - t0) / 1000;
   const lines = r.stdout.trimEnd().split('\n');
   const summary = JSON.parse(lines[lines.length - 1]!) as Record<string, any>;
   const report = JSON.parse(fs.readFileSync(path.join(state, 'report.json'), 'utf8')) as Record<string, any>;
-  fs.rmSync(state, { recursive: true, force: true });
+  if (!keepState) fs.rmSync(state, { recursive: true, force: true });
   if (r.status !== 0 && r.status !== 1) throw new Error(`sluice exited ${r.status}: ${r.stderr}`);
   return { code: r.status, wallS, report, summary };
 }

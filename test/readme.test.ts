@@ -47,6 +47,15 @@ t.test('the NDJSON shown is what the pipeline prints', async (t) => {
   // the README's claim about the rerun
   const again = await sluice(['run', 'pipelines/pdf-text.yaml'], { cwd: dir });
   t.match(again.lines.at(-1), { type: 'summary', skipped: shown.filter((l) => l.type === 'result').length, ok: 0, exit_code: 0 });
+  // the status and results examples
+  const status = blocks.find((b) => b.lang === 'sh' && b.body.includes('sluice status'))!.body.trim().split('\n').map((l) => l.replace(/\s+#.*$/, ''));
+  t.equal(status.length, 2);
+  for (const cmd of status) {
+    const r2 = spawnSync('bash', ['-c', cmd.replace(/^npx sluice/, `"${process.execPath}" "${BIN}"`)], { cwd: dir, encoding: 'utf8' });
+    t.equal(r2.status, 0, `${cmd}: ${r2.stderr}`);
+    if (cmd.includes('sluice status')) t.match(r2.stdout, /done 14: 14 ok, 0 failed; pending 0 of 14 found/);
+    else t.equal(r2.stdout, '', 'no failed results among the samples');
+  }
   // and about finding the pages that need OCR
   const ocr = shown.filter((l) => l.type === 'result' && l.output.pages_without_text > 0).map((l) => path.basename(l.path));
   t.same(ocr, ['scanned-receipt.pdf']);
