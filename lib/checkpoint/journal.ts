@@ -51,7 +51,7 @@ const SEEN = 4;
 export class Journal {
   readonly file: string;
   /** latest status per key: the one structure that grows with the item count, 17-34 bytes a key off the heap */
-  private readonly state = new KeySet();
+  private state = new KeySet();
   private fh: fsp.FileHandle | undefined;
   private pending: string[] = [];
   private writeScheduled = false;
@@ -107,31 +107,48 @@ export class Journal {
   }
 
   private async load(repair: boolean): Promise<void> {
+    let fh: fsp.FileHandle;
     try {
-      await fsp.access(this.file);
+      fh = await fsp.open(this.file, 'r');
     } catch {
       return;
     }
-    const stream = fs.createReadStream(this.file, { highWaterMark: 1 << 20 });
-    let carry = '';
-    let offset = 0; // byte offset of the start of `carry`
+    let total = 0;
     let goodEnd = 0; // byte offset just after the last well-formed line
     let badLines = 0;
-    for await (const chunk of stream) {
-      const text = carry + (chunk as Buffer).toString('utf8');
-      let start = 0;
-      let nl: number;
-      while ((nl = text.indexOf('\n', start)) !== -1) {
-        const line = text.slice(start, nl);
-        const lineBytes = Buffer.byteLength(line) + 1;
-        if (this.apply(line)) goodEnd = offset + lineBytes;
-        else if (line.length) badLines++;
-        offset += lineBytes;
-        start = nl + 1;
+    try {
+      const size = (await fh.stat()).size;
+      // size the table for the lines the file probably holds: no rehash while loading
+      this.state = new KeySet(Math.ceil(size / 140) * 2);
+      // lines are read from bytes: sluice's own lines are recognised and their keys decoded in
+      // place, without a string per line (a resume over millions of items starts here)
+      let buf = Buffer.allocUnsafe(1 << 20);
+      let have = 0; // bytes in buf
+      let base = 0; // file offset of buf[0]
+      for (;;) {
+        if (have === buf.length) {
+          const bigger = Buffer.allocUnsafe(buf.length * 2); // a line longer than the buffer
+          buf.copy(bigger, 0, 0, have);
+          buf = bigger;
+        }
+        const { bytesRead } = await fh.read(buf, have, buf.length - have, base + have);
+        if (!bytesRead) break;
+        have += bytesRead;
+        let start = 0;
+        let nl: number;
+        while ((nl = buf.indexOf(0x0a, start)) !== -1 && nl < have) {
+          if (this.applyBytes(buf, start, nl)) goodEnd = base + nl + 1;
+          else if (nl > start) badLines++;
+          start = nl + 1;
+        }
+        buf.copy(buf, 0, start, have);
+        have -= start;
+        base += start;
       }
-      carry = text.slice(start);
+      total = base + have;
+    } finally {
+      await fh.close();
     }
-    const total = offset + Buffer.byteLength(carry);
     this.bytes = goodEnd;
     if (goodEnd < total) {
       // Everything after the last good line is a torn write: cut it so appends start clean.
@@ -144,11 +161,41 @@ export class Journal {
     }
   }
 
+  /** One line, buf[start, end): the fast path for lines sluice wrote, JSON.parse for others. */
+  private applyBytes(buf: Buffer, start: number, end: number): boolean {
+    if (end - start > 58 && buf[end - 1] === 0x7d && buf.compare(PREFIX_BYTES, 0, 8, start, start + 8) === 0 && buf[start + 40] === 0x22) {
+      const a = hexWord(buf, start + 8);
+      const b = hexWord(buf, start + 16);
+      const c = hexWord(buf, start + 24);
+      const d = hexWord(buf, start + 32);
+      const status = buf.compare(OK_BYTES, 0, OK_BYTES.length, start + 41, start + 41 + OK_BYTES.length) === 0 ? OK
+        : buf.compare(FAILED_BYTES, 0, FAILED_BYTES.length, start + 41, start + 41 + FAILED_BYTES.length) === 0 ? FAILED : 0;
+      if (a >= 0 && b >= 0 && c >= 0 && d >= 0 && status) {
+        this.state.setWords(a, b, c, d, status);
+        this.lines++;
+        return true;
+      }
+    }
+    return this.apply(buf.toString('utf8', start, end));
+  }
+
   private apply(line: string): boolean {
     const r = parseLine(line);
     if (!r) return false;
     this.state.set(r.key, r.status === 'ok' ? OK : FAILED);
     this.lines++;
+    return true;
+  }
+
+  /** Is the key with this digest (its first 16 bytes) done? Marks it seen, like lookup. */
+  lookupDigest(digest: Buffer): boolean {
+    const a = digest.readUInt32BE(0);
+    const b = digest.readUInt32BE(4);
+    const c = digest.readUInt32BE(8);
+    const d = digest.readUInt32BE(12);
+    const v = this.state.getWords(a, b, c, d);
+    if (!v) return false;
+    if (!(v & SEEN)) this.state.setWords(a, b, c, d, v | SEEN);
     return true;
   }
 
@@ -263,17 +310,23 @@ export class Journal {
   }
 
   /**
-   * Inputs recorded in the journal that this run's walk did not find (and that were not
-   * redone under a new key): counted, the first `limit` listed. Only meaningful after a
-   * complete walk in which every item went through `lookup` or `append`.
+   * Inputs recorded in the journal that are gone: their key did not come up in this run's walk
+   * and no file exists at their path any more (a modified file has a new key but still exists:
+   * it was redone, it did not vanish). Counted, the first `limit` listed. Only meaningful after
+   * a complete walk in which every item went through `lookup` or `append`.
    */
-  async vanished(limit: number, seenPath: (p: string) => boolean): Promise<{ count: number; examples: string[] }> {
+  async vanished(limit: number): Promise<{ count: number; examples: string[] }> {
     let count = 0;
     const examples: string[] = [];
+    // the common case, every key seen, costs one pass over the table instead of the file
+    let unseen = 0;
+    for (const [v, n] of this.state.tally()) if (!(v & SEEN)) unseen += n;
+    if (!unseen) return { count, examples };
     const counted = new KeySet();
-    for await (const { entry } of latestLines(this.file)) {
-      if (this.state.get(entry.key) & SEEN) continue;
-      if (seenPath(entry.path)) continue; // same path, new size or mtime: redone, not vanished
+    for await (const latest of latestLines(this.file)) {
+      if (this.state.get(latest.key) & SEEN) continue;
+      const entry = latest.entry;
+      if (fs.existsSync(entry.path_b64 ? Buffer.from(entry.path_b64, 'base64') : entry.path)) continue;
       const pk = pathKey(entry.path);
       if (counted.has(pk)) continue;
       counted.set(pk, 1);
@@ -305,6 +358,21 @@ export function pathKey(p: string): string {
 }
 
 const PREFIX = '{"key":"';
+const PREFIX_BYTES = Buffer.from(PREFIX);
+const OK_BYTES = Buffer.from(',"status":"ok"');
+const FAILED_BYTES = Buffer.from(',"status":"failed"');
+
+/** Eight lowercase hex digits at buf[at] as an unsigned 32-bit number, or -1. */
+function hexWord(buf: Buffer, at: number): number {
+  let v = 0;
+  for (let i = at; i < at + 8; i++) {
+    const ch = buf[i]!;
+    const digit = ch >= 0x30 && ch <= 0x39 ? ch - 0x30 : ch >= 0x61 && ch <= 0x66 ? ch - 0x57 : -1;
+    if (digit < 0) return -1;
+    v = v * 16 + digit;
+  }
+  return v;
+}
 /** Parse a journal line: a fast path for the lines sluice writes, JSON.parse for anything else. */
 export function parseLine(line: string): { key: string; status: FinalStatus } | null {
   if (!line || line.charCodeAt(line.length - 1) !== 0x7d /* } */) return null;
@@ -352,8 +420,16 @@ export async function* reverseLines(file: string, blockSize = 1 << 20): AsyncGen
   }
 }
 
+export interface LatestLine {
+  line: string;
+  key: string;
+  status: FinalStatus;
+  /** the whole entry, parsed on first use (most callers need only the key) */
+  readonly entry: JournalEntry;
+}
+
 /** The latest entry of each key, newest first: what the journal currently says. */
-export async function* latestLines(file: string): AsyncGenerator<{ line: string; entry: JournalEntry }> {
+export async function* latestLines(file: string): AsyncGenerator<LatestLine> {
   const emitted = new KeySet();
   let exists = true;
   try {
@@ -366,6 +442,7 @@ export async function* latestLines(file: string): AsyncGenerator<{ line: string;
     const r = parseLine(line);
     if (!r || emitted.has(r.key)) continue;
     emitted.set(r.key, 1);
-    yield { line, entry: JSON.parse(line) as JournalEntry };
+    let parsed: JournalEntry | undefined;
+    yield { line, key: r.key, status: r.status, get entry() { return (parsed ??= JSON.parse(line) as JournalEntry); } };
   }
 }

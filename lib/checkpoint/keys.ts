@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Item } from '../core/item.js';
 
@@ -6,7 +6,13 @@ export type KeyMode = 'path+size+mtime' | 'content';
 
 /** Default key: the path below its root, size and mtime. Moving the whole root keeps keys stable. */
 export function metaKey(item: Pick<Item, 'rel' | 'size' | 'mtime_ms'>): string {
-  return createHash('sha256').update(`${item.rel}\0${item.size}\0${item.mtime_ms}`).digest('hex').slice(0, 32);
+  return metaDigest(item).toString('hex', 0, 16);
+}
+
+/** The digest metaKey is the first 16 bytes of, in hex; a resume looks keys up by it, no strings. */
+export function metaDigest(item: Pick<Item, 'rel' | 'size' | 'mtime_ms'>): Buffer {
+  // one-shot hash: a resume computes a million of these, and createHash() costs twice as much
+  return hash('sha256', `${item.rel}\0${item.size}\0${item.mtime_ms}`, 'buffer') as unknown as Buffer;
 }
 
 /** Content key: sha256 of the bytes, so a renamed or moved file is still recognised as done. */

@@ -37,6 +37,17 @@ export class KeySet {
     return this.find(key) >= 0;
   }
 
+  /** The key as four 32-bit words (its 32 hex digits read big-endian): no string needed. */
+  getWords(a: number, b: number, c: number, d: number): number {
+    const slot = this.findWords(a, b, c, d);
+    return slot < 0 ? EMPTY : this.status[slot]!;
+  }
+
+  setWords(a: number, b: number, c: number, d: number, value: number): void {
+    if ((this.count + 1) * 2 > this.capacity) this.grow();
+    this.insert(a, b, c, d, value);
+  }
+
   /** Set the status (1..255) of a key. */
   set(key: string, value: number): void {
     if ((this.count + 1) * 2 > this.capacity) this.grow();
@@ -80,6 +91,10 @@ export class KeySet {
     const b = parseInt(key.slice(8, 16), 16) >>> 0;
     const c = parseInt(key.slice(16, 24), 16) >>> 0;
     const d = parseInt(key.slice(24, 32), 16) >>> 0;
+    return this.findWords(a, b, c, d);
+  }
+
+  private findWords(a: number, b: number, c: number, d: number): number {
     const mask = this.capacity - 1;
     let i = a & mask;
     for (;;) {

@@ -8,8 +8,8 @@ import { runId, type ResultEvent, type StartEvent, type SummaryEvent } from './e
 import type { Item } from './item.js';
 import { NdjsonWriter } from './ndjson.js';
 import { ProgressBar, progressEvent, type ProgressMode } from './progress.js';
-import { Journal, MAX_JOURNALED_OUTPUT, pathKey } from '../checkpoint/journal.js';
-import { KeySet } from '../checkpoint/keyset.js';
+import { Journal, MAX_JOURNALED_OUTPUT } from '../checkpoint/journal.js';
+import { metaDigest, metaKey } from '../checkpoint/keys.js';
 import { OUTPUT_TMP_DIR } from '../worker/context.js';
 import { Lock } from '../checkpoint/lock.js';
 import { readRunState, setAsideJournal, writeRunState } from '../checkpoint/state.js';
@@ -144,25 +144,33 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   const ticker = o.progress === 'none' ? null : setInterval(tick, o.progressIntervalMs);
   ticker?.unref();
 
-  // paths this walk found, to tell vanished inputs from modified ones (only when there is a past)
-  const seenPaths = cfg.dedupe && journal.size ? new KeySet() : null;
   if (cfg.outputDir) fs.rmSync(path.join(cfg.outputDir, OUTPUT_TMP_DIR), { recursive: true, force: true });
 
   // the run's own files are never inputs, even when they sit under a root
   const reportFile = o.config.report.path ?? path.join(stateDir, 'report.json');
   const ownFiles = new Set([stateDir, reportFile, reportFile.replace(/\.json$/i, '') + '.md']);
   if (cfg.outputDir) ownFiles.add(path.resolve(cfg.outputDir));
+  // counting and (with the default key) dedupe happen inside the walk, synchronously: a resume
+  // over millions of done items never pays a trip through the stream stages for them
+  const fused = cfg.dedupe?.key !== 'content';
   const source = Readable.from(walk(cfg.walk, {
     signal: walkStop.signal,
     skip: ownFiles,
+    admit: (rel, size, mtimeMs) => {
+      stats.found++;
+      if (fused && cfg.dedupe && journal.lookupDigest(metaDigest({ rel, size, mtime_ms: mtimeMs }))) {
+        stats.skipped++;
+        return false;
+      }
+      return true;
+    },
     onWarning: (w) => void writer.write({ v: 1, type: 'warning', code: w.code, path: defaultDisplay(w.path), message: w.message }),
   }), { objectMode: true, highWaterMark: 16 });
   const counter = new Transform({
     objectMode: true,
     highWaterMark: 16,
     transform(item: Item, _e, cb: TransformCallback) {
-      stats.found++;
-      seenPaths?.set(pathKey(item.path), 1);
+      if (fused) item.key = metaKey(item);
       cb(null, item);
     },
     flush(cb) {
@@ -170,8 +178,8 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
       cb();
     },
   });
-  const dedupe = cfg.dedupe ? new Dedupe({ isDone: (k) => journal.lookup(k) }, cfg.dedupe.key, () => stats.skipped++) : null;
-  const keyer = dedupe ?? new Dedupe({ isDone: () => false }, 'path+size+mtime');
+  // content keys read the file: that stays an asynchronous stage
+  const contentDedupe = fused ? null : new Dedupe({ isDone: (k) => journal.lookup(k) }, 'content', () => stats.skipped++);
   let admitted = 0;
   const limiter = new Transform({
     objectMode: true,
@@ -212,7 +220,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   });
 
   try {
-    await pipeline(source, counter, keyer, limiter, mapper, sink);
+    await (contentDedupe ? pipeline(source, counter, contentDedupe, limiter, mapper, sink) : pipeline(source, counter, limiter, mapper, sink));
   } catch (err) {
     fatal = err instanceof SluiceError ? err : new SluiceError('SLUICE_E_FATAL', (err as Error).message, { cause: err });
   } finally {
@@ -234,7 +242,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
     }
   }
   // vanished inputs need a walk that ran to the end
-  const vanished = seenPaths && !why && !failedHard ? await journal.vanished(20, (p) => seenPaths.has(pathKey(p))) : null;
+  const vanished = cfg.dedupe && !why && !failedHard ? await journal.vanished(20) : null;
   let exitCode: number = stats.failed ? EXIT.FAILED : EXIT.OK;
   if (fatal) exitCode = fatal.exitCode;
   else if (why === 'stdout closed') exitCode = EXIT.PIPE;

@@ -1,4 +1,4 @@
-import { promises as fsp, type Dirent, type Stats } from 'node:fs';
+import fs, { promises as fsp, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import picomatch from 'picomatch';
@@ -35,11 +35,40 @@ export interface WalkHooks {
   display?: (abs: string) => string;
   /** Absolute paths (directories or files) never walked: the run's own state and output. */
   skip?: ReadonlySet<string>;
+  /**
+   * Called for every file found, synchronously, before an item is even built; return false to
+   * drop it here. Lets the pipeline count and dedupe items at the cost of a hash and a lookup,
+   * not a trip through the stream stages (a resume over millions of done items is all drops).
+   */
+  admit?: (rel: string, size: number, mtimeMs: number) => boolean;
 }
 
 type P = string | Buffer;
 const SEP = Buffer.from('/');
-const STAT_BATCH = 64;
+const STAT_BATCH = 512;
+
+interface FileEntry { abs: P; rel: string; link: boolean }
+
+function listDir(dir: P): Promise<Dirent[]> {
+  return fsp.readdir(dir as string, { withFileTypes: true });
+}
+
+/** stat files[from, from+STAT_BATCH) with plain callbacks (a promise each costs more than the call). */
+function statBatch(files: FileEntry[], from: number): Promise<(Stats | Error)[]> {
+  const n = Math.min(STAT_BATCH, files.length - from);
+  return new Promise((resolve) => {
+    const out = new Array<Stats | Error>(n);
+    let left = n;
+    for (let i = 0; i < n; i++) {
+      const f = files[from + i]!;
+      // a name the directory listed as a file is not a link: lstat spares the kernel a lookup
+      (f.link ? fs.stat : fs.lstat)(f.abs, (err, st) => {
+        out[i] = err ?? st;
+        if (--left === 0) resolve(out);
+      });
+    }
+  });
+}
 
 function join(dir: P, name: P): P {
   if (typeof dir === 'string' && typeof name === 'string') return dir + '/' + name;
@@ -60,10 +89,12 @@ interface Frame { dir: P; rel: string }
  * re-read as bytes so that the raw name can be carried as path_b64 and opened exactly.
  */
 export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGenerator<Item> {
-  const include = picomatch(opts.include, { dot: true });
+  const everything = opts.include.length === 1 && opts.include[0] === '**/*';
+  const include = everything ? () => true : picomatch(opts.include, { dot: true });
   const exclude = opts.exclude.length ? picomatch(opts.exclude, { dot: true }) : () => false;
   const display = hooks.display ?? ((p: string) => defaultDisplay(p));
   const skip = hooks.skip ?? new Set<string>();
+  const admit = hooks.admit;
   const skipped = (abs: P) => skip.size > 0 && typeof abs === 'string' && skip.has(abs);
   const warn = (p: P, err: unknown) => {
     const e = err as NodeJS.ErrnoException;
@@ -85,12 +116,16 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
     }
     const visited = new Set<string>([`${st.dev}:${st.ino}`]);
     const stack: Frame[] = [{ dir: absRoot, rel: '' }];
+    // the next directory's listing is read while this one's files are stat'ed and handed out
+    let prefetch: { dir: P; listing: Promise<Dirent[]> } | null = null;
     while (stack.length) {
       if (hooks.signal?.aborted) return;
       const { dir, rel: dirRel } = stack.pop()!;
+      const listing = prefetch?.dir === dir ? prefetch.listing : listDir(dir);
+      prefetch = null;
       let entries: Dirent[] | Dirent<Buffer>[];
       try {
-        entries = await fsp.readdir(dir as string, { withFileTypes: true });
+        entries = await listing;
         if (entries.some((e) => e.name.includes('\uFFFD'))) {
           entries = await fsp.readdir(dir as any, { withFileTypes: true, encoding: 'buffer' }) as unknown as Dirent<Buffer>[];
         }
@@ -98,9 +133,11 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
         warn(dir, err);
         continue;
       }
-      entries.sort((a, b) => Buffer.compare(Buffer.from(a.name as P), Buffer.from(b.name as P)));
+      // string names sort as strings (no allocation per comparison); raw byte names as bytes
+      if (typeof entries[0]?.name === 'string') (entries as Dirent[]).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      else (entries as Dirent<Buffer>[]).sort((a, b) => Buffer.compare(a.name, b.name));
 
-      const files: { abs: P; rel: string }[] = [];
+      const files: FileEntry[] = [];
       const subdirs: Frame[] = [];
       for (const e of entries) {
         const name = e.name as P;
@@ -111,7 +148,7 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
         if (e.isDirectory()) {
           if (!exclude(rel) && !exclude(rel + '/')) subdirs.push({ dir: abs, rel });
         } else if (e.isFile()) {
-          if (include(rel) && !exclude(rel)) files.push({ abs, rel });
+          if (include(rel) && !exclude(rel)) files.push({ abs, rel, link: false });
         } else if (e.isSymbolicLink() && opts.follow_symlinks) {
           let target: Stats;
           try {
@@ -129,28 +166,36 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
               subdirs.push({ dir: abs, rel });
             }
           } else if (target.isFile() && include(rel) && !exclude(rel)) {
-            files.push({ abs, rel });
+            files.push({ abs, rel, link: true });
           }
         }
       }
 
-      // stat in small parallel batches: the syscalls overlap, the order stays sorted
+      for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
+      const next = stack[stack.length - 1];
+      if (next) {
+        prefetch = { dir: next.dir, listing: listDir(next.dir) };
+        prefetch.listing.catch(() => {}); // its error is reported when the directory's turn comes
+      }
+
+      // stat in the thread pool, one batch ahead: while this thread keys and dedupes batch k,
+      // the pool stats batch k+1 (a resume over a million done items is mostly stat calls)
+      let ahead = files.length ? statBatch(files, 0) : null;
       for (let i = 0; i < files.length; i += STAT_BATCH) {
-        const batch = files.slice(i, i + STAT_BATCH);
-        const stats = await Promise.all(batch.map((f) => fsp.stat(f.abs as string).catch((err: unknown) => err as Error)));
-        for (let j = 0; j < batch.length; j++) {
+        const stats = await ahead!;
+        ahead = i + STAT_BATCH < files.length ? statBatch(files, i + STAT_BATCH) : null;
+        for (let j = 0; j < stats.length; j++) {
           if (hooks.signal?.aborted) return;
           const s = stats[j]!;
-          const f = batch[j]!;
+          const f = files[i + j]!;
           if (s instanceof Error) {
             // gone between readdir and stat: nothing to do, and not an error of the item
             if ((s as NodeJS.ErrnoException).code !== 'ENOENT') warn(f.abs, s);
             continue;
           }
-          yield makeItem(f.abs, f.rel, s, rootDisplay, root);
+          if (!admit || admit(f.rel, s.size, Math.trunc(s.mtimeMs))) yield makeItem(f.abs, f.rel, s, rootDisplay, root);
         }
       }
-      for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
     }
   }
 }

@@ -16,10 +16,18 @@ const RUNTIME = fileURLToPath(new URL('./runtime.js', import.meta.url));
  * and piscina replaces the dead worker.
  */
 export class WorkerPool {
-  private readonly pool: Piscina<TaskMessage, unknown>;
+  private started: Piscina<TaskMessage, unknown> | undefined;
 
-  constructor(opts: PoolOptions) {
-    this.pool = new Piscina({
+  /** Workers start with the first task: a rerun with nothing left to do never pays for them. */
+  constructor(private readonly opts: PoolOptions) {}
+
+  private get pool(): Piscina<TaskMessage, unknown> {
+    return (this.started ??= this.start());
+  }
+
+  private start(): Piscina<TaskMessage, unknown> {
+    const { opts } = this;
+    const pool = new Piscina<TaskMessage, unknown>({
       filename: RUNTIME,
       minThreads: opts.concurrency,
       maxThreads: opts.concurrency,
@@ -30,11 +38,12 @@ export class WorkerPool {
       resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb },
     });
     // a worker error with no task to blame would otherwise be an unhandled 'error' event
-    this.pool.on('error', () => {});
+    pool.on('error', () => {});
+    return pool;
   }
 
   get threads(): number {
-    return this.pool.threads.length;
+    return this.started?.threads.length ?? 0;
   }
 
   async run(task: TaskMessage, timeoutMs: number): Promise<ReplyMessage> {
@@ -54,7 +63,7 @@ export class WorkerPool {
   }
 
   close(): Promise<void> {
-    return this.pool.close({ force: true });
+    return this.started?.close({ force: true }) ?? Promise.resolve();
   }
 }
 
