@@ -180,3 +180,13 @@ t.test('status and results read the checkpoint; results rebuild what stdout show
   t.equal(none.code, 2);
   t.match(none.stderr, /no checkpoint in .*nothing has run with this state dir/);
 });
+
+t.test('input order does not matter: roots given the other way round are all skipped', async (t) => {
+  const dir = tmpDir();
+  tree(path.join(dir, 'in'), { 'a/x.txt': 'x', 'a/y.txt': 'y', 'b/z.txt': 'z' });
+  const go = (...roots: string[]) => sluice(['run', ...roots.flatMap((r) => ['--input', r]), '--processor', 'sha256', '--state', 'st', '--progress', 'none'], { cwd: dir });
+  t.same(processed(await go('in/a', 'in/b')), ['in/a/x.txt', 'in/a/y.txt', 'in/b/z.txt']);
+  const swapped = await go('in/b', 'in/a');
+  t.same(processed(swapped), []);
+  t.match(swapped.lines.at(-1), { skipped: 3, exit_code: 0 });
+});
