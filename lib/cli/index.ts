@@ -47,10 +47,11 @@ export async function main(argv: string[]): Promise<number> {
         .option('progress', { choices: PROGRESS, default: 'auto' as const, describe: 'auto: NDJSON progress lines, plus a bar when stderr is a terminal' })
         .option('progress-interval', { type: 'string', default: '1s', describe: 'time between progress lines' })
         .option('timeout', { type: 'string', describe: 'per-item timeout, e.g. 30s (replaces map.timeout)' })
+        .option('max-failures', { type: 'number', describe: 'stop the run after this many failed items (exit 1; the report says why)' })
         .option('max-items', { type: 'number', describe: 'stop after starting this many items (the rest wait for the next run)' })
         .option('set', { type: 'string', array: true, describe: 'override any pipeline key: --set stages[1].map.timeout=30s' })
         .check((a) => {
-          for (const k of ['concurrency', 'max-items'] as const) {
+          for (const k of ['concurrency', 'max-items', 'max-failures'] as const) {
             const v = a[k];
             if (v !== undefined && (!Number.isInteger(v) || (v as number) < (k === 'max-items' ? 0 : 1))) throw new Error(`--${k}: expected a whole number${k === 'max-items' ? '' : ' >= 1'}, got ${String(v)}`);
           }

@@ -19,6 +19,7 @@ export interface RunArgs extends FlagOverrides {
   progress: ProgressMode;
   progressInterval: string;
   maxItems?: number;
+  maxFailures?: number;
 }
 
 /** A pipeline from the file, or from flags alone (`sluice run --input docs --processor sha256`). */
@@ -55,6 +56,7 @@ export async function runCommand(a: RunArgs, stop: AbortSignal): Promise<number>
     progress: a.progress,
     progressIntervalMs: interval,
     maxItems: a.maxItems,
+    maxFailures: a.maxFailures,
     out: process.stdout,
     err: process.stderr,
     stop,

@@ -15,7 +15,7 @@ import { Lock } from '../checkpoint/lock.js';
 import { readRunState, setAsideJournal, writeRunState } from '../checkpoint/state.js';
 import { walk, defaultDisplay } from '../stages/walk.js';
 import { Dedupe } from '../stages/dedupe.js';
-import { ParallelMap, processWithRetries, type ItemResult } from '../stages/map.js';
+import { ParallelMap, defaultMaxRssMb, processWithRetries, type ItemResult } from '../stages/map.js';
 import { buildReport, RunStats, writeReport } from '../stages/report.js';
 import { WorkerPool } from '../worker/pool.js';
 import type { TaskMessage } from '../worker/protocol.js';
@@ -32,6 +32,8 @@ export interface RunOptions {
   progress: ProgressMode;
   progressIntervalMs: number;
   maxItems?: number;
+  /** stop the run (exit 1) once this many items have failed */
+  maxFailures?: number;
   out: NodeJS.WritableStream & Writable;
   err: NodeJS.WritableStream & Writable & { isTTY?: boolean; columns?: number };
   /** aborting it stops taking new items; in-flight items finish, then everything is saved */
@@ -114,7 +116,9 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
     last: { run, started, ended: null, ok: 0, failed: 0, skipped: 0, exit_code: null },
   });
 
-  const pool = new WorkerPool({ concurrency: o.concurrency, maxMemoryMb: cfg.map.max_memory_mb });
+  const pool = new WorkerPool({
+    concurrency: o.concurrency, maxMemoryMb: cfg.map.max_memory_mb, maxRssMb: cfg.map.max_rss_mb ?? defaultMaxRssMb(o.concurrency),
+  });
   const timeoutMs = parseDuration(cfg.map.timeout)!;
   const attempt = (item: Item) => {
     const task: TaskMessage = {
@@ -129,7 +133,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   // once stopping, items still queued in stream buffers are not started: they were never
   // journaled, so the next run picks them up; only the ones already in a worker finish
   const mapper = new ParallelMap<Item, ItemResult | null>(
-    async (item) => (dropQueued ? null : processWithRetries(item, attempt, cfg.map.retries)),
+    async (item) => (dropQueued ? null : processWithRetries(item, attempt, cfg.map.retries, 100, cfg.map.quarantine_after)),
     o.concurrency,
   );
 
@@ -207,6 +211,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
         return cb();
       }
       stats.add(r);
+      if (o.maxFailures !== undefined && stats.failed >= o.maxFailures) stopWith(`--max-failures ${o.maxFailures} reached`);
       const ev: ResultEvent = { v: 1, type: 'result', key: r.item.key!, path: r.item.path, status: r.status, ms: r.ms, attempts: r.attempts };
       if (r.item.path_b64) ev.path_b64 = r.item.path_b64;
       if (r.output) ev.output = r.output;

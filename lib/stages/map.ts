@@ -20,7 +20,11 @@ export const mapOptions = z.strictObject({
     max: z.number().int().min(0).max(10).default(0).describe('extra attempts for a retryable failure'),
     on: z.array(z.enum(RETRY_CAUSES)).default([...RETRY_CAUSES]).describe('which causes are retried'),
   }).default({ max: 0, on: [...RETRY_CAUSES] }).describe('retry policy'),
-  max_memory_mb: z.number().int().min(64).default(2048).describe('JS heap limit per worker (resourceLimits)'),
+  max_memory_mb: z.number().int().min(64).default(2048).describe('JS heap limit per worker (resourceLimits); an item over it fails with SLUICE_E_WORKER_OOM'),
+  max_rss_mb: z.number().int().min(0).optional()
+    .describe('limit on the resident memory of the whole process, workers included: over it, the worker of the longest-running item is stopped (SLUICE_E_WORKER_OOM). Catches memory outside the JS heap (pdfjs decoded streams). Default min(60% of RAM, 1024 + 1024 x concurrency); 0 turns it off'),
+  quarantine_after: z.number().int().min(1).max(100).default(2)
+    .describe('an item that killed its worker (crash or out of memory) this many times is not tried again (SLUICE_E_QUARANTINED) until --retry-failed'),
   options: z.record(z.string(), z.unknown()).default({}).describe('options for the processor, checked against its own schema'),
 });
 export type MapOptions = z.output<typeof mapOptions>;
@@ -31,6 +35,11 @@ export const spec: ComponentSpec = {
   description: 'Run a processor on every item in worker threads (piscina): per-item timeout, crashed or hung workers replaced, results unordered, at most `concurrency` items in flight.',
   options: mapOptions,
 };
+
+/** max_rss_mb when the pipeline does not say: room for every worker, never most of the machine. */
+export function defaultMaxRssMb(concurrency: number): number {
+  return Math.round(Math.min(0.6 * os.totalmem() / 2 ** 20, 1024 + 1024 * concurrency));
+}
 
 export function defaultConcurrency(): number {
   return Math.max(1, os.availableParallelism());
@@ -55,12 +64,24 @@ const CAUSE: Partial<Record<ErrorCode, RetryCause>> = {
 
 export type Attempt = (item: Item) => Promise<ReplyMessage>;
 
-/** One item through `attempt`, retried by cause with exponential backoff (100 ms, 200 ms, 400 ms ...). */
-export async function processWithRetries(item: Item, attempt: Attempt, retries: MapOptions['retries'], backoffMs = 100): Promise<ItemResult> {
+/**
+ * One item through `attempt`, retried by cause with exponential backoff (100 ms, 200 ms, 400 ms
+ * ...). An item that has killed its worker `quarantineAfter` times is quarantined: it fails with
+ * SLUICE_E_QUARANTINED and is not tried again, whatever retries remain.
+ */
+export async function processWithRetries(item: Item, attempt: Attempt, retries: MapOptions['retries'], backoffMs = 100, quarantineAfter = Infinity): Promise<ItemResult> {
   const start = performance.now();
+  let kills = 0;
   for (let attempts = 1; ; attempts++) {
     const reply = await attempt(item);
     if (reply.type === 'ok') return { item, status: 'ok', ms: Math.round(performance.now() - start), attempts, output: reply.output };
+    if (reply.error.code === 'SLUICE_E_WORKER_CRASH' || reply.error.code === 'SLUICE_E_WORKER_OOM') kills++;
+    if (kills >= quarantineAfter) {
+      return {
+        item, status: 'failed', ms: Math.round(performance.now() - start), attempts,
+        error: { code: 'SLUICE_E_QUARANTINED', message: `killed its worker ${kills} time(s), last: ${reply.error.code}: ${reply.error.message}; not tried again unless --retry-failed`, retryable: false },
+      };
+    }
     const cause = CAUSE[reply.error.code];
     const again = reply.error.retryable && cause !== undefined && retries.on.includes(cause) && attempts <= retries.max;
     if (!again) return { item, status: 'failed', ms: Math.round(performance.now() - start), attempts, error: reply.error };

@@ -5,8 +5,23 @@ import { isReply, type ReplyMessage, type TaskMessage } from './protocol.js';
 
 export interface PoolOptions {
   concurrency: number;
+  /** JS heap limit per worker (resourceLimits) */
   maxMemoryMb: number;
+  /** limit on the whole process's RSS; 0 = no watchdog */
+  maxRssMb?: number;
+  /** how often the watchdog looks (ms) */
+  watchMs?: number;
 }
+
+/** Why a task was aborted by the memory watchdog (the signal's reason). */
+class MemoryExceeded extends Error {
+  constructor(readonly rssMb: number, readonly limitMb: number) {
+    super(`process RSS ${rssMb} MB passed max_rss_mb ${limitMb} MB`);
+    this.name = 'MemoryExceeded';
+  }
+}
+
+interface Running { ctl: AbortController; started: number }
 
 const RUNTIME = fileURLToPath(new URL('./runtime.js', import.meta.url));
 
@@ -17,8 +32,21 @@ const RUNTIME = fileURLToPath(new URL('./runtime.js', import.meta.url));
  */
 export class WorkerPool {
   private started: Piscina<TaskMessage, unknown> | undefined;
+  private readonly running = new Set<Running>();
+  private watchdog: NodeJS.Timeout | undefined;
+  private lastKill = 0;
+  /** tasks the memory watchdog stopped */
+  memoryKills = 0;
 
-  /** Workers start with the first task: a rerun with nothing left to do never pays for them. */
+  /**
+   * Workers start with the first task: a rerun with nothing left to do never pays for them.
+   *
+   * resourceLimits caps a worker's JS heap, but not memory outside it: pdfjs decodes streams
+   * into ArrayBuffers, and one crafted PDF can take gigabytes that way. So a watchdog on this
+   * thread (never blocked by a worker's work) watches the process's RSS and, when it passes
+   * maxRssMb, stops the task that has been running longest (a bomb takes time to inflate): its
+   * worker is terminated, which frees its memory, and the item fails with SLUICE_E_WORKER_OOM.
+   */
   constructor(private readonly opts: PoolOptions) {}
 
   private get pool(): Piscina<TaskMessage, unknown> {
@@ -39,7 +67,22 @@ export class WorkerPool {
     });
     // a worker error with no task to blame would otherwise be an unhandled 'error' event
     pool.on('error', () => {});
+    if (opts.maxRssMb) {
+      this.watchdog = setInterval(() => this.checkMemory(opts.maxRssMb!), opts.watchMs ?? 100);
+      this.watchdog.unref();
+    }
     return pool;
+  }
+
+  private checkMemory(limitMb: number): void {
+    const rssMb = Math.round(process.memoryUsage.rss() / 2 ** 20);
+    // after a kill, give the terminated worker a moment to hand its memory back
+    if (rssMb <= limitMb || !this.running.size || performance.now() - this.lastKill < 1000) return;
+    let oldest: Running | undefined;
+    for (const r of this.running) if (!oldest || r.started < oldest.started) oldest = r;
+    this.lastKill = performance.now();
+    this.memoryKills++;
+    oldest!.ctl.abort(new MemoryExceeded(rssMb, limitMb));
   }
 
   get threads(): number {
@@ -51,18 +94,26 @@ export class WorkerPool {
     // done, so at 20k items/s with a 60 s timeout a million timers would be alive at once
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(new DOMException('timeout', 'TimeoutError')), timeoutMs);
+    const entry: Running = { ctl, started: performance.now() };
+    this.running.add(entry);
     try {
       const reply = await this.pool.run(task, { signal: ctl.signal });
       if (isReply(reply)) return reply;
       return failed({ code: 'SLUICE_E_WORKER_CRASH', message: 'worker sent a malformed reply', retryable: true });
     } catch (err) {
+      const why = ctl.signal.reason;
+      if (why instanceof MemoryExceeded) {
+        return failed({ code: 'SLUICE_E_WORKER_OOM', message: `${why.message} while this item was the longest running: its worker was stopped (memory outside the JS heap, e.g. decoded PDF streams)`, retryable: true });
+      }
       return failed(classifyPoolError(err, timeoutMs));
     } finally {
       clearTimeout(timer);
+      this.running.delete(entry);
     }
   }
 
   close(): Promise<void> {
+    if (this.watchdog) clearInterval(this.watchdog);
     return this.started?.close({ force: true }) ?? Promise.resolve();
   }
 }

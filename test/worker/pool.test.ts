@@ -55,3 +55,22 @@ t.test('writeOutput is atomic and cannot escape the output dir', async (t) => {
   }
   t.notOk(fs.existsSync(path.join(path.dirname(out), 'escape.txt')));
 });
+
+t.test('memory outside the JS heap: the RSS watchdog stops the item, the pool carries on', async (t) => {
+  const base = Math.round(process.memoryUsage.rss() / 2 ** 20);
+  const pool = new WorkerPool({ concurrency: 2, maxMemoryMb: 256, maxRssMb: base + 400, watchMs: 50 });
+  t.teardown(() => pool.close());
+  const [bomb, fine] = await Promise.all([
+    pool.run(task(proc('balloon.mjs'), 'bomb.pdf', { mb: 4000 }), 60_000),
+    pool.run(task(proc('balloon.mjs'), 'fine.pdf'), 60_000),
+  ]);
+  t.equal(bomb.type === 'failed' && bomb.error.code, 'SLUICE_E_WORKER_OOM');
+  t.match(bomb.type === 'failed' && bomb.error.message, /process RSS \d+ MB passed max_rss_mb \d+ MB/);
+  t.equal(fine.type, 'ok', 'the other item is not touched');
+  t.equal(pool.memoryKills, 1);
+  const peak = Math.round(process.resourceUsage().maxRSS / 1024);
+  t.ok(peak < base + 1500, `the process never got near the 4 GB the item wanted (peak ${peak} MB, base ${base} MB)`);
+  const after = await Promise.all([pool.run(task(proc('balloon.mjs'), 'a'), 10_000), pool.run(task(proc('balloon.mjs'), 'b'), 10_000)]);
+  t.same(after.map((x) => x.type), ['ok', 'ok']);
+  t.equal(pool.threads, 2, 'back to full strength');
+});

@@ -1,0 +1,59 @@
+// Fault isolation as a user meets it: memory bombs, poison items, too many failures.
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { FIXTURES, ofType, readJournal, sluice, tmpDir } from '../helpers.js';
+
+const byName = (lines: Record<string, any>[]) => Object.fromEntries(ofType(lines, 'result').map((r) => [path.basename(r.path), r]));
+
+t.test('a decompression bomb PDF: its worker is stopped by the RSS watchdog, quarantined after 2 kills, the run goes on', async (t) => {
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'in'));
+  for (const f of ['bomb.pdf', 'good.pdf']) fs.copyFileSync(path.join(FIXTURES, 'pdf', f), path.join(dir, 'in', f));
+  fs.writeFileSync(path.join(dir, 'p.yaml'), [
+    'version: 1', 'name: bomb', 'source: { walk: { roots: [in] } }', 'stages:', '  - dedupe: {}',
+    '  - map: { processor: pdf-text, concurrency: 2, timeout: 120s, max_rss_mb: 800, retries: { max: 3 }, quarantine_after: 2 }', '',
+  ].join('\n'));
+  const r = await sluice(['run', 'p.yaml', '--progress', 'none'], { cwd: dir });
+  t.equal(r.code, 1, r.stderr);
+  const by = byName(r.lines);
+  t.equal(by['good.pdf'].status, 'ok');
+  t.match(by['bomb.pdf'], { status: 'failed', attempts: 2, error: { code: 'SLUICE_E_QUARANTINED', message: /killed its worker 2 time\(s\), last: SLUICE_E_WORKER_OOM: process RSS \d+ MB passed max_rss_mb 800 MB/ } });
+  const report = JSON.parse(fs.readFileSync(path.join(dir, '.sluice/bomb/report.json'), 'utf8'));
+  t.ok(report.peak_rss_mb < 1800, `peak RSS ${report.peak_rss_mb} MB, where the PDF would take over 2 GB`);
+  const again = await sluice(['run', 'p.yaml', '--progress', 'none'], { cwd: dir });
+  t.same(ofType(again.lines, 'result'), [], 'a quarantined item is not tried again');
+  t.equal(again.code, 0);
+});
+
+t.test('a processor that kills its worker every time is quarantined; retries stop there', async (t) => {
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'in'));
+  for (const f of ['crash-1.txt', 'ok-1.txt', 'ok-2.txt']) fs.writeFileSync(path.join(dir, 'in', f), f);
+  const r = await sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/exit.mjs'), '--state', 'st', '--progress', 'none',
+    '--set', 'stages[1].map.retries.max=5'], { cwd: dir });
+  t.equal(r.code, 1);
+  const by = byName(r.lines);
+  t.match(by['crash-1.txt'], { status: 'failed', attempts: 2, error: { code: 'SLUICE_E_QUARANTINED' } });
+  t.equal(by['ok-1.txt'].status, 'ok');
+  t.equal(by['ok-2.txt'].status, 'ok');
+  const retry = await sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/exit.mjs'), '--state', 'st', '--progress', 'none', '--retry-failed'], { cwd: dir });
+  t.same(ofType(retry.lines, 'result').map((x) => path.basename(x.path)), ['crash-1.txt'], '--retry-failed tries it again');
+});
+
+t.test('--max-failures N stops the run after N failures, exit 1, and says why', async (t) => {
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'in'));
+  for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(dir, 'in', `bad-${String(i).padStart(2, '0')}.txt`), 'x');
+  const r = await sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/throws.mjs'), '--state', 'st', '--progress', 'none', '-j', '1', '--max-failures', '3'], { cwd: dir });
+  t.equal(r.code, 1);
+  const summary = r.lines.at(-1)!;
+  t.match(summary, { type: 'summary', stopped: '--max-failures 3 reached', exit_code: 1 });
+  t.ok(summary.failed >= 3 && summary.failed < 40, `stopped early (${summary.failed} failed)`);
+  const report = JSON.parse(fs.readFileSync(path.join(dir, 'st/report.json'), 'utf8'));
+  t.equal(report.stopped, '--max-failures 3 reached');
+  t.equal(readJournal(path.join(dir, 'st')).length, summary.failed, 'every reported failure is recorded');
+  const bad = await sluice(['run', '--input', 'in', '--processor', 'noop', '--max-failures', '0'], { cwd: dir });
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--max-failures: expected a whole number >= 1, got 0/);
+});
