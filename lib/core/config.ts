@@ -79,7 +79,7 @@ export function parsePipeline(text: string, origin: string, baseDir: string, pat
   const parseIssues = [...doc.errors, ...doc.warnings].map((e) => ({
     path: [] as (string | number)[],
     message: e.message.split('\n')[0]!,
-    line: e.linePos?.[0]?.line,
+    line: e.linePos?.[0]?.line ?? (e.pos ? lines.linePos(e.pos[0]).line : undefined),
   }));
   if (parseIssues.length) throw new ConfigError(origin, parseIssues);
   let data: unknown;

@@ -99,3 +99,32 @@ t.test('the JSON Schema covers every stage', async (t) => {
   const s = JSON.stringify(pipelineJsonSchema());
   for (const k of ['dedupe', 'map', 'walk', 'max_memory_mb', 'follow_symlinks', 'fsync']) t.ok(s.includes(`"${k}"`), k);
 });
+
+t.test('hostile pipeline files: alias bombs, custom tags, prototype keys, URLs: clear errors, nothing polluted', async (t) => {
+  const laughs = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+  for (let i = 1; i < 9; i++) {
+    const prev = String.fromCharCode(96 + i);
+    const name = String.fromCharCode(97 + i);
+    laughs.push(`${name}: &${name} [${Array(9).fill('*' + prev).join(',')}]`);
+  }
+  const t0 = performance.now();
+  t.match(issuesOf(base + laughs.join('\n') + '\n')[0], /Excessive alias count indicates a resource exhaustion attack/);
+  t.ok(performance.now() - t0 < 5000, 'refused without expanding it');
+  t.match(issuesOf(base.replace('[docs]', '!!js/function "function () { return 1 }"'))[0], /Unresolved tag: tag:yaml.org,2002:js\/function @4/);
+  t.match(issuesOf(base.replace('timeout: 30s', 'timeout: !custom 30s'))[0], /Unresolved tag.*custom/);
+  t.match(issuesOf(base + 'name: again\n')[0], /Map keys must be unique @10/, 'a duplicate key names its line');
+  for (const key of ['__proto__', 'constructor', 'prototype']) {
+    t.match(issuesOf(base + `${key}: { polluted: true }\n`)[0], new RegExp(`^${key}: unknown key`));
+    t.match(issuesOf(base.replace('timeout: 30s', `timeout: 30s\n      ${key}: { polluted: true }`))[0], new RegExp(`stages\\[1\\]\\.map\\.${key}: unknown key`));
+  }
+  const json = JSON.stringify({ version: 1, name: 'x', source: { walk: { roots: ['d'] } }, stages: [{ map: { processor: 'noop', options: { __proto__: { polluted: true } } } }] })
+    .replace('"options":{}', '"options":{"__proto__":{"polluted":true}}');
+  try {
+    parsePipeline(json, 'p.json', '/base');
+  } catch {
+    // an error is fine too; what matters is below
+  }
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype untouched');
+  t.match(issuesOf(base.replace('processor: pdf-text', 'processor: https://example.com/p.js'))[0], /stages\[1\]\.map\.processor: unknown processor "https:\/\/example.com\/p.js"/);
+  t.match(issuesOf(base.replace('processor: pdf-text', 'processor: data:text/javascript,export default 1'))[0], /unknown processor/);
+});
