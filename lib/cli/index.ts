@@ -47,6 +47,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('progress', { choices: PROGRESS, default: 'auto' as const, describe: 'auto: NDJSON progress lines, plus a bar when stderr is a terminal' })
         .option('progress-interval', { type: 'string', default: '1s', describe: 'time between progress lines' })
         .option('timeout', { type: 'string', describe: 'per-item timeout, e.g. 30s (replaces map.timeout)' })
+        .option('grace', { type: 'string', default: '10s', describe: 'after SIGINT/SIGTERM, how long items in flight may take before they are stopped' })
         .option('max-failures', { type: 'number', describe: 'stop the run after this many failed items (exit 1; the report says why)' })
         .option('max-items', { type: 'number', describe: 'stop after starting this many items (the rest wait for the next run)' })
         .option('set', { type: 'string', array: true, describe: 'override any pipeline key: --set stages[1].map.timeout=30s' })

@@ -20,6 +20,7 @@ export interface RunArgs extends FlagOverrides {
   progressInterval: string;
   maxItems?: number;
   maxFailures?: number;
+  grace: string;
 }
 
 /** A pipeline from the file, or from flags alone (`sluice run --input docs --processor sha256`). */
@@ -46,6 +47,8 @@ export async function runCommand(a: RunArgs, stop: AbortSignal): Promise<number>
   if (interval === undefined || interval < 50) {
     throw new SluiceError('SLUICE_E_USAGE', `--progress-interval: expected a duration of at least 50ms like "1s", got ${JSON.stringify(a.progressInterval)}`);
   }
+  const graceMs = parseDuration(a.grace);
+  if (graceMs === undefined) throw new SluiceError('SLUICE_E_USAGE', `--grace: expected a duration like "10s", got ${JSON.stringify(a.grace)}`);
   const outcome = await runPipeline({
     config,
     version: VERSION,
@@ -57,6 +60,7 @@ export async function runCommand(a: RunArgs, stop: AbortSignal): Promise<number>
     progressIntervalMs: interval,
     maxItems: a.maxItems,
     maxFailures: a.maxFailures,
+    graceMs,
     out: process.stdout,
     err: process.stderr,
     stop,

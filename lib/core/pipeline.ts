@@ -34,6 +34,8 @@ export interface RunOptions {
   maxItems?: number;
   /** stop the run (exit 1) once this many items have failed */
   maxFailures?: number;
+  /** after SIGINT/SIGTERM, how long items in flight may take before they are stopped (ms) */
+  graceMs?: number;
   out: NodeJS.WritableStream & Writable;
   err: NodeJS.WritableStream & Writable & { isTTY?: boolean; columns?: number };
   /** aborting it stops taking new items; in-flight items finish, then everything is saved */
@@ -102,7 +104,16 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
     walkStop.abort();
   };
   writer.onClosed(() => stopWith('stdout closed'));
-  const onStop = () => stopWith(String(o.stop?.reason ?? 'stopped'));
+  let graceTimer: NodeJS.Timeout | undefined;
+  const onStop = () => {
+    stopWith(String(o.stop?.reason ?? 'stopped'));
+    // items in flight may finish within the grace period; then they are stopped, not recorded
+    graceTimer = setTimeout(() => {
+      const n = pool.abortAll();
+      if (n) warnLine(`sluice: grace period over: stopping ${n} item(s) still running; the next run does them`);
+    }, o.graceMs ?? 10_000);
+    graceTimer.unref();
+  };
   if (o.stop?.aborted) onStop();
   o.stop?.addEventListener('abort', onStop, { once: true });
 
@@ -204,6 +215,8 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
     highWaterMark: 16,
     write(r: ItemResult | null, _e, cb) {
       if (!r) return cb();
+      // stopped by the end of the grace period: not the item's fault, not recorded, redone next run
+      if (r.error?.code === 'SLUICE_E_ABORTED') return cb();
       if (r.error?.code === 'SLUICE_E_DISK_FULL') {
         // not the item's fault and not recorded: the next run, with space, does it
         fatal ??= new SluiceError('SLUICE_E_DISK_FULL', `no space left writing the output of ${r.item.path}: ${r.error.message}; the run stopped, everything recorded is kept`);
@@ -231,6 +244,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   } finally {
     if (ticker) clearInterval(ticker);
     o.stop?.removeEventListener('abort', onStop);
+    if (graceTimer) clearTimeout(graceTimer);
     await pool.close().catch(() => {});
     await journal.close().catch((err: unknown) => { fatal ??= err as SluiceError; });
   }

@@ -21,6 +21,14 @@ class MemoryExceeded extends Error {
   }
 }
 
+/** Why a task was aborted at shutdown: it did not finish within the grace period. */
+class ShutdownAbort extends Error {
+  constructor() {
+    super('stopped: the run was interrupted and the grace period ran out');
+    this.name = 'ShutdownAbort';
+  }
+}
+
 interface Running { ctl: AbortController; started: number }
 
 const RUNTIME = fileURLToPath(new URL('./runtime.js', import.meta.url));
@@ -74,6 +82,12 @@ export class WorkerPool {
     return pool;
   }
 
+  /** Stop every running task (shutdown after the grace period): each comes back SLUICE_E_ABORTED. */
+  abortAll(): number {
+    for (const r of this.running) r.ctl.abort(new ShutdownAbort());
+    return this.running.size;
+  }
+
   private checkMemory(limitMb: number): void {
     const rssMb = Math.round(process.memoryUsage.rss() / 2 ** 20);
     // after a kill, give the terminated worker a moment to hand its memory back
@@ -102,6 +116,7 @@ export class WorkerPool {
       return failed({ code: 'SLUICE_E_WORKER_CRASH', message: 'worker sent a malformed reply', retryable: true });
     } catch (err) {
       const why = ctl.signal.reason;
+      if (why instanceof ShutdownAbort) return failed({ code: 'SLUICE_E_ABORTED', message: why.message, retryable: false });
       if (why instanceof MemoryExceeded) {
         return failed({ code: 'SLUICE_E_WORKER_OOM', message: `${why.message} while this item was the longest running: its worker was stopped (memory outside the JS heap, e.g. decoded PDF streams)`, retryable: true });
       }

@@ -2,7 +2,8 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { FIXTURES, ofType, readJournal, sluice, tmpDir } from '../helpers.js';
+import { spawn } from 'node:child_process';
+import { BIN, FIXTURES, ofType, readJournal, sluice, tmpDir } from '../helpers.js';
 
 const byName = (lines: Record<string, any>[]) => Object.fromEntries(ofType(lines, 'result').map((r) => [path.basename(r.path), r]));
 
@@ -56,4 +57,32 @@ t.test('--max-failures N stops the run after N failures, exit 1, and says why', 
   const bad = await sluice(['run', '--input', 'in', '--processor', 'noop', '--max-failures', '0'], { cwd: dir });
   t.equal(bad.code, 2);
   t.match(bad.stderr, /--max-failures: expected a whole number >= 1, got 0/);
+});
+
+t.test('SIGINT with items that outlast the grace period: they are stopped, not recorded, and run next time', async (t) => {
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'in'));
+  for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(dir, 'in', `f${i}.txt`), String(i));
+  const args = ['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/slow.mjs'), '--state', 'st', '--progress', 'none', '-j', '2', '--grace', '500ms'];
+  const child = spawn(process.execPath, [BIN, ...args, '--set', 'stages[1].map.options.ms=60000'], { cwd: dir });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve())); // the start line: workers are busy
+  await new Promise((r) => setTimeout(r, 500));
+  const t0 = performance.now();
+  child.kill('SIGINT');
+  const code = await new Promise((r) => child.on('close', r));
+  t.equal(code, 130);
+  t.ok(performance.now() - t0 < 8000, 'stopped soon after the grace period, not after the 60 s items');
+  t.match(err, /grace period over: stopping 2 item\(s\) still running; the next run does them/);
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+  t.same(ofType(lines, 'result'), [], 'no result for the stopped items');
+  t.match(lines.at(-1), { type: 'summary', stopped: 'SIGINT', exit_code: 130 });
+  t.same(readJournal(path.join(dir, 'st')), [], 'nothing recorded');
+  t.equal(JSON.parse(fs.readFileSync(path.join(dir, 'st/report.json'), 'utf8')).interrupted, true);
+  const next = await sluice([...args, '--set', 'stages[1].map.options.ms=1'], { cwd: dir });
+  t.equal(next.code, 0);
+  t.equal(ofType(next.lines, 'result').length, 4, 'the next run does all four');
 });
