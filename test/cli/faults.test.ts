@@ -86,3 +86,29 @@ t.test('SIGINT with items that outlast the grace period: they are stopped, not r
   t.equal(next.code, 0);
   t.equal(ofType(next.lines, 'result').length, 4, 'the next run does all four');
 });
+
+t.test('a file deleted between walk and processing fails with SLUICE_E_VANISHED; the run goes on', async (t) => {
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'in'));
+  for (const f of ['a-first.txt', 'b.txt', 'c.txt']) fs.writeFileSync(path.join(dir, 'in', f), f);
+  const r = await sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/deleter.mjs'), '--state', 'st', '--progress', 'none', '-j', '1'], { cwd: dir });
+  t.equal(r.code, 1);
+  const by = byName(r.lines);
+  t.equal(by['a-first.txt'].status, 'ok');
+  t.match(by['b.txt'], { status: 'failed', error: { code: 'SLUICE_E_VANISHED', message: /ENOENT.*b\.txt/ } });
+  t.match(by['c.txt'], { status: 'failed', error: { code: 'SLUICE_E_VANISHED' } });
+});
+
+t.test('a tree 1,000 levels deep is walked without a stack overflow', async (t) => {
+  const dir = tmpDir();
+  let deep = path.join(dir, 'in');
+  for (let i = 0; i < 1000; i++) deep = path.join(deep, 'd');
+  fs.mkdirSync(deep, { recursive: true });
+  fs.writeFileSync(path.join(deep, 'bottom.txt'), 'x');
+  fs.writeFileSync(path.join(dir, 'in', 'top.txt'), 'y');
+  const r = await sluice(['run', '--input', 'in', '--processor', 'sha256', '--state', 'st', '--progress', 'none'], { cwd: dir });
+  t.equal(r.code, 0, r.stderr);
+  const results = ofType(r.lines, 'result');
+  t.equal(results.length, 2);
+  t.ok(results.some((x) => x.path.endsWith('/d/bottom.txt') && x.path.split('/').length === 1002));
+});
