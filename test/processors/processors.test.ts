@@ -8,7 +8,8 @@ import pdfInfo from '../../lib/processors/pdf-info.js';
 import sha256 from '../../lib/processors/sha256.js';
 import noop from '../../lib/processors/noop.js';
 import { makeContext } from '../../lib/worker/context.js';
-import { FIXTURES, SAMPLES, tmpDir } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { BIN, FIXTURES, SAMPLES, tmpDir } from '../helpers.js';
 
 const pdf = (name: string) => path.join(FIXTURES, 'pdf', name);
 const item = (file: string) => ({ path: file, file, rel: path.basename(file), size: fs.statSync(file).size, mtime_ms: 1 });
@@ -89,4 +90,28 @@ t.test('sha256 and noop', async (t) => {
   t.equal(r.bytes, fs.statSync(f).size);
   t.same(await noop(), {});
   await t.rejects(sha256(item(pdf('good.pdf')) && { ...item(f), file: pdf('missing.pdf') }), { code: 'ENOENT' });
+});
+
+t.test('CVE-2024-4367: a FontMatrix carrying JavaScript never runs', async (t) => {
+  const canary = '/tmp/sluice-cve-2024-4367-canary';
+  const g = globalThis as Record<string, unknown>;
+  const file = pdf('cve-2024-4367.pdf');
+  const payload = /\/FontMatrix \[ 1 0 0 1 0 \((.*)\) \]/.exec(fs.readFileSync(file, 'latin1'))![1]!;
+  // positive control: pasted into generated code the way pdf.js < 4.2.67 did, the payload runs
+  fs.rmSync(canary, { force: true });
+  new Function('c', `c.transform(${[1, 0, 0, 1, 0, payload].join(',')})`)({ transform() {} });
+  t.equal(g.sluicePwned, 1, 'the fixture is a live payload');
+  t.ok(fs.existsSync(canary), 'the fixture is a live payload');
+  delete g.sluicePwned;
+  fs.rmSync(canary, { force: true });
+
+  const text = await pdfText(item(file), ctx());
+  t.match(String(text.text), /canary text/, 'the document is read');
+  await pdfInfo(item(file), ctx());
+  t.equal(g.sluicePwned, undefined, 'no global set in-process');
+  const dir = tmpDir();
+  fs.copyFileSync(file, path.join(dir, 'cve.pdf'));
+  const r = spawnSync(process.execPath, [BIN, 'run', '--input', dir, '--processor', 'pdf-text', '--state', path.join(dir, 'st'), '--progress', 'none'], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  t.notOk(fs.existsSync(canary), 'no file written, in-process or in a worker');
 });
