@@ -210,6 +210,8 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
     },
   });
   let fatal: SluiceError | null = null;
+  let workersAtEnd = 0;
+  let memoryKills = 0;
   const sink = new Writable({
     objectMode: true,
     highWaterMark: 16,
@@ -245,6 +247,8 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
     if (ticker) clearInterval(ticker);
     o.stop?.removeEventListener('abort', onStop);
     if (graceTimer) clearTimeout(graceTimer);
+    workersAtEnd = pool.threads;
+    memoryKills = pool.memoryKills;
     await pool.close().catch(() => {});
     await journal.close().catch((err: unknown) => { fatal ??= err as SluiceError; });
   }
@@ -273,6 +277,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   const report = buildReport(stats, {
     run, pipeline: cfg.name, processor: cfg.map.processor, config_hash: hash, started, ended,
     interrupted: why !== null && !why.startsWith('--max-items'), stopped: why, exit_code: exitCode, vanished,
+    workers: { concurrency: o.concurrency, alive_at_end: workersAtEnd, stopped_for_memory: memoryKills },
   });
   try {
     writeReport(reportPath, o.config.report.formats, report);

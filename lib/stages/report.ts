@@ -90,6 +90,8 @@ export interface ReportMeta {
   exit_code: number;
   /** journal entries this run's complete walk did not find; null when the walk did not complete */
   vanished: { count: number; examples: string[] } | null;
+  /** the pool: its size, workers alive when the run ended (0 if none was needed), tasks the RSS watchdog stopped */
+  workers: { concurrency: number; alive_at_end: number; stopped_for_memory: number };
 }
 
 export function buildReport(stats: RunStats, meta: ReportMeta) {
