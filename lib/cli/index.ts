@@ -1,7 +1,7 @@
 import yargs from 'yargs';
 import { SluiceError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
-import { runCommand, type RunArgs } from './run.js';
+import { STDIN_ARG, runCommand, type RunArgs } from './run.js';
 import { validateCommand } from './validate.js';
 import { stagesCommand } from './stages.js';
 import { schemaCommand } from './schema.js';
@@ -26,7 +26,9 @@ export async function main(argv: string[]): Promise<number> {
   };
 
   let code = 0;
-  const parser = yargs(argv)
+  // yargs drops a bare "-" (it reads it as a boolean) and takes -0 for a number: carry "-" through
+  // as a token no path can be, and -0 as its long name
+  const parser = yargs(argv.map((a) => (a === '-' ? STDIN_ARG : a === '-0' ? '--null' : a)))
     .scriptName('sluice')
     .usage('sluice <command> [options]\n\nResumable, bounded-memory batch pipelines over documents. Results and progress are NDJSON on stdout.')
     .command<RunArgs>(
@@ -47,6 +49,9 @@ export async function main(argv: string[]): Promise<number> {
         .option('progress', { choices: PROGRESS, default: 'auto' as const, describe: 'auto: NDJSON progress lines, plus a bar when stderr is a terminal' })
         .option('progress-interval', { type: 'string', default: '1s', describe: 'time between progress lines' })
         .option('timeout', { type: 'string', describe: 'per-item timeout, e.g. 30s (replaces map.timeout)' })
+        .option('lines', { type: 'boolean', describe: 'with --input -: one path per line instead of NDJSON objects' })
+        .option('null', { alias: '0', type: 'boolean', describe: 'with --input -: NUL-separated paths (find -print0)' })
+        .option('strict', { type: 'boolean', describe: 'with --input -: a malformed line stops the run (exit 2)' })
         .option('grace', { type: 'string', default: '10s', describe: 'after SIGINT/SIGTERM, how long items in flight may take before they are stopped' })
         .option('max-failures', { type: 'number', describe: 'stop the run after this many failed items (exit 1; the report says why)' })
         .option('max-items', { type: 'number', describe: 'stop after starting this many items (the rest wait for the next run)' })
@@ -60,7 +65,8 @@ export async function main(argv: string[]): Promise<number> {
         })
         .example('sluice run pipelines/pdf-text.yaml', 'run a pipeline file; a second run skips what is done')
         .example('sluice run --input ~/papers --processor pdf-info -j 2 | jq -c "select(.type==\\"result\\")"', 'no file needed: walk, process, filter the results')
-        .example('sluice run pipelines/pdf-text.yaml --fresh --progress none > results.ndjson', 'start over, results only'),
+        .example('sluice run pipelines/pdf-text.yaml --fresh --progress none > results.ndjson', 'start over, results only')
+        .example('find ~/scans -name "*.pdf" -print0 | sluice run --input - -0 --processor pdf-info', 'paths from another program'),
       async (a) => {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);

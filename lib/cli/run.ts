@@ -21,10 +21,21 @@ export interface RunArgs extends FlagOverrides {
   maxItems?: number;
   maxFailures?: number;
   grace: string;
+  lines?: boolean;
+  null?: boolean;
+  strict?: boolean;
 }
+
+/** How a bare "-" (standard input) reaches the commands: no file path can contain a NUL. */
+export const STDIN_ARG = '\0stdin';
 
 /** A pipeline from the file, or from flags alone (`sluice run --input docs --processor sha256`). */
 export function configFromArgs(a: RunArgs): PipelineConfig {
+  if (readsStdin(a)) {
+    if (a.pipeline === STDIN_ARG && a.input?.length) throw new SluiceError('SLUICE_E_USAGE', '-: standard input cannot be mixed with --input');
+    if (a.input && a.input.length > 1) throw new SluiceError('SLUICE_E_USAGE', '--input -: standard input cannot be mixed with other inputs');
+    a = { ...a, pipeline: a.pipeline === STDIN_ARG ? undefined : a.pipeline, input: ['.'] }; // stdin replaces the walk; its root only has to exist
+  }
   const patch = (raw: Record<string, unknown>) => applyOverrides(raw, a);
   if (a.pipeline) return loadPipelineFile(a.pipeline, patch);
   if (!a.input?.length || !a.processor) {
@@ -33,6 +44,11 @@ export function configFromArgs(a: RunArgs): PipelineConfig {
   const name = Object.hasOwn(BUILTIN_PROCESSORS, a.processor) ? a.processor : path.basename(a.processor).replace(/\.[cm]?js$/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'run';
   const text = JSON.stringify({ version: 1, name, source: { walk: { roots: [] } }, stages: [{ dedupe: {} }, { map: {} }] });
   return parsePipeline(text, '(command line)', process.cwd(), patch);
+}
+
+/** `sluice run -` or `--input -`: items come from standard input. */
+export function readsStdin(a: RunArgs): boolean {
+  return a.pipeline === STDIN_ARG || (a.input?.includes(STDIN_ARG) ?? false);
 }
 
 export function modeOf(a: RunArgs): RunOptions['mode'] {
@@ -49,7 +65,11 @@ export async function runCommand(a: RunArgs, stop: AbortSignal): Promise<number>
   }
   const graceMs = parseDuration(a.grace);
   if (graceMs === undefined) throw new SluiceError('SLUICE_E_USAGE', `--grace: expected a duration like "10s", got ${JSON.stringify(a.grace)}`);
+  const fromStdin = readsStdin(a);
+  if (!fromStdin && (a.lines || a.null || a.strict)) throw new SluiceError('SLUICE_E_USAGE', '--lines, -0 and --strict are for --input - (paths on standard input)');
+  if (a.lines && a.null) throw new SluiceError('SLUICE_E_USAGE', '--lines and -0 cannot be used together');
   const outcome = await runPipeline({
+    stdin: fromStdin ? { input: process.stdin, format: a.null ? 'nul' : a.lines ? 'lines' : 'ndjson', strict: !!a.strict } : undefined,
     config,
     version: VERSION,
     mode: modeOf(a),

@@ -3,6 +3,7 @@
 
 export const ERROR_CODES = {
   SLUICE_E_USAGE: { exit: 2, retryable: false, summary: 'bad command-line flag or argument' },
+  SLUICE_E_INPUT: { exit: 2, retryable: false, summary: 'a stdin line is malformed, over 1 MB, or names no readable file (an `error` event; fatal with --strict)' },
   SLUICE_E_CONFIG: { exit: 2, retryable: false, summary: 'pipeline file is invalid (the message names the key)' },
   SLUICE_E_LOCKED: { exit: 3, retryable: false, summary: 'another run holds the lock on this state dir' },
   SLUICE_E_STATE: { exit: 3, retryable: false, summary: 'checkpoint state cannot be read or written' },

@@ -25,6 +25,12 @@ export interface SummaryEvent {
   elapsed_s: number; rate: number; report: string | null; exit_code: number; stopped?: string;
   /** only when some are: items in the checkpoint the walk did not find, and the first 20 */
   vanished?: number; vanished_paths?: string[];
+  /** only when some: stdin lines that named no item (see the `error` events) */
+  input_errors?: number;
+}
+/** A problem with the input itself, not with an item: a bad stdin line. */
+export interface ErrorEvent {
+  v: 1; type: 'error'; code: string; line?: number; message: string;
 }
 export type SluiceEvent = StartEvent | ResultEvent | ProgressEvent | WarningEvent | SummaryEvent;
 

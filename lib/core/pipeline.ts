@@ -14,6 +14,7 @@ import { OUTPUT_TMP_DIR } from '../worker/context.js';
 import { Lock } from '../checkpoint/lock.js';
 import { readRunState, setAsideJournal, writeRunState } from '../checkpoint/state.js';
 import { walk, defaultDisplay } from '../stages/walk.js';
+import { stdinItems, type StdinFormat } from '../stages/stdin.js';
 import { Dedupe } from '../stages/dedupe.js';
 import { ParallelMap, defaultMaxRssMb, processWithRetries, type ItemResult } from '../stages/map.js';
 import { buildReport, RunStats, writeReport } from '../stages/report.js';
@@ -36,6 +37,8 @@ export interface RunOptions {
   maxFailures?: number;
   /** after SIGINT/SIGTERM, how long items in flight may take before they are stopped (ms) */
   graceMs?: number;
+  /** read items from this stream instead of walking (`--input -`) */
+  stdin?: { input: AsyncIterable<Buffer | string>; format: StdinFormat; strict: boolean };
   out: NodeJS.WritableStream & Writable;
   err: NodeJS.WritableStream & Writable & { isTTY?: boolean; columns?: number };
   /** aborting it stops taking new items; in-flight items finish, then everything is saved */
@@ -168,19 +171,31 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   // counting and (with the default key) dedupe happen inside the walk, synchronously: a resume
   // over millions of done items never pays a trip through the stream stages for them
   const fused = cfg.dedupe?.key !== 'content';
-  const source = Readable.from(walk(cfg.walk, {
-    signal: walkStop.signal,
-    skip: ownFiles,
-    admit: (rel, size, mtimeMs) => {
-      stats.found++;
-      if (fused && cfg.dedupe && journal.lookupDigest(metaDigest({ rel, size, mtime_ms: mtimeMs }))) {
-        stats.skipped++;
-        return false;
-      }
-      return true;
-    },
-    onWarning: (w) => void writer.write({ v: 1, type: 'warning', code: w.code, path: defaultDisplay(w.path), message: w.message }),
-  }), { objectMode: true, highWaterMark: 16 });
+  const admit = (rel: string, size: number, mtimeMs: number) => {
+    stats.found++;
+    if (fused && cfg.dedupe && journal.lookupDigest(metaDigest({ rel, size, mtime_ms: mtimeMs }))) {
+      stats.skipped++;
+      return false;
+    }
+    return true;
+  };
+  let inputErrors = 0;
+  const items = o.stdin
+    ? stdinItems(o.stdin.input, { format: o.stdin.format, strict: o.stdin.strict }, {
+      signal: walkStop.signal,
+      admit,
+      onProblem: (p) => {
+        inputErrors++;
+        void writer.write({ v: 1, type: 'error', code: 'SLUICE_E_INPUT', line: p.line, message: `stdin line ${p.line}: ${p.message}` });
+      },
+    })
+    : walk(cfg.walk, {
+      signal: walkStop.signal,
+      skip: ownFiles,
+      admit,
+      onWarning: (w) => void writer.write({ v: 1, type: 'warning', code: w.code, path: defaultDisplay(w.path), message: w.message }),
+    });
+  const source = Readable.from(items, { objectMode: true, highWaterMark: 16 });
   const counter = new Transform({
     objectMode: true,
     highWaterMark: 16,
@@ -265,8 +280,8 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
     }
   }
   // vanished inputs need a walk that ran to the end
-  const vanished = cfg.dedupe && !why && !failedHard ? await journal.vanished(20) : null;
-  let exitCode: number = stats.failed ? EXIT.FAILED : EXIT.OK;
+  const vanished = cfg.dedupe && !o.stdin && !why && !failedHard ? await journal.vanished(20) : null;
+  let exitCode: number = stats.failed || inputErrors ? EXIT.FAILED : EXIT.OK;
   if (fatal) exitCode = fatal.exitCode;
   else if (why === 'stdout closed') exitCode = EXIT.PIPE;
   else if (why === 'SIGINT') exitCode = EXIT.SIGINT;
@@ -278,6 +293,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
     run, pipeline: cfg.name, processor: cfg.map.processor, config_hash: hash, started, ended,
     interrupted: why !== null && !why.startsWith('--max-items'), stopped: why, exit_code: exitCode, vanished,
     workers: { concurrency: o.concurrency, alive_at_end: workersAtEnd, stopped_for_memory: memoryKills },
+    input_errors: inputErrors,
   });
   try {
     writeReport(reportPath, o.config.report.formats, report);
@@ -300,6 +316,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
     report: defaultDisplay(reportPath), exit_code: exitCode,
   };
   if (why) summary.stopped = why;
+  if (inputErrors) summary.input_errors = inputErrors;
   if (vanished?.count) {
     summary.vanished = vanished.count;
     summary.vanished_paths = vanished.examples;

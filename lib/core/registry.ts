@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ComponentSpec } from './spec.js';
 import { spec as walk } from '../stages/walk.js';
+import { spec as stdin } from '../stages/stdin.js';
 import { spec as dedupe } from '../stages/dedupe.js';
 import { spec as map } from '../stages/map.js';
 import { spec as report } from '../stages/report.js';
@@ -8,7 +9,7 @@ import { BUILTIN_PROCESSORS } from '../processors/index.js';
 
 /** Every source, stage and processor, in pipeline order: drives `sluice stages` and the docs. */
 export function components(): ComponentSpec[] {
-  return [walk, dedupe, map, report, ...Object.values(BUILTIN_PROCESSORS).map((p) => p.spec)];
+  return [walk, stdin, dedupe, map, report, ...Object.values(BUILTIN_PROCESSORS).map((p) => p.spec)];
 }
 
 export interface OptionDoc { name: string; type: string; default?: unknown; required: boolean; description: string }

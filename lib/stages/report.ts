@@ -92,6 +92,8 @@ export interface ReportMeta {
   vanished: { count: number; examples: string[] } | null;
   /** the pool: its size, workers alive when the run ended (0 if none was needed), tasks the RSS watchdog stopped */
   workers: { concurrency: number; alive_at_end: number; stopped_for_memory: number };
+  /** stdin lines that named no item */
+  input_errors: number;
 }
 
 export function buildReport(stats: RunStats, meta: ReportMeta) {
