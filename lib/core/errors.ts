@@ -77,7 +77,8 @@ export function toErrorInfo(err: unknown): ErrorInfo {
       return { code: 'SLUICE_E_PROCESSOR', message: `${typeof e.name === 'string' ? e.name + ': ' : ''}${e.message}`, retryable: false };
     }
   }
-  return { code: 'SLUICE_E_PROCESSOR', message: `processor threw a non-Error value: ${safeString(err)}`, retryable: false };
+  // a processor that rejects with a bare value is broken, not refusing the item: treat it as a crash
+  return { code: 'SLUICE_E_WORKER_CRASH', message: `processor rejected with a non-Error value: ${safeString(err)}`, retryable: true };
 }
 
 function safeString(x: unknown): string {
