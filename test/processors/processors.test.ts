@@ -115,3 +115,9 @@ t.test('CVE-2024-4367: a FontMatrix carrying JavaScript never runs', async (t) =
   t.equal(r.status, 0, r.stderr);
   t.notOk(fs.existsSync(canary), 'no file written, in-process or in a worker');
 });
+
+t.test('a PDF of 10,001 pages fails with SLUICE_E_PDF_TOO_LARGE at the default max_pages', async (t) => {
+  await t.rejects(pdfText(item(pdf('many-pages.pdf')), ctx()), { code: 'SLUICE_E_PDF_TOO_LARGE', message: /10001 pages, more than max_pages 5000/ });
+  const info = await pdfInfo(item(pdf('many-pages.pdf')), ctx());
+  t.equal(info.pages, 10001, 'pdf-info still counts them');
+});
