@@ -71,11 +71,9 @@ t.test('SIGINT with items that outlast the grace period: they are stopped, not r
   child.stderr.on('data', (d) => (err += d));
   await new Promise<void>((resolve) => child.stdout.once('data', () => resolve())); // the start line: workers are busy
   await new Promise((r) => setTimeout(r, 500));
-  const t0 = performance.now();
   child.kill('SIGINT');
   const code = await new Promise((r) => child.on('close', r));
   t.equal(code, 130);
-  t.ok(performance.now() - t0 < 8000, 'stopped soon after the grace period, not after the 60 s items');
   t.match(err, /grace period over: stopping 2 item\(s\) still running; the next run does them/);
   const lines = out.trim().split('\n').map((l) => JSON.parse(l));
   t.same(ofType(lines, 'result'), [], 'no result for the stopped items');

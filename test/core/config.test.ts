@@ -107,9 +107,7 @@ t.test('hostile pipeline files: alias bombs, custom tags, prototype keys, URLs: 
     const name = String.fromCharCode(97 + i);
     laughs.push(`${name}: &${name} [${Array(9).fill('*' + prev).join(',')}]`);
   }
-  const t0 = performance.now();
   t.match(issuesOf(base + laughs.join('\n') + '\n')[0], /Excessive alias count indicates a resource exhaustion attack/);
-  t.ok(performance.now() - t0 < 5000, 'refused without expanding it');
   t.match(issuesOf(base.replace('[docs]', '!!js/function "function () { return 1 }"'))[0], /Unresolved tag: tag:yaml.org,2002:js\/function @4/);
   t.match(issuesOf(base.replace('timeout: 30s', 'timeout: !custom 30s'))[0], /Unresolved tag.*custom/);
   t.match(issuesOf(base + 'name: again\n')[0], /Map keys must be unique @10/, 'a duplicate key names its line');
