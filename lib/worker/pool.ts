@@ -72,6 +72,12 @@ export class WorkerPool {
       // the map stage never has more tasks out than workers; a queue here would only hide a bug
       maxQueue: opts.concurrency,
       resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb },
+      // piscina loads the runtime with require() first; on Node >= 20.19 that loads ESM
+      // synchronously, and a worker terminated in the middle of it (a timeout, the memory
+      // watchdog) brought the whole process down with a V8 fatal error ("IsGraphAsync must be
+      // used on an instantiated module"; seen in the fault soak at 20k items). Without
+      // require(esm), piscina falls back to import(), which is safe to interrupt.
+      execArgv: [...process.execArgv, '--no-experimental-require-module'],
     });
     // a worker error with no task to blame would otherwise be an unhandled 'error' event
     pool.on('error', () => {});
