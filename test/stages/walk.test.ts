@@ -79,6 +79,21 @@ t.test('symlinks are not followed by default; followed ones never loop', async (
   t.ok(warnings.includes('ELOOP'), 'the loop back to the root is reported, not walked');
 });
 
+t.test('a symlink pointing outside the root is not followed by default; followed, it never loops', async (t) => {
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'root'));
+  fs.mkdirSync(path.join(dir, 'outside'));
+  fs.writeFileSync(path.join(dir, 'root/in.txt'), 'i');
+  fs.writeFileSync(path.join(dir, 'outside/out.txt'), 'o');
+  fs.symlinkSync(path.join(dir, 'outside'), path.join(dir, 'root/escape'));
+  fs.symlinkSync(path.join(dir, 'root'), path.join(dir, 'outside/back')); // outside leads back in
+  t.same((await collect(opts([path.join(dir, 'root')]))).map((i) => i.rel), ['in.txt']);
+  const warnings: string[] = [];
+  const followed = await collect(opts([path.join(dir, 'root')], { follow_symlinks: true }), { onWarning: (w: { code: string }) => warnings.push(w.code) });
+  t.same(followed.map((i) => i.rel), ['in.txt', 'escape/out.txt']);
+  t.same(warnings, ['ELOOP'], 'the way back into the root is reported, not walked again');
+});
+
 t.test('a single file as root, and a missing root', async (t) => {
   const dir = tmpDir();
   fs.writeFileSync(path.join(dir, 'one.pdf'), 'x');
