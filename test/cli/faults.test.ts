@@ -142,3 +142,16 @@ t.test('an unreadable file fails with SLUICE_E_IO (not retried); an unreadable d
   t.match(by['secret.txt'], { status: 'failed', attempts: 1, error: { code: 'SLUICE_E_IO', retryable: false, message: /EACCES/ } });
   t.match(ofType(lines, 'warning'), [{ code: 'EACCES', path: 'in/locked' }]);
 });
+
+t.test('PDFs whose xref or page tree loops back on itself: one result each, no hang', async (t) => {
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'in'));
+  for (const f of ['xref-loop.pdf', 'pages-loop.pdf']) fs.copyFileSync(path.join(FIXTURES, 'pdf', f), path.join(dir, 'in', f));
+  // if pdfjs ever looped on them, the 20 s item timeout would end it with SLUICE_E_TIMEOUT
+  const r = await sluice(['run', '--input', 'in', '--processor', 'pdf-text', '--state', 'st', '--progress', 'none', '--timeout', '20s'], { cwd: dir });
+  const by = byName(r.lines);
+  t.same(Object.keys(by).sort(), ['pages-loop.pdf', 'xref-loop.pdf']);
+  t.match(by['xref-loop.pdf'], { status: 'ok', output: { pages: 2, text: /Hello fixture page one/ } }, 'the looping /Prev is ignored');
+  t.not(by['pages-loop.pdf'].error?.code, 'SLUICE_E_TIMEOUT', 'the self-listing page tree does not hang the parser');
+  t.ok(r.code === 0 || r.code === 1);
+});
