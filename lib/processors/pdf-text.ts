@@ -8,6 +8,8 @@ import { classifyPdfError, MAX_PAGES_DEFAULT, openPdf, readPdfBytes } from './pd
 export const options = z.strictObject({
   max_pages: z.number().int().min(1).default(MAX_PAGES_DEFAULT)
     .describe('a PDF with more pages fails with SLUICE_E_PDF_TOO_LARGE before any text is extracted'),
+  max_chars: z.number().int().min(1).default(50_000_000)
+    .describe('output size cap: a PDF whose text passes this many characters fails with SLUICE_E_PDF_TOO_LARGE (a text bomb never fills the worker)'),
 });
 
 export const spec: ComponentSpec = {
@@ -26,6 +28,7 @@ export default async function pdfText(item: TaskMessage['item'], ctx: ProcessorC
     }
     const pages: string[] = [];
     let emptyPages = 0;
+    let chars = 0;
     for (let n = 1; n <= doc.numPages; n++) {
       const page = await doc.getPage(n);
       const content = await page.getTextContent();
@@ -37,6 +40,10 @@ export default async function pdfText(item: TaskMessage['item'], ctx: ProcessorC
         }
       }
       if (!text.trim()) emptyPages++;
+      chars += text.length + 1;
+      if (chars > opts.max_chars) {
+        throw new SluiceError('SLUICE_E_PDF_TOO_LARGE', `text passed max_chars ${opts.max_chars} at page ${n} of ${doc.numPages}`, { item: item.path });
+      }
       pages.push(text);
       page.cleanup();
     }

@@ -155,3 +155,25 @@ t.test('PDFs whose xref or page tree loops back on itself: one result each, no h
   t.not(by['pages-loop.pdf'].error?.code, 'SLUICE_E_TIMEOUT', 'the self-listing page tree does not hang the parser');
   t.ok(r.code === 0 || r.code === 1);
 });
+
+t.test('a second SIGINT quits at once; the journal stays valid', async (t) => {
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'in'));
+  for (let i = 0; i < 30; i++) fs.writeFileSync(path.join(dir, 'in', `f${String(i).padStart(2, '0')}.txt`), String(i));
+  const child = spawn(process.execPath, [BIN, 'run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/slow.mjs'), '--state', 'st', '--progress', 'none', '-j', '2',
+    '--set', 'stages[1].map.options.ms=300'], { cwd: dir });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  await new Promise<void>((resolve) => child.stdout.on('data', () => out.includes('"result"') && resolve()));
+  child.kill('SIGINT');
+  await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGINT');
+  const code = await new Promise((r) => child.on('close', r));
+  t.equal(code, 130);
+  t.notMatch(out, /"type":"summary"/, 'no orderly ending: it quit');
+  const status = await sluice(['status', '--state', 'st', '--json'], { cwd: dir });
+  t.equal(status.code, 0, status.stderr);
+  const rest = await sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/slow.mjs'), '--state', 'st', '--progress', 'none', '--set', 'stages[1].map.options.ms=1'], { cwd: dir });
+  t.equal(rest.code, 0, rest.stderr);
+  t.equal(new Set(readJournal(path.join(dir, 'st')).map((e) => e.key)).size, 30, 'every item done once the next run ends');
+});

@@ -121,3 +121,9 @@ t.test('a PDF of 10,001 pages fails with SLUICE_E_PDF_TOO_LARGE at the default m
   const info = await pdfInfo(item(pdf('many-pages.pdf')), ctx());
   t.equal(info.pages, 10001, 'pdf-info still counts them');
 });
+
+t.test('pdf-text: max_chars caps the extracted text', async (t) => {
+  await t.rejects(pdfText(item(pdf('good.pdf')), ctx({ max_chars: 30 })), { code: 'SLUICE_E_PDF_TOO_LARGE', message: /text passed max_chars 30 at page 2 of 2/ });
+  const r = await pdfText(item(pdf('good.pdf')), ctx({ max_chars: 100 }));
+  t.equal(r.pages, 2);
+});
