@@ -35,8 +35,8 @@ export async function main(argv: string[]): Promise<number> {
       'run [pipeline]',
       'run a pipeline (a YAML/JSON file, or --input and --processor)',
       (y) => y
-        .positional('pipeline', { type: 'string', describe: 'pipeline file (YAML or JSON)' })
-        .option('input', { alias: 'i', type: 'string', array: true, describe: 'files or directories to walk (replaces source.walk.roots)' })
+        .positional('pipeline', { type: 'string', describe: 'pipeline file (YAML or JSON), or - to read the paths from stdin' })
+        .option('input', { alias: 'i', type: 'string', array: true, describe: 'files or directories to walk (replaces source.walk.roots); - reads paths from stdin' })
         .option('processor', { alias: 'p', type: 'string', describe: 'built-in name (pdf-text, pdf-info, sha256, noop) or ./module.js' })
         .option('concurrency', { alias: 'j', type: 'number', describe: 'worker threads (default: map.concurrency, else available cores)' })
         .option('resume', { type: 'boolean', describe: 'skip items an earlier run finished (the default)' })
