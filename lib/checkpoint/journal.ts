@@ -2,6 +2,7 @@ import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { SluiceError, type ErrorInfo } from '../core/errors.js';
 import { KeySet } from './keyset.js';
+import { syncDir } from '../core/fsx.js';
 
 export type FinalStatus = 'ok' | 'failed';
 
@@ -76,13 +77,6 @@ export class Journal {
     return j;
   }
 
-  /** Read-only view (for `sluice status` and `sluice results`): never truncates, never locks. */
-  static async read(dir: string): Promise<Journal> {
-    const j = new Journal(dir, { fsync: 'never', batchItems: 1, batchMs: 0 });
-    await j.load(false);
-    return j;
-  }
-
   get size(): number { return this.state.size; }
   get superseded(): number { return this.lines - this.state.size; }
   isDone(key: string): boolean { return this.state.has(key); }
@@ -100,10 +94,7 @@ export class Journal {
 
   /** Is this key done? Marks it as seen by this run either way (for vanished inputs). */
   lookup(key: string): boolean {
-    const v = this.state.get(key);
-    if (!v) return false;
-    if (!(v & SEEN)) this.state.set(key, v | SEEN);
-    return true;
+    return this.lookupWords(hexWordOf(key, 0), hexWordOf(key, 8), hexWordOf(key, 16), hexWordOf(key, 24));
   }
 
   private async load(repair: boolean): Promise<void> {
@@ -189,10 +180,10 @@ export class Journal {
 
   /** Is the key with this digest (its first 16 bytes) done? Marks it seen, like lookup. */
   lookupDigest(digest: Buffer): boolean {
-    const a = digest.readUInt32BE(0);
-    const b = digest.readUInt32BE(4);
-    const c = digest.readUInt32BE(8);
-    const d = digest.readUInt32BE(12);
+    return this.lookupWords(digest.readUInt32BE(0), digest.readUInt32BE(4), digest.readUInt32BE(8), digest.readUInt32BE(12));
+  }
+
+  private lookupWords(a: number, b: number, c: number, d: number): boolean {
     const v = this.state.getWords(a, b, c, d);
     if (!v) return false;
     if (!(v & SEEN)) this.state.setWords(a, b, c, d, v | SEEN);
@@ -304,6 +295,7 @@ export class Journal {
     }
     await out.close();
     await fsp.rename(tmp, this.file);
+    await syncDir(path.dirname(this.file));
     const before = this.lines;
     this.lines = after;
     return { before, after };
@@ -433,8 +425,11 @@ export interface LatestLine {
   readonly entry: JournalEntry;
 }
 
-/** The latest entry of each key, newest first: what the journal currently says. */
-export async function* latestLines(file: string): AsyncGenerator<LatestLine> {
+/**
+ * The latest entry of each key, newest first: what the journal currently says. `seen.lines`, if
+ * given, counts every line read on the way (superseded and unreadable ones included).
+ */
+export async function* latestLines(file: string, seen?: { lines: number }): AsyncGenerator<LatestLine> {
   const emitted = new KeySet();
   let exists = true;
   try {
@@ -444,10 +439,16 @@ export async function* latestLines(file: string): AsyncGenerator<LatestLine> {
   }
   if (!exists) return;
   for await (const line of reverseLines(file)) {
+    if (seen) seen.lines++;
     const r = parseLine(line);
     if (!r || emitted.has(r.key)) continue;
     emitted.set(r.key, 1);
     let parsed: JournalEntry | undefined;
     yield { line, key: r.key, status: r.status, get entry() { return (parsed ??= JSON.parse(line) as JournalEntry); } };
   }
+}
+
+/** A 32-hex key's 8 digits at `at` as an unsigned 32-bit number (keys are validated on the way in). */
+function hexWordOf(key: string, at: number): number {
+  return parseInt(key.slice(at, at + 8), 16) >>> 0;
 }

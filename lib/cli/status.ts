@@ -33,23 +33,19 @@ export async function readStatus(dir: string, config: PipelineConfig | null): Pr
   const done = new KeySet();
   let ok = 0;
   let failed = 0;
-  let lines = 0;
+  const read = { lines: 0 };
   const codes = new Map<string, number>();
-  const file = path.join(dir, JOURNAL_FILE);
-  for await (const { entry } of latestLines(file)) {
-    done.set(entry.key, 1);
-    if (entry.status === 'ok') ok++;
+  // one pass, backwards; only failed entries are parsed whole (for their error code)
+  for await (const latest of latestLines(path.join(dir, JOURNAL_FILE), read)) {
+    done.set(latest.key, 1);
+    if (latest.status === 'ok') ok++;
     else {
       failed++;
-      const c = entry.error?.code ?? 'unknown';
+      const c = latest.entry.error?.code ?? 'unknown';
       codes.set(c, (codes.get(c) ?? 0) + 1);
     }
   }
-  try {
-    lines = countLines(file);
-  } catch {
-    lines = 0;
-  }
+  const lines = read.lines;
   let pending: number | null = null;
   let found: number | null = null;
   // the walk is cheap with the default key (names and stat only); content keys would read every byte
@@ -67,21 +63,6 @@ export async function readStatus(dir: string, config: PipelineConfig | null): Pr
     last_run: run?.last ?? null,
     top_errors: [...codes].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([code, count]) => ({ code, count })),
   };
-}
-
-function countLines(file: string): number {
-  const fd = fs.openSync(file, 'r');
-  const buf = Buffer.alloc(1 << 20);
-  let n = 0;
-  try {
-    for (;;) {
-      const got = fs.readSync(fd, buf, 0, buf.length, null);
-      if (!got) return n;
-      for (let i = 0; i < got; i++) if (buf[i] === 0x0a) n++;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 function lockHolder(dir: string): Status['running'] {

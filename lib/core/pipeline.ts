@@ -79,6 +79,7 @@ export async function runPipeline(o: RunOptions): Promise<RunOutcome> {
 
 async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) => void): Promise<RunOutcome> {
   const cfg = o.config;
+  const reportPath = cfg.report.path ?? path.join(stateDir, 'report.json');
   const run = runId();
   const started = new Date().toISOString();
   const hash = configHash(cfg, o.version);
@@ -165,8 +166,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   if (cfg.outputDir) fs.rmSync(path.join(cfg.outputDir, OUTPUT_TMP_DIR), { recursive: true, force: true });
 
   // the run's own files are never inputs, even when they sit under a root
-  const reportFile = o.config.report.path ?? path.join(stateDir, 'report.json');
-  const ownFiles = new Set([stateDir, reportFile, reportFile.replace(/\.json$/i, '') + '.md']);
+  const ownFiles = new Set([stateDir, reportPath, reportPath.replace(/\.json$/i, '') + '.md']);
   if (cfg.outputDir) ownFiles.add(path.resolve(cfg.outputDir));
   // counting and (with the default key) dedupe happen inside the walk, synchronously: a resume
   // over millions of done items never pays a trip through the stream stages for them
@@ -288,7 +288,6 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   else if (why === 'SIGTERM') exitCode = EXIT.SIGTERM;
 
   const ended = new Date().toISOString();
-  const reportPath = o.config.report.path ?? path.join(stateDir, 'report.json');
   const report = buildReport(stats, {
     run, pipeline: cfg.name, processor: cfg.map.processor, config_hash: hash, started, ended,
     interrupted: why !== null && !why.startsWith('--max-items'), stopped: why, exit_code: exitCode, vanished,

@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SluiceError } from '../core/errors.js';
+import { syncDir } from '../core/fsx.js';
 
 /** What a processor receives besides the item. */
 export interface ProcessorContext {
@@ -64,12 +65,7 @@ export function makeContext(outDir: string | null, options: Record<string, unkno
       }
       // the rename itself is durable only once the directory is synced; the journal line that
       // says this item is done comes after, so it can never point at an output a power cut undid
-      const dh = await fsp.open(path.dirname(target), 'r');
-      try {
-        await dh.datasync();
-      } finally {
-        await dh.close();
-      }
+      await syncDir(path.dirname(target));
       return display(target);
     },
   };
