@@ -9,7 +9,7 @@ import type { Item } from './item.js';
 import { NdjsonWriter } from './ndjson.js';
 import { ProgressBar, progressEvent, type ProgressMode } from './progress.js';
 import { Journal, MAX_JOURNALED_OUTPUT } from '../checkpoint/journal.js';
-import { metaDigest, metaKey } from '../checkpoint/keys.js';
+import { metaDigest } from '../checkpoint/keys.js';
 import { OUTPUT_TMP_DIR } from '../worker/context.js';
 import { Lock } from '../checkpoint/lock.js';
 import { readRunState, setAsideJournal, writeRunState } from '../checkpoint/state.js';
@@ -171,13 +171,15 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   // counting and (with the default key) dedupe happen inside the walk, synchronously: a resume
   // over millions of done items never pays a trip through the stream stages for them
   const fused = cfg.dedupe?.key !== 'content';
-  const admit = (rel: string, size: number, mtimeMs: number) => {
+  const admit = (rel: string, size: number, mtimeMs: number): string | boolean => {
     stats.found++;
-    if (fused && cfg.dedupe && journal.lookupDigest(metaDigest({ rel, size, mtime_ms: mtimeMs }))) {
+    if (!fused) return true;
+    const digest = metaDigest({ rel, size, mtime_ms: mtimeMs });
+    if (cfg.dedupe && journal.lookupDigest(digest)) {
       stats.skipped++;
       return false;
     }
-    return true;
+    return digest.toString('hex', 0, 16); // the key, hashed once
   };
   let inputErrors = 0;
   const items = o.stdin
@@ -196,17 +198,9 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
       onWarning: (w) => void writer.write({ v: 1, type: 'warning', code: w.code, path: defaultDisplay(w.path), message: w.message }),
     });
   const source = Readable.from(items, { objectMode: true, highWaterMark: 16 });
-  const counter = new Transform({
-    objectMode: true,
-    highWaterMark: 16,
-    transform(item: Item, _e, cb: TransformCallback) {
-      if (fused) item.key = metaKey(item);
-      cb(null, item);
-    },
-    flush(cb) {
-      if (!walkStop.signal.aborted) stats.walking = false;
-      cb();
-    },
+  // the total is known once the source ends on its own (not when the walk was stopped)
+  source.once('end', () => {
+    if (!walkStop.signal.aborted) stats.walking = false;
   });
   // content keys read the file: that stays an asynchronous stage
   const contentDedupe = fused ? null : new Dedupe({ isDone: (k) => journal.lookup(k) }, 'content', () => stats.skipped++);
@@ -255,7 +249,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   });
 
   try {
-    await (contentDedupe ? pipeline(source, counter, contentDedupe, limiter, mapper, sink) : pipeline(source, counter, limiter, mapper, sink));
+    await (contentDedupe ? pipeline(source, contentDedupe, limiter, mapper, sink) : pipeline(source, limiter, mapper, sink));
   } catch (err) {
     fatal = err instanceof SluiceError ? err : new SluiceError('SLUICE_E_FATAL', (err as Error).message, { cause: err });
   } finally {

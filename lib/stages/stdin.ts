@@ -121,7 +121,10 @@ export async function* stdinItems(input: AsyncIterable<Buffer | string> | Readab
     const below = path.relative(cwd, abs);
     const rel = below && !below.startsWith('..') && !path.isAbsolute(below) ? below : abs.replace(/^\/+/, '');
     const mtime = Math.trunc(st.mtimeMs);
-    if (hooks.admit && !hooks.admit(rel, st.size, mtime)) continue;
-    yield { path: defaultDisplay(abs), file: abs, root: '.', rel, size: st.size, mtime_ms: mtime };
+    const verdict = hooks.admit ? hooks.admit(rel, st.size, mtime) : true;
+    if (verdict === false) continue;
+    const item: Item = { path: defaultDisplay(abs), file: abs, root: '.', rel, size: st.size, mtime_ms: mtime };
+    if (typeof verdict === 'string') item.key = verdict;
+    yield item;
   }
 }

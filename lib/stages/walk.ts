@@ -36,11 +36,12 @@ export interface WalkHooks {
   /** Absolute paths (directories or files) never walked: the run's own state and output. */
   skip?: ReadonlySet<string>;
   /**
-   * Called for every file found, synchronously, before an item is even built; return false to
-   * drop it here. Lets the pipeline count and dedupe items at the cost of a hash and a lookup,
-   * not a trip through the stream stages (a resume over millions of done items is all drops).
+   * Called for every file found, synchronously, before an item is even built: false drops it
+   * here, a string becomes the item's key, true keeps it unkeyed. Lets the pipeline count, key
+   * and dedupe items at the cost of one hash and one lookup, not a trip through the stream
+   * stages (a resume over millions of done items is all drops).
    */
-  admit?: (rel: string, size: number, mtimeMs: number) => boolean;
+  admit?: (rel: string, size: number, mtimeMs: number) => string | boolean;
 }
 
 type P = string | Buffer;
@@ -193,7 +194,11 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
             if ((s as NodeJS.ErrnoException).code !== 'ENOENT') warn(f.abs, s);
             continue;
           }
-          if (!admit || admit(f.rel, s.size, Math.trunc(s.mtimeMs))) yield makeItem(f.abs, f.rel, s, rootDisplay, root);
+          const verdict = admit ? admit(f.rel, s.size, Math.trunc(s.mtimeMs)) : true;
+          if (verdict === false) continue;
+          const item = makeItem(f.abs, f.rel, s, rootDisplay, root);
+          if (typeof verdict === 'string') item.key = verdict;
+          yield item;
         }
       }
     }
