@@ -121,12 +121,7 @@ export class WorkerPool {
       if (isReply(reply)) return reply;
       return failed({ code: 'SLUICE_E_WORKER_CRASH', message: 'worker sent a malformed reply', retryable: true });
     } catch (err) {
-      const why = ctl.signal.reason;
-      if (why instanceof ShutdownAbort) return failed({ code: 'SLUICE_E_ABORTED', message: why.message, retryable: false });
-      if (why instanceof MemoryExceeded) {
-        return failed({ code: 'SLUICE_E_WORKER_OOM', message: `${why.message} while this item was the longest running: its worker was stopped (memory outside the JS heap, e.g. decoded PDF streams)`, retryable: true });
-      }
-      return failed(classifyPoolError(err, timeoutMs));
+      return failed(classifyPoolError(err, ctl.signal.reason, timeoutMs));
     } finally {
       clearTimeout(timer);
       this.running.delete(entry);
@@ -143,7 +138,12 @@ function failed(error: ErrorInfo): ReplyMessage {
   return { type: 'failed', error };
 }
 
-export function classifyPoolError(err: unknown, timeoutMs: number): ErrorInfo {
+/** What happened to a task that did not reply: why it was aborted (`reason`), else how its worker died. */
+export function classifyPoolError(err: unknown, reason: unknown, timeoutMs: number): ErrorInfo {
+  if (reason instanceof ShutdownAbort) return { code: 'SLUICE_E_ABORTED', message: reason.message, retryable: false };
+  if (reason instanceof MemoryExceeded) {
+    return { code: 'SLUICE_E_WORKER_OOM', message: `${reason.message} while this item was the longest running: its worker was stopped (memory outside the JS heap, e.g. decoded PDF streams)`, retryable: true };
+  }
   const e = err as { name?: string; code?: string; message?: string };
   if (e?.name === 'AbortError' || e?.name === 'TimeoutError') {
     return { code: 'SLUICE_E_TIMEOUT', message: `no result after ${timeoutMs} ms; the worker was stopped and replaced`, retryable: true };
