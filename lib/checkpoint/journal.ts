@@ -1,7 +1,7 @@
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { SluiceError, type ErrorInfo } from '../core/errors.js';
-import { KeySet } from './keyset.js';
+import { KeySet, type KeySetSnapshot } from './keyset.js';
 import { syncDir } from '../core/fsx.js';
 
 export type FinalStatus = 'ok' | 'failed';
@@ -188,6 +188,25 @@ export class Journal {
     if (!v) return false;
     if (!(v & SEEN)) this.state.setWords(a, b, c, d, v | SEEN);
     return true;
+  }
+
+  /** The key table, shared, for lookups from the walker thread (any nonzero status is done). */
+  snapshot(): KeySetSnapshot {
+    return this.state.snapshot();
+  }
+
+  /** Apply marks made by another thread on a snapshot (seen[slot] = 1): those keys were found by the walk. */
+  markSeen(snap: KeySetSnapshot, seen: Uint8Array): void {
+    const current = this.state.isCurrent(snap);
+    for (let i = 0; i < seen.length; i++) {
+      if (!seen[i]) continue;
+      if (current) {
+        this.state.setStatusAt(i, this.state.statusAt(i) | SEEN);
+      } else {
+        const w = i * 4;
+        this.lookupWords(snap.words[w]!, snap.words[w + 1]!, snap.words[w + 2]!, snap.words[w + 3]!);
+      }
+    }
   }
 
   /** Forget failures so that --retry-failed runs them again. */

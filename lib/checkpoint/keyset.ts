@@ -16,8 +16,21 @@ export class KeySet {
 
   constructor(initialCapacity = 1024) {
     this.capacity = pow2(Math.max(16, initialCapacity));
-    this.words = new Uint32Array(this.capacity * 4);
-    this.status = new Uint8Array(this.capacity);
+    this.words = sharedU32(this.capacity * 4);
+    this.status = sharedU8(this.capacity);
+  }
+
+  /**
+   * The table's memory, shared (SharedArrayBuffer): another thread can look keys up in it
+   * without a copy. Valid until the set grows or is filtered (both replace the arrays).
+   */
+  snapshot(): KeySetSnapshot {
+    return { words: this.words, status: this.status, capacity: this.capacity };
+  }
+
+  /** Has the table been replaced since this snapshot was taken? */
+  isCurrent(snap: KeySetSnapshot): boolean {
+    return snap.words === this.words;
   }
 
   get size(): number {
@@ -94,6 +107,28 @@ export class KeySet {
     return this.findWords(a, b, c, d);
   }
 
+  /** Slot of the key in a snapshot's table, or -1: lookups from another thread, read only. */
+  static slotIn(snap: KeySetSnapshot, a: number, b: number, c: number, d: number): number {
+    const { words, status } = snap;
+    const mask = snap.capacity - 1;
+    let i = a & mask;
+    for (;;) {
+      if (status[i] === EMPTY) return -1;
+      const w = i * 4;
+      if (words[w] === a && words[w + 1] === b && words[w + 2] === c && words[w + 3] === d) return i;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Status of a slot (for a snapshot taken while the set is current). */
+  statusAt(slot: number): number {
+    return this.status[slot]!;
+  }
+
+  setStatusAt(slot: number, value: number): void {
+    this.status[slot] = value;
+  }
+
   private findWords(a: number, b: number, c: number, d: number): number {
     const mask = this.capacity - 1;
     let i = a & mask;
@@ -119,8 +154,8 @@ export class KeySet {
   private rebuild(capacity: number, keep: (status: number) => boolean): void {
     const { words, status, capacity: old } = this;
     this.capacity = capacity;
-    this.words = new Uint32Array(capacity * 4);
-    this.status = new Uint8Array(capacity);
+    this.words = sharedU32(capacity * 4);
+    this.status = sharedU8(capacity);
     this.count = 0;
     for (let i = 0; i < old; i++) {
       const st = status[i]!;
@@ -139,6 +174,16 @@ export class KeySet {
     }
     return m;
   }
+}
+
+export interface KeySetSnapshot { words: Uint32Array; status: Uint8Array; capacity: number }
+
+function sharedU32(n: number): Uint32Array {
+  return new Uint32Array(new SharedArrayBuffer(n * 4));
+}
+
+function sharedU8(n: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(n));
 }
 
 function pow2(n: number): number {

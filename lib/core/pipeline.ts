@@ -8,12 +8,13 @@ import { runId, type ResultEvent, type StartEvent, type SummaryEvent } from './e
 import type { Item } from './item.js';
 import { NdjsonWriter } from './ndjson.js';
 import { ProgressBar, progressEvent, type ProgressMode } from './progress.js';
-import { Journal, MAX_JOURNALED_OUTPUT } from '../checkpoint/journal.js';
+import { Journal, JOURNAL_FILE, MAX_JOURNALED_OUTPUT } from '../checkpoint/journal.js';
 import { metaDigest } from '../checkpoint/keys.js';
 import { OUTPUT_TMP_DIR } from '../worker/context.js';
 import { Lock } from '../checkpoint/lock.js';
 import { readRunState, setAsideJournal, writeRunState } from '../checkpoint/state.js';
-import { walk, defaultDisplay } from '../stages/walk.js';
+import { walk, defaultDisplay, type WalkWarning } from '../stages/walk.js';
+import { WalkerThread } from '../stages/walk-thread.js';
 import { stdinItems, type StdinFormat } from '../stages/stdin.js';
 import { Dedupe } from '../stages/dedupe.js';
 import { ParallelMap, defaultMaxRssMb, processWithRetries, type ItemResult } from '../stages/map.js';
@@ -92,10 +93,60 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
     const b = setAsideJournal(stateDir);
     warnLine(`sluice: processor or options changed since the last run (config ${prev!.config_hash} -> ${hash}): redoing all items${b ? `; previous journal kept as ${b}` : ''} (--keep-done keeps them)`);
   }
+  // the run's own files are never inputs, even when they sit under a root
+  const ownFiles = new Set([stateDir, reportPath, reportPath.replace(/\.json$/i, '') + '.md']);
+  if (cfg.outputDir) ownFiles.add(path.resolve(cfg.outputDir));
+  // with the default key, the walk keys and dedupes in a thread of its own, started now so that
+  // it gets going while the journal loads (content keys read files: that stays a stream stage)
+  const fused = cfg.dedupe?.key !== 'content';
+  const walker = !o.stdin && fused ? new WalkerThread({ opts: cfg.walk, skip: [...ownFiles], dedupe: !!cfg.dedupe, helper: journalBytes(stateDir) >= Number(process.env.SLUICE_WALK_HELPER_MIN_BYTES ?? HELPER_MIN_JOURNAL) }) : null;
+  try {
+    return await runWith(o, stateDir, warnLine, { reportPath, run, started, hash, prev, configChanged, ownFiles, fused, walker });
+  } finally {
+    await walker?.close();
+  }
+}
+
+/**
+ * A journal this big (~50k items) makes the walk worth a helper thread: a resume stats, keys and
+ * looks up every file before the first new one; a fresh run is bound by its processor instead.
+ */
+const HELPER_MIN_JOURNAL = 8 << 20;
+
+function journalBytes(stateDir: string): number {
+  try {
+    return fs.statSync(path.join(stateDir, JOURNAL_FILE)).size;
+  } catch {
+    return 0;
+  }
+}
+
+interface RunSetup {
+  reportPath: string;
+  run: string;
+  started: string;
+  hash: string;
+  prev: ReturnType<typeof readRunState>;
+  configChanged: boolean;
+  ownFiles: Set<string>;
+  fused: boolean;
+  walker: WalkerThread | null;
+}
+
+async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) => void, setup: RunSetup): Promise<RunOutcome> {
+  const cfg = o.config;
+  const { reportPath, run, started, hash, prev, configChanged, ownFiles, fused, walker } = setup;
   const journal = await Journal.open(stateDir, {
     fsync: cfg.checkpoint.fsync, batchItems: cfg.checkpoint.fsyncEvery, batchMs: cfg.checkpoint.fsyncIntervalMs, warn: warnLine,
   });
   if (o.mode === 'retry-failed') journal.forgetFailed();
+  if (walker) {
+    // test hook: hand the table over late, so that the walk has to hold files meanwhile
+    const late = Number(process.env.SLUICE_FAULT_TABLE_DELAY_MS ?? 0);
+    const hand = () => walker.setTable(cfg.dedupe ? journal.snapshot() : null);
+    if (late > 0) setTimeout(hand, late).unref();
+    else hand();
+  }
   const writer = new NdjsonWriter(o.out);
   const stats = new RunStats();
   const walkStop = new AbortController();
@@ -165,12 +216,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
 
   if (cfg.outputDir) fs.rmSync(path.join(cfg.outputDir, OUTPUT_TMP_DIR), { recursive: true, force: true });
 
-  // the run's own files are never inputs, even when they sit under a root
-  const ownFiles = new Set([stateDir, reportPath, reportPath.replace(/\.json$/i, '') + '.md']);
-  if (cfg.outputDir) ownFiles.add(path.resolve(cfg.outputDir));
-  // counting and (with the default key) dedupe happen inside the walk, synchronously: a resume
-  // over millions of done items never pays a trip through the stream stages for them
-  const fused = cfg.dedupe?.key !== 'content';
+  // stdin: counting and (with the default key) dedupe happen as lines are read, synchronously
   const admit = (rel: string, size: number, mtimeMs: number): string | boolean => {
     stats.found++;
     if (!fused) return true;
@@ -182,6 +228,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
     return digest.toString('hex', 0, 16); // the key, hashed once
   };
   let inputErrors = 0;
+  const onWarning = (w: WalkWarning) => void writer.write({ v: 1, type: 'warning', code: w.code, path: defaultDisplay(w.path), message: w.message });
   const items = o.stdin
     ? stdinItems(o.stdin.input, { format: o.stdin.format, strict: o.stdin.strict }, {
       signal: walkStop.signal,
@@ -191,12 +238,11 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
         void writer.write({ v: 1, type: 'error', code: 'SLUICE_E_INPUT', line: p.line, message: `stdin line ${p.line}: ${p.message}` });
       },
     })
-    : walk(cfg.walk, {
+    : walker ? walker.items({
       signal: walkStop.signal,
-      skip: ownFiles,
-      admit,
-      onWarning: (w) => void writer.write({ v: 1, type: 'warning', code: w.code, path: defaultDisplay(w.path), message: w.message }),
-    });
+      onCounts: (found, skipped) => { stats.found = found; stats.skipped = skipped; },
+      onWarning,
+    }) : walk(cfg.walk, { signal: walkStop.signal, skip: ownFiles, onWarning, admit });
   const source = Readable.from(items, { objectMode: true, highWaterMark: 16 });
   // the total is known once the source ends on its own (not when the walk was stopped)
   source.once('end', () => {
@@ -273,7 +319,8 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
       warnLine(`sluice: journal not compacted (kept as it was): ${(err as Error).message}`);
     }
   }
-  // vanished inputs need a walk that ran to the end
+  // vanished inputs need a walk that ran to the end; the walker thread marked what it found
+  if (walker?.seen && walker.table) journal.markSeen(walker.table, walker.seen);
   const vanished = cfg.dedupe && !o.stdin && !why && !failedHard ? await journal.vanished(20) : null;
   let exitCode: number = stats.failed || inputErrors ? EXIT.FAILED : EXIT.OK;
   if (fatal) exitCode = fatal.exitCode;

@@ -41,14 +41,39 @@ export interface WalkHooks {
    * and dedupe items at the cost of one hash and one lookup, not a trip through the stream
    * stages (a resume over millions of done items is all drops).
    */
-  admit?: (rel: string, size: number, mtimeMs: number) => string | boolean;
+  admit?: Admit;
+  /**
+   * stat files synchronously: right in a thread of its own (the walker thread), where a callback
+   * through the libuv pool per file costs more than the system call.
+   */
+  syncStat?: boolean;
+  /** With syncStat: stat and admit these files elsewhere (a helper thread), results in order. */
+  offload?: (files: FileEntry[]) => Promise<CheckResult[]> | null;
+  /**
+   * The key of a deferred file, false when it is done, or null when the answer is not there
+   * yet and `wait` is false. With wait, blocks until it can answer.
+   */
+  resolve?: (d: Deferred, wait: boolean) => string | false | null;
+  /** most files held waiting for `resolve` before the walk waits for it (default MAX_HELD) */
+  maxHeld?: number;
 }
 
 type P = string | Buffer;
 const SEP = Buffer.from('/');
 const STAT_BATCH = 512;
+/** files stat'ed per round with syncStat: half here, half offloaded */
+const CHUNK = 1024;
+const MIN_OFFLOAD = 64;
+/** files held, walked but not yet looked up, while the checkpoint loads: the bound on that backlog */
+export const MAX_HELD = 65_536;
 
-interface FileEntry { abs: P; rel: string; link: boolean }
+export interface FileEntry {
+  abs: P;
+  rel: string;
+  link: boolean;
+  /** the same file as a shorter path, relative to the cwd: the kernel resolves fewer components per stat */
+  near?: string;
+}
 
 function listDir(dir: P): Promise<Dirent[]> {
   return fsp.readdir(dir as string, { withFileTypes: true });
@@ -70,6 +95,36 @@ function statBatch(files: FileEntry[], from: number): Promise<(Stats | Error)[]>
     }
   });
 }
+
+/** What stat and admit made of one file: dropped, an error, or its size, mtime and key. */
+export type CheckResult = false | { code: string; message: string } | { size: number; mtimeMs: number; key?: string; deferred?: Deferred };
+
+/**
+ * A key whose lookup has to wait (the checkpoint is still loading): the admit hook returns the
+ * key's digest words, and the walk holds the file, walking on, until `resolve` can answer.
+ */
+export interface Deferred { words: [number, number, number, number] }
+
+export type Admit = (rel: string, size: number, mtimeMs: number) => string | boolean | Deferred;
+
+/** stat and admit one file, synchronously (the walker thread and its helper both use this). */
+export function checkFileSync(f: FileEntry, admit: Admit | undefined): CheckResult {
+  let s: Stats;
+  try {
+    const p = f.near ?? f.abs;
+    s = f.link ? fs.statSync(p) : fs.lstatSync(p);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return { code: e.code ?? 'EIO', message: e.message };
+  }
+  const mtimeMs = Math.trunc(s.mtimeMs);
+  const verdict = admit ? admit(f.rel, s.size, mtimeMs) : true;
+  if (verdict === false) return false;
+  if (verdict === true) return { size: s.size, mtimeMs };
+  return typeof verdict === 'string' ? { size: s.size, mtimeMs, key: verdict } : { size: s.size, mtimeMs, deferred: verdict };
+}
+
+interface Held { abs: P; rel: string; size: number; mtimeMs: number; key?: string; deferred?: Deferred; rootDisplay: string; root: string }
 
 function join(dir: P, name: P): P {
   if (typeof dir === 'string' && typeof name === 'string') return dir + '/' + name;
@@ -96,11 +151,47 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
   const display = hooks.display ?? ((p: string) => defaultDisplay(p));
   const skip = hooks.skip ?? new Set<string>();
   const admit = hooks.admit;
-  const skipped = (abs: P) => skip.size > 0 && typeof abs === 'string' && skip.has(abs);
+  // only a directory holding one of them needs its entries checked (a lookup per file cost 3% of a resume)
+  const skipIn = new Set([...skip].map((p) => path.dirname(p)));
+  const skipped = (abs: P) => typeof abs === 'string' && skip.has(abs);
   const warn = (p: P, err: unknown) => {
     const e = err as NodeJS.ErrnoException;
     hooks.onWarning?.({ path: String(p), code: e.code ?? 'EIO', message: e.message });
   };
+
+  // files found and stat'ed, in walk order, waiting to be handed out; only deferred keys (the
+  // checkpoint still loading) make it hold more than the current chunk, and never past MAX_HELD
+  let held: Held[] = [];
+  let head = 0;
+  const maxHeld = hooks.maxHeld ?? MAX_HELD;
+  /** part of each chunk offloaded: adjusted so that neither side waits for the other */
+  let share = 0.5;
+  const hold = (abs: P, rel: string, size: number, mtimeMs: number, verdict: string | boolean | Deferred, rootDisplay: string, root: string) => {
+    if (verdict === false) return;
+    const h: Held = { abs, rel, size, mtimeMs, rootDisplay, root };
+    if (typeof verdict === 'string') h.key = verdict;
+    else if (verdict !== true) h.deferred = verdict;
+    held.push(h);
+  };
+  function* release(wait: boolean): Generator<Item> {
+    while (head < held.length) {
+      if (hooks.signal?.aborted) return;
+      const h = held[head]!;
+      let key = h.key;
+      if (h.deferred) {
+        const v = hooks.resolve!(h.deferred, wait || held.length - head >= maxHeld);
+        if (v === null) return; // not yet: walk on
+        if (v === false) { head++; continue; }
+        key = v;
+      }
+      head++;
+      const item = makeItem(h.abs, h.rel, h.size, h.mtimeMs, h.rootDisplay, h.root);
+      if (key !== undefined) item.key = key;
+      yield item;
+    }
+    held = [];
+    head = 0;
+  }
 
   for (const root of opts.roots) {
     const absRoot = path.resolve(root);
@@ -111,8 +202,16 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
       throw new SluiceError('SLUICE_E_USAGE', `input not found: ${root} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { item: root, cause: err });
     }
     const rootDisplay = display(absRoot);
+    // a root under the cwd is stat'ed through a relative path (only in the synchronous mode)
+    const nearRoot = hooks.syncStat ? path.relative(process.cwd(), absRoot) : '..';
+    const near = nearRoot !== '' && !nearRoot.startsWith('..') && !path.isAbsolute(nearRoot) ? nearRoot + '/' : null;
     if (st.isFile()) {
-      yield makeItem(absRoot, path.basename(absRoot), st, rootDisplay, path.dirname(rootDisplay));
+      // a file given as a root is keyed and deduped like any other, shown as given
+      const rel = path.basename(absRoot);
+      const mtimeMs = Math.trunc(st.mtimeMs);
+      hold(absRoot, rel, st.size, mtimeMs, admit ? admit(rel, st.size, mtimeMs) : true, display(path.dirname(absRoot)), path.dirname(root));
+      yield* release(false);
+      if (hooks.signal?.aborted) return;
       continue;
     }
     const visited = new Set<string>([`${st.dev}:${st.ino}`]);
@@ -140,16 +239,17 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
 
       const files: FileEntry[] = [];
       const subdirs: Frame[] = [];
+      const checkSkip = typeof dir === 'string' && skipIn.has(dir);
       for (const e of entries) {
         const name = e.name as P;
         const nameStr = name.toString();
         const rel = dirRel ? dirRel + '/' + nameStr : nameStr;
         const abs = join(dir, name);
-        if (skipped(abs)) continue;
+        if (checkSkip && skipped(abs)) continue;
         if (e.isDirectory()) {
           if (!exclude(rel) && !exclude(rel + '/')) subdirs.push({ dir: abs, rel });
         } else if (e.isFile()) {
-          if (include(rel) && !exclude(rel)) files.push({ abs, rel, link: false });
+          if (include(rel) && !exclude(rel)) files.push(near && typeof abs === 'string' ? { abs, rel, link: false, near: near + rel } : { abs, rel, link: false });
         } else if (e.isSymbolicLink() && opts.follow_symlinks) {
           let target: Stats;
           try {
@@ -179,8 +279,41 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
         prefetch.listing.catch(() => {}); // its error is reported when the directory's turn comes
       }
 
+      if (hooks.syncStat) {
+        // synchronous stat (in the walker thread), half of each chunk handed to a helper thread
+        // first (hooks.offload) so that both halves are stat'ed, keyed and looked up at once
+        for (let i = 0; i < files.length; i += CHUNK) {
+          const chunk = files.slice(i, i + CHUNK);
+          let cut = hooks.offload && chunk.length >= MIN_OFFLOAD ? Math.round(chunk.length * share) : 0;
+          const remote = cut ? hooks.offload!(chunk.slice(0, cut)) : null; // null: not available yet
+          if (!remote) cut = 0;
+          const local = new Array<CheckResult>(chunk.length - cut);
+          for (let k = 0; k < local.length; k++) local[k] = checkFileSync(chunk[cut + k]!, admit);
+          let results = local;
+          if (remote) {
+            const t0 = performance.now();
+            results = (await remote).concat(local);
+            // had to wait: the other side has too much; else it may take more
+            share = Math.min(0.9, Math.max(0.1, share + (performance.now() - t0 > 0.1 ? -0.02 : 0.02)));
+          }
+          for (let j = 0; j < results.length; j++) {
+            const r = results[j]!;
+            if (r === false) continue;
+            const f = chunk[j]!;
+            if ('code' in r) {
+              // gone between readdir and stat: nothing to do, and not an error of the item
+              if (r.code !== 'ENOENT') warn(f.abs, r);
+              continue;
+            }
+            hold(f.abs, f.rel, r.size, r.mtimeMs, r.key ?? r.deferred ?? true, rootDisplay, root);
+          }
+          yield* release(false);
+          if (hooks.signal?.aborted) return;
+        }
+        continue;
+      }
       // stat in the thread pool, one batch ahead: while this thread keys and dedupes batch k,
-      // the pool stats batch k+1 (a resume over a million done items is mostly stat calls)
+      // the pool stats batch k+1
       let ahead = files.length ? statBatch(files, 0) : null;
       for (let i = 0; i < files.length; i += STAT_BATCH) {
         const stats = await ahead!;
@@ -190,24 +323,23 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
           const s = stats[j]!;
           const f = files[i + j]!;
           if (s instanceof Error) {
-            // gone between readdir and stat: nothing to do, and not an error of the item
             if ((s as NodeJS.ErrnoException).code !== 'ENOENT') warn(f.abs, s);
             continue;
           }
-          const verdict = admit ? admit(f.rel, s.size, Math.trunc(s.mtimeMs)) : true;
-          if (verdict === false) continue;
-          const item = makeItem(f.abs, f.rel, s, rootDisplay, root);
-          if (typeof verdict === 'string') item.key = verdict;
-          yield item;
+          const mtimeMs = Math.trunc(s.mtimeMs);
+          hold(f.abs, f.rel, s.size, mtimeMs, admit ? admit(f.rel, s.size, mtimeMs) : true, rootDisplay, root);
         }
+        yield* release(false);
+        if (hooks.signal?.aborted) return;
       }
     }
   }
+  yield* release(true);
 }
 
-function makeItem(abs: P, rel: string, st: Stats, rootDisplay: string, root: string): Item {
+function makeItem(abs: P, rel: string, size: number, mtimeMs: number, rootDisplay: string, root: string): Item {
   const shown = rootDisplay === '.' ? rel : rootDisplay + '/' + rel;
-  const item: Item = { path: shown, file: abs, root, rel, size: st.size, mtime_ms: Math.trunc(st.mtimeMs) };
+  const item: Item = { path: shown, file: abs, root, rel, size, mtime_ms: mtimeMs };
   if (typeof abs !== 'string' && !isUtf8(abs)) item.path_b64 = rawDisplayBytes(abs, rootDisplay, root).toString('base64');
   return item;
 }

@@ -190,3 +190,36 @@ t.test('input order does not matter: roots given the other way round are all ski
   t.same(processed(swapped), []);
   t.match(swapped.lines.at(-1), { skipped: 3, exit_code: 0 });
 });
+
+t.test('a file given as the input is shown as given, and skipped on a rerun', async (t) => {
+  const dir = tmpDir();
+  tree(path.join(dir, 'in'), { 'a.txt': 'a' });
+  const go = () => sluice(['run', '--input', 'in/a.txt', '--processor', 'sha256', '--state', 'st', '--progress', 'none'], { cwd: dir });
+  const first = await go();
+  t.same(processed(first), ['in/a.txt']);
+  t.equal(ofType(first.lines, 'result')[0]!.key.length, 32);
+  const second = await go();
+  t.same(processed(second), []);
+  t.match(second.lines.at(-1), { skipped: 1, exit_code: 0 });
+});
+
+t.test('resume with the walk helper thread and a late checkpoint table: exactly the changed files run', async (t) => {
+  const dir = tmpDir();
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 2500; i++) files[`d${Math.floor(i / 600)}/f${String(i).padStart(5, '0')}.txt`] = `file ${i}`;
+  tree(path.join(dir, 'in'), files);
+  const first = await run(dir);
+  t.equal(ofType(first.lines, 'result').length, 2500);
+  fs.writeFileSync(path.join(dir, 'in/d1/f00700.txt'), 'changed, longer');
+  fs.rmSync(path.join(dir, 'in/d3/f02000.txt'));
+  tree(path.join(dir, 'in'), { 'd4/new.txt': 'new', 'a-first.txt': 'first' });
+  // a helper thread at any journal size, and the table handed over 300 ms late
+  const env = { ...process.env, SLUICE_WALK_HELPER_MIN_BYTES: '0', SLUICE_FAULT_TABLE_DELAY_MS: '300' };
+  const second = await sluice(['run', '--input', 'in', '--processor', 'sha256', '--state', 'st', '--progress', 'none'], { cwd: dir, env });
+  t.equal(second.code, 0, second.stderr);
+  t.same(processed(second), ['in/a-first.txt', 'in/d1/f00700.txt', 'in/d4/new.txt']);
+  t.match(second.lines.at(-1), { total: 2501, skipped: 2498, vanished: 1, vanished_paths: ['in/d3/f02000.txt'] });
+  const third = await sluice(['run', '--input', 'in', '--processor', 'sha256', '--state', 'st', '--progress', 'none'], { cwd: dir, env });
+  t.same(processed(third), []);
+  t.match(third.lines.at(-1), { skipped: 2501 });
+});

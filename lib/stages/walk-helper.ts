@@ -1,0 +1,26 @@
+// The walker thread's helper (see walk-thread.ts): stat, key and look up the half of each chunk
+// of files it is sent, while the walker does the other half.
+import { parentPort, workerData } from 'node:worker_threads';
+import { checkFileSync, type CheckResult, type FileEntry } from './walk.js';
+import { Keyer, type KeyTable } from './walk-keys.js';
+
+export type HelperRequest = { t: 'table'; keys: KeyTable } | { t: 'batch'; id: number; paths: (string | Uint8Array)[]; rels: string[]; links: boolean[] | null };
+export interface HelperReply { id: number; results: CheckResult[]; found: number; skipped: number }
+
+const port = parentPort!;
+// until the walker hands the checkpoint's table over, keys come back deferred
+const keyer = new Keyer((workerData as { dedupe: boolean }).dedupe, () => undefined);
+port.on('message', (m: HelperRequest) => {
+  if (m.t === 'table') {
+    keyer.setTable(m.keys);
+    return;
+  }
+  const k = keyer;
+  const found = k.found;
+  const skipped = k.skipped;
+  const results = new Array<CheckResult>(m.paths.length);
+  for (let i = 0; i < results.length; i++) {
+    results[i] = checkFileSync({ abs: m.paths[i] as FileEntry['abs'], rel: m.rels[i]!, link: m.links?.[i] ?? false }, k.admit);
+  }
+  port.postMessage({ id: m.id, results, found: k.found - found, skipped: k.skipped - skipped } satisfies HelperReply);
+});

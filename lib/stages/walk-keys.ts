@@ -1,0 +1,61 @@
+import { metaDigest } from '../checkpoint/keys.js';
+import { KeySet, type KeySetSnapshot } from '../checkpoint/keyset.js';
+import type { Deferred } from './walk.js';
+
+export interface KeyTable { table: KeySetSnapshot | null; seen: Uint8Array | null }
+
+const NO_TABLE: KeyTable = { table: null, seen: null };
+
+/**
+ * The walk's admit hook off the main thread: count the file, key it (default key), and drop it
+ * when the checkpoint's table (a shared snapshot) has the key, marking it seen. While the table
+ * is not there yet, the key's digest is returned for a later `resolve` (the walk walks on
+ * meanwhile). Used by the walker thread and its helper, each with its own counts.
+ */
+export class Keyer {
+  found = 0;
+  skipped = 0;
+  private keys: KeyTable | undefined;
+
+  /** `poll(wait)` returns the table once it has arrived (blocking when `wait`), else undefined. */
+  constructor(dedupe: boolean, private readonly poll: (wait: boolean) => KeyTable | undefined) {
+    if (!dedupe) this.keys = NO_TABLE;
+  }
+
+  setTable(keys: KeyTable): void {
+    this.keys = keys;
+  }
+
+  admit = (rel: string, size: number, mtimeMs: number): string | false | Deferred => {
+    this.found++;
+    const digest = metaDigest({ rel, size, mtime_ms: mtimeMs });
+    const keys = (this.keys ??= this.poll(false));
+    const a = digest.readUInt32BE(0);
+    const b = digest.readUInt32BE(4);
+    const c = digest.readUInt32BE(8);
+    const d = digest.readUInt32BE(12);
+    if (!keys) return { words: [a, b, c, d] };
+    return this.lookup(keys, a, b, c, d) ? false : digest.toString('hex', 0, 16);
+  };
+
+  resolve = (deferred: Deferred, wait: boolean): string | false | null => {
+    const keys = (this.keys ??= this.poll(wait));
+    if (!keys) return null;
+    const [a, b, c, d] = deferred.words;
+    return this.lookup(keys, a, b, c, d) ? false : hex(a) + hex(b) + hex(c) + hex(d);
+  };
+
+  /** Done already? Marks it seen. */
+  private lookup(keys: KeyTable, a: number, b: number, c: number, d: number): boolean {
+    if (!keys.table) return false;
+    const slot = KeySet.slotIn(keys.table, a, b, c, d);
+    if (slot < 0) return false;
+    keys.seen![slot] = 1;
+    this.skipped++;
+    return true;
+  }
+}
+
+function hex(n: number): string {
+  return n.toString(16).padStart(8, '0');
+}

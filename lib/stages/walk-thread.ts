@@ -1,0 +1,144 @@
+import { MessageChannel, Worker } from 'node:worker_threads';
+import type { Item } from '../core/item.js';
+import { SluiceError, type ErrorCode } from '../core/errors.js';
+import type { KeySetSnapshot } from '../checkpoint/keyset.js';
+import type { WalkOptions, WalkWarning } from './walk.js';
+
+/** Items sent in one message at most; a starved consumer gets them one at a time. */
+export const WALK_BATCH = 64;
+/** Messages of items sent and not yet consumed: with the batch, the bound on items in transit. */
+export const WALK_CREDIT = 4;
+
+export interface WalkerInit {
+  opts: WalkOptions;
+  skip: string[];
+  /** look keys up in the checkpoint's table (sent once loaded) and drop the done ones */
+  dedupe: boolean;
+  /** start a helper thread that takes half of the stat, key and lookup work */
+  helper: boolean;
+}
+
+/** Messages from the walker thread. */
+export type WalkerMessage =
+  | { t: 'items'; items: Item[]; found: number; skipped: number }
+  | { t: 'count'; found: number; skipped: number }
+  | { t: 'warning'; w: WalkWarning }
+  | { t: 'error'; code: ErrorCode; message: string }
+  | { t: 'done'; found: number; skipped: number };
+
+export interface WalkerHooks {
+  signal?: AbortSignal;
+  onWarning?: (w: WalkWarning) => void;
+  /** Running totals: files found, and files dropped as already done. */
+  onCounts?: (found: number, skipped: number) => void;
+}
+
+/**
+ * The walk, keyed and deduped against the checkpoint, in a thread of its own. A resume over a
+ * million done items is a million stat calls, hashes and table lookups that yield nothing; in
+ * the main thread they queued behind everything else and paid a thread-pool round trip per
+ * stat. Here they run back to back (synchronous stat, no Stats callbacks), while the main thread
+ * loads the journal, and only the items to process cross over, in bounded batches.
+ *
+ * Start it before loading the checkpoint, hand it the table with setTable() (its first lookup
+ * waits for that), then consume items(). The seen marks (for vanished inputs) are in `seen`.
+ */
+export class WalkerThread {
+  private readonly worker: Worker;
+  private readonly tablePort: MessageChannel['port1'];
+  private readonly ready = new Int32Array(new SharedArrayBuffer(4));
+  private snap: KeySetSnapshot | null = null;
+  /** seen[slot] = 1 for each key of the table the walk found */
+  seen: Uint8Array | null = null;
+  /** the walk ran to its end */
+  completed = false;
+  private closed = false;
+
+  constructor(init: WalkerInit) {
+    const { port1, port2 } = new MessageChannel();
+    this.tablePort = port1;
+    this.worker = new Worker(new URL('./walk-worker.js', import.meta.url), {
+      workerData: { ...init, tablePort: port2, ready: this.ready },
+      transferList: [port2],
+      // see pool.ts: a thread stopped while loading ESM through require() can abort the process
+      execArgv: [...process.execArgv, '--no-experimental-require-module'],
+    });
+  }
+
+  /** The checkpoint's keys (null: nothing to look up). The walk's first lookup waits for this. */
+  setTable(snap: KeySetSnapshot | null): void {
+    if (this.closed || Atomics.load(this.ready, 0)) return;
+    this.snap = snap;
+    this.seen = snap ? new Uint8Array(new SharedArrayBuffer(snap.capacity)) : null;
+    this.tablePort.postMessage({ table: snap, seen: this.seen });
+    Atomics.store(this.ready, 0, 1);
+    Atomics.notify(this.ready, 0);
+  }
+
+  get table(): KeySetSnapshot | null {
+    return this.snap;
+  }
+
+  async *items(hooks: WalkerHooks = {}): AsyncGenerator<Item> {
+    const queue: (WalkerMessage | { t: 'exit'; why: string })[] = [];
+    let wake: (() => void) | null = null;
+    const push = (m: WalkerMessage | { t: 'exit'; why: string }) => {
+      queue.push(m);
+      wake?.();
+    };
+    const onMessage = (m: WalkerMessage) => push(m);
+    const onError = (err: Error) => push({ t: 'exit', why: err.message });
+    const onExit = (code: number) => push({ t: 'exit', why: `exit code ${code}` });
+    const onAbort = () => wake?.();
+    this.worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+    hooks.signal?.addEventListener('abort', onAbort);
+    try {
+      for (;;) {
+        while (!queue.length) {
+          if (hooks.signal?.aborted) return;
+          await new Promise<void>((resolve) => { wake = resolve; });
+          wake = null;
+        }
+        if (hooks.signal?.aborted) return;
+        const m = queue.shift()!;
+        switch (m.t) {
+          case 'items':
+            hooks.onCounts?.(m.found, m.skipped);
+            for (const item of m.items) {
+              if (hooks.signal?.aborted) return;
+              yield item;
+            }
+            this.worker.postMessage('more');
+            break;
+          case 'count':
+            hooks.onCounts?.(m.found, m.skipped);
+            break;
+          case 'warning':
+            hooks.onWarning?.(m.w);
+            break;
+          case 'error':
+            throw new SluiceError(m.code, m.message);
+          case 'done':
+            hooks.onCounts?.(m.found, m.skipped);
+            this.completed = true;
+            return;
+          case 'exit':
+            throw new SluiceError('SLUICE_E_FATAL', `the walker thread stopped: ${m.why}`);
+        }
+      }
+    } finally {
+      hooks.signal?.removeEventListener('abort', onAbort);
+      this.worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+      await this.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // a walk still blocked on its first lookup is let go before it is stopped
+    if (!Atomics.load(this.ready, 0)) this.setTable(null);
+    this.tablePort.close();
+    await this.worker.terminate();
+  }
+}

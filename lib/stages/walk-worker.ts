@@ -1,0 +1,104 @@
+// The walker thread (see walk-thread.ts): walk, key, drop what the checkpoint has, send the rest.
+import { parentPort, receiveMessageOnPort, workerData, Worker, type MessagePort } from 'node:worker_threads';
+import { walk, type CheckResult, type FileEntry, type WalkWarning } from './walk.js';
+import { Keyer, type KeyTable } from './walk-keys.js';
+import type { HelperReply, HelperRequest } from './walk-helper.js';
+import { SluiceError } from '../core/errors.js';
+import type { Item } from '../core/item.js';
+import { WALK_BATCH, WALK_CREDIT, type WalkerInit, type WalkerMessage } from './walk-thread.js';
+
+const init = workerData as WalkerInit & { tablePort: MessagePort; ready: Int32Array };
+const port = parentPort!;
+const send = (m: WalkerMessage) => port.postMessage(m);
+
+let credit = WALK_CREDIT;
+let wake: (() => void) | null = null;
+port.on('message', () => {
+  credit++;
+  wake?.();
+});
+
+// the helper thread boots while the walk starts; files are offloaded to it once it is up
+let helper: Worker | null = null;
+let helperUp = false;
+let helperFound = 0;
+let helperSkipped = 0;
+let nextId = 0;
+const waiting = new Map<number, (r: CheckResult[]) => void>();
+if (init.helper) {
+  helper = new Worker(new URL('./walk-helper.js', import.meta.url), {
+    workerData: { dedupe: init.dedupe },
+    execArgv: [...process.execArgv, '--no-experimental-require-module'],
+  });
+  helper.once('online', () => { helperUp = true; });
+  helper.on('message', (r: HelperReply) => {
+    helperFound += r.found;
+    helperSkipped += r.skipped;
+    const done = waiting.get(r.id)!;
+    waiting.delete(r.id);
+    done(r.results);
+  });
+  helper.on('error', (err) => {
+    send({ t: 'error', code: 'SLUICE_E_FATAL', message: `walk helper thread failed: ${err.message}` });
+    process.exit(1);
+  });
+  helper.unref();
+}
+
+/** The checkpoint's table once the main thread has loaded it and handed it over (blocking when `wait`). */
+function pollTable(wait: boolean): KeyTable | undefined {
+  if (wait) Atomics.wait(init.ready, 0, 0);
+  else if (!Atomics.load(init.ready, 0)) return undefined;
+  const m = receiveMessageOnPort(init.tablePort)?.message as { table: KeyTable['table']; seen: KeyTable['seen'] } | undefined;
+  const keys = { table: m?.table ?? null, seen: m?.seen ?? null };
+  helper?.postMessage({ t: 'table', keys } satisfies HelperRequest);
+  return keys;
+}
+const keyer = new Keyer(init.dedupe, pollTable);
+
+function offload(files: FileEntry[]): Promise<CheckResult[]> {
+  const id = nextId++;
+  // arrays of strings clone faster than objects
+  const paths = files.map((f) => f.near ?? f.abs);
+  const rels = files.map((f) => f.rel);
+  const links = files.some((f) => f.link) ? files.map((f) => f.link) : null;
+  helper!.postMessage({ t: 'batch', id, paths, rels, links } satisfies HelperRequest);
+  return new Promise((resolve) => waiting.set(id, resolve));
+}
+
+const found = () => keyer.found + helperFound;
+const skipped = () => keyer.skipped + helperSkipped;
+// counts for the progress lines while nothing else is sent (a resume)
+const counter = setInterval(() => send({ t: 'count', found: found(), skipped: skipped() }), 200);
+counter.unref();
+
+let batch: Item[] = [];
+async function flush(): Promise<void> {
+  while (credit === 0) await new Promise<void>((resolve) => { wake = resolve; });
+  wake = null;
+  credit--;
+  send({ t: 'items', items: batch, found: found(), skipped: skipped() });
+  batch = [];
+}
+
+try {
+  const hooks = {
+    skip: new Set(init.skip),
+    admit: keyer.admit,
+    resolve: keyer.resolve,
+    syncStat: true,
+    offload: helper ? (files: FileEntry[]) => (helperUp ? offload(files) : null) : undefined,
+    onWarning: (w: WalkWarning) => send({ t: 'warning', w }),
+  };
+  for await (const item of walk(init.opts, hooks)) {
+    batch.push(item);
+    // a full batch, or the consumer has nothing at all: send now
+    if (batch.length >= WALK_BATCH || credit === WALK_CREDIT) await flush();
+  }
+  if (batch.length) await flush();
+  clearInterval(counter);
+  send({ t: 'done', found: found(), skipped: skipped() });
+} catch (err) {
+  if (err instanceof SluiceError) send({ t: 'error', code: err.code, message: err.message });
+  else send({ t: 'error', code: 'SLUICE_E_FATAL', message: `walk failed: ${(err as Error).message}` });
+}

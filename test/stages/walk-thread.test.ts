@@ -1,0 +1,114 @@
+// The walk as a resume runs it: synchronous stat, half of each chunk offloaded, keys looked up
+// in the checkpoint's table from another thread, files held while that table is still loading.
+import t from 'tap';
+import path from 'node:path';
+import fs from 'node:fs';
+import { walk, type CheckResult, type Deferred, type FileEntry, type WalkOptions, checkFileSync } from '../../lib/stages/walk.js';
+import { WalkerThread } from '../../lib/stages/walk-thread.js';
+import { Journal } from '../../lib/checkpoint/journal.js';
+import { metaKey } from '../../lib/checkpoint/keys.js';
+import type { Item } from '../../lib/core/item.js';
+import { makeTree, tmpDir } from '../helpers.js';
+
+const opts = (roots: string[]): WalkOptions => ({ roots, include: ['**/*'], exclude: [], follow_symlinks: false });
+
+async function collect(it: AsyncIterable<Item>): Promise<Item[]> {
+  const out: Item[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+const shape = (items: Item[]) => items.map((i) => `${i.path}|${i.rel}|${i.size}|${i.mtime_ms}|${String(i.file)}`);
+
+t.test('synchronous stat with offloaded halves gives the same items, in the same order', async (t) => {
+  const dir = tmpDir();
+  makeTree(dir, 5000, 1500); // directories of more than one chunk, and a last short one
+  const cwd = process.cwd();
+  process.chdir(path.dirname(dir)); // stat through paths relative to the cwd
+  t.teardown(() => process.chdir(cwd));
+  const plain = await collect(walk(opts([dir])));
+  t.equal(plain.length, 5000);
+  let offloaded = 0;
+  const offload = async (files: FileEntry[]): Promise<CheckResult[]> => {
+    offloaded += files.length;
+    t.ok(files.every((f) => f.near && !path.isAbsolute(f.near)), 'offloaded files carry a relative path');
+    await new Promise((r) => setTimeout(r, 1));
+    return files.map((f) => checkFileSync(f, undefined));
+  };
+  const threaded = await collect(walk(opts([dir]), { syncStat: true, offload }));
+  t.same(shape(threaded), shape(plain));
+  t.ok(offloaded > 1000 && offloaded < 4000, `a share of the files was offloaded (${offloaded})`);
+});
+
+t.test('deferred keys: files are held in order while the table is missing, never more than maxHeld', async (t) => {
+  const dir = tmpDir();
+  makeTree(dir, 1000, 100);
+  let ready = false;
+  let forced = 0;
+  let maxPending = 0;
+  let pending = 0;
+  const admit = (rel: string): Deferred => {
+    pending++;
+    maxPending = Math.max(maxPending, pending);
+    return { words: [Number(rel.match(/\d+/g)!.at(-1)), 0, 0, 0] };
+  };
+  // every third file is already done; the table arrives once 250 files have been found
+  const resolve = (d: Deferred, wait: boolean): string | false | null => {
+    if (!ready && !wait) return null;
+    if (!ready) forced++;
+    ready = true;
+    pending--;
+    return d.words[0] % 3 === 0 ? false : `k${d.words[0]}`;
+  };
+  const items = await collect(walk(opts([dir]), { syncStat: true, admit, resolve, maxHeld: 250 }));
+  t.equal(forced, 1, 'the walk waited for the table once, when its backlog was full');
+  t.ok(maxPending <= 250 + 100, `held files stay bounded (${maxPending})`);
+  t.equal(items.length, 1000 - 334);
+  t.ok(items.every((i) => i.key === `k${Number(i.rel.match(/\d+/g)!.at(-1))}`), 'each item has its own key');
+  const rels = items.map((i) => i.rel);
+  t.same(rels, [...rels].sort(), 'walk order kept');
+});
+
+for (const helper of [false, true]) {
+  t.test(`walker thread ${helper ? 'with' : 'without'} a helper: done files dropped and marked seen, the rest keyed`, async (t) => {
+    const dir = tmpDir();
+    makeTree(dir, 3000, 700);
+    const state = tmpDir();
+    const all = await collect(walk(opts([dir])));
+    const first = await Journal.open(state, { fsync: 'never' });
+    const done = all.filter((_, i) => i % 2 === 0);
+    for (const it of done) await first.append({ key: metaKey(it), status: 'ok', path: it.path, at: '', ms: 0 });
+    await first.close();
+    // one done file is gone before the walk
+    fs.rmSync(done[7]!.file as string);
+    const journal = await Journal.open(state, { fsync: 'never' });
+    const w = new WalkerThread({ opts: opts([dir]), skip: [], dedupe: true, helper });
+    // the table arrives late: the walk holds files meanwhile
+    setTimeout(() => w.setTable(journal.snapshot()), 150);
+    let counts = [0, 0];
+    const items = await collect(w.items({ onCounts: (f, s) => { counts = [f, s]; } }));
+    t.same(shape(items), shape(all.filter((_, i) => i % 2 === 1)), 'exactly the files not done, in walk order');
+    t.ok(items.every((i) => i.key === metaKey(i)), 'keyed like the main thread keys them');
+    t.same(counts, [2999, 1499], 'found and skipped counted');
+    t.ok(w.completed);
+    t.equal(w.seen!.reduce((a, b) => a + b, 0), 1499, 'each done key found is marked seen');
+    journal.markSeen(w.table!, w.seen!);
+    t.same(await journal.vanished(5), { count: 1, examples: [done[7]!.path] }, 'the one gone file vanished');
+    await journal.close();
+  });
+}
+
+t.test('walker thread: a missing root is a usage error, a stop ends it', async (t) => {
+  const w = new WalkerThread({ opts: opts(['/nonexistent/x']), skip: [], dedupe: false, helper: false });
+  w.setTable(null);
+  await t.rejects(collect(w.items()), { code: 'SLUICE_E_USAGE' });
+  const dir = tmpDir();
+  makeTree(dir, 2000, 100);
+  const stop = new AbortController();
+  const w2 = new WalkerThread({ opts: opts([dir]), skip: [], dedupe: false, helper: true });
+  w2.setTable(null);
+  let n = 0;
+  for await (const _ of w2.items({ signal: stop.signal })) if (++n === 10) stop.abort();
+  t.equal(n, 10, 'nothing after the stop');
+  t.notOk(w2.completed);
+  t.ok(fs.existsSync(dir));
+});
