@@ -77,6 +77,13 @@ export class Journal {
     return j;
   }
 
+  /** Read-only: the keys as recorded, nothing repaired, no lock needed (a run may be appending). */
+  static async read(dir: string): Promise<Journal> {
+    const j = new Journal(dir, { fsync: 'never', batchItems: 512, batchMs: 200 });
+    await j.load(false);
+    return j;
+  }
+
   get size(): number { return this.state.size; }
   get superseded(): number { return this.lines - this.state.size; }
   isDone(key: string): boolean { return this.state.has(key); }

@@ -7,6 +7,7 @@ import { stagesCommand } from './stages.js';
 import { schemaCommand } from './schema.js';
 import { statusCommand } from './status.js';
 import { resultsCommand } from './results.js';
+import { planCommand } from './plan.js';
 
 const PROGRESS = ['auto', 'ndjson', 'bar', 'none'] as const;
 
@@ -73,6 +74,28 @@ export async function main(argv: string[]): Promise<number> {
         code = await runCommand(a, stopper.signal);
       },
     )
+    .command<RunArgs & { json?: boolean }>(
+      'plan [pipeline]',
+      'dry run: walk and look every file up in the checkpoint; found, already done, to do, bytes (nothing runs, no lock)',
+      (y) => y
+        .positional('pipeline', { type: 'string', describe: 'pipeline file (YAML or JSON)' })
+        .option('input', { alias: 'i', type: 'string', array: true, describe: 'files or directories to walk (replaces source.walk.roots)' })
+        .option('processor', { alias: 'p', type: 'string', describe: 'built-in name or ./module.js (part of the config hash)' })
+        .option('fresh', { type: 'boolean', describe: 'as run --fresh would: everything is to do' })
+        .option('retry-failed', { type: 'boolean', describe: 'as run --retry-failed would: failed items are to do' })
+        .option('keep-done', { type: 'boolean', describe: 'as run --keep-done would, when the config changed' })
+        .option('state', { type: 'string', describe: 'state dir (default <checkpoint.dir>/<name>)' })
+        .option('out', { alias: 'o', type: 'string', describe: 'output dir (replaces output.dir; never walked)' })
+        .option('report', { type: 'string', describe: 'report file (never walked)' })
+        .option('set', { type: 'string', array: true, describe: 'override any pipeline key, as for run' })
+        .option('json', { type: 'boolean', describe: 'one JSON object instead of text' })
+        .example('sluice plan pipelines/pdf-text.yaml', 'how much is left before running it')
+        .example('sluice plan --input ~/papers --processor pdf-text --json | jq .todo', 'count what a run would do'),
+      async (a) => {
+        if (a.pipeline === STDIN_ARG || a.input?.includes(STDIN_ARG)) throw new SluiceError('SLUICE_E_USAGE', 'plan walks its inputs; paths on standard input cannot be planned (run them)');
+        code = await planCommand({ ...a, progress: 'none', progressInterval: '1s', grace: '10s' });
+      },
+    )
     .command<{ pipeline: string; json?: boolean }>(
       'validate <pipeline>',
       'check a pipeline file; exit 2 with every bad key named (stages[1].map.timeout: ...)',
@@ -105,7 +128,7 @@ export async function main(argv: string[]): Promise<number> {
       (a) => { code = stagesCommand(!!a.json, !!a.markdown); },
     )
     .command('schema', 'print the JSON Schema of pipeline files (for editors)', () => {}, () => { code = schemaCommand(); })
-    .demandCommand(1, 'name a command: run, status, results, validate, stages or schema')
+    .demandCommand(1, 'name a command: run, plan, status, results, validate, stages or schema')
     .strict()
     .version(VERSION)
     .alias('h', 'help')

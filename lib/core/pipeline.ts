@@ -58,6 +58,27 @@ export function stateDirFor(cfg: PipelineConfig, override?: string): string {
   return override ? path.resolve(override) : path.join(cfg.checkpoint.dir, cfg.name);
 }
 
+/** The run's own files (state, report, outputs): never inputs, even when they sit under a root. */
+export function ownFilesOf(cfg: PipelineConfig, stateDir: string): Set<string> {
+  const reportPath = reportPathOf(cfg, stateDir);
+  const own = new Set([stateDir, reportPath, reportPath.replace(/\.json$/i, '') + '.md']);
+  if (cfg.outputDir) own.add(path.resolve(cfg.outputDir));
+  return own;
+}
+
+function reportPathOf(cfg: PipelineConfig, stateDir: string): string {
+  return cfg.report.path ?? path.join(stateDir, 'report.json');
+}
+
+/** The journal's size on disk (0 when there is none). */
+export function journalBytes(stateDir: string): number {
+  try {
+    return fs.statSync(path.join(stateDir, JOURNAL_FILE)).size;
+  } catch {
+    return 0;
+  }
+}
+
 export async function runPipeline(o: RunOptions): Promise<RunOutcome> {
   const cfg = o.config;
   const warnLine = (msg: string) => o.err.write(msg + '\n');
@@ -80,7 +101,7 @@ export async function runPipeline(o: RunOptions): Promise<RunOutcome> {
 
 async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) => void): Promise<RunOutcome> {
   const cfg = o.config;
-  const reportPath = cfg.report.path ?? path.join(stateDir, 'report.json');
+  const reportPath = reportPathOf(cfg, stateDir);
   const run = runId();
   const started = new Date().toISOString();
   const hash = configHash(cfg, o.version);
@@ -93,9 +114,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
     const b = setAsideJournal(stateDir);
     warnLine(`sluice: processor or options changed since the last run (config ${prev!.config_hash} -> ${hash}): redoing all items${b ? `; previous journal kept as ${b}` : ''} (--keep-done keeps them)`);
   }
-  // the run's own files are never inputs, even when they sit under a root
-  const ownFiles = new Set([stateDir, reportPath, reportPath.replace(/\.json$/i, '') + '.md']);
-  if (cfg.outputDir) ownFiles.add(path.resolve(cfg.outputDir));
+  const ownFiles = ownFilesOf(cfg, stateDir);
   // with the default key, the walk keys and dedupes in a thread of its own, started now so that
   // it gets going while the journal loads (content keys read files: that stays a stream stage)
   const fused = cfg.dedupe?.key !== 'content';
@@ -112,14 +131,6 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
  * looks up every file before the first new one; a fresh run is bound by its processor instead.
  */
 const HELPER_MIN_JOURNAL = 8 << 20;
-
-function journalBytes(stateDir: string): number {
-  try {
-    return fs.statSync(path.join(stateDir, JOURNAL_FILE)).size;
-  } catch {
-    return 0;
-  }
-}
 
 interface RunSetup {
   reportPath: string;

@@ -5,11 +5,12 @@ import { checkFileSync, type CheckResult, type FileEntry } from './walk.js';
 import { Keyer, type KeyTable } from './walk-keys.js';
 
 export type HelperRequest = { t: 'table'; keys: KeyTable } | { t: 'batch'; id: number; paths: (string | Uint8Array)[]; rels: string[]; links: boolean[] | null };
-export interface HelperReply { id: number; results: CheckResult[]; found: number; skipped: number }
+export interface HelperReply { id: number; results: CheckResult[]; found: number; skipped: number; bytes: number }
 
 const port = parentPort!;
 // until the walker hands the checkpoint's table over, keys come back deferred
-const keyer = new Keyer((workerData as { dedupe: boolean }).dedupe, () => undefined);
+const init = workerData as { dedupe: boolean; countOnly: boolean };
+const keyer = new Keyer(init.dedupe, () => undefined, init.countOnly);
 port.on('message', (m: HelperRequest) => {
   if (m.t === 'table') {
     keyer.setTable(m.keys);
@@ -18,9 +19,10 @@ port.on('message', (m: HelperRequest) => {
   const k = keyer;
   const found = k.found;
   const skipped = k.skipped;
+  const bytes = k.bytes;
   const results = new Array<CheckResult>(m.paths.length);
   for (let i = 0; i < results.length; i++) {
     results[i] = checkFileSync({ abs: m.paths[i] as FileEntry['abs'], rel: m.rels[i]!, link: m.links?.[i] ?? false }, k.admit);
   }
-  port.postMessage({ id: m.id, results, found: k.found - found, skipped: k.skipped - skipped } satisfies HelperReply);
+  port.postMessage({ id: m.id, results, found: k.found - found, skipped: k.skipped - skipped, bytes: k.bytes - bytes } satisfies HelperReply);
 });

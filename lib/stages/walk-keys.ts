@@ -15,10 +15,16 @@ const NO_TABLE: KeyTable = { table: null, seen: null };
 export class Keyer {
   found = 0;
   skipped = 0;
+  /** with countOnly: bytes in the files not done */
+  bytes = 0;
   private keys: KeyTable | undefined;
 
-  /** `poll(wait)` returns the table once it has arrived (blocking when `wait`), else undefined. */
-  constructor(dedupe: boolean, private readonly poll: (wait: boolean) => KeyTable | undefined) {
+  /**
+   * `poll(wait)` returns the table once it has arrived (blocking when `wait`), else undefined.
+   * `countOnly` (a plan): files are counted, never kept (their bytes added up), and with no
+   * table no key is computed.
+   */
+  constructor(dedupe: boolean, private readonly poll: (wait: boolean) => KeyTable | undefined, private readonly countOnly = false) {
     if (!dedupe) this.keys = NO_TABLE;
   }
 
@@ -26,16 +32,25 @@ export class Keyer {
     this.keys = keys;
   }
 
-  admit = (rel: string, size: number, mtimeMs: number): string | false | Deferred => {
+  admit = (rel: string, size: number, mtimeMs: number): string | boolean | Deferred => {
     this.found++;
+    if (this.countOnly && this.keys && !this.keys.table) {
+      this.bytes += size;
+      return false;
+    }
     const digest = metaDigest({ rel, size, mtime_ms: mtimeMs });
     const keys = (this.keys ??= this.poll(false));
     const a = digest.readUInt32BE(0);
     const b = digest.readUInt32BE(4);
     const c = digest.readUInt32BE(8);
     const d = digest.readUInt32BE(12);
-    if (!keys) return { words: [a, b, c, d] };
-    return this.lookup(keys, a, b, c, d) ? false : digest.toString('hex', 0, 16);
+    if (!keys) return { words: [a, b, c, d] }; // a deferred file that is kept comes out as an item: counted there
+    if (this.lookup(keys, a, b, c, d)) return false;
+    if (this.countOnly) {
+      this.bytes += size;
+      return false;
+    }
+    return digest.toString('hex', 0, 16);
   };
 
   resolve = (deferred: Deferred, wait: boolean): string | false | null => {

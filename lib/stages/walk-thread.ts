@@ -16,6 +16,8 @@ export interface WalkerInit {
   dedupe: boolean;
   /** start a helper thread that takes half of the stat, key and lookup work */
   helper: boolean;
+  /** send no items, only the counts (and bytes): a plan */
+  countOnly?: boolean;
 }
 
 /** Messages from the walker thread. */
@@ -24,7 +26,7 @@ export type WalkerMessage =
   | { t: 'count'; found: number; skipped: number }
   | { t: 'warning'; w: WalkWarning }
   | { t: 'error'; code: ErrorCode; message: string }
-  | { t: 'done'; found: number; skipped: number };
+  | { t: 'done'; found: number; skipped: number; bytes: number };
 
 export interface WalkerHooks {
   signal?: AbortSignal;
@@ -52,6 +54,8 @@ export class WalkerThread {
   seen: Uint8Array | null = null;
   /** the walk ran to its end */
   completed = false;
+  /** bytes in the files not dropped (known once completed) */
+  bytes = 0;
   private closed = false;
 
   constructor(init: WalkerInit) {
@@ -120,6 +124,7 @@ export class WalkerThread {
             throw new SluiceError(m.code, m.message);
           case 'done':
             hooks.onCounts?.(m.found, m.skipped);
+            this.bytes = m.bytes;
             this.completed = true;
             return;
           case 'exit':

@@ -23,17 +23,19 @@ let helper: Worker | null = null;
 let helperUp = false;
 let helperFound = 0;
 let helperSkipped = 0;
+let helperBytes = 0;
 let nextId = 0;
 const waiting = new Map<number, (r: CheckResult[]) => void>();
 if (init.helper) {
   helper = new Worker(new URL('./walk-helper.js', import.meta.url), {
-    workerData: { dedupe: init.dedupe },
+    workerData: { dedupe: init.dedupe, countOnly: !!init.countOnly },
     execArgv: [...process.execArgv, '--no-experimental-require-module'],
   });
   helper.once('online', () => { helperUp = true; });
   helper.on('message', (r: HelperReply) => {
     helperFound += r.found;
     helperSkipped += r.skipped;
+    helperBytes += r.bytes;
     const done = waiting.get(r.id)!;
     waiting.delete(r.id);
     done(r.results);
@@ -54,7 +56,7 @@ function pollTable(wait: boolean): KeyTable | undefined {
   helper?.postMessage({ t: 'table', keys } satisfies HelperRequest);
   return keys;
 }
-const keyer = new Keyer(init.dedupe, pollTable);
+const keyer = new Keyer(init.dedupe, pollTable, !!init.countOnly);
 
 function offload(files: FileEntry[]): Promise<CheckResult[]> {
   const id = nextId++;
@@ -73,6 +75,7 @@ const counter = setInterval(() => send({ t: 'count', found: found(), skipped: sk
 counter.unref();
 
 let batch: Item[] = [];
+let bytes = 0;
 async function flush(): Promise<void> {
   while (credit === 0) await new Promise<void>((resolve) => { wake = resolve; });
   wake = null;
@@ -91,13 +94,15 @@ try {
     onWarning: (w: WalkWarning) => send({ t: 'warning', w }),
   };
   for await (const item of walk(init.opts, hooks)) {
+    bytes += item.size;
+    if (init.countOnly) continue;
     batch.push(item);
     // a full batch, or the consumer has nothing at all: send now
     if (batch.length >= WALK_BATCH || credit === WALK_CREDIT) await flush();
   }
   if (batch.length) await flush();
   clearInterval(counter);
-  send({ t: 'done', found: found(), skipped: skipped() });
+  send({ t: 'done', found: found(), skipped: skipped(), bytes: bytes + keyer.bytes + helperBytes });
 } catch (err) {
   if (err instanceof SluiceError) send({ t: 'error', code: err.code, message: err.message });
   else send({ t: 'error', code: 'SLUICE_E_FATAL', message: `walk failed: ${(err as Error).message}` });

@@ -1,0 +1,94 @@
+import { configHash, type PipelineConfig } from '../core/config.js';
+import { journalBytes, ownFilesOf, stateDirFor } from '../core/pipeline.js';
+import { VERSION } from '../core/version.js';
+import { Journal } from '../checkpoint/journal.js';
+import { contentKey } from '../checkpoint/keys.js';
+import { readRunState } from '../checkpoint/state.js';
+import { walk, defaultDisplay } from '../stages/walk.js';
+import { WalkerThread } from '../stages/walk-thread.js';
+import { configFromArgs, modeOf, type RunArgs } from './run.js';
+
+export interface Plan {
+  v: 1;
+  type: 'plan';
+  pipeline: string;
+  processor: string;
+  state: string;
+  config_hash: string;
+  /** the processor or its options changed since the last run: a run would redo everything (without --keep-done) */
+  config_changed: boolean;
+  mode: 'resume' | 'fresh' | 'retry-failed';
+  found: number;
+  done: number;
+  todo: number;
+  todo_bytes: number;
+  elapsed_s: number;
+}
+
+/**
+ * What `sluice run` with the same arguments would do, without doing it: walk, key and look up
+ * every file against the checkpoint (read-only, no lock: a run may be going on), and count.
+ */
+export async function makePlan(cfg: PipelineConfig, a: RunArgs): Promise<Plan> {
+  const t0 = performance.now();
+  const stateDir = stateDirFor(cfg, a.state);
+  const hash = configHash(cfg, VERSION);
+  const prev = readRunState(stateDir);
+  const changed = !!prev && prev.config_hash !== hash;
+  const mode = modeOf(a);
+  // the same rule as run: a fresh run or a changed config sets the journal aside
+  const useJournal = !!cfg.dedupe && mode !== 'fresh' && (!changed || !!a.keepDone) && journalBytes(stateDir) > 0;
+  let found = 0;
+  let done = 0;
+  let bytes = 0;
+  if (cfg.dedupe?.key === 'content') {
+    // content keys read every byte: the main thread walks, hashes and looks up
+    const journal = useJournal ? await Journal.read(stateDir) : null;
+    if (journal && mode === 'retry-failed') journal.forgetFailed();
+    for await (const item of walk(cfg.walk, { skip: ownFilesOf(cfg, stateDir) })) {
+      found++;
+      if (journal?.isDone(await contentKey(item))) done++;
+      else bytes += item.size;
+    }
+  } else {
+    const walker = new WalkerThread({ opts: cfg.walk, skip: [...ownFilesOf(cfg, stateDir)], dedupe: useJournal, helper: true, countOnly: true });
+    try {
+      const journal = useJournal ? await Journal.read(stateDir) : null;
+      if (journal && mode === 'retry-failed') journal.forgetFailed();
+      walker.setTable(journal ? journal.snapshot() : null);
+      for await (const _ of walker.items({ onCounts: (f, s) => { found = f; done = s; } })) { /* counts only */ }
+      bytes = walker.bytes;
+    } finally {
+      await walker.close();
+    }
+  }
+  return {
+    v: 1, type: 'plan', pipeline: cfg.name, processor: cfg.map.processor, state: defaultDisplay(stateDir), config_hash: hash,
+    config_changed: changed, mode, found, done, todo: found - done, todo_bytes: bytes,
+    elapsed_s: Number(((performance.now() - t0) / 1000).toFixed(3)),
+  };
+}
+
+export function formatPlan(p: Plan): string {
+  const lines = [
+    `pipeline ${p.pipeline} (processor ${p.processor}, config ${p.config_hash}), state ${p.state}, mode ${p.mode}`,
+    `found ${p.found}: ${p.done} already done, ${p.todo} to do (${formatBytes(p.todo_bytes)})`,
+  ];
+  if (p.config_changed) lines.push('the processor or its options changed since the last run: a run redoes everything (--keep-done keeps the done items)');
+  return lines.join('\n') + '\n';
+}
+
+function formatBytes(n: number): string {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return i === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+export async function planCommand(a: RunArgs & { json?: boolean }): Promise<number> {
+  const cfg = configFromArgs(a);
+  const p = await makePlan(cfg, a);
+  process.stdout.write(a.json ? JSON.stringify(p) + '\n' : formatPlan(p));
+  return 0;
+}
