@@ -164,9 +164,14 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   let stopped: string | null = null;
   let dropQueued = false;
   /** Stop the walk. A signal or a closed stdout also drops queued items; --max-items lets admitted ones run. */
+  let poolRef: WorkerPool | undefined;
   const stopWith = (why: string, drop = true) => {
     if (!stopped) stopped = why;
-    if (drop) dropQueued = true;
+    if (drop) {
+      dropQueued = true;
+      // items handed to the pool but not started yet are dropped too (not recorded: the next run does them)
+      poolRef?.abortQueued();
+    }
     walkStop.abort();
   };
   writer.onClosed(() => stopWith('stdout closed'));
@@ -196,6 +201,8 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   const pool = new WorkerPool({
     concurrency: o.concurrency, maxMemoryMb: cfg.map.max_memory_mb, maxRssMb: cfg.map.max_rss_mb ?? defaultMaxRssMb(o.concurrency),
   });
+  poolRef = pool;
+  if (dropQueued) pool.abortQueued();
   const timeoutMs = parseDuration(cfg.map.timeout)!;
   const attempt = (item: Item) => {
     const task: TaskMessage = {
@@ -211,14 +218,14 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   // journaled, so the next run picks them up; only the ones already in a worker finish
   const mapper = new ParallelMap<Item, ItemResult | null>(
     async (item) => (dropQueued ? null : processWithRetries(item, attempt, cfg.map.retries, 100, cfg.map.quarantine_after)),
-    o.concurrency,
+    pool.itemCapacity,
   );
 
   // progress: NDJSON lines on stdout unless asked not to; a bar on stderr when it is a terminal
   const ndjsonProgress = o.progress === 'auto' || o.progress === 'ndjson';
   const bar = o.progress === 'bar' || (o.progress === 'auto' && o.err.isTTY) ? new ProgressBar(o.err) : null;
   const tick = () => {
-    const p = progressEvent(stats, mapper.active);
+    const p = progressEvent(stats, pool.busy);
     if (ndjsonProgress && !writer.busy) void writer.write(p);
     bar?.draw(p);
   };

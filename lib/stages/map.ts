@@ -74,7 +74,9 @@ export async function processWithRetries(item: Item, attempt: Attempt, retries: 
   let kills = 0;
   for (let attempts = 1; ; attempts++) {
     const reply = await attempt(item);
-    if (reply.type === 'ok') return { item, status: 'ok', ms: Math.round(performance.now() - start), attempts, output: reply.output };
+    // time in the processor when the worker measured it (not the wait for a worker)
+    const ms = Math.round(reply.ms ?? performance.now() - start);
+    if (reply.type === 'ok') return { item, status: 'ok', ms, attempts, output: reply.output };
     if (reply.error.code === 'SLUICE_E_WORKER_CRASH' || reply.error.code === 'SLUICE_E_WORKER_OOM') kills++;
     if (kills >= quarantineAfter) {
       return {
@@ -84,7 +86,7 @@ export async function processWithRetries(item: Item, attempt: Attempt, retries: 
     }
     const cause = CAUSE[reply.error.code];
     const again = reply.error.retryable && cause !== undefined && retries.on.includes(cause) && attempts <= retries.max;
-    if (!again) return { item, status: 'failed', ms: Math.round(performance.now() - start), attempts, error: reply.error };
+    if (!again) return { item, status: 'failed', ms, attempts, error: reply.error };
     await sleep(backoffMs * 2 ** (attempts - 1));
   }
 }

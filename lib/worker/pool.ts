@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { ErrorInfo } from '../core/errors.js';
-import { isReply, type ReplyMessage, type TaskMessage } from './protocol.js';
+import { isBatchReply, isReply, type BatchMessage, type ReplyMessage, type TaskMessage } from './protocol.js';
 
 export interface PoolOptions {
   concurrency: number;
@@ -29,7 +29,14 @@ class ShutdownAbort extends Error {
   }
 }
 
-interface Running { ctl: AbortController; started: number }
+interface Running { ctl: AbortController; slot: number; submitted: number; timeoutMs: number }
+
+interface Pending { task: TaskMessage; timeoutMs: number; resolve: (r: ReplyMessage) => void }
+
+/** Most items sent to a worker as one task. */
+export const MAX_BATCH = 32;
+/** A batch is sized to take about this long, going by recent items: slow items go one by one. */
+const BATCH_TARGET_MS = 2;
 
 const RUNTIME = fileURLToPath(new URL('./runtime.js', import.meta.url));
 
@@ -39,12 +46,38 @@ const RUNTIME = fileURLToPath(new URL('./runtime.js', import.meta.url));
  * and piscina replaces the dead worker.
  */
 export class WorkerPool {
-  private started: Piscina<TaskMessage, unknown> | undefined;
+  private started: Piscina<TaskMessage | BatchMessage, unknown> | undefined;
   private readonly running = new Set<Running>();
+  /**
+   * When each task started in its worker (Date.now(), written by the worker; 0: still queued),
+   * one slot per task the pool holds. Up to `concurrency` tasks wait in piscina's queue besides
+   * the running ones, so a worker that finishes an item is handed the next at once, instead of
+   * going to sleep and being woken for it (that wake cost the main thread more than the rest of
+   * an item's bookkeeping). Timeouts and the memory watchdog go by these start times.
+   */
+  private readonly starts: Float64Array;
+  /** index, within its batch, of the item a slot's worker is on */
+  private readonly current: Int32Array;
+  private readonly freeSlots: number[];
+  /**
+   * Items waiting to be sent. Fast items (noop, hashing small files) go in batches: one piscina
+   * task carries up to MAX_BATCH items, so its fixed cost (messages, wake-ups, bookkeeping) is
+   * shared. A worker lost in a batch (timeout, crash, memory) fails only the item it was on;
+   * the others go back to this queue. Slow items (PDFs) are sent one per task.
+   */
+  private queue: Pending[] = [];
+  private inPool = 0;
+  private pumpScheduled = false;
+  /** recent time per item in the workers (ms), for the batch size; unbatched until known */
+  private itemMs = 10;
+  private sweeper: NodeJS.Timeout | undefined;
+  private sweepMs = Infinity;
   private watchdog: NodeJS.Timeout | undefined;
   private lastKill = 0;
   /** tasks the memory watchdog stopped */
   memoryKills = 0;
+  /** tasks sent to workers (fewer than items when fast items go in batches) */
+  tasks = 0;
 
   /**
    * Workers start with the first task: a rerun with nothing left to do never pays for them.
@@ -55,23 +88,45 @@ export class WorkerPool {
    * maxRssMb, stops the task that has been running longest (a bomb takes time to inflate): its
    * worker is terminated, which frees its memory, and the item fails with SLUICE_E_WORKER_OOM.
    */
-  constructor(private readonly opts: PoolOptions) {}
+  constructor(private readonly opts: PoolOptions) {
+    this.starts = new Float64Array(new SharedArrayBuffer(8 * this.capacity));
+    this.current = new Int32Array(new SharedArrayBuffer(4 * this.capacity));
+    this.freeSlots = Array.from({ length: this.capacity }, (_, i) => this.capacity - 1 - i);
+  }
 
-  private get pool(): Piscina<TaskMessage, unknown> {
+  /** Tasks the pool takes at once: one running and one waiting per worker. */
+  get capacity(): number {
+    return this.opts.concurrency * 2;
+  }
+
+  /** Items the pool can hold (running, waiting in piscina, queued here): what the map stage keeps in flight. */
+  get itemCapacity(): number {
+    return this.capacity * MAX_BATCH;
+  }
+
+  /** Tasks running in a worker now (not the ones waiting). */
+  get busy(): number {
+    let n = 0;
+    for (const r of this.running) if (this.starts[r.slot]) n++;
+    return n;
+  }
+
+  private get pool(): Piscina<TaskMessage | BatchMessage, unknown> {
     return (this.started ??= this.start());
   }
 
-  private start(): Piscina<TaskMessage, unknown> {
+  private start(): Piscina<TaskMessage | BatchMessage, unknown> {
     const { opts } = this;
-    const pool = new Piscina<TaskMessage, unknown>({
+    const pool = new Piscina<TaskMessage | BatchMessage, unknown>({
       filename: RUNTIME,
       minThreads: opts.concurrency,
       maxThreads: opts.concurrency,
       concurrentTasksPerWorker: 1,
       idleTimeout: 60_000,
-      // the map stage never has more tasks out than workers; a queue here would only hide a bug
+      // one task running and one waiting per worker (see `starts`); a longer queue would only hide a bug
       maxQueue: opts.concurrency,
       resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb },
+      workerData: { starts: this.starts, current: this.current },
       // piscina loads the runtime with require() first; on Node >= 20.19 that loads ESM
       // synchronously, and a worker terminated in the middle of it (a timeout, the memory
       // watchdog) brought the whole process down with a V8 fatal error ("IsGraphAsync must be
@@ -97,39 +152,130 @@ export class WorkerPool {
   private checkMemory(limitMb: number): void {
     const rssMb = Math.round(process.memoryUsage.rss() / 2 ** 20);
     // after a kill, give the terminated worker a moment to hand its memory back
-    if (rssMb <= limitMb || !this.running.size || performance.now() - this.lastKill < 1000) return;
+    if (rssMb <= limitMb || performance.now() - this.lastKill < 1000) return;
     let oldest: Running | undefined;
-    for (const r of this.running) if (!oldest || r.started < oldest.started) oldest = r;
+    for (const r of this.running) {
+      const s = this.starts[r.slot]!;
+      if (s && (!oldest || s < this.starts[oldest.slot]!)) oldest = r;
+    }
+    if (!oldest) return;
     this.lastKill = performance.now();
     this.memoryKills++;
-    oldest!.ctl.abort(new MemoryExceeded(rssMb, limitMb));
+    oldest.ctl.abort(new MemoryExceeded(rssMb, limitMb));
+  }
+
+  /** Time out tasks by when they started in a worker; a task that never starts gets a long bound. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const r of this.running) {
+      const s = this.starts[r.slot]!;
+      if (s ? now - s > r.timeoutMs : now - r.submitted > 2 * r.timeoutMs + 5000) r.ctl.abort(new DOMException('timeout', 'TimeoutError'));
+    }
+  }
+
+  /** Stop the tasks still waiting for a worker (a stop drops what has not started). */
+  abortQueued(): number {
+    let n = this.queue.length;
+    const dropped = this.queue;
+    this.queue = [];
+    for (const p of dropped) p.resolve(failed(classifyPoolError(null, new ShutdownAbort(), p.timeoutMs)));
+    for (const r of this.running) {
+      if (!this.starts[r.slot]) {
+        r.ctl.abort(new ShutdownAbort());
+        n++;
+      }
+    }
+    return n;
   }
 
   get threads(): number {
     return this.started?.threads.length ?? 0;
   }
 
-  async run(task: TaskMessage, timeoutMs: number): Promise<ReplyMessage> {
-    // not AbortSignal.timeout(): its timer lives for the whole timeout even after the task is
-    // done, so at 20k items/s with a 60 s timeout a million timers would be alive at once
-    const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(new DOMException('timeout', 'TimeoutError')), timeoutMs);
-    const entry: Running = { ctl, started: performance.now() };
-    this.running.add(entry);
-    try {
-      const reply = await this.pool.run(task, { signal: ctl.signal });
-      if (isReply(reply)) return reply;
-      return failed({ code: 'SLUICE_E_WORKER_CRASH', message: 'worker sent a malformed reply', retryable: true });
-    } catch (err) {
-      return failed(classifyPoolError(err, ctl.signal.reason, timeoutMs));
-    } finally {
-      clearTimeout(timer);
-      this.running.delete(entry);
+  /** Process one item; never rejects. */
+  run(task: TaskMessage, timeoutMs: number): Promise<ReplyMessage> {
+    return new Promise((resolve) => {
+      this.queue.push({ task, timeoutMs, resolve });
+      // items handed over in the same turn go out together
+      if (!this.pumpScheduled) {
+        this.pumpScheduled = true;
+        setImmediate(() => this.pump());
+      }
+    });
+  }
+
+  private batchSize(): number {
+    return Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_TARGET_MS / Math.max(this.itemMs, 0.01))));
+  }
+
+  private pump(): void {
+    this.pumpScheduled = false;
+    while (this.inPool < this.capacity && this.queue.length) {
+      const group = this.queue.splice(0, this.batchSize());
+      this.inPool++;
+      void this.dispatch(group).finally(() => {
+        this.inPool--;
+        this.pump();
+      });
     }
+  }
+
+  private async dispatch(group: Pending[]): Promise<void> {
+    const slot = this.freeSlots.pop()!;
+    this.starts[slot] = 0;
+    this.current[slot] = 0;
+    const timeoutMs = group[0]!.timeoutMs;
+    const ctl = new AbortController();
+    const entry: Running = { ctl, slot, submitted: Date.now(), timeoutMs };
+    this.running.add(entry);
+    // one sweep for all tasks, not a timer per task (cheaper, and its precision is enough for timeouts)
+    const every = Math.max(10, Math.min(100, Math.floor(timeoutMs / 10)));
+    if (!this.sweeper || every < this.sweepMs) {
+      if (this.sweeper) clearInterval(this.sweeper);
+      this.sweepMs = every;
+      this.sweeper = setInterval(() => this.sweep(), every);
+      this.sweeper.unref();
+    }
+    try {
+      const first = group[0]!.task;
+      const message: TaskMessage | BatchMessage = group.length === 1
+        ? { ...first, slot }
+        : { type: 'batch', processor: first.processor, options: first.options, outDir: first.outDir, items: group.map((p) => p.task.item), slot };
+      this.tasks++;
+      const reply = await this.pool.run(message, { signal: ctl.signal });
+      if (group.length === 1 && isReply(reply)) return this.settle(group[0]!, reply);
+      if (group.length > 1 && isBatchReply(reply) && reply.replies.length === group.length) {
+        for (let i = 0; i < group.length; i++) this.settle(group[i]!, reply.replies[i]!);
+        return;
+      }
+      for (const p of group) p.resolve(failed({ code: 'SLUICE_E_WORKER_CRASH', message: 'worker sent a malformed reply', retryable: true }));
+    } catch (err) {
+      const info = classifyPoolError(err, ctl.signal.reason, timeoutMs);
+      if (group.length === 1 || info.code === 'SLUICE_E_ABORTED') {
+        for (const p of group) p.resolve(failed(info));
+        return;
+      }
+      // the item the worker was on takes the failure; the others (done but unreported, or not
+      // started) go back to the front of the queue
+      const culprit = this.starts[slot] ? this.current[slot]! : -1;
+      const again: Pending[] = [];
+      group.forEach((p, i) => (i === culprit ? p.resolve(failed(info)) : again.push(p)));
+      this.queue.unshift(...again);
+    } finally {
+      this.running.delete(entry);
+      this.starts[slot] = 0;
+      this.freeSlots.push(slot);
+    }
+  }
+
+  private settle(p: Pending, reply: ReplyMessage): void {
+    if (reply.ms !== undefined) this.itemMs = this.itemMs * 0.8 + reply.ms * 0.2;
+    p.resolve(reply);
   }
 
   close(): Promise<void> {
     if (this.watchdog) clearInterval(this.watchdog);
+    if (this.sweeper) clearInterval(this.sweeper);
     return this.started?.close({ force: true }) ?? Promise.resolve();
   }
 }

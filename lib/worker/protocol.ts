@@ -15,11 +15,31 @@ export interface TaskMessage {
   };
   /** absolute output dir, or null when outputs go inline in the result */
   outDir: string | null;
+  /** the pool's slot for this task: the worker writes its start time there (set by the pool) */
+  slot?: number;
 }
 
+/** Several items for one worker, done one after the other (fast items: see WorkerPool). */
+export interface BatchMessage {
+  type: 'batch';
+  processor: string;
+  options: Record<string, unknown>;
+  items: TaskMessage['item'][];
+  outDir: string | null;
+  slot?: number;
+}
+
+/** `ms`: time in the processor, measured in the worker. */
 export type ReplyMessage =
-  | { type: 'ok'; output: Record<string, unknown> }
-  | { type: 'failed'; error: ErrorInfo };
+  | { type: 'ok'; output: Record<string, unknown>; ms?: number }
+  | { type: 'failed'; error: ErrorInfo; ms?: number };
+
+export interface BatchReply { type: 'batch'; replies: ReplyMessage[] }
+
+export function isBatchReply(x: unknown): x is BatchReply {
+  const r = x as BatchReply | null;
+  return !!r && r.type === 'batch' && Array.isArray(r.replies) && r.replies.every(isReply);
+}
 
 export function isReply(x: unknown): x is ReplyMessage {
   const r = x as ReplyMessage | null;

@@ -1,11 +1,12 @@
 // Runs inside each worker thread. Nothing a processor or a library prints may reach stdout,
 // which belongs to the NDJSON stream: console and process.stdout are sent to stderr first.
 import path from 'node:path';
+import { workerData } from 'piscina';
 import { pathToFileURL } from 'node:url';
 import { toErrorInfo, SluiceError } from '../core/errors.js';
 import { defaultDisplay } from '../stages/walk.js';
 import { makeContext, type ProcessorContext } from './context.js';
-import type { ReplyMessage, TaskMessage } from './protocol.js';
+import type { BatchMessage, BatchReply, ReplyMessage, TaskMessage } from './protocol.js';
 import { BUILTIN_PROCESSORS } from '../processors/index.js';
 
 const toStderr = (...args: unknown[]) => console.error(...args);
@@ -32,18 +33,42 @@ async function load(spec: string): Promise<ProcessorFn> {
   return fn;
 }
 
-export default async function run(task: TaskMessage): Promise<ReplyMessage> {
+/** start time and item index (in a batch) per pool slot, read by the main thread for timeouts, the memory watchdog and blame */
+const shared = workerData as { starts?: Float64Array; current?: Int32Array } | undefined;
+
+export default async function run(task: TaskMessage | BatchMessage): Promise<ReplyMessage | BatchReply> {
+  if (task.type === 'batch') {
+    const replies: ReplyMessage[] = [];
+    for (let i = 0; i < task.items.length; i++) {
+      mark(task.slot, i);
+      replies.push(await runOne(task.processor, task.options, task.outDir, task.items[i]!));
+    }
+    return { type: 'batch', replies };
+  }
+  mark(task.slot, 0);
+  return runOne(task.processor, task.options, task.outDir, task.item);
+}
+
+function mark(slot: number | undefined, index: number): void {
+  if (slot === undefined || !shared?.starts || !shared.current) return;
+  shared.current[slot] = index;
+  shared.starts[slot] = Date.now();
+}
+
+async function runOne(processor: string, options: Record<string, unknown>, outDir: string | null, item: TaskMessage['item']): Promise<ReplyMessage> {
+  const t0 = performance.now();
+  const ms = () => Math.round((performance.now() - t0) * 1000) / 1000;
   try {
-    const fn = await load(task.processor);
-    const ctx = makeContext(task.outDir, task.options, (p) => defaultDisplay(p));
-    const out = await fn(task.item, ctx);
+    const fn = await load(processor);
+    const ctx = makeContext(outDir, options, (p) => defaultDisplay(p));
+    const out = await fn(item, ctx);
     const output = out === undefined || out === null ? {} : out;
     if (typeof output !== 'object' || Array.isArray(output)) {
-      return { type: 'failed', error: { code: 'SLUICE_E_PROCESSOR', message: `processor returned ${Array.isArray(output) ? 'an array' : typeof output}, expected an object`, retryable: false } };
+      return { type: 'failed', error: { code: 'SLUICE_E_PROCESSOR', message: `processor returned ${Array.isArray(output) ? 'an array' : typeof output}, expected an object`, retryable: false }, ms: ms() };
     }
     // a result must survive JSON: fail the item here rather than the writer later
-    return { type: 'ok', output: JSON.parse(JSON.stringify(output)) as Record<string, unknown> };
+    return { type: 'ok', output: JSON.parse(JSON.stringify(output)) as Record<string, unknown>, ms: ms() };
   } catch (err) {
-    return { type: 'failed', error: toErrorInfo(err) };
+    return { type: 'failed', error: toErrorInfo(err), ms: ms() };
   }
 }

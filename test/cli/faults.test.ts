@@ -63,14 +63,16 @@ t.test('SIGINT with items that outlast the grace period: they are stopped, not r
   const dir = tmpDir();
   fs.mkdirSync(path.join(dir, 'in'));
   for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(dir, 'in', `f${i}.txt`), String(i));
-  const args = ['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/slow.mjs'), '--state', 'st', '--progress', 'none', '-j', '2', '--grace', '500ms'];
-  const child = spawn(process.execPath, [BIN, ...args, '--set', 'stages[1].map.options.ms=60000'], { cwd: dir });
+  const args = ['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/slow.mjs'), '--state', 'st', '-j', '2', '--grace', '500ms'];
+  const child = spawn(process.execPath, [BIN, ...args, '--progress', 'ndjson', '--progress-interval', '100ms', '--set', 'stages[1].map.options.ms=60000'], { cwd: dir });
   let out = '';
   let err = '';
-  child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (err += d));
-  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve())); // the start line: workers are busy
-  await new Promise((r) => setTimeout(r, 500));
+  // once a progress line shows both workers on an item (items not started yet would just be dropped)
+  await new Promise<void>((resolve) => child.stdout.on('data', (d) => {
+    out += d;
+    if (/"in_flight":2/.test(out)) resolve();
+  }));
   child.kill('SIGINT');
   const code = await new Promise((r) => child.on('close', r));
   t.equal(code, 130);
@@ -80,7 +82,7 @@ t.test('SIGINT with items that outlast the grace period: they are stopped, not r
   t.match(lines.at(-1), { type: 'summary', stopped: 'SIGINT', exit_code: 130 });
   t.same(readJournal(path.join(dir, 'st')), [], 'nothing recorded');
   t.equal(JSON.parse(fs.readFileSync(path.join(dir, 'st/report.json'), 'utf8')).interrupted, true);
-  const next = await sluice([...args, '--set', 'stages[1].map.options.ms=1'], { cwd: dir });
+  const next = await sluice([...args, '--progress', 'none', '--set', 'stages[1].map.options.ms=1'], { cwd: dir });
   t.equal(next.code, 0);
   t.equal(ofType(next.lines, 'result').length, 4, 'the next run does all four');
 });
