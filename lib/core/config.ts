@@ -6,7 +6,7 @@ import YAML, { LineCounter, isMap, isSeq, type Node } from 'yaml';
 import { SluiceError } from './errors.js';
 import { check, duration, formatPath, show, type SchemaIssue } from './schema-util.js';
 import { parseDuration } from './duration.js';
-import { walkOptions, type WalkOptions } from '../stages/walk.js';
+import { walkOptions, type WalkOptions } from '../stages/walk-spec.js';
 import { dedupeOptions, type DedupeOptions } from '../stages/dedupe.js';
 import { mapOptions, type MapOptions } from '../stages/map.js';
 import { BUILTIN_PROCESSORS } from '../processors/index.js';

@@ -200,8 +200,11 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
 
   const pool = new WorkerPool({
     concurrency: o.concurrency, maxMemoryMb: cfg.map.max_memory_mb, maxRssMb: cfg.map.max_rss_mb ?? defaultMaxRssMb(o.concurrency),
+    preload: cfg.map.processor,
   });
   poolRef = pool;
+  // nothing recorded: every file found will run, so the workers start now, alongside the walk
+  if (journal.size === 0 && !o.stdin) pool.warm();
   if (dropQueued) pool.abortQueued();
   const timeoutMs = parseDuration(cfg.map.timeout)!;
   const attempt = (item: Item) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ComponentSpec } from './spec.js';
-import { spec as walk } from '../stages/walk.js';
+import { spec as walk } from '../stages/walk-spec.js';
 import { spec as stdin } from '../stages/stdin.js';
 import { spec as dedupe } from '../stages/dedupe.js';
 import { spec as map } from '../stages/map.js';

@@ -2,25 +2,11 @@ import fs, { promises as fsp, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import picomatch from 'picomatch';
-import { z } from 'zod';
 import type { Item } from '../core/item.js';
 import { SluiceError } from '../core/errors.js';
-import type { ComponentSpec } from '../core/spec.js';
+import type { WalkOptions } from './walk-spec.js';
 
-export const walkOptions = z.strictObject({
-  roots: z.array(z.string().min(1)).min(1).describe('files or directories to walk; relative paths are relative to the pipeline file'),
-  include: z.array(z.string().min(1)).default(['**/*']).describe('globs a file path (relative to its root) must match'),
-  exclude: z.array(z.string().min(1)).default([]).describe('globs that skip a file, or a whole directory when they match it'),
-  follow_symlinks: z.boolean().default(false).describe('follow symbolic links (loops are detected and skipped)'),
-});
-export type WalkOptions = z.output<typeof walkOptions>;
-
-export const spec: ComponentSpec = {
-  kind: 'source',
-  name: 'walk',
-  description: 'Walk directory trees lazily, one directory at a time, in a stable order (files of a directory sorted by name, then its subdirectories).',
-  options: walkOptions,
-};
+export type { WalkOptions } from './walk-spec.js';
 
 export interface WalkWarning {
   path: string;

@@ -11,6 +11,8 @@ export interface PoolOptions {
   maxRssMb?: number;
   /** how often the watchdog looks (ms) */
   watchMs?: number;
+  /** processor the workers load as they start, before their first task (a PDF processor loads pdfjs) */
+  preload?: string;
 }
 
 /** Why a task was aborted by the memory watchdog (the signal's reason). */
@@ -94,6 +96,11 @@ export class WorkerPool {
     this.freeSlots = Array.from({ length: this.capacity }, (_, i) => this.capacity - 1 - i);
   }
 
+  /** Start the workers now rather than with the first task (when items are sure to come). */
+  warm(): void {
+    void this.pool;
+  }
+
   /** Tasks the pool takes at once: one running and one waiting per worker. */
   get capacity(): number {
     return this.opts.concurrency * 2;
@@ -126,7 +133,7 @@ export class WorkerPool {
       // one task running and one waiting per worker (see `starts`); a longer queue would only hide a bug
       maxQueue: opts.concurrency,
       resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb },
-      workerData: { starts: this.starts, current: this.current },
+      workerData: { starts: this.starts, current: this.current, preload: opts.preload },
       // piscina loads the runtime with require() first; on Node >= 20.19 that loads ESM
       // synchronously, and a worker terminated in the middle of it (a timeout, the memory
       // watchdog) brought the whole process down with a V8 fatal error ("IsGraphAsync must be
@@ -211,13 +218,24 @@ export class WorkerPool {
   private pump(): void {
     this.pumpScheduled = false;
     while (this.inPool < this.capacity && this.queue.length) {
-      const group = this.queue.splice(0, this.batchSize());
+      const size = this.batchSize();
+      const group = size === 1 ? [this.takeLargest()] : this.queue.splice(0, size);
       this.inPool++;
       void this.dispatch(group).finally(() => {
         this.inPool--;
         this.pump();
       });
     }
+  }
+
+  /**
+   * Slow items go largest first (by bytes, among those waiting): a big PDF started late would
+   * finish alone at the end of the run, with the other workers idle.
+   */
+  private takeLargest(): Pending {
+    let best = 0;
+    for (let i = 1; i < this.queue.length; i++) if (this.queue[i]!.task.item.size > this.queue[best]!.task.item.size) best = i;
+    return this.queue.splice(best, 1)[0]!;
   }
 
   private async dispatch(group: Pending[]): Promise<void> {

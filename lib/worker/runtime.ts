@@ -34,7 +34,10 @@ async function load(spec: string): Promise<ProcessorFn> {
 }
 
 /** start time and item index (in a batch) per pool slot, read by the main thread for timeouts, the memory watchdog and blame */
-const shared = workerData as { starts?: Float64Array; current?: Int32Array } | undefined;
+const shared = workerData as { starts?: Float64Array; current?: Int32Array; preload?: string } | undefined;
+// load the run's processor while the worker starts: the first item does not wait for it (an
+// error is not lost: the first task loads again and reports it)
+if (shared?.preload) load(shared.preload).catch(() => {});
 
 export default async function run(task: TaskMessage | BatchMessage): Promise<ReplyMessage | BatchReply> {
   if (task.type === 'batch') {
