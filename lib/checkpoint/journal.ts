@@ -62,6 +62,8 @@ export class Journal {
   private failure: Error | undefined;
   /** complete lines in the file, superseded ones included */
   lines = 0;
+  /** keys first recorded in this run (not in the table) */
+  private added = 0;
   /** test hook: fail writes with ENOSPC once the file would pass this many bytes */
   private readonly faultAfterBytes = Number(process.env.SLUICE_FAULT_JOURNAL_ENOSPC_AFTER ?? 0);
   private bytes = 0;
@@ -84,8 +86,10 @@ export class Journal {
     return j;
   }
 
-  get size(): number { return this.state.size; }
-  get superseded(): number { return this.lines - this.state.size; }
+  /** keys recorded: loaded, plus those new in this run */
+  get size(): number { return this.state.size + this.added; }
+  /** lines superseded by a later line of the same key (a key recorded twice within one run is not counted: compaction may come later) */
+  get superseded(): number { return this.lines - this.size; }
   isDone(key: string): boolean { return this.state.has(key); }
   isOk(key: string): boolean { return (this.state.get(key) & STATUS) === OK; }
   isFailed(key: string): boolean { return (this.state.get(key) & STATUS) === FAILED; }
@@ -227,7 +231,11 @@ export class Journal {
    */
   append(entry: JournalEntry): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    this.state.set(entry.key, (entry.status === 'ok' ? OK : FAILED) | SEEN);
+    // only keys already recorded are updated in the table; a key new in this run is not added:
+    // nothing in this run looks it up again (the walk has produced it), so a fresh run over
+    // millions of items keeps an empty table instead of growing it (and its rehash peaks)
+    if (this.state.has(entry.key)) this.state.set(entry.key, (entry.status === 'ok' ? OK : FAILED) | SEEN);
+    else this.added++;
     this.pending.push(JSON.stringify(entry));
     this.lines++;
     if (this.opts.fsync === 'always' || this.pending.length >= this.opts.batchItems) return this.write();
@@ -342,7 +350,9 @@ export class Journal {
     if (!unseen) return { count, examples };
     const counted = new KeySet();
     for await (const latest of latestLines(this.file)) {
-      if (this.state.get(latest.key) & SEEN) continue;
+      // a key not in the table was first recorded by this run: its file was found
+      const v = this.state.get(latest.key);
+      if (!v || v & SEEN) continue;
       const entry = latest.entry;
       if (fs.existsSync(entry.path_b64 ? Buffer.from(entry.path_b64, 'base64') : entry.path)) continue;
       const pk = pathKey(entry.path);

@@ -1,3 +1,4 @@
+import { threadExecArgv } from '../core/threads.js';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Item } from '../core/item.js';
 import { SluiceError, type ErrorCode } from '../core/errors.js';
@@ -64,8 +65,7 @@ export class WalkerThread {
     this.worker = new Worker(new URL('./walk-worker.js', import.meta.url), {
       workerData: { ...init, tablePort: port2, ready: this.ready },
       transferList: [port2],
-      // see pool.ts: a thread stopped while loading ESM through require() can abort the process
-      execArgv: [...process.execArgv, '--no-experimental-require-module'],
+      execArgv: threadExecArgv(),
     });
   }
 

@@ -1,3 +1,4 @@
+import { threadExecArgv } from '../core/threads.js';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { ErrorInfo } from '../core/errors.js';
@@ -134,12 +135,8 @@ export class WorkerPool {
       maxQueue: opts.concurrency,
       resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb },
       workerData: { starts: this.starts, current: this.current, preload: opts.preload },
-      // piscina loads the runtime with require() first; on Node >= 20.19 that loads ESM
-      // synchronously, and a worker terminated in the middle of it (a timeout, the memory
-      // watchdog) brought the whole process down with a V8 fatal error ("IsGraphAsync must be
-      // used on an instantiated module"; seen in the fault soak at 20k items). Without
-      // require(esm), piscina falls back to import(), which is safe to interrupt.
-      execArgv: [...process.execArgv, '--no-experimental-require-module'],
+      // without require(esm): see threadExecArgv
+      execArgv: threadExecArgv(),
     });
     // a worker error with no task to blame would otherwise be an unhandled 'error' event
     pool.on('error', () => {});
