@@ -248,7 +248,7 @@ for (let run = 1; run <= runs; run++) {
   if (only.has(9) && corpus) {
     const state = scratch('state');
     const out = scratch('out');
-    r9.sluice.push(await firstLine(node, sluice('run', '--input', corpus, '--processor', 'pdf-text', '-j', '2', '--out', out, '--state', state, '--progress', 'none'), (l) => l.includes('"type":"result"')));
+    r9.sluice.push(await firstLine(node, sluice('run', '--input', corpus, '--processor', 'pdf-text', '-j', '2', '--out', out, '--state', state, '--progress', 'none', '--set', 'source.walk.include=["**/*.pdf"]'), (l) => l.includes('"type":"result"')));
     if (haveParallel && havePdftotext) r9.ref.push(await firstLine('bash', ['-c', `find '${corpus}' -name '*.pdf' | parallel -j2 pdftotext {} -`], () => true));
   }
 }

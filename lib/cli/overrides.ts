@@ -1,5 +1,5 @@
 import path from 'node:path';
-import YAML from 'yaml';
+import { yaml } from '../core/config.js';
 import { SluiceError } from '../core/errors.js';
 
 /** Flags that change the pipeline file's values; applied to the raw data before validation. */
@@ -71,7 +71,7 @@ export function setPath(raw: Raw, assignment: string): void {
   }
   let value: unknown;
   try {
-    value = YAML.parse(assignment.slice(eq + 1));
+    value = yaml().parse(assignment.slice(eq + 1));
   } catch {
     value = assignment.slice(eq + 1);
   }

@@ -43,7 +43,7 @@ export function configFromArgs(a: RunArgs): PipelineConfig {
   }
   const name = Object.hasOwn(BUILTIN_PROCESSORS, a.processor) ? a.processor : path.basename(a.processor).replace(/\.[cm]?js$/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'run';
   const text = JSON.stringify({ version: 1, name, source: { walk: { roots: [] } }, stages: [{ dedupe: {} }, { map: {} }] });
-  return parsePipeline(text, '(command line)', process.cwd(), patch);
+  return parsePipeline(text, '(command line)', process.cwd(), patch, true);
 }
 
 /** `sluice run -` or `--input -`: items come from standard input. */

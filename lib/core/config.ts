@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import YAML, { LineCounter, isMap, isSeq, type Node } from 'yaml';
+import { createRequire } from 'node:module';
+import type { LineCounter, Node } from 'yaml';
 import { SluiceError } from './errors.js';
 import { check, duration, formatPath, show, type SchemaIssue } from './schema-util.js';
 import { parseDuration } from './duration.js';
@@ -54,6 +55,13 @@ export class ConfigError extends SluiceError {
   }
 }
 
+// yaml is loaded on first use: a run from flags alone never needs it (start-up time)
+const requireYaml = createRequire(import.meta.url);
+let yamlModule: typeof import('yaml') | undefined;
+export function yaml(): typeof import('yaml') {
+  return (yamlModule ??= requireYaml('yaml') as typeof import('yaml'));
+}
+
 /** Load, parse and validate a pipeline file (YAML or JSON). Throws ConfigError naming every bad key. */
 export function loadPipelineFile(file: string, patch?: (raw: Record<string, unknown>) => void): PipelineConfig {
   let text: string;
@@ -73,23 +81,29 @@ export function loadPipelineFile(file: string, patch?: (raw: Record<string, unkn
  * Parse and validate pipeline text. `patch` edits the raw data before validation (command-line
  * overrides), so a bad flag value is reported exactly like a bad key in the file.
  */
-export function parsePipeline(text: string, origin: string, baseDir: string, patch?: (raw: Record<string, unknown>) => void): PipelineConfig {
-  const lines = new LineCounter();
-  const doc = YAML.parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
-  const parseIssues = [...doc.errors, ...doc.warnings].map((e) => ({
-    path: [] as (string | number)[],
-    message: e.message.split('\n')[0]!,
-    line: e.linePos?.[0]?.line ?? (e.pos ? lines.linePos(e.pos[0]).line : undefined),
-  }));
-  if (parseIssues.length) throw new ConfigError(origin, parseIssues);
+export function parsePipeline(text: string, origin: string, baseDir: string, patch?: (raw: Record<string, unknown>) => void, fromFlags = false): PipelineConfig {
   let data: unknown;
-  try {
-    data = doc.toJS({ maxAliasCount: 50 });
-  } catch (err) {
-    throw new ConfigError(origin, [{ path: [], message: (err as Error).message }]);
+  let withLines = (issues: SchemaIssue[]): SchemaIssue[] => issues;
+  if (fromFlags) {
+    data = JSON.parse(text); // built by sluice from the flags: no line numbers to report
+  } else {
+    const Y = yaml();
+    const lines = new Y.LineCounter();
+    const doc = Y.parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
+    const parseIssues = [...doc.errors, ...doc.warnings].map((e) => ({
+      path: [] as (string | number)[],
+      message: e.message.split('\n')[0]!,
+      line: e.linePos?.[0]?.line ?? (e.pos ? lines.linePos(e.pos[0]).line : undefined),
+    }));
+    if (parseIssues.length) throw new ConfigError(origin, parseIssues);
+    try {
+      data = doc.toJS({ maxAliasCount: 50 });
+    } catch (err) {
+      throw new ConfigError(origin, [{ path: [], message: (err as Error).message }]);
+    }
+    withLines = (issues) => issues.map((i) => ({ ...i, line: lineOf(doc.contents, i.path, lines) }));
   }
   if (patch && data && typeof data === 'object' && !Array.isArray(data)) patch(data as Record<string, unknown>);
-  const withLines = (issues: SchemaIssue[]) => issues.map((i) => ({ ...i, line: lineOf(doc.contents, i.path, lines) }));
 
   const top = check(pipelineSchema, data);
   if (!top.ok) throw new ConfigError(origin, withLines(top.issues));
@@ -158,13 +172,13 @@ function lineOf(root: unknown, p: (string | number)[], lines: LineCounter): numb
   let node = root as Node | null | undefined;
   let found = node;
   for (const seg of p) {
-    if (isMap(node)) {
+    if (yaml().isMap(node)) {
       const pair = node.items.find((it) => (it.key as { value?: unknown } | null)?.value === seg);
       if (!pair) break;
       found = (pair.key as Node) ?? found;
       node = pair.value as Node;
       if (node) found = node;
-    } else if (isSeq(node) && typeof seg === 'number') {
+    } else if (yaml().isSeq(node) && typeof seg === 'number') {
       node = node.items[seg] as Node;
       if (!node) break;
       found = node;

@@ -118,11 +118,20 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   // with the default key, the walk keys and dedupes in a thread of its own, started now so that
   // it gets going while the journal loads (content keys read files: that stays a stream stage)
   const fused = cfg.dedupe?.key !== 'content';
-  const walker = !o.stdin && fused ? new WalkerThread({ opts: cfg.walk, skip: [...ownFiles], dedupe: !!cfg.dedupe, helper: journalBytes(stateDir) >= Number(process.env.SLUICE_WALK_HELPER_MIN_BYTES ?? HELPER_MIN_JOURNAL) }) : null;
+  const recorded = journalBytes(stateDir);
+  const walker = !o.stdin && fused ? new WalkerThread({ opts: cfg.walk, skip: [...ownFiles], dedupe: !!cfg.dedupe, helper: recorded >= Number(process.env.SLUICE_WALK_HELPER_MIN_BYTES ?? HELPER_MIN_JOURNAL) }) : null;
+  const pool = new WorkerPool({
+    concurrency: o.concurrency, maxMemoryMb: cfg.map.max_memory_mb, maxRssMb: cfg.map.max_rss_mb ?? defaultMaxRssMb(o.concurrency),
+    preload: cfg.map.processor,
+  });
+  // nothing recorded: every file found will run, so the workers start now, while the journal
+  // opens and the walk begins (a resume starts them with its first item to do, if any)
+  if (recorded === 0 && !o.stdin) pool.warm();
   try {
-    return await runWith(o, stateDir, warnLine, { reportPath, run, started, hash, prev, configChanged, ownFiles, fused, walker });
+    return await runWith(o, stateDir, warnLine, { reportPath, run, started, hash, prev, configChanged, ownFiles, fused, walker, pool });
   } finally {
     await walker?.close();
+    await pool.close().catch(() => {});
   }
 }
 
@@ -142,11 +151,12 @@ interface RunSetup {
   ownFiles: Set<string>;
   fused: boolean;
   walker: WalkerThread | null;
+  pool: WorkerPool;
 }
 
 async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) => void, setup: RunSetup): Promise<RunOutcome> {
   const cfg = o.config;
-  const { reportPath, run, started, hash, prev, configChanged, ownFiles, fused, walker } = setup;
+  const { reportPath, run, started, hash, prev, configChanged, ownFiles, fused, walker, pool } = setup;
   const journal = await Journal.open(stateDir, {
     fsync: cfg.checkpoint.fsync, batchItems: cfg.checkpoint.fsyncEvery, batchMs: cfg.checkpoint.fsyncIntervalMs, warn: warnLine,
   });
@@ -198,13 +208,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
     last: { run, started, ended: null, ok: 0, failed: 0, skipped: 0, exit_code: null },
   });
 
-  const pool = new WorkerPool({
-    concurrency: o.concurrency, maxMemoryMb: cfg.map.max_memory_mb, maxRssMb: cfg.map.max_rss_mb ?? defaultMaxRssMb(o.concurrency),
-    preload: cfg.map.processor,
-  });
   poolRef = pool;
-  // nothing recorded: every file found will run, so the workers start now, alongside the walk
-  if (journal.size === 0 && !o.stdin) pool.warm();
   if (dropQueued) pool.abortQueued();
   const timeoutMs = parseDuration(cfg.map.timeout)!;
   const attempt = (item: Item) => {

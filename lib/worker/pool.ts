@@ -75,6 +75,10 @@ export class WorkerPool {
   private itemMs = 10;
   private sweeper: NodeJS.Timeout | undefined;
   private sweepMs = Infinity;
+  private closing: Promise<void> | undefined;
+  /** workers that have started and loaded the processor (written by the workers) */
+  private readonly booted = new Int32Array(new SharedArrayBuffer(4));
+  private firstPump = 0;
   private watchdog: NodeJS.Timeout | undefined;
   private lastKill = 0;
   /** tasks the memory watchdog stopped */
@@ -134,7 +138,7 @@ export class WorkerPool {
       // one task running and one waiting per worker (see `starts`); a longer queue would only hide a bug
       maxQueue: opts.concurrency,
       resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb },
-      workerData: { starts: this.starts, current: this.current, preload: opts.preload },
+      workerData: { starts: this.starts, current: this.current, booted: this.booted, preload: opts.preload },
       // without require(esm): see threadExecArgv
       execArgv: threadExecArgv(),
     });
@@ -214,9 +218,21 @@ export class WorkerPool {
 
   private pump(): void {
     this.pumpScheduled = false;
+    // before the first task, wait (briefly) for a worker to be up: by then the walk has found
+    // more files, and the run starts with the smallest of them, for a first result soon
+    if (this.tasks === 0 && this.queue.length && !Atomics.load(this.booted, 0)) {
+      void this.pool; // start the workers if nothing has yet
+      this.firstPump ||= Date.now();
+      if (Date.now() - this.firstPump < 3000) {
+        this.pumpScheduled = true;
+        setTimeout(() => this.pump(), 5);
+        return;
+      }
+    }
     while (this.inPool < this.capacity && this.queue.length) {
       const size = this.batchSize();
-      const group = size === 1 ? [this.takeLargest()] : this.queue.splice(0, size);
+      // the first items of a run go smallest first: the first result comes soon; then largest first
+      const group = size > 1 ? this.queue.splice(0, size) : [this.take(this.tasks < this.opts.concurrency ? -1 : 1)];
       this.inPool++;
       void this.dispatch(group).finally(() => {
         this.inPool--;
@@ -227,11 +243,11 @@ export class WorkerPool {
 
   /**
    * Slow items go largest first (by bytes, among those waiting): a big PDF started late would
-   * finish alone at the end of the run, with the other workers idle.
+   * finish alone at the end of the run, with the other workers idle. `sign` -1 takes the smallest.
    */
-  private takeLargest(): Pending {
+  private take(sign: 1 | -1): Pending {
     let best = 0;
-    for (let i = 1; i < this.queue.length; i++) if (this.queue[i]!.task.item.size > this.queue[best]!.task.item.size) best = i;
+    for (let i = 1; i < this.queue.length; i++) if (sign * (this.queue[i]!.task.item.size - this.queue[best]!.task.item.size) > 0) best = i;
     return this.queue.splice(best, 1)[0]!;
   }
 
@@ -288,10 +304,11 @@ export class WorkerPool {
     p.resolve(reply);
   }
 
+  /** Stop the workers (idempotent). */
   close(): Promise<void> {
     if (this.watchdog) clearInterval(this.watchdog);
     if (this.sweeper) clearInterval(this.sweeper);
-    return this.started?.close({ force: true }) ?? Promise.resolve();
+    return (this.closing ??= this.started?.close({ force: true }) ?? Promise.resolve());
   }
 }
 

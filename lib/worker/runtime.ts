@@ -34,10 +34,13 @@ async function load(spec: string): Promise<ProcessorFn> {
 }
 
 /** start time and item index (in a batch) per pool slot, read by the main thread for timeouts, the memory watchdog and blame */
-const shared = workerData as { starts?: Float64Array; current?: Int32Array; preload?: string } | undefined;
-// load the run's processor while the worker starts: the first item does not wait for it (an
-// error is not lost: the first task loads again and reports it)
-if (shared?.preload) load(shared.preload).catch(() => {});
+const shared = workerData as { starts?: Float64Array; current?: Int32Array; booted?: Int32Array; preload?: string } | undefined;
+// load the run's processor while the worker starts, then say so (the pool holds the first items
+// until a worker is up, to start with the smallest); a load error is not lost: the first task
+// loads again and reports it
+void (shared?.preload ? load(shared.preload) : Promise.resolve()).catch(() => {}).finally(() => {
+  if (shared?.booted) Atomics.add(shared.booted, 0, 1);
+});
 
 export default async function run(task: TaskMessage | BatchMessage): Promise<ReplyMessage | BatchReply> {
   if (task.type === 'batch') {
