@@ -1,7 +1,7 @@
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { SluiceError, type ErrorInfo } from '../core/errors.js';
-import { KeySet, type KeySetSnapshot } from './keyset.js';
+import { KeySet, MAX_LOAD, type KeySetSnapshot } from './keyset.js';
 import { syncDir } from '../core/fsx.js';
 
 export type FinalStatus = 'ok' | 'failed';
@@ -121,7 +121,7 @@ export class Journal {
     try {
       const size = (await fh.stat()).size;
       // size the table for the lines the file probably holds: no rehash while loading
-      this.state = new KeySet(Math.ceil(size / 140) * 2);
+      this.state = new KeySet(Math.ceil(size / 140 / MAX_LOAD));
       // lines are read from bytes: sluice's own lines are recognised and their keys decoded in
       // place, without a string per line (a resume over millions of items starts here)
       let buf = Buffer.allocUnsafe(1 << 20);

@@ -32,7 +32,7 @@ export type MapOptions = z.output<typeof mapOptions>;
 export const spec: ComponentSpec = {
   kind: 'stage',
   name: 'map',
-  description: 'Run a processor on every item in worker threads (piscina): per-item timeout, crashed or hung workers replaced, results unordered, at most `concurrency` items in flight.',
+  description: 'Run a processor on every item in worker threads (piscina): per-item timeout, crashed or hung workers replaced, results unordered, `concurrency` items running at once (fast items travel to the workers in batches; slow ones go largest first).',
   options: mapOptions,
 };
 

@@ -1,4 +1,4 @@
-import { threadExecArgv } from '../core/threads.js';
+import { WALKER_YOUNG_GENERATION_MB, threadExecArgv } from '../core/threads.js';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Item } from '../core/item.js';
 import { SluiceError, type ErrorCode } from '../core/errors.js';
@@ -66,6 +66,7 @@ export class WalkerThread {
       workerData: { ...init, tablePort: port2, ready: this.ready },
       transferList: [port2],
       execArgv: threadExecArgv(),
+      resourceLimits: { maxYoungGenerationSizeMb: WALKER_YOUNG_GENERATION_MB },
     });
   }
 

@@ -1,5 +1,5 @@
 // The walker thread (see walk-thread.ts): walk, key, drop what the checkpoint has, send the rest.
-import { threadExecArgv } from '../core/threads.js';
+import { WALKER_YOUNG_GENERATION_MB, threadExecArgv } from '../core/threads.js';
 import { parentPort, receiveMessageOnPort, workerData, Worker, type MessagePort } from 'node:worker_threads';
 import { walk, type CheckResult, type FileEntry, type WalkWarning } from './walk.js';
 import { Keyer, type KeyTable } from './walk-keys.js';
@@ -31,6 +31,7 @@ if (init.helper) {
   helper = new Worker(new URL('./walk-helper.js', import.meta.url), {
     workerData: { dedupe: init.dedupe, countOnly: !!init.countOnly },
     execArgv: threadExecArgv(),
+      resourceLimits: { maxYoungGenerationSizeMb: WALKER_YOUNG_GENERATION_MB },
   });
   helper.once('online', () => { helperUp = true; });
   helper.on('message', (r: HelperReply) => {

@@ -1,4 +1,4 @@
-import { threadExecArgv } from '../core/threads.js';
+import { THREAD_YOUNG_GENERATION_MB, threadExecArgv } from '../core/threads.js';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { ErrorInfo } from '../core/errors.js';
@@ -137,7 +137,7 @@ export class WorkerPool {
       idleTimeout: 60_000,
       // one task running and one waiting per worker (see `starts`); a longer queue would only hide a bug
       maxQueue: opts.concurrency,
-      resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb },
+      resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb, maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
       workerData: { starts: this.starts, current: this.current, booted: this.booted, preload: opts.preload },
       // without require(esm): see threadExecArgv
       execArgv: threadExecArgv(),
