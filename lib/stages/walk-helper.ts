@@ -5,7 +5,7 @@ import { checkFileSync, type CheckResult, type FileEntry } from './walk.js';
 import { Keyer, type KeyTable } from './walk-keys.js';
 
 export type HelperRequest = { t: 'table'; keys: KeyTable } | { t: 'batch'; id: number; paths: (string | Uint8Array)[]; rels: string[]; links: boolean[] | null };
-export interface HelperReply { id: number; results: CheckResult[]; found: number; skipped: number; bytes: number }
+export interface HelperReply { id: number; results: CheckResult[]; found: number; skipped: number; bytes: number; ms: number }
 
 const port = parentPort!;
 // until the walker hands the checkpoint's table over, keys come back deferred
@@ -20,9 +20,10 @@ port.on('message', (m: HelperRequest) => {
   const found = k.found;
   const skipped = k.skipped;
   const bytes = k.bytes;
+  const t0 = performance.now();
   const results = new Array<CheckResult>(m.paths.length);
   for (let i = 0; i < results.length; i++) {
     results[i] = checkFileSync({ abs: m.paths[i] as FileEntry['abs'], rel: m.rels[i]!, link: m.links?.[i] ?? false }, k.admit);
   }
-  port.postMessage({ id: m.id, results, found: k.found - found, skipped: k.skipped - skipped, bytes: k.bytes - bytes } satisfies HelperReply);
+  port.postMessage({ id: m.id, results, found: k.found - found, skipped: k.skipped - skipped, bytes: k.bytes - bytes, ms: performance.now() - t0 } satisfies HelperReply);
 });

@@ -1,7 +1,7 @@
 // The walker thread (see walk-thread.ts): walk, key, drop what the checkpoint has, send the rest.
 import { WALKER_YOUNG_GENERATION_MB, threadExecArgv } from '../core/threads.js';
 import { parentPort, receiveMessageOnPort, workerData, Worker, type MessagePort } from 'node:worker_threads';
-import { walk, type CheckResult, type FileEntry, type WalkWarning } from './walk.js';
+import { walk, type FileEntry, type Offloaded, type WalkWarning } from './walk.js';
 import { Keyer, type KeyTable } from './walk-keys.js';
 import type { HelperReply, HelperRequest } from './walk-helper.js';
 import { SluiceError } from '../core/errors.js';
@@ -26,7 +26,7 @@ let helperFound = 0;
 let helperSkipped = 0;
 let helperBytes = 0;
 let nextId = 0;
-const waiting = new Map<number, (r: CheckResult[]) => void>();
+const waiting = new Map<number, (r: Offloaded) => void>();
 if (init.helper) {
   helper = new Worker(new URL('./walk-helper.js', import.meta.url), {
     workerData: { dedupe: init.dedupe, countOnly: !!init.countOnly },
@@ -40,7 +40,7 @@ if (init.helper) {
     helperBytes += r.bytes;
     const done = waiting.get(r.id)!;
     waiting.delete(r.id);
-    done(r.results);
+    done({ results: r.results, ms: r.ms });
   });
   helper.on('error', (err) => {
     send({ t: 'error', code: 'SLUICE_E_FATAL', message: `walk helper thread failed: ${err.message}` });
@@ -60,7 +60,7 @@ function pollTable(wait: boolean): KeyTable | undefined {
 }
 const keyer = new Keyer(init.dedupe, pollTable, !!init.countOnly);
 
-function offload(files: FileEntry[]): Promise<CheckResult[]> {
+function offload(files: FileEntry[]): Promise<Offloaded> {
   const id = nextId++;
   // arrays of strings clone faster than objects
   const paths = files.map((f) => f.near ?? f.abs);

@@ -34,7 +34,7 @@ export interface WalkHooks {
    */
   syncStat?: boolean;
   /** With syncStat: stat and admit these files elsewhere (a helper thread), results in order. */
-  offload?: (files: FileEntry[]) => Promise<CheckResult[]> | null;
+  offload?: (files: FileEntry[]) => Promise<Offloaded> | null;
   /**
    * The key of a deferred file, false when it is done, or null when the answer is not there
    * yet and `wait` is false. With wait, blocks until it can answer.
@@ -52,6 +52,9 @@ const CHUNK = 1024;
 const MIN_OFFLOAD = 64;
 /** files held, walked but not yet looked up, while the checkpoint loads: the bound on that backlog */
 export const MAX_HELD = 65_536;
+
+/** What the helper made of offloaded files, and how long it took (ms), to balance the shares. */
+export interface Offloaded { results: CheckResult[]; ms: number }
 
 export interface FileEntry {
   abs: P;
@@ -273,14 +276,20 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
           let cut = hooks.offload && chunk.length >= MIN_OFFLOAD ? Math.round(chunk.length * share) : 0;
           const remote = cut ? hooks.offload!(chunk.slice(0, cut)) : null; // null: not available yet
           if (!remote) cut = 0;
+          const t0 = performance.now();
           const local = new Array<CheckResult>(chunk.length - cut);
           for (let k = 0; k < local.length; k++) local[k] = checkFileSync(chunk[cut + k]!, admit);
           let results = local;
           if (remote) {
-            const t0 = performance.now();
-            results = (await remote).concat(local);
-            // had to wait: the other side has too much; else it may take more
-            share = Math.min(0.9, Math.max(0.1, share + (performance.now() - t0 > 0.1 ? -0.02 : 0.02)));
+            const localMs = performance.now() - t0;
+            const done = await remote;
+            results = done.results.concat(local);
+            // balance by rates: the share that makes both sides take as long (smoothed)
+            if (localMs > 0 && done.ms > 0 && local.length) {
+              const here = local.length / localMs;
+              const there = cut / done.ms;
+              share = Math.min(0.9, Math.max(0.1, 0.8 * share + 0.2 * (there / (here + there))));
+            }
           }
           for (let j = 0; j < results.length; j++) {
             const r = results[j]!;

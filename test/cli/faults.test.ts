@@ -90,7 +90,8 @@ t.test('SIGINT with items that outlast the grace period: they are stopped, not r
 t.test('a file deleted between walk and processing fails with SLUICE_E_VANISHED; the run goes on', async (t) => {
   const dir = tmpDir();
   fs.mkdirSync(path.join(dir, 'in'));
-  for (const f of ['a-first.txt', 'b.txt', 'c.txt']) fs.writeFileSync(path.join(dir, 'in', f), f);
+  // a-first is the smallest: with -j 1 the pool starts with the smallest item (then largest first)
+  for (const f of ['a-first.txt', 'b.txt', 'c.txt']) fs.writeFileSync(path.join(dir, 'in', f), f === 'a-first.txt' ? 'a' : f.repeat(10));
   const r = await sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/deleter.mjs'), '--state', 'st', '--progress', 'none', '-j', '1'], { cwd: dir });
   t.equal(r.code, 1);
   const by = byName(r.lines);

@@ -3,7 +3,7 @@
 import t from 'tap';
 import path from 'node:path';
 import fs from 'node:fs';
-import { walk, type CheckResult, type Deferred, type FileEntry, type WalkOptions, checkFileSync } from '../../lib/stages/walk.js';
+import { walk, type Deferred, type FileEntry, type Offloaded, type WalkOptions, checkFileSync } from '../../lib/stages/walk.js';
 import { WalkerThread } from '../../lib/stages/walk-thread.js';
 import { Journal } from '../../lib/checkpoint/journal.js';
 import { metaKey } from '../../lib/checkpoint/keys.js';
@@ -28,11 +28,13 @@ t.test('synchronous stat with offloaded halves gives the same items, in the same
   const plain = await collect(walk(opts([dir])));
   t.equal(plain.length, 5000);
   let offloaded = 0;
-  const offload = async (files: FileEntry[]): Promise<CheckResult[]> => {
+  const offload = async (files: FileEntry[]): Promise<Offloaded> => {
     offloaded += files.length;
     t.ok(files.every((f) => f.near && !path.isAbsolute(f.near)), 'offloaded files carry a relative path');
+    const t0 = performance.now();
+    const results = files.map((f) => checkFileSync(f, undefined));
     await new Promise((r) => setTimeout(r, 1));
-    return files.map((f) => checkFileSync(f, undefined));
+    return { results, ms: performance.now() - t0 };
   };
   const threaded = await collect(walk(opts([dir]), { syncStat: true, offload }));
   t.same(shape(threaded), shape(plain));
