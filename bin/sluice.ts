@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import './heap.js';
 import { main } from '../lib/cli/index.js';
 
 const code = await main(process.argv.slice(2));

@@ -11,11 +11,11 @@ export function threadExecArgv(): string[] {
 }
 
 /**
- * V8 flags are per process: bin/heap.ts's small semi-spaces for the main thread would apply to
- * every thread started after it. The processor workers get V8's usual young generation back
- * (3 x 16 MB semi-spaces; pdfjs allocates a lot, and with 2 MB ones pdf-text ran ~15% slower in a
- * 500-PDF run); the walker and its helper get a third of that, which kept a resume's peak RSS
- * under 185 MB (with 48 MB it reached 277 MB in some runs) at no measurable cost in speed.
+ * Young generation sizes for sluice's threads. The processor workers keep V8's usual one
+ * (3 x 16 MB semi-spaces: pdfjs allocates a lot). The walker and its helper get a third of that,
+ * which kept a resume's peak RSS under 185 MB (with 48 MB it reached 277 MB in some runs) at no
+ * measurable cost in speed. (The main thread's cannot be set from inside the process without
+ * changing it for every thread: see docs/design-notes.md.)
  */
 export const THREAD_YOUNG_GENERATION_MB = 48;
 export const WALKER_YOUNG_GENERATION_MB = 16;
