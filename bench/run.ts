@@ -188,6 +188,7 @@ for (let run = 1; run <= runs; run++) {
     const s = sluiceRun(['--input', e2eTree, '--processor', 'noop', '-j', '2']);
     if (s.report.ok !== sizes.e2e) throw new Error(`row 2: ${s.report.ok} ok of ${sizes.e2e}`);
     r2.sluice.push(sizes.e2e / s.wall);
+    extra(r6, 'mid_rss_mb', s.report.peak_rss_mb as number); // the same noop at the middle size, for row 6's note
     r3.sluice.push(sizes.e2e / s.wall);
     r2.ref.push(sizes.e2e / timed(node, [path.join(ROOT, 'dist/bench/ref/piscina-noop.js'), String(sizes.e2e), '2']).wall);
   }
@@ -277,7 +278,7 @@ const results = [...rows.values()].filter((r) => only.has(r.row)).map((r) => {
   }
   if (r.row === 6 && s !== null && ref !== null) {
     pass = ratio! <= 1.2 && s <= 200;
-    note = `${n(sizes.memBig)} files at ${fmt(median(r.extra.big_items_per_s ?? [0]), 'items/s')} items/s`;
+    note = `${n(sizes.memBig)} files at ${fmt(median(r.extra.big_items_per_s ?? [0]), 'items/s')} items/s${r.extra.mid_rss_mb ? `; ${n(sizes.e2e)} files (row 2's runs): ${median(r.extra.mid_rss_mb)} MB` : ''}`;
   }
   if (r.row === 1 && r.extra.find_stat_s) note = `find printing size and mtime (the stat work sluice does): ${fmt(median(r.extra.find_stat_s), 's')} s, sluice / that ${(s! / median(r.extra.find_stat_s)).toFixed(2)}`;
   if (r.row === 7 && r.extra.bare_efficiency) note = `the bare pdfjs loop, 1 thread vs 2, same runs: efficiency ${median(r.extra.bare_efficiency).toFixed(2)} (what this machine gives a second thread)`;

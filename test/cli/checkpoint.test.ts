@@ -117,7 +117,10 @@ t.test('disk full while writing the journal: exit 3, journal valid, the next run
   const files: Record<string, string> = {};
   for (let i = 0; i < 300; i++) files[`f${String(i).padStart(3, '0')}.txt`] = String(i);
   tree(path.join(dir, 'in'), files);
-  const full = await sluice(['run', '--input', 'in', '--processor', 'noop', '--state', 'st', '--progress', 'none'], {
+  // items that take a few ms each finish one by one, so the journal is written in several pieces
+  // before the disk "fills" (noop items come back in batches: one write could take them all)
+  const slow = path.join(FIXTURES, 'processors/slow.mjs');
+  const full = await sluice(['run', '--input', 'in', '--processor', slow, '--state', 'st', '--progress', 'none', '--set', 'stages[1].map.options.ms=3'], {
     cwd: dir, env: { ...process.env, SLUICE_FAULT_JOURNAL_ENOSPC_AFTER: '20000' },
   });
   t.equal(full.code, 3);
@@ -126,7 +129,7 @@ t.test('disk full while writing the journal: exit 3, journal valid, the next run
   t.match(full.lines.at(-1), { type: 'summary', exit_code: 3 });
   const kept = readJournal(path.join(dir, 'st'));
   t.ok(kept.length > 0 && kept.length < 300, `journal valid with ${kept.length} entries`);
-  const next = await sluice(['run', '--input', 'in', '--processor', 'noop', '--state', 'st', '--progress', 'none'], { cwd: dir });
+  const next = await sluice(['run', '--input', 'in', '--processor', slow, '--state', 'st', '--progress', 'none', '--set', 'stages[1].map.options.ms=3'], { cwd: dir });
   t.equal(next.code, 0);
   t.equal(ofType(next.lines, 'result').length, 300 - kept.length, 'the next run does exactly the rest');
   t.equal(new Set(readJournal(path.join(dir, 'st')).map((e) => e.key)).size, 300);
