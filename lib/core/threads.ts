@@ -1,14 +1,35 @@
+import { isMainThread, Worker } from 'node:worker_threads';
+
 /**
- * execArgv for sluice's worker threads: the process's own flags, less those a worker may not take
- * (V8 heap sizing is per process), plus --no-experimental-require-module: piscina loads modules
- * with require() first, and on Node >= 20.19 a thread stopped in the middle of a require(esm)
- * can bring the whole process down with a V8 fatal error ("IsGraphAsync must be used on an
- * instantiated module"; seen in the fault soak at 20k items). Without require(esm), piscina
- * falls back to import(), which is safe to interrupt.
+ * execArgv for sluice's worker threads: the process's own flags, less those a worker may not take,
+ * plus --no-experimental-require-module: piscina loads modules with require() first, and on
+ * Node >= 20.19 a thread stopped in the middle of a require(esm) can bring the whole process down
+ * with a V8 fatal error ("IsGraphAsync must be used on an instantiated module"; seen in the fault
+ * soak at 20k items). Without require(esm), piscina falls back to import(), which is safe to
+ * interrupt.
+ *
+ * V8 and per-process flags (`node --max-old-space-size=8192 sluice ...`, --trace-gc, the
+ * semi-space sizes) make `new Worker` throw; they apply to the whole process anyway. Node names
+ * the ones it refuses, so a probe thread finds them once, only when the process has flags at all.
  */
 export function threadExecArgv(): string[] {
-  return [...process.execArgv.filter((a) => !/^--(max|min)-semi-space-size/.test(a)), '--no-experimental-require-module'];
+  if (cachedArgv) return cachedArgv;
+  const own = process.execArgv.filter((a) => a !== REQUIRE_ESM_OFF);
+  let argv = [...own, REQUIRE_ESM_OFF];
+  if (own.length && isMainThread) {
+    try {
+      void new Worker('', { eval: true, execArgv: argv, stdout: true, stderr: true }).terminate();
+    } catch (err) {
+      const m = /flags: (.*)$/.exec((err as Error).message);
+      if ((err as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || !m) throw err;
+      const refused = new Set(m[1]!.split(', '));
+      argv = argv.filter((a) => !refused.has(a));
+    }
+  }
+  return (cachedArgv = argv);
 }
+const REQUIRE_ESM_OFF = '--no-experimental-require-module';
+let cachedArgv: string[] | null = null;
 
 /**
  * Young generation sizes for sluice's threads. The processor workers keep V8's usual one

@@ -222,3 +222,14 @@ t.test('--fresh starts over and keeps the old journal', async (t) => {
   t.equal(fs.readdirSync(path.join(dir, 'st')).filter((f) => f.endsWith('.bak.ndjson')).length, 1);
   t.equal(readJournal(path.join(dir, 'st')).length, 10);
 });
+
+t.test('node flags a worker may not take (V8 heap sizes, --stack-trace-limit) are left to the process, not refused', async (t) => {
+  const dir = tmpDir();
+  makeTree(path.join(dir, 'in'), 20);
+  const r = spawnSync(process.execPath, ['--max-old-space-size=2048', '--stack-trace-limit=20', '--max-semi-space-size=8', BIN, 'run', '--input', 'in', '--processor', 'noop', '--state', 'st', '--progress', 'none', '-j', '2'], { cwd: dir, encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  t.notMatch(r.stderr, /ERR_WORKER_INVALID_EXEC_ARGV|internal error/);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+  t.equal(ofType(lines, 'result').length, 20, 'every item ran in the workers');
+  t.match(lines.at(-1), { type: 'summary', ok: 20 });
+});
