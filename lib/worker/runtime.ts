@@ -35,12 +35,26 @@ async function load(spec: string): Promise<ProcessorFn> {
 
 /** start time and item index (in a batch) per pool slot, read by the main thread for timeouts, the memory watchdog and blame */
 const shared = workerData as { starts?: Float64Array; current?: Int32Array; booted?: Int32Array; preload?: string } | undefined;
-// load the run's processor while the worker starts, then say so (the pool holds the first items
-// until a worker is up, to start with the smallest); a load error is not lost: the first task
-// loads again and reports it
-void (shared?.preload ? load(shared.preload) : Promise.resolve()).catch(() => {}).finally(() => {
-  if (shared?.booted) Atomics.add(shared.booted, 0, 1);
-});
+
+/**
+ * Load the run's processor while the worker boots, before piscina counts it ready: this module's
+ * top-level await holds piscina's handler load. Not in the background: between tasks piscina
+ * parks its workers in a synchronous Atomics.wait (no event loop), so an import still pending
+ * then would stall until the first task arrives. A processor that takes longer than
+ * PRELOAD_WAIT_MS to load finishes loading in its first task (under that task's timeout); a load
+ * error is not lost either: the first task loads again and reports it. The pool holds the first
+ * items until a worker is up (`booted`), to start with the smallest.
+ */
+const PRELOAD_WAIT_MS = 10_000;
+if (shared?.preload) {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    load(shared.preload).catch(() => {}),
+    new Promise<void>((resolve) => { timer = setTimeout(resolve, PRELOAD_WAIT_MS); }),
+  ]);
+  clearTimeout(timer);
+}
+if (shared?.booted) Atomics.add(shared.booted, 0, 1);
 
 export default async function run(task: TaskMessage | BatchMessage): Promise<ReplyMessage | BatchReply> {
   if (task.type === 'batch') {

@@ -14,11 +14,13 @@ t.test(`kill -9 soak: ${ROUNDS} rounds of ${KILLS} kills over ${ITEMS} items`, a
   let trials = 0;
   let redone = 0;
   let maxInFlight = 0;
+  let caughtWorking = 0;
   for (let round = 0; round < ROUNDS; round++) {
     const r = await killSoak({ dir: tmpDir('sluice-soak-'), items: ITEMS, kills: KILLS, jobs: JOBS });
     trials += r.kills;
     redone += r.redone;
     maxInFlight = Math.max(maxInFlight, ...r.inFlight);
+    caughtWorking += r.inFlight.filter((n) => n > 0).length;
     t.equal(r.finalExit, 0, `round ${round}: the last run finishes`);
     t.equal(r.distinctKeys, ITEMS, `round ${round}: every input recorded done`);
     t.equal(r.journalLines, ITEMS, `round ${round}: no journal line duplicated`);
@@ -29,5 +31,7 @@ t.test(`kill -9 soak: ${ROUNDS} rounds of ${KILLS} kills over ${ITEMS} items`, a
     t.comment(`round ${round}: ${r.kills} kills, ${r.runs} runs, in flight at kills ${r.inFlight.join(',')}, redone ${r.redone}, torn tails ${r.torn}`);
   }
   t.ok(trials >= 30, `${trials} kill trials`);
+  // a soak whose kills all land before the first item (or after the last) proves nothing
+  t.ok(caughtWorking >= trials / 4, `${caughtWorking} of ${trials} kills caught items in flight`);
   t.comment(`${trials} kills; ${redone} items redone in total; max in flight at a kill ${maxInFlight}`);
 });

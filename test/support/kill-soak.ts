@@ -57,7 +57,11 @@ function runOnce(o: SoakOptions, killAfterMs: number | null): Promise<{ code: nu
   return new Promise((resolve) => {
     const args = [BIN, 'run', '--input', 'in', '--processor', PROCESSOR, '--out', 'out', '--state', 'st', '-j', String(o.jobs ?? 2), '--progress', 'none'];
     if (o.fsync) args.push('--set', `checkpoint.fsync=${o.fsync}`);
-    const child = spawn(process.execPath, args, {
+    // sluice as a user starts it, without the test runner's NODE_OPTIONS: tap preloads its
+    // process-tracking module into every child (and puts it back into any env a test passes),
+    // which made start-up so slow that every kill landed before the first item and the soak
+    // tested nothing. env(1) execs node, so the pid killed is sluice's.
+    const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, ...args], {
       cwd: o.dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SLUICE_SOAK_LOG: path.join(o.dir, 'invocations.log') },
     });
     let stderr = '';
