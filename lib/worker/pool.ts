@@ -116,6 +116,11 @@ export class WorkerPool {
     return this.capacity * MAX_BATCH;
   }
 
+  /** Workers that have booted and loaded the preloaded processor (attempted it, at least). */
+  get ready(): number {
+    return Atomics.load(this.booted, 0);
+  }
+
   /** Tasks running in a worker now (not the ones waiting). */
   get busy(): number {
     let n = 0;

@@ -89,3 +89,17 @@ t.test('a throw from a timer, a non-Error rejection and a full JS heap each fail
   t.same(after.map((x) => x.type), ['ok', 'ok']);
   t.equal(pool.threads, 2, 'back to full strength');
 });
+
+t.test('workers load a preloaded processor module while they boot, before any task', async (t) => {
+  // piscina parks an idle worker in a synchronous Atomics.wait: an import left running in the
+  // background stalled until the first task (a custom processor's run started 3 s late)
+  const pool = new WorkerPool({ concurrency: 2, maxMemoryMb: 256, preload: proc('throws.mjs') });
+  t.teardown(() => pool.close());
+  pool.warm();
+  const until = Date.now() + 20_000;
+  while (pool.ready < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  t.equal(pool.ready, 2, 'both workers up with the processor loaded, no task given');
+  t.equal(pool.busy, 0);
+  const r = await pool.run(task(proc('throws.mjs'), 'good.pdf'), 10_000);
+  t.equal(r.type, 'ok');
+});
