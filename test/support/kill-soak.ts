@@ -17,7 +17,12 @@ export interface SoakOptions {
   /** kills before the run is allowed to finish */
   kills: number;
   jobs?: number;
-  /** kill after a uniform random delay in [minMs, maxMs] */
+  /**
+   * When to kill: a quarter of the kills come at a uniform random delay in [minMs, maxMs] from
+   * the spawn (start-up, journal load, walk), the rest at a random delay in [0, maxMs] after the
+   * run's first item started, so that most land while items are being processed however slow
+   * start-up is (a loaded CI machine took over 1.5 s to its first item)
+   */
   minMs?: number;
   maxMs?: number;
   fsync?: 'always' | 'batch' | 'never';
@@ -53,7 +58,9 @@ function makeTree(dir: string, n: number): string[] {
   return rels;
 }
 
-function runOnce(o: SoakOptions, killAfterMs: number | null): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+type KillAt = { fromSpawnMs: number } | { afterFirstItemMs: number } | null;
+
+function runOnce(o: SoakOptions, kill: KillAt): Promise<{ code: number | null; signal: string | null; stderr: string }> {
   return new Promise((resolve) => {
     const args = [BIN, 'run', '--input', 'in', '--processor', PROCESSOR, '--out', 'out', '--state', 'st', '-j', String(o.jobs ?? 2), '--progress', 'none'];
     if (o.fsync) args.push('--set', `checkpoint.fsync=${o.fsync}`);
@@ -66,9 +73,23 @@ function runOnce(o: SoakOptions, killAfterMs: number | null): Promise<{ code: nu
     });
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = killAfterMs === null ? null : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    const logFile = path.join(o.dir, 'invocations.log');
+    const logAtSpawn = fs.statSync(logFile).size;
+    let timer: NodeJS.Timeout | null = null;
+    let poll: NodeJS.Timeout | null = null;
+    if (kill && 'fromSpawnMs' in kill) timer = setTimeout(() => child.kill('SIGKILL'), kill.fromSpawnMs);
+    else if (kill) {
+      // the processor logs each item as it starts: the first line is the first item
+      poll = setInterval(() => {
+        if (fs.statSync(logFile).size === logAtSpawn) return;
+        clearInterval(poll!);
+        poll = null;
+        timer = setTimeout(() => child.kill('SIGKILL'), kill.afterFirstItemMs);
+      }, 2);
+    }
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
+      if (poll) clearInterval(poll);
       resolve({ code, signal, stderr });
     });
   });
@@ -114,7 +135,8 @@ export async function killSoak(o: SoakOptions): Promise<SoakRound> {
   };
   for (let k = 0; k <= o.kills; k++) {
     const last = k === o.kills;
-    const r = await runOnce(o, last ? null : minMs + Math.random() * (maxMs - minMs));
+    const at: KillAt = last ? null : Math.random() < 0.25 ? { fromSpawnMs: minMs + Math.random() * (maxMs - minMs) } : { afterFirstItemMs: Math.random() * maxMs };
+    const r = await runOnce(o, at);
     runs++;
     if (process.env.SOAK_DEBUG) console.error('run', k, r.code, r.signal, r.stderr.slice(0, 300));
     if (/dropped a torn tail/.test(r.stderr)) torn++;
