@@ -1,5 +1,6 @@
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
 import { SluiceError, type ErrorInfo } from '../core/errors.js';
 import { KeySet, MAX_LOAD, type KeySetSnapshot } from './keyset.js';
 import { syncDir } from '../core/fsx.js';
@@ -256,12 +257,19 @@ export class Journal {
     this.chain = this.chain.then(async () => {
       if (this.failure) throw this.failure;
       try {
-        const len = Buffer.byteLength(text);
-        if (this.faultAfterBytes && this.bytes + len > this.faultAfterBytes) {
+        const buf = Buffer.from(text);
+        if (this.faultAfterBytes && this.bytes + buf.length > this.faultAfterBytes) {
           throw Object.assign(new Error('ENOSPC: no space left on device, write (fault injected by SLUICE_FAULT_JOURNAL_ENOSPC_AFTER)'), { code: 'ENOSPC' });
         }
-        await this.fh!.write(text);
-        this.bytes += len;
+        try {
+          await writeAll(this.fh!, buf);
+        } catch (err) {
+          // a disk that fills mid-write takes part of the text: cut it back to the last complete
+          // line, so the journal on disk stays exactly what was recorded
+          await this.fh!.truncate(this.bytes).catch(() => {});
+          throw err;
+        }
+        this.bytes += buf.length;
         this.unsynced += n;
         if (this.opts.fsync === 'always' || (this.opts.fsync === 'batch' && this.unsynced >= this.opts.batchItems)) await this.sync();
         else if (this.opts.fsync === 'batch') this.syncTimer ??= setTimeout(() => { this.chain = this.chain.then(() => this.sync()).catch(() => {}); }, this.opts.batchMs);
@@ -318,9 +326,9 @@ export class Journal {
       for await (const { line } of latestLines(this.file)) {
         buf.push(line);
         after++;
-        if (buf.length >= 4096) { await out.write(buf.join('\n') + '\n'); buf = []; }
+        if (buf.length >= 4096) { await writeAll(out, Buffer.from(buf.join('\n') + '\n')); buf = []; }
       }
-      if (buf.length) await out.write(buf.join('\n') + '\n');
+      if (buf.length) await writeAll(out, Buffer.from(buf.join('\n') + '\n'));
       await out.datasync();
     } catch (err) {
       await out.close();
@@ -487,4 +495,17 @@ export async function* latestLines(file: string, seen?: { lines: number }): Asyn
 /** A 32-hex key's 8 digits at `at` as an unsigned 32-bit number (keys are validated on the way in). */
 function hexWordOf(key: string, at: number): number {
   return parseInt(key.slice(at, at + 8), 16) >>> 0;
+}
+
+/**
+ * Write all of `buf`. A write to a disk that fills part-way is short (it returns fewer bytes, no
+ * error); the next one fails with ENOSPC. FileHandle.write makes one call, so loop.
+ */
+async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+    if (bytesWritten <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    off += bytesWritten;
+  }
 }

@@ -365,10 +365,15 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   } catch (err) {
     warnLine(`sluice: cannot write report ${reportPath}: ${(err as Error).message}`);
   }
-  writeRunState(stateDir, {
-    pipeline: cfg.name, processor: cfg.map.processor, config_hash: hash, runs: (prev?.runs ?? 0) + 1,
-    last: { run, started, ended, ok: stats.ok, failed: stats.failed, skipped: stats.skipped, exit_code: exitCode },
-  });
+  try {
+    writeRunState(stateDir, {
+      pipeline: cfg.name, processor: cfg.map.processor, config_hash: hash, runs: (prev?.runs ?? 0) + 1,
+      last: { run, started, ended, ok: stats.ok, failed: stats.failed, skipped: stats.skipped, exit_code: exitCode },
+    });
+  } catch (err) {
+    // e.g. the disk that filled under the journal: the journal is what resume needs
+    warnLine(`sluice: cannot write the run state ${path.join(stateDir, 'run.json')} (the previous one is kept): ${(err as Error).message}`);
+  }
 
   if (o.progress !== 'none') {
     const p = progressEvent(stats, 0);

@@ -121,11 +121,15 @@ export function writeAtomic(file: string, data: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
   const fd = fs.openSync(tmp, 'w');
+  let written = false;
   try {
-    fs.writeSync(fd, data);
+    // writeFileSync on an fd loops over short writes (a filling disk); writeSync makes one call
+    fs.writeFileSync(fd, data);
     fs.fsyncSync(fd);
+    written = true;
   } finally {
     fs.closeSync(fd);
+    if (!written) fs.rmSync(tmp, { force: true });
   }
   fs.renameSync(tmp, file);
 }

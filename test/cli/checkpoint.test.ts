@@ -4,6 +4,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { FIXTURES, ofType, readJournal, sluice, tmpDir } from '../helpers.js';
 
 const soak = path.join(FIXTURES, 'processors/soak.mjs');
@@ -225,4 +226,92 @@ t.test('resume with the walk helper thread and a late checkpoint table: exactly 
   const third = await sluice(['run', '--input', 'in', '--processor', 'sha256', '--state', 'st', '--progress', 'none'], { cwd: dir, env });
   t.same(processed(third), []);
   t.match(third.lines.at(-1), { skipped: 2501 });
+});
+
+// A real full disk, where the machine lets the test mount a small tmpfs (root in a container that
+// allows it; CI here does). The fault hooks above cover the same paths everywhere else; this one
+// also meets what a hook cannot: a write that fills the disk part-way returns short, no error.
+const mountError = (() => {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'mounting a tmpfs needs root on Linux';
+  const d = tmpDir();
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', d], { encoding: 'utf8' });
+  if (r.status !== 0) return `cannot mount a tmpfs here: ${(r.stderr || r.error?.message || '').trim()}`;
+  spawnSync('umount', [d]);
+  return false;
+})();
+
+type TestLike = { teardown(fn: () => void): void; ok(...args: any[]): boolean };
+
+/** A tmpfs of `size` at dir/<name>, filled so that only `free` bytes are left; returns the filler to delete. */
+function smallDisk(t: TestLike, dir: string, name: string, free: number): { mount: string; filler: string } {
+  const mount = path.join(dir, name);
+  fs.mkdirSync(mount);
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`mount: ${r.stderr}`);
+  t.teardown(() => { spawnSync('umount', ['-l', mount]); });
+  const st = fs.statfsSync(mount);
+  const filler = path.join(mount, 'filler');
+  fs.writeFileSync(filler, Buffer.alloc(st.bavail * st.bsize - free));
+  return { mount, filler };
+}
+
+/** Journal lines as on disk: every one must be whole JSON (a torn tail would be a bug here). */
+function journalOnDisk(t: TestLike, state: string): Record<string, any>[] {
+  const text = fs.readFileSync(path.join(state, 'journal.ndjson'), 'utf8');
+  t.ok(text === '' || text.endsWith('\n'), 'the journal ends on a complete line');
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+}
+
+t.test('a real full disk under the journal: exit 3, journal whole on disk, the next run with space does the rest', { skip: mountError }, async (t) => {
+  const dir = tmpDir();
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 600; i++) files[`f${String(i).padStart(3, '0')}.txt`] = String(i);
+  tree(path.join(dir, 'in'), files);
+  const { mount, filler } = smallDisk(t, dir, 'small', 64 * 1024);
+  const state = path.join(mount, 'st');
+  const go = () => sluice(['run', '--input', 'in', '--processor', 'sha256', '--state', state, '--progress', 'none'], { cwd: dir });
+  const full = await go();
+  t.equal(full.code, 3, full.stderr);
+  t.match(full.stderr, /cannot write the journal .*: the disk is full; everything recorded before is kept/);
+  t.notMatch(full.stderr, /\n\s+at /, 'no stack trace');
+  const kept = journalOnDisk(t, state);
+  t.ok(kept.length > 0 && kept.length < 600, `${kept.length} entries kept`);
+  fs.rmSync(filler);
+  const next = await go();
+  t.equal(next.code, 0, next.stderr);
+  t.notMatch(next.stderr, /torn/, 'nothing to repair');
+  t.equal(ofType(next.lines, 'result').length, 600 - kept.length, 'the next run does exactly the rest');
+  const all = journalOnDisk(t, state);
+  t.equal(all.length, 600);
+  t.equal(new Set(all.map((e) => e.key)).size, 600, 'each item recorded once');
+});
+
+t.test('a real full disk under the outputs: exit 3, no partial output, nothing recorded without its output', { skip: mountError }, async (t) => {
+  const dir = tmpDir();
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 100; i++) files[`f${String(i).padStart(3, '0')}.txt`] = String(i);
+  tree(path.join(dir, 'in'), files);
+  const { mount, filler } = smallDisk(t, dir, 'small', 96 * 1024);
+  const out = path.join(mount, 'out');
+  const go = () => sluice(['run', '--input', 'in', '--processor', soak, '--out', out, '--state', 'st', '--progress', 'none'], { cwd: dir });
+  const full = await go();
+  t.equal(full.code, 3, full.stderr);
+  t.match(full.stderr, /no space left writing the output of in\/f\d+\.txt/);
+  const kept = journalOnDisk(t, path.join(dir, 'st'));
+  t.ok(kept.length > 0 && kept.length < 100, `${kept.length} entries kept`);
+  const complete = (rel: string) => {
+    try {
+      return fs.readFileSync(path.join(out, rel + '.out'), 'utf8') === `${rel}\n`.repeat(40) + 'END\n';
+    } catch {
+      return false;
+    }
+  };
+  t.ok(kept.every((e) => complete(path.basename(e.path))), 'every recorded item has its whole output');
+  const partial = fs.readdirSync(out).filter((f) => f.endsWith('.out') && !complete(f.slice(0, -4)));
+  t.same(partial, [], 'no partial output file');
+  fs.rmSync(filler);
+  const next = await go();
+  t.equal(next.code, 0, next.stderr);
+  t.equal(ofType(next.lines, 'result').length, 100 - kept.length, 'the next run does exactly the rest');
+  t.ok(Object.keys(files).every(complete), 'every output whole');
 });
