@@ -12,7 +12,13 @@ export const SAMPLES = path.join(ROOT, 'pipelines/samples');
 
 const made: string[] = [];
 process.on('exit', () => {
-  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+  for (const d of made) {
+    try {
+      fs.rmSync(d, { recursive: true, force: true, maxRetries: 2 });
+    } catch {
+      // a process a failed test left running may still be writing there: leave it to the OS
+    }
+  }
 });
 
 /** A temp dir, removed when the test process exits. */
