@@ -360,10 +360,12 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
     workers: { concurrency: o.concurrency, alive_at_end: workersAtEnd, stopped_for_memory: memoryKills },
     input_errors: inputErrors,
   });
+  // said after the reason the run stopped (a full disk under the state dir fails these too)
+  const after: string[] = [];
   try {
     writeReport(reportPath, o.config.report.formats, report);
   } catch (err) {
-    warnLine(`sluice: cannot write report ${reportPath}: ${(err as Error).message}`);
+    after.push(`sluice: cannot write report ${reportPath}: ${(err as Error).message}`);
   }
   try {
     writeRunState(stateDir, {
@@ -372,7 +374,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
     });
   } catch (err) {
     // e.g. the disk that filled under the journal: the journal is what resume needs
-    warnLine(`sluice: cannot write the run state ${path.join(stateDir, 'run.json')} (the previous one is kept): ${(err as Error).message}`);
+    after.push(`sluice: cannot write the run state ${path.join(stateDir, 'run.json')} (the previous one is kept): ${(err as Error).message}`);
   }
 
   if (o.progress !== 'none') {
@@ -393,6 +395,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   }
   await writer.write(summary);
   if (fatal) warnLine(`sluice: ${fatal.message}`);
+  for (const line of after) warnLine(line);
   return { exitCode, summary, stopped: why };
 }
 

@@ -272,7 +272,8 @@ t.test('a real full disk under the journal: exit 3, journal whole on disk, the n
   const go = () => sluice(['run', '--input', 'in', '--processor', 'sha256', '--state', state, '--progress', 'none'], { cwd: dir });
   const full = await go();
   t.equal(full.code, 3, full.stderr);
-  t.match(full.stderr, /cannot write the journal .*: the disk is full; everything recorded before is kept/);
+  t.match(full.stderr.split('\n')[0], /cannot write the journal .*: the disk is full; everything recorded before is kept/, 'the cause comes first');
+  t.match(full.stderr, /cannot write report .*\n.*cannot write the run state .*the previous one is kept/);
   t.notMatch(full.stderr, /\n\s+at /, 'no stack trace');
   const kept = journalOnDisk(t, state);
   t.ok(kept.length > 0 && kept.length < 600, `${kept.length} entries kept`);
