@@ -1,6 +1,5 @@
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { FileHandle } from 'node:fs/promises';
 import { SluiceError, type ErrorInfo } from '../core/errors.js';
 import { KeySet, MAX_LOAD, type KeySetSnapshot } from './keyset.js';
 import { syncDir } from '../core/fsx.js';
@@ -262,7 +261,9 @@ export class Journal {
           throw Object.assign(new Error('ENOSPC: no space left on device, write (fault injected by SLUICE_FAULT_JOURNAL_ENOSPC_AFTER)'), { code: 'ENOSPC' });
         }
         try {
-          await writeAll(this.fh!, buf);
+          // writeFile loops over short writes (a disk filling part-way returns short, no error;
+          // the next write fails with ENOSPC), where write() makes one call
+          await this.fh!.writeFile(buf);
         } catch (err) {
           // a disk that fills mid-write takes part of the text: cut it back to the last complete
           // line, so the journal on disk stays exactly what was recorded
@@ -326,9 +327,9 @@ export class Journal {
       for await (const { line } of latestLines(this.file)) {
         buf.push(line);
         after++;
-        if (buf.length >= 4096) { await writeAll(out, Buffer.from(buf.join('\n') + '\n')); buf = []; }
+        if (buf.length >= 4096) { await out.writeFile(buf.join('\n') + '\n'); buf = []; }
       }
-      if (buf.length) await writeAll(out, Buffer.from(buf.join('\n') + '\n'));
+      if (buf.length) await out.writeFile(buf.join('\n') + '\n');
       await out.datasync();
     } catch (err) {
       await out.close();
@@ -497,15 +498,3 @@ function hexWordOf(key: string, at: number): number {
   return parseInt(key.slice(at, at + 8), 16) >>> 0;
 }
 
-/**
- * Write all of `buf`. A write to a disk that fills part-way is short (it returns fewer bytes, no
- * error); the next one fails with ENOSPC. FileHandle.write makes one call, so loop.
- */
-async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
-  let off = 0;
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
-    if (bytesWritten <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-    off += bytesWritten;
-  }
-}

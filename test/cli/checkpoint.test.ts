@@ -15,6 +15,8 @@ function tree(dir: string, files: Record<string, string>): void {
     fs.writeFileSync(path.join(dir, rel), body);
   }
 }
+/** n small files f000.txt... holding their number */
+const numbered = (n: number): Record<string, string> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${String(i).padStart(3, '0')}.txt`, String(i)]));
 const processed = (r: { lines: Record<string, any>[] }) => ofType(r.lines, 'result').map((l) => l.path as string).sort();
 const run = (dir: string, ...more: string[]) => sluice(['run', '--input', 'in', '--processor', 'sha256', '--state', 'st', '--progress', 'none', ...more], { cwd: dir });
 
@@ -115,9 +117,7 @@ t.test('a journal mostly superseded is compacted at the end of a run', async (t)
 
 t.test('disk full while writing the journal: exit 3, journal valid, the next run resumes', async (t) => {
   const dir = tmpDir();
-  const files: Record<string, string> = {};
-  for (let i = 0; i < 300; i++) files[`f${String(i).padStart(3, '0')}.txt`] = String(i);
-  tree(path.join(dir, 'in'), files);
+  tree(path.join(dir, 'in'), numbered(300));
   // items that take a few ms each finish one by one, so the journal is written in several pieces
   // before the disk "fills" (noop items come back in batches: one write could take them all)
   const slow = path.join(FIXTURES, 'processors/slow.mjs');
@@ -264,9 +264,7 @@ function journalOnDisk(t: TestLike, state: string): Record<string, any>[] {
 
 t.test('a real full disk under the journal: exit 3, journal whole on disk, the next run with space does the rest', { skip: mountError }, async (t) => {
   const dir = tmpDir();
-  const files: Record<string, string> = {};
-  for (let i = 0; i < 600; i++) files[`f${String(i).padStart(3, '0')}.txt`] = String(i);
-  tree(path.join(dir, 'in'), files);
+  tree(path.join(dir, 'in'), numbered(600));
   const { mount, filler } = smallDisk(t, dir, 'small', 64 * 1024);
   const state = path.join(mount, 'st');
   const go = () => sluice(['run', '--input', 'in', '--processor', 'sha256', '--state', state, '--progress', 'none'], { cwd: dir });
@@ -289,8 +287,7 @@ t.test('a real full disk under the journal: exit 3, journal whole on disk, the n
 
 t.test('a real full disk under the outputs: exit 3, no partial output, nothing recorded without its output', { skip: mountError }, async (t) => {
   const dir = tmpDir();
-  const files: Record<string, string> = {};
-  for (let i = 0; i < 100; i++) files[`f${String(i).padStart(3, '0')}.txt`] = String(i);
+  const files = numbered(100);
   tree(path.join(dir, 'in'), files);
   const { mount, filler } = smallDisk(t, dir, 'small', 96 * 1024);
   const out = path.join(mount, 'out');

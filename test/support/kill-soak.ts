@@ -68,12 +68,12 @@ function runOnce(o: SoakOptions, kill: KillAt): Promise<{ code: number | null; s
     // process-tracking module into every child (and puts it back into any env a test passes),
     // which made start-up so slow that every kill landed before the first item and the soak
     // tested nothing. env(1) execs node, so the pid killed is sluice's.
+    const logFile = path.join(o.dir, 'invocations.log');
     const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, ...args], {
-      cwd: o.dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SLUICE_SOAK_LOG: path.join(o.dir, 'invocations.log') },
+      cwd: o.dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SLUICE_SOAK_LOG: logFile },
     });
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const logFile = path.join(o.dir, 'invocations.log');
     const logAtSpawn = fs.statSync(logFile).size;
     let timer: NodeJS.Timeout | null = null;
     let poll: NodeJS.Timeout | null = null;
