@@ -1,4 +1,4 @@
-import { spawn, type SpawnOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,40 @@ process.on('exit', () => {
   }
 });
 
+/** Every child a test started and that has not exited: killed when the test process exits, however it ends. */
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
+/** Track `child` until it exits (see `live`). */
+export function track<C extends ChildProcess>(child: C): C {
+  live.add(child);
+  child.on('exit', () => live.delete(child));
+  return child;
+}
+
+/** The environment without the test runner's hooks (tap preloads itself into child processes through NODE_OPTIONS). */
+export function quietEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^NODE_OPTIONS$|TAP/i.test(k))), ...extra };
+}
+
+/** The child's exit code, or null after SIGKILLing it when it has not exited within `ms` (a hang fails the test, not the file). */
+export function exitWithin(child: ChildProcess, ms: number): Promise<number | null> {
+  track(child);
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve(child.exitCode);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(null);
+    }, ms);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
 /** A temp dir, removed when the test process exits. */
 export function tmpDir(prefix = 'sluice-test-'): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -37,10 +71,15 @@ export interface RunResult {
   readonly lines: Record<string, any>[];
 }
 
-/** Run the built CLI; every stdout line must parse as JSON (that is asserted by callers via `lines`). */
-export function sluice(args: string[], opts: SpawnOptions & { input?: string } = {}): Promise<RunResult> {
+/**
+ * Run the built CLI; every stdout line must parse as JSON (that is asserted by callers via `lines`).
+ * A run still going after `deadlineMs` (default 240 s, under the test file's timeout) is killed
+ * with SIGKILL, so a hang shows as a failed assertion on its exit, and no child outlives the test.
+ */
+export function sluice(args: string[], opts: SpawnOptions & { input?: string; deadlineMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
+    const child = track(spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...opts }));
+    const deadline = setTimeout(() => child.kill('SIGKILL'), opts.deadlineMs ?? 240_000);
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -48,6 +87,7 @@ export function sluice(args: string[], opts: SpawnOptions & { input?: string } =
     child.on('error', reject);
     child.stdin!.end(opts.input ?? '');
     child.on('close', (code, signal) => {
+      clearTimeout(deadline);
       let parsed: Record<string, any>[] | undefined;
       resolve({
         code, signal, stdout, stderr,

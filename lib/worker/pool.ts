@@ -34,12 +34,23 @@ class ShutdownAbort extends Error {
 
 interface Running { ctl: AbortController; slot: number; submitted: number; timeoutMs: number }
 
-interface Pending { task: TaskMessage; timeoutMs: number; resolve: (r: ReplyMessage) => void }
+interface Pending {
+  task: TaskMessage;
+  timeoutMs: number;
+  resolve: (r: ReplyMessage) => void;
+  /** times this item went back to the queue because its batch was lost on another item */
+  requeued: number;
+}
 
 /** Most items sent to a worker as one task. */
 export const MAX_BATCH = 32;
 /** A batch is sized to take about this long, going by recent items: slow items go one by one. */
 const BATCH_TARGET_MS = 2;
+/**
+ * Times an item may go back to the queue when its batch is lost and another item (or none) is
+ * blamed; past it, the item takes the failure itself. No item is requeued without bound.
+ */
+export const MAX_REQUEUES = 3;
 
 const RUNTIME = fileURLToPath(new URL('./runtime.js', import.meta.url));
 
@@ -75,6 +86,7 @@ export class WorkerPool {
   private itemMs = 10;
   private sweeper: NodeJS.Timeout | undefined;
   private sweepMs = Infinity;
+  /** set by close(): from then on every item, queued or new, comes back SLUICE_E_ABORTED */
   private closing: Promise<void> | undefined;
   /** workers that have started and loaded the processor (written by the workers) */
   private readonly booted = new Int32Array(new SharedArrayBuffer(4));
@@ -188,10 +200,7 @@ export class WorkerPool {
 
   /** Stop the tasks still waiting for a worker (a stop drops what has not started). */
   abortQueued(): number {
-    let n = this.queue.length;
-    const dropped = this.queue;
-    this.queue = [];
-    for (const p of dropped) p.resolve(failed(classifyPoolError(null, new ShutdownAbort(), p.timeoutMs)));
+    let n = this.dropQueue(new ShutdownAbort());
     for (const r of this.running) {
       if (!this.starts[r.slot]) {
         r.ctl.abort(new ShutdownAbort());
@@ -205,16 +214,33 @@ export class WorkerPool {
     return this.started?.threads.length ?? 0;
   }
 
-  /** Process one item; never rejects. */
+  /** Fail every item still waiting to be sent, with `why`; returns how many. */
+  private dropQueue(why: Error): number {
+    const dropped = this.queue;
+    this.queue = [];
+    for (const p of dropped) p.resolve(failed(classifyPoolError(null, why, p.timeoutMs)));
+    return dropped.length;
+  }
+
+  /** Process one item; never rejects. Once the pool is closing, the item comes back SLUICE_E_ABORTED. */
   run(task: TaskMessage, timeoutMs: number): Promise<ReplyMessage> {
+    if (this.closing) return Promise.resolve(failed(classifyPoolError(null, new PoolClosed(), timeoutMs)));
     return new Promise((resolve) => {
-      this.queue.push({ task, timeoutMs, resolve });
+      this.queue.push({ task, timeoutMs, resolve, requeued: 0 });
       // items handed over in the same turn go out together
-      if (!this.pumpScheduled) {
-        this.pumpScheduled = true;
-        setImmediate(() => this.pump());
-      }
+      this.schedulePump();
     });
+  }
+
+  /**
+   * Pump on a later turn of the event loop, once however often it is asked for: a batch that
+   * failed at once (a closing pool refuses tasks in a microtask) cannot loop without letting
+   * I/O, timers and signal handlers run.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => this.pump());
   }
 
   private batchSize(): number {
@@ -223,6 +249,7 @@ export class WorkerPool {
 
   private pump(): void {
     this.pumpScheduled = false;
+    if (this.closing) return;
     // before the first task, wait (briefly) for a worker to be up: by then the walk has found
     // more files, and the run starts with the smallest of them, for a first result soon
     if (this.tasks === 0 && this.queue.length && !Atomics.load(this.booted, 0)) {
@@ -239,9 +266,11 @@ export class WorkerPool {
       // the first items of a run go smallest first: the first result comes soon; then largest first
       const group = size > 1 ? this.queue.splice(0, size) : [this.take(this.tasks < this.opts.concurrency ? -1 : 1)];
       this.inPool++;
-      void this.dispatch(group).finally(() => {
+      void this.dispatch(group).then((ok) => {
         this.inPool--;
-        this.pump();
+        // the next task at once after a reply (a worker waits for it); after a lost batch, later
+        if (ok) this.pump();
+        else this.schedulePump();
       });
     }
   }
@@ -256,7 +285,8 @@ export class WorkerPool {
     return this.queue.splice(best, 1)[0]!;
   }
 
-  private async dispatch(group: Pending[]): Promise<void> {
+  /** Send one task; resolves true when the worker replied, false when the task was lost. Never rejects. */
+  private async dispatch(group: Pending[]): Promise<boolean> {
     const slot = this.freeSlots.pop()!;
     this.starts[slot] = 0;
     this.current[slot] = 0;
@@ -279,24 +309,36 @@ export class WorkerPool {
         : { type: 'batch', processor: first.processor, options: first.options, outDir: first.outDir, items: group.map((p) => p.task.item), slot };
       this.tasks++;
       const reply = await this.pool.run(message, { signal: ctl.signal });
-      if (group.length === 1 && isReply(reply)) return this.settle(group[0]!, reply);
+      if (group.length === 1 && isReply(reply)) {
+        this.settle(group[0]!, reply);
+        return true;
+      }
       if (group.length > 1 && isBatchReply(reply) && reply.replies.length === group.length) {
         for (let i = 0; i < group.length; i++) this.settle(group[i]!, reply.replies[i]!);
-        return;
+        return true;
       }
       for (const p of group) p.resolve(failed({ code: 'SLUICE_E_WORKER_CRASH', message: 'worker sent a malformed reply', retryable: true }));
+      return true;
     } catch (err) {
-      const info = classifyPoolError(err, ctl.signal.reason, timeoutMs);
+      const info = classifyPoolError(err, ctl.signal.reason ?? (this.closing ? new PoolClosed() : undefined), timeoutMs);
       if (group.length === 1 || info.code === 'SLUICE_E_ABORTED') {
         for (const p of group) p.resolve(failed(info));
-        return;
+        return false;
       }
       // the item the worker was on takes the failure; the others (done but unreported, or not
-      // started) go back to the front of the queue
+      // started) go back to the front of the queue, each a bounded number of times
       const culprit = this.starts[slot] ? this.current[slot]! : -1;
       const again: Pending[] = [];
-      group.forEach((p, i) => (i === culprit ? p.resolve(failed(info)) : again.push(p)));
-      this.queue.unshift(...again);
+      group.forEach((p, i) => {
+        if (i === culprit || p.requeued >= MAX_REQUEUES) p.resolve(failed(info));
+        else {
+          p.requeued++;
+          again.push(p);
+        }
+      });
+      if (!this.closing) this.queue.unshift(...again);
+      else for (const p of again) p.resolve(failed(classifyPoolError(null, new PoolClosed(), timeoutMs)));
+      return false;
     } finally {
       this.running.delete(entry);
       this.starts[slot] = 0;
@@ -309,11 +351,15 @@ export class WorkerPool {
     p.resolve(reply);
   }
 
-  /** Stop the workers (idempotent). */
+  /** Stop the workers (idempotent). Items still queued, and any item run() is given later, come back SLUICE_E_ABORTED. */
   close(): Promise<void> {
     if (this.watchdog) clearInterval(this.watchdog);
     if (this.sweeper) clearInterval(this.sweeper);
-    return (this.closing ??= this.started?.close({ force: true }) ?? Promise.resolve());
+    if (!this.closing) {
+      this.closing = this.started?.close({ force: true }) ?? Promise.resolve();
+      this.dropQueue(new PoolClosed());
+    }
+    return this.closing;
   }
 }
 
@@ -321,14 +367,26 @@ function failed(error: ErrorInfo): ReplyMessage {
   return { type: 'failed', error };
 }
 
-/** What happened to a task that did not reply: why it was aborted (`reason`), else how its worker died. */
+/** Why a task was refused: the pool was closing (the run is ending; the item is redone next run). */
+class PoolClosed extends Error {
+  constructor() {
+    super('stopped: the run ended before this item could start');
+    this.name = 'PoolClosed';
+  }
+}
+
+/**
+ * What happened to a task that did not reply: why it was aborted (`reason`, the task's own abort
+ * reason, or PoolClosed when the pool refused it), else how its worker died. A piscina AbortError
+ * is a timeout only when the sweep aborted the task: piscina also aborts tasks it refuses.
+ */
 export function classifyPoolError(err: unknown, reason: unknown, timeoutMs: number): ErrorInfo {
-  if (reason instanceof ShutdownAbort) return { code: 'SLUICE_E_ABORTED', message: reason.message, retryable: false };
+  if (reason instanceof ShutdownAbort || reason instanceof PoolClosed) return { code: 'SLUICE_E_ABORTED', message: reason.message, retryable: false };
   if (reason instanceof MemoryExceeded) {
     return { code: 'SLUICE_E_WORKER_OOM', message: `${reason.message} while this item was the longest running: its worker was stopped (memory outside the JS heap, e.g. decoded PDF streams)`, retryable: true };
   }
   const e = err as { name?: string; code?: string; message?: string };
-  if (e?.name === 'AbortError' || e?.name === 'TimeoutError') {
+  if (reason instanceof DOMException && reason.name === 'TimeoutError') {
     return { code: 'SLUICE_E_TIMEOUT', message: `no result after ${timeoutMs} ms; the worker was stopped and replaced`, retryable: true };
   }
   if (e?.code === 'ERR_WORKER_OUT_OF_MEMORY') {

@@ -136,6 +136,23 @@ t.test('disk full while writing the journal: exit 3, journal valid, the next run
   t.equal(new Set(readJournal(path.join(dir, 'st')).map((e) => e.key)).size, 300);
 });
 
+t.test('disk full under the journal with fast items in batches exits 3 each time, never spinning', async (t) => {
+  // fast items travel in batches; the pool used to put a refused batch back and re-send it in a
+  // microtask loop once the run was stopping: 100% CPU, deaf to signals. A round that hangs is
+  // killed at its deadline and fails here.
+  const dir = tmpDir();
+  tree(path.join(dir, 'in'), numbered(600));
+  const codes: (number | null)[] = [];
+  for (const after of [20000, 30000, 40000, 45000, 50000, 60000, 40000, 45000]) {
+    fs.rmSync(path.join(dir, 'st'), { recursive: true, force: true });
+    const r = await sluice(['run', '--input', 'in', '--processor', 'sha256', '--state', 'st', '--progress', 'none'], {
+      cwd: dir, env: { ...process.env, SLUICE_FAULT_JOURNAL_ENOSPC_AFTER: String(after) }, deadlineMs: 60_000,
+    });
+    codes.push(r.code);
+  }
+  t.same(codes, codes.map(() => 3), 'every round ends with exit 3 (null: killed at the 60 s deadline)');
+});
+
 t.test('disk full while writing an output: exit 3, the item is not recorded, the next run does it', async (t) => {
   const dir = tmpDir();
   tree(path.join(dir, 'in'), { 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });

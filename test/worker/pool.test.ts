@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WorkerPool } from '../../lib/worker/pool.js';
 import type { TaskMessage } from '../../lib/worker/protocol.js';
-import { FIXTURES, tmpDir } from '../helpers.js';
+import { spawn } from 'node:child_process';
+import { FIXTURES, ROOT, exitWithin, quietEnv, tmpDir } from '../helpers.js';
 
 const proc = (name: string) => path.join(FIXTURES, 'processors', name);
 const task = (processor: string, rel: string, options: Record<string, unknown> = {}, outDir: string | null = null): TaskMessage => ({
@@ -102,4 +103,20 @@ t.test('workers load a preloaded processor module while they boot, before any ta
   t.equal(pool.busy, 0);
   const r = await pool.run(task(proc('throws.mjs'), 'good.pdf'), 10_000);
   t.equal(r.type, 'ok');
+});
+
+t.test('closing a pool with batches queued and in flight ends every item, each as done or SLUICE_E_ABORTED, without spinning', async (t) => {
+  // in a child: the old pool put refused batches back and re-sent them in a microtask loop forever
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/test/support/pool-close.js')], { stdio: ['ignore', 'pipe', 'inherit'], env: quietEnv() });
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const code = await exitWithin(child, 60_000);
+  t.equal(code, 0, 'the child ended by itself (it is killed after 60 s otherwise)');
+  const r = JSON.parse(out) as { counts: Record<string, number>; late: string; closed: boolean };
+  t.same(Object.keys(r.counts).filter((k) => k !== 'ok' && k !== 'SLUICE_E_ABORTED'), [], `only ok and SLUICE_E_ABORTED: ${JSON.stringify(r.counts)}`);
+  t.equal((r.counts.ok ?? 0) + (r.counts.SLUICE_E_ABORTED ?? 0), 5000, 'every item came back once');
+  t.ok(r.counts.SLUICE_E_ABORTED! > 0, 'some were still queued at the close');
+  t.equal(r.late, 'SLUICE_E_ABORTED', 'an item given to a closing pool is refused at once');
+  t.ok(r.closed, 'close() resolved');
 });
