@@ -305,6 +305,9 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
         stopWith('disk full');
         return cb();
       }
+      // --max-failures N records N failures: one that comes back after (from a batch that was
+      // already running) is left unrecorded for the next run, like an item stopped at a signal
+      if (r.status === 'failed' && o.maxFailures !== undefined && stats.failed >= o.maxFailures) return cb();
       stats.add(r);
       if (o.maxFailures !== undefined && stats.failed >= o.maxFailures) stopWith(`--max-failures ${o.maxFailures} reached`);
       const ev: ResultEvent = { v: 1, type: 'result', key: r.item.key!, path: r.item.path, status: r.status, ms: r.ms, attempts: r.attempts };

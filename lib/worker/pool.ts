@@ -90,6 +90,11 @@ export class WorkerPool {
   private closing: Promise<void> | undefined;
   /** workers that have started and loaded the processor (written by the workers) */
   private readonly booted = new Int32Array(new SharedArrayBuffer(4));
+  /**
+   * Set by abortQueued (a stop): workers start no further item of a batch they hold, and reply
+   * for the rest as SLUICE_E_ABORTED (not recorded: the next run does them).
+   */
+  private readonly halt = new Int32Array(new SharedArrayBuffer(4));
   private firstPump = 0;
   private watchdog: NodeJS.Timeout | undefined;
   private lastKill = 0;
@@ -155,7 +160,7 @@ export class WorkerPool {
       // one task running and one waiting per worker (see `starts`); a longer queue would only hide a bug
       maxQueue: opts.concurrency,
       resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb, maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
-      workerData: { starts: this.starts, current: this.current, booted: this.booted, preload: opts.preload },
+      workerData: { starts: this.starts, current: this.current, booted: this.booted, halt: this.halt, preload: opts.preload },
       // without require(esm): see threadExecArgv
       execArgv: threadExecArgv(),
     });
@@ -198,8 +203,12 @@ export class WorkerPool {
     }
   }
 
-  /** Stop the tasks still waiting for a worker (a stop drops what has not started). */
+  /**
+   * Stop the tasks still waiting for a worker (a stop drops what has not started): items queued
+   * here, tasks waiting in piscina, and the items of a batch its worker has not come to yet.
+   */
   abortQueued(): number {
+    Atomics.store(this.halt, 0, 1);
     let n = this.dropQueue(new ShutdownAbort());
     for (const r of this.running) {
       if (!this.starts[r.slot]) {
@@ -321,8 +330,15 @@ export class WorkerPool {
       return true;
     } catch (err) {
       const info = classifyPoolError(err, ctl.signal.reason ?? (this.closing ? new PoolClosed() : undefined), timeoutMs);
-      if (group.length === 1 || info.code === 'SLUICE_E_ABORTED') {
-        for (const p of group) p.resolve(failed(info));
+      // time on the item the worker was on, from its start (not its wait in the queue); 0 for the others
+      const startedAt = this.starts[slot]!;
+      const onItem = startedAt ? Date.now() - startedAt : 0;
+      if (group.length === 1) {
+        group[0]!.resolve(failed(info, onItem));
+        return false;
+      }
+      if (info.code === 'SLUICE_E_ABORTED') {
+        for (const p of group) p.resolve(failed(info, 0));
         return false;
       }
       // the item the worker was on takes the failure; the others (done but unreported, or not
@@ -330,7 +346,8 @@ export class WorkerPool {
       const culprit = this.starts[slot] ? this.current[slot]! : -1;
       const again: Pending[] = [];
       group.forEach((p, i) => {
-        if (i === culprit || p.requeued >= MAX_REQUEUES) p.resolve(failed(info));
+        if (i === culprit) p.resolve(failed(info, onItem));
+        else if (p.requeued >= MAX_REQUEUES) p.resolve(failed(info, 0));
         else {
           p.requeued++;
           again.push(p);
@@ -363,8 +380,8 @@ export class WorkerPool {
   }
 }
 
-function failed(error: ErrorInfo): ReplyMessage {
-  return { type: 'failed', error };
+function failed(error: ErrorInfo, ms?: number): ReplyMessage {
+  return ms === undefined ? { type: 'failed', error } : { type: 'failed', error, ms };
 }
 
 /** Why a task was refused: the pool was closing (the run is ending; the item is redone next run). */

@@ -34,7 +34,11 @@ async function load(spec: string): Promise<ProcessorFn> {
 }
 
 /** start time and item index (in a batch) per pool slot, read by the main thread for timeouts, the memory watchdog and blame */
-const shared = workerData as { starts?: Float64Array; current?: Int32Array; booted?: Int32Array; preload?: string } | undefined;
+const shared = workerData as { starts?: Float64Array; current?: Int32Array; booted?: Int32Array; halt?: Int32Array; preload?: string } | undefined;
+
+/** The pool's stop flag: once set, no further item of a batch starts (see WorkerPool.abortQueued). */
+const halted = () => !!shared?.halt && Atomics.load(shared.halt, 0) !== 0;
+const NOT_STARTED: ReplyMessage = { type: 'failed', error: { code: 'SLUICE_E_ABORTED', message: 'stopped: the run was stopping before this item started', retryable: false }, ms: 0 };
 
 /**
  * Load the run's processor while the worker boots, before piscina counts it ready: this module's
@@ -60,11 +64,16 @@ export default async function run(task: TaskMessage | BatchMessage): Promise<Rep
   if (task.type === 'batch') {
     const replies: ReplyMessage[] = [];
     for (let i = 0; i < task.items.length; i++) {
+      if (halted()) {
+        replies.push(NOT_STARTED);
+        continue;
+      }
       mark(task.slot, i);
       replies.push(await runOne(task.processor, task.options, task.outDir, task.items[i]!));
     }
     return { type: 'batch', replies };
   }
+  if (halted()) return NOT_STARTED;
   mark(task.slot, 0);
   return runOne(task.processor, task.options, task.outDir, task.item);
 }

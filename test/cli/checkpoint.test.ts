@@ -143,7 +143,7 @@ t.test('disk full under the journal with fast items in batches exits 3 each time
   const dir = tmpDir();
   tree(path.join(dir, 'in'), numbered(600));
   const codes: (number | null)[] = [];
-  for (const after of [20000, 30000, 40000, 45000, 50000, 60000, 40000, 45000]) {
+  for (const after of [30000, 40000, 45000, 50000, 45000]) {
     fs.rmSync(path.join(dir, 'st'), { recursive: true, force: true });
     const r = await sluice(['run', '--input', 'in', '--processor', 'sha256', '--state', 'st', '--progress', 'none'], {
       cwd: dir, env: { ...process.env, SLUICE_FAULT_JOURNAL_ENOSPC_AFTER: String(after) }, deadlineMs: 60_000,

@@ -3,7 +3,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { BIN, FIXTURES, ofType, readJournal, sluice, tmpDir } from '../helpers.js';
+import { BIN, FIXTURES, exitWithin, ofType, readJournal, sluice, tmpDir, track } from '../helpers.js';
 
 const byName = (lines: Record<string, any>[]) => Object.fromEntries(ofType(lines, 'result').map((r) => [path.basename(r.path), r]));
 
@@ -59,12 +59,39 @@ t.test('--max-failures N stops the run after N failures, exit 1, and says why', 
   t.match(bad.stderr, /--max-failures: expected a whole number >= 1, got 0/);
 });
 
+t.test('--max-failures N with fast items in batches records exactly N failures and starts nothing after', async (t) => {
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'in'));
+  for (let i = 0; i < 400; i++) fs.writeFileSync(path.join(dir, 'in', `bad-${String(i).padStart(3, '0')}.txt`), 'x');
+  const r = await sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/throws.mjs'), '--state', 'st', '--progress', 'none', '-j', '2', '--max-failures', '50'], { cwd: dir });
+  t.equal(r.code, 1);
+  t.match(r.lines.at(-1), { type: 'summary', failed: 50, stopped: '--max-failures 50 reached' });
+  t.equal(ofType(r.lines, 'result').length, 50, 'fifty result lines');
+  t.equal(readJournal(path.join(dir, 'st')).length, 50, 'fifty failures recorded');
+});
+
+t.test('a timed-out item reports the time since it started, not its wait in the queue', async (t) => {
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'in'));
+  for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(dir, 'in', `hang-${i}.txt`), 'x');
+  const r = await sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/hang.mjs'), '--state', 'st', '--progress', 'none', '-j', '1', '--timeout', '1s'], { cwd: dir });
+  const results = ofType(r.lines, 'result');
+  t.equal(results.length, 4);
+  for (const x of results) {
+    t.equal(x.error.code, 'SLUICE_E_TIMEOUT');
+    // one worker: the fourth item waited three timeouts in the queue; its own time is at most one
+    // timeout plus the sweep's step (0 if it never started: a worker not replaced in time)
+    t.ok(x.ms < 1900, `${path.basename(x.path)}: ms ${x.ms} is not its wait in the queue`);
+  }
+  t.ok(results.some((x) => x.ms >= 1000), 'an item that ran is charged its timeout');
+});
+
 t.test('SIGINT with items that outlast the grace period: they are stopped, not recorded, and run next time', async (t) => {
   const dir = tmpDir();
   fs.mkdirSync(path.join(dir, 'in'));
   for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(dir, 'in', `f${i}.txt`), String(i));
   const args = ['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/slow.mjs'), '--state', 'st', '-j', '2', '--grace', '500ms'];
-  const child = spawn(process.execPath, [BIN, ...args, '--progress', 'ndjson', '--progress-interval', '100ms', '--set', 'stages[1].map.options.ms=60000'], { cwd: dir });
+  const child = track(spawn(process.execPath, [BIN, ...args, '--progress', 'ndjson', '--progress-interval', '100ms', '--set', 'stages[1].map.options.ms=60000'], { cwd: dir }));
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => (err += d));
@@ -131,7 +158,7 @@ t.test('an unreadable file fails with SLUICE_E_IO (not retried); an unreadable d
   const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
     // without tap's coverage hooks: this process does not need to report to tap
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^NODE_OPTIONS$|TAP/i.test(k)));
-    const c = spawn(cmd[0]!, cmd.slice(1), { cwd: dir, env });
+    const c = track(spawn(cmd[0]!, cmd.slice(1), { cwd: dir, env }));
     let out = '';
     let err = '';
     c.stdout.on('data', (d) => (out += d));
@@ -163,15 +190,25 @@ t.test('a second SIGINT quits at once; the journal stays valid', async (t) => {
   const dir = tmpDir();
   fs.mkdirSync(path.join(dir, 'in'));
   for (let i = 0; i < 30; i++) fs.writeFileSync(path.join(dir, 'in', `f${String(i).padStart(2, '0')}.txt`), String(i));
-  const child = spawn(process.execPath, [BIN, 'run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/slow.mjs'), '--state', 'st', '--progress', 'none', '-j', '2',
-    '--set', 'stages[1].map.options.ms=300'], { cwd: dir });
+  // items of 1.5 s: after the first SIGINT the run waits for the two in flight, so the second
+  // one, sent as soon as the first is acknowledged on stderr, lands while it waits
+  const child = track(spawn(process.execPath, [BIN, 'run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/slow.mjs'), '--state', 'st', '--progress', 'none', '-j', '2',
+    '--set', 'stages[1].map.options.ms=1500'], { cwd: dir }));
+  const exited = exitWithin(child, 120_000);
   let out = '';
+  let err = '';
   child.stdout.on('data', (d) => (out += d));
-  await new Promise<void>((resolve) => child.stdout.on('data', () => out.includes('"result"') && resolve()));
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', () => out.includes('"result"') && resolve());
+    child.on('exit', () => resolve());
+  });
   child.kill('SIGINT');
-  await new Promise((r) => setTimeout(r, 50));
+  await new Promise<void>((resolve) => {
+    child.stderr.on('data', (d) => (err += d, /finishing items in flight/.test(err) && resolve()));
+    child.on('exit', () => resolve());
+  });
   child.kill('SIGINT');
-  const code = await new Promise((r) => child.on('close', r));
+  const code = await exited;
   t.equal(code, 130);
   t.notMatch(out, /"type":"summary"/, 'no orderly ending: it quit');
   const status = await sluice(['status', '--state', 'st', '--json'], { cwd: dir });
