@@ -1,4 +1,5 @@
-import yargs from 'yargs';
+import { createRequire } from 'node:module';
+import type yargsType from 'yargs';
 import { SluiceError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { STDIN_ARG, runCommand, type RunArgs } from './run.js';
@@ -9,7 +10,29 @@ import { statusCommand } from './status.js';
 import { resultsCommand } from './results.js';
 import { planCommand } from './plan.js';
 
+// yargs' CommonJS build: its ES module build wraps help text at any character ("pr\nogress"),
+// the CommonJS one between words
+const yargs = createRequire(import.meta.url)('yargs') as typeof yargsType;
+
 const PROGRESS = ['auto', 'ndjson', 'bar', 'none'] as const;
+
+/**
+ * The flags that say what a run is over: every command that reads a run (run, plan, status,
+ * results) takes the same ones, so changing the verb of a command line works.
+ */
+const SOURCE_FLAGS = {
+  input: { alias: 'i', type: 'string', array: true, describe: 'files or directories to walk (replaces source.walk.roots); - reads paths from stdin' },
+  include: { type: 'string', array: true, describe: 'globs a path (relative to its root) must match (replaces source.walk.include; default from flags alone: what the processor reads, e.g. **/*.pdf)' },
+  exclude: { type: 'string', array: true, describe: 'globs that skip a file or a whole directory (replaces source.walk.exclude; default from flags alone: dotfiles, **/.*)' },
+  processor: { alias: 'p', type: 'string', describe: 'built-in name (pdf-text, pdf-info, sha256, noop) or ./module.js' },
+  option: { alias: 'O', type: 'string', array: true, describe: 'a processor option: -O max_pages=100 (map.options; the value is read as YAML)' },
+  concurrency: { alias: 'j', type: 'number', describe: 'worker threads (default: map.concurrency, else available cores)' },
+  timeout: { type: 'string', describe: 'per-item timeout, e.g. 30s or 30 (replaces map.timeout)' },
+  state: { type: 'string', describe: 'state dir (default <checkpoint.dir>/<name>, i.e. .sluice/<name>)' },
+  out: { alias: 'o', type: 'string', describe: 'output dir for per-item files (replaces output.dir; never walked)' },
+  report: { type: 'string', describe: 'report file (default <state dir>/report.json; never walked)' },
+  set: { type: 'string', array: true, describe: 'override any pipeline key: --set stages[1].map.timeout=30s' },
+} as const;
 
 /** Parse argv, run the command, and resolve to the process exit code. Never throws. */
 export async function main(argv: string[]): Promise<number> {
@@ -18,7 +41,8 @@ export async function main(argv: string[]): Promise<number> {
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
     if (signals === 1) {
-      process.stderr.write(`\nsluice: ${sig}: finishing items in flight and saving the checkpoint (${sig} again to quit at once)\n`);
+      // a new line first only where a progress bar may be on the current line
+      process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}sluice: ${sig}: finishing items in flight and saving the checkpoint (${sig} again to quit at once)\n`);
       stopper.abort(sig);
     } else {
       // the journal is append-only and a torn tail is repaired on the next open: quitting now loses at most the items in flight
@@ -37,26 +61,19 @@ export async function main(argv: string[]): Promise<number> {
       'run a pipeline (a YAML/JSON file, or --input and --processor)',
       (y) => y
         .positional('pipeline', { type: 'string', describe: 'pipeline file (YAML or JSON), or - to read the paths from stdin' })
-        .option('input', { alias: 'i', type: 'string', array: true, describe: 'files or directories to walk (replaces source.walk.roots); - reads paths from stdin' })
-        .option('processor', { alias: 'p', type: 'string', describe: 'built-in name (pdf-text, pdf-info, sha256, noop) or ./module.js' })
-        .option('concurrency', { alias: 'j', type: 'number', describe: 'worker threads (default: map.concurrency, else available cores)' })
+        .options(SOURCE_FLAGS)
         .option('resume', { type: 'boolean', describe: 'skip items an earlier run finished (the default)' })
         .option('fresh', { type: 'boolean', describe: 'start over; the old journal is kept as a backup' })
         .option('retry-failed', { type: 'boolean', describe: 'run again only the items that failed before' })
         .option('keep-done', { type: 'boolean', describe: 'keep done items even if the processor or its options changed' })
-        .option('state', { type: 'string', describe: 'state dir (default <checkpoint.dir>/<name>, i.e. .sluice/<name>)' })
-        .option('out', { alias: 'o', type: 'string', describe: 'output dir for per-item files (replaces output.dir)' })
-        .option('report', { type: 'string', describe: 'report file (default <state dir>/report.json)' })
         .option('progress', { choices: PROGRESS, default: 'auto' as const, describe: 'auto: NDJSON progress lines, plus a bar when stderr is a terminal' })
         .option('progress-interval', { type: 'string', default: '1s', describe: 'time between progress lines' })
-        .option('timeout', { type: 'string', describe: 'per-item timeout, e.g. 30s (replaces map.timeout)' })
         .option('lines', { type: 'boolean', describe: 'with --input -: one path per line instead of NDJSON objects' })
         .option('null', { alias: '0', type: 'boolean', describe: 'with --input -: NUL-separated paths (find -print0)' })
         .option('strict', { type: 'boolean', describe: 'with --input -: a malformed line stops the run (exit 2)' })
         .option('grace', { type: 'string', default: '10s', describe: 'after SIGINT/SIGTERM, how long items in flight may take before they are stopped' })
         .option('max-failures', { type: 'number', describe: 'stop the run after this many failed items (exit 1; the report says why)' })
         .option('max-items', { type: 'number', describe: 'stop after starting this many items (the rest wait for the next run)' })
-        .option('set', { type: 'string', array: true, describe: 'override any pipeline key: --set stages[1].map.timeout=30s' })
         .check((a) => {
           for (const k of ['concurrency', 'max-items', 'max-failures'] as const) {
             const v = a[k];
@@ -79,15 +96,10 @@ export async function main(argv: string[]): Promise<number> {
       'dry run: walk and look every file up in the checkpoint; found, already done, to do, bytes (nothing runs, no lock)',
       (y) => y
         .positional('pipeline', { type: 'string', describe: 'pipeline file (YAML or JSON)' })
-        .option('input', { alias: 'i', type: 'string', array: true, describe: 'files or directories to walk (replaces source.walk.roots)' })
-        .option('processor', { alias: 'p', type: 'string', describe: 'built-in name or ./module.js (part of the config hash)' })
+        .options(SOURCE_FLAGS)
         .option('fresh', { type: 'boolean', describe: 'as run --fresh would: everything is to do' })
         .option('retry-failed', { type: 'boolean', describe: 'as run --retry-failed would: failed items are to do' })
         .option('keep-done', { type: 'boolean', describe: 'as run --keep-done would, when the config changed' })
-        .option('state', { type: 'string', describe: 'state dir (default <checkpoint.dir>/<name>)' })
-        .option('out', { alias: 'o', type: 'string', describe: 'output dir (replaces output.dir; never walked)' })
-        .option('report', { type: 'string', describe: 'report file (never walked)' })
-        .option('set', { type: 'string', array: true, describe: 'override any pipeline key, as for run' })
         .option('json', { type: 'boolean', describe: 'one JSON object instead of text' })
         .example('sluice plan pipelines/pdf-text.yaml', 'how much is left before running it')
         .example('sluice plan --input ~/papers --processor pdf-text --json | jq .todo', 'count what a run would do'),
@@ -102,20 +114,20 @@ export async function main(argv: string[]): Promise<number> {
       (y) => y.positional('pipeline', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
       (a) => { code = validateCommand(a.pipeline, !!a.json); },
     )
-    .command<{ pipeline?: string; state?: string; json?: boolean }>(
+    .command<RunArgs & { json?: boolean }>(
       'status [pipeline]',
-      'what the checkpoint says: done, failed, pending (with the pipeline file), the last run, top error codes',
+      'what the checkpoint says: done, failed, pending (with the pipeline file or --input), the last run, top error codes',
       (y) => y.positional('pipeline', { type: 'string', describe: 'pipeline file (its state dir; pending is counted by walking)' })
-        .option('state', { type: 'string', describe: 'state dir (default: the pipeline file\'s, else the only one under ./.sluice)' })
+        .options(SOURCE_FLAGS)
         .option('json', { type: 'boolean', describe: 'one JSON object instead of text' })
         .example('sluice status pipelines/pdf-text.yaml', 'progress of a pipeline, also while it runs'),
       async (a) => { code = await statusCommand(a); },
     )
-    .command<{ pipeline?: string; state?: string; status?: string }>(
+    .command<RunArgs & { status?: string }>(
       'results [pipeline]',
       'the durable results: one NDJSON result line per item, latest status, newest first',
       (y) => y.positional('pipeline', { type: 'string', describe: 'pipeline file (its state dir)' })
-        .option('state', { type: 'string', describe: 'state dir (default: the pipeline file\'s, else the only one under ./.sluice)' })
+        .options(SOURCE_FLAGS)
         .option('status', { choices: ['ok', 'failed'], describe: 'only items with this status' })
         .example('sluice results --state .sluice/pdf-text --status failed | jq -r .path', 'rebuild the list of failures after losing stdout'),
       async (a) => { code = await resultsCommand(a); },
@@ -137,7 +149,7 @@ export async function main(argv: string[]): Promise<number> {
     .epilogue('Exit codes: 0 all items ok or skipped; 1 some items failed; 2 usage or config error; 3 fatal (state locked or unwritable); 130/143 after SIGINT/SIGTERM; 141 when stdout was closed early.\nDocs: README.md, docs/events.md, docs/reference.md (stages, options, error codes)')
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err ?? new SluiceError('SLUICE_E_USAGE', msg);
+      throw err ?? new SluiceError('SLUICE_E_USAGE', unknownFlags(msg, argv));
     });
 
   try {
@@ -160,4 +172,21 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/**
+ * yargs names an unknown flag in both spellings ("Unknown arguments: max-itemz, maxItemz"): say
+ * each once, as typed ("unknown option --max-itemz"); a word that is not a flag stays an argument.
+ */
+export function unknownFlags(message: string, argv: string[]): string {
+  const m = /^Unknown arguments?: (.*)$/.exec(message);
+  if (!m) return message;
+  const names = m[1]!.split(', ');
+  const kebab = new Set(names.filter((n) => n.includes('-')).map((n) => n.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())));
+  const flag = (n: string) => (n.length === 1 ? `-${n}` : `--${n}`);
+  const typed = (n: string) => argv.some((a) => a === flag(n) || a.startsWith(`${flag(n)}=`) || (n.length === 1 && /^-[^-]/.test(a) && a.includes(n)));
+  const once = names.filter((n) => !kebab.has(n));
+  const opts = once.filter(typed).map(flag);
+  const args = once.filter((n) => !typed(n));
+  return [opts.length && `unknown option${opts.length > 1 ? 's' : ''} ${opts.join(', ')}`, args.length && `unknown argument${args.length > 1 ? 's' : ''} ${args.join(', ')}`].filter(Boolean).join('; ');
 }

@@ -5,7 +5,13 @@ import { SluiceError } from '../core/errors.js';
 /** Flags that change the pipeline file's values; applied to the raw data before validation. */
 export interface FlagOverrides {
   input?: string[];
+  /** globs a path must match (replaces source.walk.include) */
+  include?: string[];
+  /** globs that skip a path (replaces source.walk.exclude) */
+  exclude?: string[];
   processor?: string;
+  /** -O key=value: processor options (map.options.key), values read as YAML */
+  option?: string[];
   concurrency?: number;
   timeout?: string;
   out?: string;
@@ -40,7 +46,9 @@ function processorRef(p: string): string {
 
 export function applyOverrides(raw: Raw, f: FlagOverrides): void {
   if (f.input?.length) obj(obj(raw, 'source'), 'walk').roots = f.input.map((p) => path.resolve(p));
-  if (f.processor !== undefined || f.concurrency !== undefined || f.timeout !== undefined) {
+  if (f.include?.length) obj(obj(raw, 'source'), 'walk').include = f.include;
+  if (f.exclude?.length) obj(obj(raw, 'source'), 'walk').exclude = f.exclude;
+  if (f.processor !== undefined || f.concurrency !== undefined || f.timeout !== undefined || f.option?.length) {
     const m = mapStage(raw);
     if (f.processor !== undefined) {
       if (m.processor !== undefined && m.processor !== f.processor) delete m.options;
@@ -48,6 +56,10 @@ export function applyOverrides(raw: Raw, f: FlagOverrides): void {
     }
     if (f.concurrency !== undefined) m.concurrency = f.concurrency;
     if (f.timeout !== undefined) m.timeout = f.timeout;
+    for (const o of f.option ?? []) {
+      if (!/^[A-Za-z_][\w.-]*=/.test(o)) throw new SluiceError('SLUICE_E_USAGE', `-O ${o}: expected name=value, e.g. -O max_pages=100`);
+      setPath(m, `options.${o}`);
+    }
   }
   if (f.out !== undefined) obj(raw, 'output').dir = path.resolve(f.out);
   if (f.report !== undefined) obj(raw, 'report').path = path.resolve(f.report);
@@ -82,4 +94,32 @@ export function setPath(raw: Raw, assignment: string): void {
     cur = cur[seg];
   }
   cur[segs[segs.length - 1]!] = value;
+}
+
+/**
+ * The flag that sets a pipeline key, for a run from flags alone: its errors name the flag the
+ * user typed (`--timeout`, `-O max_pages`), never a stage they never wrote. A run from flags
+ * alone is always [dedupe, map] (see configFromArgs).
+ */
+const FLAG_OF: [string, (string | number)[]][] = [
+  ['--input', ['source', 'walk', 'roots']],
+  ['--include', ['source', 'walk', 'include']],
+  ['--exclude', ['source', 'walk', 'exclude']],
+  ['--processor', ['stages', 1, 'map', 'processor']],
+  ['-j', ['stages', 1, 'map', 'concurrency']],
+  ['--timeout', ['stages', 1, 'map', 'timeout']],
+  ['-O', ['stages', 1, 'map', 'options']],
+  ['--out', ['output', 'dir']],
+  ['--report', ['report', 'path']],
+];
+
+/** `stages[1].map.options.max_pages` -> `-O max_pages`; a key no flag sets keeps its path (it came from --set). */
+export function flagFor(keyPath: readonly (string | number)[]): string | null {
+  for (const [flag, prefix] of FLAG_OF) {
+    if (prefix.every((seg, i) => keyPath[i] === seg)) {
+      const rest = keyPath.slice(prefix.length).filter((s) => typeof s === 'string');
+      return rest.length ? `${flag} ${rest.join('.')}` : flag;
+    }
+  }
+  return null;
 }

@@ -1,5 +1,6 @@
+import fs from 'node:fs';
 import path from 'node:path';
-import { loadPipelineFile, parsePipeline, type PipelineConfig } from '../core/config.js';
+import { ConfigError, loadPipelineFile, parsePipeline, type PipelineConfig } from '../core/config.js';
 import { SluiceError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 import { runPipeline, type RunOptions } from '../core/pipeline.js';
@@ -7,7 +8,7 @@ import type { ProgressMode } from '../core/progress.js';
 import { VERSION } from '../core/version.js';
 import { defaultConcurrency } from '../stages/map.js';
 import { BUILTIN_PROCESSORS } from '../processors/index.js';
-import { applyOverrides, type FlagOverrides } from './overrides.js';
+import { applyOverrides, flagFor, type FlagOverrides } from './overrides.js';
 
 export interface RunArgs extends FlagOverrides {
   pipeline?: string;
@@ -37,13 +38,41 @@ export function configFromArgs(a: RunArgs): PipelineConfig {
     a = { ...a, pipeline: a.pipeline === STDIN_ARG ? undefined : a.pipeline, input: ['.'] }; // stdin replaces the walk; its root only has to exist
   }
   const patch = (raw: Record<string, unknown>) => applyOverrides(raw, a);
-  if (a.pipeline) return loadPipelineFile(a.pipeline, patch);
+  if (a.pipeline) {
+    if (isDirectory(a.pipeline)) {
+      throw new SluiceError('SLUICE_E_USAGE', `${a.pipeline} is a directory, not a pipeline file: to process the files in it, use --input ${a.pipeline} --processor NAME`);
+    }
+    return loadPipelineFile(a.pipeline, patch);
+  }
   if (!a.input?.length || !a.processor) {
     throw new SluiceError('SLUICE_E_USAGE', 'give a pipeline file, or both --input and --processor (see sluice run --help)');
   }
-  const name = Object.hasOwn(BUILTIN_PROCESSORS, a.processor) ? a.processor : path.basename(a.processor).replace(/\.[cm]?js$/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'run';
-  const text = JSON.stringify({ version: 1, name, source: { walk: { roots: [] } }, stages: [{ dedupe: {} }, { map: {} }] });
-  return parsePipeline(text, '(command line)', process.cwd(), patch, true);
+  const builtin = Object.hasOwn(BUILTIN_PROCESSORS, a.processor) ? BUILTIN_PROCESSORS[a.processor]! : null;
+  const name = builtin ? a.processor : path.basename(a.processor).replace(/\.[cm]?js$/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'run';
+  // what a processor reads (pdf-text: *.pdf), and never dotfiles or dot-directories (.git, .DS_Store): --include / --exclude replace these
+  const walk = { roots: [], include: builtin?.spec.accepts ?? ['**/*'], exclude: [...FLAG_RUN_EXCLUDE] };
+  const text = JSON.stringify({ version: 1, name, source: { walk }, stages: [{ dedupe: {} }, { map: {} }] });
+  try {
+    return parsePipeline(text, '(command line)', process.cwd(), patch, true);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    // name the flags the user typed, not the pipeline keys they stand for
+    throw new ConfigError('options', err.issues.map((i) => {
+      const flag = flagFor(i.path);
+      return flag ? { ...i, path: [flag] } : i;
+    }));
+  }
+}
+
+/** A run from flags alone skips dotfiles and dot-directories, as ls and shell globs do. */
+export const FLAG_RUN_EXCLUDE = ['**/.*'] as const;
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** `sluice run -` or `--input -`: items come from standard input. */

@@ -1,18 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadPipelineFile, type PipelineConfig } from '../core/config.js';
+import type { PipelineConfig } from '../core/config.js';
 import { SluiceError } from '../core/errors.js';
 import { stateDirFor } from '../core/pipeline.js';
 import { defaultDisplay } from '../stages/walk.js';
+import { configFromArgs, type RunArgs } from './run.js';
 
-export interface StateArgs { pipeline?: string; state?: string }
+export type StateArgs = Omit<RunArgs, 'progress' | 'progressInterval' | 'grace'>;
 
 /**
- * The state dir a read-only command looks at: --state, else the pipeline file's, else the only
- * one under ./.sluice (a flags-only run keeps its state there).
+ * The state dir a read-only command looks at: --state, else that of the run the pipeline file
+ * or the flags describe (as `sluice run` with the same arguments would use), else the only one
+ * under ./.sluice (a flags-only run keeps its state there).
  */
 export function resolveStateDir(a: StateArgs): { dir: string; config: PipelineConfig | null } {
-  const config = a.pipeline ? loadPipelineFile(a.pipeline) : null;
+  const config = a.pipeline || a.input?.length || a.processor ? configFromArgs({ ...a, progress: 'none', progressInterval: '1s', grace: '10s' }) : null;
   if (a.state) return { dir: path.resolve(a.state), config };
   if (config) return { dir: stateDirFor(config), config };
   const base = path.resolve('.sluice');

@@ -6,4 +6,6 @@ export interface ComponentSpec {
   name: string;
   description: string;
   options: z.ZodType;
+  /** processors: the files it reads, as walk globs: a run from flags alone walks only these unless --include says otherwise */
+  accepts?: string[];
 }

@@ -2,13 +2,14 @@ import { z } from 'zod';
 import type { ComponentSpec } from '../core/spec.js';
 import type { TaskMessage } from '../worker/protocol.js';
 import type { ProcessorContext } from '../worker/context.js';
-import { classifyPdfError, loadPdfJs, openPdf, readPdfBytes } from './pdf.js';
+import { classifyPdfError, loadPdfJs, openPdf, PDF_FILES, readPdfBytes } from './pdf.js';
 
 export const spec: ComponentSpec = {
   kind: 'processor',
   name: 'pdf-info',
   description: 'Page count, PDF version, title/author/subject/creator/producer, creation and modification dates, and whether it is encrypted. A PDF that needs a password is not a failure here: it gives {encrypted: true, needs_password: true}.',
   options: z.strictObject({}),
+  accepts: PDF_FILES,
 };
 
 const ENCRYPT = Buffer.from('/Encrypt');

@@ -3,7 +3,7 @@ import { SluiceError } from '../core/errors.js';
 import type { ComponentSpec } from '../core/spec.js';
 import type { ProcessorContext } from '../worker/context.js';
 import type { TaskMessage } from '../worker/protocol.js';
-import { classifyPdfError, MAX_PAGES_DEFAULT, openPdf, readPdfBytes } from './pdf.js';
+import { classifyPdfError, MAX_PAGES_DEFAULT, openPdf, PDF_FILES, readPdfBytes } from './pdf.js';
 
 export const options = z.strictObject({
   max_pages: z.number().int().min(1).default(MAX_PAGES_DEFAULT)
@@ -17,6 +17,7 @@ export const spec: ComponentSpec = {
   name: 'pdf-text',
   description: 'Text of every page (pdfjs-dist), pages joined by a form feed. With an output dir the text goes to <out>/<rel>.txt and the result carries text_path; without one, the result carries the text.',
   options,
+  accepts: PDF_FILES,
 };
 
 export default async function pdfText(item: TaskMessage['item'], ctx: ProcessorContext) {

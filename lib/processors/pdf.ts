@@ -10,6 +10,9 @@ let pdfjs: Promise<PdfJs> | undefined;
 const require = createRequire(import.meta.url);
 const STANDARD_FONTS = path.join(path.dirname(require.resolve('pdfjs-dist/package.json')), 'standard_fonts') + '/';
 
+/** What the PDF processors read: a run from flags alone walks only these (any case of .pdf) unless --include says otherwise. */
+export const PDF_FILES = ['**/*.[pP][dD][fF]'];
+
 export function loadPdfJs(): Promise<PdfJs> {
   pdfjs ??= import('pdfjs-dist/legacy/build/pdf.mjs');
   return pdfjs;
