@@ -21,6 +21,7 @@ export interface RunArgs extends FlagOverrides {
   progressInterval: string;
   maxItems?: number;
   maxFailures?: number;
+  keepOrder?: boolean;
   grace: string;
   lines?: boolean;
   null?: boolean;
@@ -109,6 +110,7 @@ export async function runCommand(a: RunArgs, stop: AbortSignal): Promise<number>
     progressIntervalMs: interval,
     maxItems: a.maxItems,
     maxFailures: a.maxFailures,
+    keepOrder: !!a.keepOrder,
     graceMs,
     out: process.stdout,
     err: process.stderr,

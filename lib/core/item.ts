@@ -12,6 +12,8 @@ export interface Item {
   rel: string;
   size: number;
   mtime_ms: number;
+  /** order of admission into the map stage (set there; --keep-order prints results in this order) */
+  seq?: number;
   /** Set by dedupe: the checkpoint key. */
   key?: string;
 }

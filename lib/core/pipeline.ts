@@ -19,6 +19,7 @@ import { stdinItems, type StdinFormat } from '../stages/stdin.js';
 import { Dedupe } from '../stages/dedupe.js';
 import { ParallelMap, defaultMaxRssMb, processWithRetries, type ItemResult } from '../stages/map.js';
 import { buildReport, RunStats, writeReport } from '../stages/report.js';
+import { Reorder } from '../stages/reorder.js';
 import { WorkerPool } from '../worker/pool.js';
 import type { TaskMessage } from '../worker/protocol.js';
 import { parseDuration } from './duration.js';
@@ -36,6 +37,8 @@ export interface RunOptions {
   maxItems?: number;
   /** stop the run (exit 1) once this many items have failed */
   maxFailures?: number;
+  /** print results in the order items were admitted (bounded reorder window) instead of as they finish */
+  keepOrder?: boolean;
   /** after SIGINT/SIGTERM, how long items in flight may take before they are stopped (ms) */
   graceMs?: number;
   /** read items from this stream instead of walking (`--input -`) */
@@ -175,8 +178,13 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   let dropQueued = false;
   /** Stop the walk. A signal or a closed stdout also drops queued items; --max-items lets admitted ones run. */
   let poolRef: WorkerPool | undefined;
+  // --keep-order: results wait here for the ones admitted before them (window: what the pool holds, twice)
+  const order = o.keepOrder ? new Reorder<ResultEvent>(2 * pool.itemCapacity, (ev) => writer.write(ev)) : null;
+  /** item `it` prints `ev`, or nothing (null): in order with --keep-order, else at once */
+  const print = (it: Item, ev: ResultEvent | null): Promise<void> => (order ? order.put(it.seq!, ev) : ev ? writer.write(ev) : Promise.resolve());
   const stopWith = (why: string, drop = true) => {
     if (!stopped) stopped = why;
+    order?.release();
     if (drop) {
       dropQueued = true;
       // items handed to the pool but not started yet are dropped too (not recorded: the next run does them)
@@ -224,7 +232,11 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   // once stopping, items still queued in stream buffers are not started: they were never
   // journaled, so the next run picks them up; only the ones already in a worker finish
   const mapper = new ParallelMap<Item, ItemResult | null>(
-    async (item) => (dropQueued ? null : processWithRetries(item, attempt, cfg.map.retries, 100, cfg.map.quarantine_after)),
+    async (item) => {
+      if (!dropQueued) return processWithRetries(item, attempt, cfg.map.retries, 100, cfg.map.quarantine_after);
+      void print(item, null);
+      return null;
+    },
     pool.itemCapacity,
   );
 
@@ -286,7 +298,13 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
       }
       if (walkStop.signal.aborted) return cb();
       admitted++;
-      cb(null, item);
+      if (!order) return cb(null, item);
+      void order.admit().then((seq) => {
+        item.seq = seq;
+        if (!walkStop.signal.aborted) return cb(null, item);
+        void print(item, null);
+        cb();
+      });
     },
   });
   let fatal: SluiceError | null = null;
@@ -298,16 +316,16 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
     write(r: ItemResult | null, _e, cb) {
       if (!r) return cb();
       // stopped by the end of the grace period: not the item's fault, not recorded, redone next run
-      if (r.error?.code === 'SLUICE_E_ABORTED') return cb();
+      if (r.error?.code === 'SLUICE_E_ABORTED') return void print(r.item, null).then(() => cb(), cb);
       if (r.error?.code === 'SLUICE_E_DISK_FULL') {
         // not the item's fault and not recorded: the next run, with space, does it
         fatal ??= new SluiceError('SLUICE_E_DISK_FULL', `no space left writing the output of ${r.item.path}: ${r.error.message}; the run stopped, everything recorded is kept`);
         stopWith('disk full');
-        return cb();
+        return void print(r.item, null).then(() => cb(), cb);
       }
       // --max-failures N records N failures: one that comes back after (from a batch that was
       // already running) is left unrecorded for the next run, like an item stopped at a signal
-      if (r.status === 'failed' && o.maxFailures !== undefined && stats.failed >= o.maxFailures) return cb();
+      if (r.status === 'failed' && o.maxFailures !== undefined && stats.failed >= o.maxFailures) return void print(r.item, null).then(() => cb(), cb);
       stats.add(r);
       if (o.maxFailures !== undefined && stats.failed >= o.maxFailures) stopWith(`--max-failures ${o.maxFailures} reached`);
       const ev: ResultEvent = { v: 1, type: 'result', key: r.item.key!, path: r.item.path, status: r.status, ms: r.ms, attempts: r.attempts };
@@ -318,7 +336,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
         key: r.item.key!, status: r.status, path: r.item.path, ...(r.item.path_b64 ? { path_b64: r.item.path_b64 } : {}),
         at: new Date().toISOString(), ms: r.ms, attempts: r.attempts, ...journaledOutput(r.output),
         ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
-      }).then(() => writer.write(ev)).then(() => cb(), cb);
+      }).then(() => print(r.item, ev)).then(() => cb(), cb);
     },
   });
 
@@ -327,6 +345,8 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   } catch (err) {
     fatal = err instanceof SluiceError ? err : new SluiceError('SLUICE_E_FATAL', (err as Error).message, { cause: err });
   } finally {
+    // results held for an item that never finished (dropped at a stop) go out now, in order
+    await order?.flush();
     if (ticker) clearInterval(ticker);
     o.stop?.removeEventListener('abort', onStop);
     if (graceTimer) clearTimeout(graceTimer);
