@@ -64,6 +64,8 @@ export class Journal {
   lines = 0;
   /** keys first recorded in this run (not in the table) */
   private added = 0;
+  /** of those, the ones recorded failed */
+  private addedFailed = 0;
   /** test hook: fail writes with ENOSPC once the file would pass this many bytes */
   private readonly faultAfterBytes = Number(process.env.SLUICE_FAULT_JOURNAL_ENOSPC_AFTER ?? 0);
   private bytes = 0;
@@ -101,6 +103,19 @@ export class Journal {
       else if ((v & STATUS) === FAILED) failed += n;
     }
     return { ok, failed };
+  }
+
+  /**
+   * Items failed in the checkpoint now (after this run's lines): the job's failures. With
+   * `walkedAll` (the walk ran to its end, so every input was looked up), only items whose file
+   * is still there count: a failed item that vanished is reported as vanished instead.
+   */
+  failedNow(walkedAll: boolean): number {
+    let failed = this.addedFailed;
+    for (const [v, n] of this.state.tally()) {
+      if ((v & STATUS) === FAILED && (!walkedAll || v & SEEN)) failed += n;
+    }
+    return failed;
   }
 
   /** Is this key done? Marks it as seen by this run either way (for vanished inputs). */
@@ -235,7 +250,10 @@ export class Journal {
     // nothing in this run looks it up again (the walk has produced it), so a fresh run over
     // millions of items keeps an empty table instead of growing it (and its rehash peaks)
     if (this.state.has(entry.key)) this.state.set(entry.key, (entry.status === 'ok' ? OK : FAILED) | SEEN);
-    else this.added++;
+    else {
+      this.added++;
+      if (entry.status === 'failed') this.addedFailed++;
+    }
     this.pending.push(JSON.stringify(entry));
     this.lines++;
     if (this.opts.fsync === 'always' || this.pending.length >= this.opts.batchItems) return this.write();

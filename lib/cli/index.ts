@@ -73,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('strict', { type: 'boolean', describe: 'with --input -: a malformed line stops the run (exit 2)' })
         .option('grace', { type: 'string', default: '10s', describe: 'after SIGINT/SIGTERM, how long items in flight may take before they are stopped' })
         .option('max-failures', { type: 'number', describe: 'stop the run after this many failed items (exit 1; the report says why)' })
+        .option('run-status', { type: 'boolean', describe: 'exit status of this run\'s items only (by default items still failed from earlier runs make it 1)' })
         .option('keep-order', { alias: 'k', type: 'boolean', describe: 'print results in input order (a slow item holds back the ones after it; at most a bounded window is held)' })
         .option('max-items', { type: 'number', describe: 'stop after starting this many items (the rest wait for the next run)' })
         .check((a) => {

@@ -22,6 +22,7 @@ export interface RunArgs extends FlagOverrides {
   maxItems?: number;
   maxFailures?: number;
   keepOrder?: boolean;
+  runStatus?: boolean;
   grace: string;
   lines?: boolean;
   null?: boolean;
@@ -111,6 +112,7 @@ export async function runCommand(a: RunArgs, stop: AbortSignal): Promise<number>
     maxItems: a.maxItems,
     maxFailures: a.maxFailures,
     keepOrder: !!a.keepOrder,
+    runStatus: !!a.runStatus,
     graceMs,
     out: process.stdout,
     err: process.stderr,

@@ -27,6 +27,8 @@ export interface SummaryEvent {
   vanished?: number; vanished_paths?: string[];
   /** only when some: stdin lines that named no item (see the `error` events) */
   input_errors?: number;
+  /** only when some: items failed in earlier runs and still failed in the checkpoint (they count in the exit status) */
+  carried_failed?: number;
 }
 /** A problem with the input itself, not with an item: a bad stdin line. */
 export interface ErrorEvent {

@@ -18,7 +18,7 @@ import { WalkerThread } from '../stages/walk-thread.js';
 import { stdinItems, type StdinFormat } from '../stages/stdin.js';
 import { Dedupe } from '../stages/dedupe.js';
 import { ParallelMap, defaultMaxRssMb, processWithRetries, type ItemResult } from '../stages/map.js';
-import { buildReport, RunStats, writeReport } from '../stages/report.js';
+import { buildReport, checkpointFailures, RunStats, writeReport } from '../stages/report.js';
 import { Reorder } from '../stages/reorder.js';
 import { WorkerPool } from '../worker/pool.js';
 import type { TaskMessage } from '../worker/protocol.js';
@@ -39,6 +39,8 @@ export interface RunOptions {
   maxFailures?: number;
   /** print results in the order items were admitted (bounded reorder window) instead of as they finish */
   keepOrder?: boolean;
+  /** exit status of this run's items only; by default failures carried in the checkpoint from earlier runs count too */
+  runStatus?: boolean;
   /** after SIGINT/SIGTERM, how long items in flight may take before they are stopped (ms) */
   graceMs?: number;
   /** read items from this stream instead of walking (`--input -`) */
@@ -369,8 +371,12 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   }
   // vanished inputs need a walk that ran to the end; the walker thread marked what it found
   if (walker?.seen && walker.table) journal.markSeen(walker.table, walker.seen);
-  const vanished = cfg.dedupe && !o.stdin && !why && !failedHard ? await journal.vanished(20) : null;
-  let exitCode: number = stats.failed || inputErrors ? EXIT.FAILED : EXIT.OK;
+  const walkedAll = !!cfg.dedupe && !o.stdin && !why && !failedHard;
+  const vanished = walkedAll ? await journal.vanished(20) : null;
+  // the job: what the checkpoint holds failed now, this run's failures and those carried from before
+  const jobFailed = journal.failedNow(walkedAll);
+  const carried = Math.max(0, jobFailed - stats.failed);
+  let exitCode: number = stats.failed || inputErrors || (carried && !o.runStatus) ? EXIT.FAILED : EXIT.OK;
   if (fatal) exitCode = fatal.exitCode;
   else if (why === 'stdout closed') exitCode = EXIT.PIPE;
   else if (why === 'SIGINT') exitCode = EXIT.SIGINT;
@@ -382,6 +388,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
     interrupted: why !== null && !why.startsWith('--max-items'), stopped: why, exit_code: exitCode, vanished,
     workers: { concurrency: o.concurrency, alive_at_end: workersAtEnd, stopped_for_memory: memoryKills },
     input_errors: inputErrors,
+    job: { failed: jobFailed, carried_failed: carried, failures: carried ? await checkpointFailures(journal.file) : [] },
   });
   // said after the reason the run stopped (a full disk under the state dir fails these too)
   const after: string[] = [];
@@ -412,6 +419,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   };
   if (why) summary.stopped = why;
   if (inputErrors) summary.input_errors = inputErrors;
+  if (carried) summary.carried_failed = carried;
   if (vanished?.count) {
     summary.vanished = vanished.count;
     summary.vanished_paths = vanished.examples;
@@ -419,6 +427,9 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   await writer.write(summary);
   if (fatal) warnLine(`sluice: ${fatal.message}`);
   for (const line of after) warnLine(line);
+  if (carried && !fatal) {
+    warnLine(`sluice: ${carried} item(s) failed in earlier runs are still failed${o.runStatus ? '' : ' (exit 1)'}: \`sluice results --status failed\` lists them, --retry-failed runs them again`);
+  }
   return { exitCode, summary, stopped: why };
 }
 

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { ItemResult } from './map.js';
 import type { ComponentSpec } from '../core/spec.js';
 import { z } from 'zod';
+import { latestLines } from '../checkpoint/journal.js';
 
 export const spec: ComponentSpec = {
   kind: 'stage',
@@ -94,6 +95,29 @@ export interface ReportMeta {
   workers: { concurrency: number; alive_at_end: number; stopped_for_memory: number };
   /** stdin lines that named no item */
   input_errors: number;
+  /**
+   * The job, as the checkpoint holds it after this run: items failed now (this run's and those
+   * carried from earlier runs), and the failures by code with examples when some are carried
+   */
+  job: { failed: number; carried_failed: number; failures: FailureGroup[] };
+}
+
+/**
+ * The failed items in a journal, grouped by code (the first examples of each), newest first: what
+ * a rerun with nothing to do still has to report. One backwards pass, parsing only failed lines.
+ */
+export async function checkpointFailures(journalFile: string): Promise<FailureGroup[]> {
+  const groups = new Map<string, FailureGroup>();
+  for await (const latest of latestLines(journalFile)) {
+    if (latest.status !== 'failed') continue;
+    const e = latest.entry;
+    const code = e.error?.code ?? 'SLUICE_E_PROCESSOR';
+    let g = groups.get(code);
+    if (!g) groups.set(code, (g = { code, count: 0, examples: [] }));
+    g.count++;
+    if (g.examples.length < EXAMPLES_PER_CODE) g.examples.push({ path: e.path, message: e.error?.message ?? '' });
+  }
+  return [...groups.values()].sort((a, b) => b.count - a.count || a.code.localeCompare(b.code));
 }
 
 export function buildReport(stats: RunStats, meta: ReportMeta) {
@@ -148,6 +172,14 @@ export function reportMarkdown(r: Report): string {
   if (r.failures.length) {
     lines.push('## Failures', '');
     for (const g of r.failures) {
+      lines.push(`### ${g.code} (${g.count})`, '');
+      for (const e of g.examples) lines.push(`- \`${e.path}\`: ${e.message}`);
+      lines.push('');
+    }
+  }
+  if (r.job.carried_failed) {
+    lines.push('## The job', '', `${r.job.failed} item(s) are failed in the checkpoint, ${r.job.carried_failed} of them from earlier runs (\`sluice results --status failed\` lists them; \`--retry-failed\` runs them again).`, '');
+    for (const g of r.job.failures) {
       lines.push(`### ${g.code} (${g.count})`, '');
       for (const e of g.examples) lines.push(`- \`${e.path}\`: ${e.message}`);
       lines.push('');

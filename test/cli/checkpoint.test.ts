@@ -330,3 +330,32 @@ t.test('a real full disk under the outputs: exit 3, no partial output, nothing r
   t.equal(ofType(next.lines, 'result').length, 100 - kept.length, 'the next run does exactly the rest');
   t.ok(Object.keys(files).every(complete), 'every output whole');
 });
+
+t.test('a rerun with nothing to do still exits 1 and reports the failures the checkpoint holds, until they are fixed', async (t) => {
+  const dir = tmpDir();
+  tree(path.join(dir, 'in'), { 'ok-1.txt': 'good', 'ok-2.txt': 'good', 'bad-1.txt': 'bad', 'bad-2.txt': 'bad', 'bad-3.txt': 'bad' });
+  const proc = path.join(dir, 'picky.mjs');
+  fs.writeFileSync(proc, `import fs from 'node:fs';\nexport default async (item) => { if (fs.readFileSync(item.file, 'utf8') === 'bad') throw new Error('bad content'); return {}; };\n`);
+  const go = (...more: string[]) => sluice(['run', '--input', 'in', '--processor', proc, '--state', 'st', '--progress', 'none', ...more], { cwd: dir });
+  const first = await go();
+  t.equal(first.code, 1);
+  const again = await go();
+  t.equal(again.code, 1, 'nothing to do, but three items are failed in the checkpoint');
+  t.match(again.lines.at(-1), { type: 'summary', failed: 0, skipped: 5, carried_failed: 3, exit_code: 1 });
+  t.match(again.stderr, /3 item\(s\) failed in earlier runs are still failed \(exit 1\): `sluice results --status failed` lists them, --retry-failed runs them again/);
+  const report = JSON.parse(fs.readFileSync(path.join(dir, 'st/report.json'), 'utf8'));
+  t.match(report, { failed: 0, job: { failed: 3, carried_failed: 3, failures: [{ code: 'SLUICE_E_PROCESSOR', count: 3 }] } }, 'the report still shows the job\'s failures');
+  t.equal(report.job.failures[0].examples.length, 3);
+  t.equal((await go('--run-status')).code, 0, '--run-status: this run alone had no failure');
+  for (const f of ['bad-1.txt', 'bad-2.txt', 'bad-3.txt']) fs.writeFileSync(path.join(dir, 'in', f), 'fixed');
+  const fixed = await go();
+  t.equal(fixed.code, 0, 'once fixed, the job is ok');
+  t.match(fixed.lines.at(-1), { ok: 3, failed: 0, skipped: 2 });
+  t.notOk('carried_failed' in fixed.lines.at(-1)!);
+  fs.writeFileSync(path.join(dir, 'in/bad-9.txt'), 'bad');
+  await go();
+  fs.rmSync(path.join(dir, 'in/bad-9.txt'));
+  const gone = await go();
+  t.equal(gone.code, 0, 'a failed item whose file is gone is vanished, not a failure of the job');
+  t.match(gone.lines.at(-1), { vanished: 1 });
+});
