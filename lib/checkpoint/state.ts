@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeAtomic } from '../stages/report.js';
+import type { ConfigParts } from '../core/config.js';
 
 export interface RunRecord {
   run: string;
@@ -17,6 +18,8 @@ export interface RunState {
   pipeline: string;
   processor: string;
   config_hash: string;
+  /** the fingerprint's parts (names what changed); absent in run.json written before sluice kept them */
+  config_parts?: ConfigParts;
   runs: number;
   last: RunRecord | null;
 }

@@ -188,15 +188,47 @@ function lineOf(root: unknown, p: (string | number)[], lines: LineCounter): numb
   return off === undefined ? undefined : lines.linePos(off).line;
 }
 
+/** What decides an item's result, part by part (run.json keeps them, to name what changed). */
+export interface ConfigParts {
+  /** `builtin:<name>@<sluice version>`, or `file:<sha256 of the module>` */
+  proc: string;
+  /** sha256 of the processor options, keys sorted (16 hex digits) */
+  options: string;
+  key: string | null;
+  /** outputs go to files (an output dir is set) rather than inline in the result */
+  out: boolean;
+}
+
 /**
- * Fingerprint of what decides an item's result: processor, its options, and its version. A
- * built-in processor's version is sluice's; a processor file's is its content, so editing it
- * redoes the done items (as make would), and moving it does not.
+ * The parts of the fingerprint. A built-in processor's version is sluice's; a processor file's
+ * is its content, so editing it redoes the done items (as make would), and moving it does not.
  */
-export function configHash(cfg: PipelineConfig, version: string): string {
+export function configParts(cfg: PipelineConfig, version: string): ConfigParts {
   const proc = Object.hasOwn(BUILTIN_PROCESSORS, cfg.map.processor) ? `builtin:${cfg.map.processor}@${version}` : `file:${fileDigest(cfg.map.processor)}`;
+  const options = createHash('sha256').update(JSON.stringify(sortKeys(cfg.map.options))).digest('hex').slice(0, 16);
+  return { proc, options, key: cfg.dedupe?.key ?? null, out: cfg.outputDir !== null };
+}
+
+/** Fingerprint of what decides an item's result: processor, its options, and its version. */
+export function configHash(cfg: PipelineConfig, version: string, parts = configParts(cfg, version)): string {
+  const proc = parts.proc;
   const body = JSON.stringify({ proc, options: sortKeys(cfg.map.options), key: cfg.dedupe?.key ?? null, out: cfg.outputDir !== null });
   return createHash('sha256').update(body).digest('hex').slice(0, 16);
+}
+
+/** What changed between two fingerprints, in words ("the processor's options"); null when the parts are unknown. */
+export function describeChange(before: ConfigParts | undefined, now: ConfigParts): string | null {
+  if (!before) return null;
+  const what: string[] = [];
+  if (before.proc !== now.proc) {
+    what.push(now.proc.startsWith('builtin:') && before.proc.startsWith('builtin:') && before.proc.split('@')[0] === now.proc.split('@')[0]
+      ? `the sluice version (${before.proc.split('@')[1]} -> ${now.proc.split('@')[1]})`
+      : now.proc.startsWith('file:') && before.proc.startsWith('file:') ? 'the processor file\'s content' : 'the processor');
+  }
+  if (before.options !== now.options) what.push('the processor options');
+  if (before.key !== now.key) what.push(`the dedupe key (${before.key ?? 'none'} -> ${now.key ?? 'none'})`);
+  if (before.out !== now.out) what.push(now.out ? 'outputs now go to an output dir (they were inline)' : 'outputs are now inline (there was an output dir)');
+  return what.length ? what.join(', ') : null;
 }
 
 function fileDigest(file: string): string {

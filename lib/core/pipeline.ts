@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { configHash, type PipelineConfig } from './config.js';
+import { configHash, configParts, describeChange, type PipelineConfig } from './config.js';
 import { SluiceError } from './errors.js';
 import { runId, type ResultEvent, type StartEvent, type SummaryEvent } from './events.js';
 import type { Item } from './item.js';
@@ -109,7 +109,8 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   const reportPath = reportPathOf(cfg, stateDir);
   const run = runId();
   const started = new Date().toISOString();
-  const hash = configHash(cfg, o.version);
+  const parts = configParts(cfg, o.version);
+  const hash = configHash(cfg, o.version, parts);
   const prev = readRunState(stateDir);
   const configChanged = !!prev && prev.config_hash !== hash;
   if (o.mode === 'fresh') {
@@ -117,7 +118,8 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
     if (b) warnLine(`sluice: --fresh: previous journal kept as ${b}`);
   } else if (configChanged && !o.keepDone) {
     const b = setAsideJournal(stateDir);
-    warnLine(`sluice: processor or options changed since the last run (config ${prev!.config_hash} -> ${hash}): redoing all items${b ? `; previous journal kept as ${b}` : ''} (--keep-done keeps them)`);
+    const what = describeChange(prev!.config_parts, parts) ?? 'processor or options';
+    warnLine(`sluice: ${what} changed since the last run (config ${prev!.config_hash} -> ${hash}): redoing all items${b ? `; previous journal kept as ${b}` : ''} (--keep-done keeps them)`);
   }
   const ownFiles = ownFilesOf(cfg, stateDir);
   // with the default key, the walk keys and dedupes in a thread of its own, started now so that
@@ -133,7 +135,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   // opens and the walk begins (a resume starts them with its first item to do, if any)
   if (recorded === 0 && !o.stdin) pool.warm();
   try {
-    return await runWith(o, stateDir, warnLine, { reportPath, run, started, hash, prev, configChanged, ownFiles, fused, walker, pool });
+    return await runWith(o, stateDir, warnLine, { reportPath, parts, run, started, hash, prev, configChanged, ownFiles, fused, walker, pool });
   } finally {
     await walker?.close();
     await pool.close().catch(() => {});
@@ -148,6 +150,7 @@ const HELPER_MIN_JOURNAL = 8 << 20;
 
 interface RunSetup {
   reportPath: string;
+  parts: ReturnType<typeof configParts>;
   run: string;
   started: string;
   hash: string;
@@ -161,7 +164,7 @@ interface RunSetup {
 
 async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) => void, setup: RunSetup): Promise<RunOutcome> {
   const cfg = o.config;
-  const { reportPath, run, started, hash, prev, configChanged, ownFiles, fused, walker, pool } = setup;
+  const { reportPath, parts, run, started, hash, prev, configChanged, ownFiles, fused, walker, pool } = setup;
   const journal = await Journal.open(stateDir, {
     fsync: cfg.checkpoint.fsync, batchItems: cfg.checkpoint.fsyncEvery, batchMs: cfg.checkpoint.fsyncIntervalMs, warn: warnLine,
   });
@@ -214,7 +217,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   };
   await writer.write(start);
   writeRunState(stateDir, {
-    pipeline: cfg.name, processor: cfg.map.processor, config_hash: hash, runs: (prev?.runs ?? 0) + 1,
+    pipeline: cfg.name, processor: cfg.map.processor, config_hash: hash, config_parts: parts, runs: (prev?.runs ?? 0) + 1,
     last: { run, started, ended: null, ok: 0, failed: 0, skipped: 0, exit_code: null },
   });
 
@@ -399,7 +402,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   }
   try {
     writeRunState(stateDir, {
-      pipeline: cfg.name, processor: cfg.map.processor, config_hash: hash, runs: (prev?.runs ?? 0) + 1,
+      pipeline: cfg.name, processor: cfg.map.processor, config_hash: hash, config_parts: parts, runs: (prev?.runs ?? 0) + 1,
       last: { run, started, ended, ok: stats.ok, failed: stats.failed, skipped: stats.skipped, exit_code: exitCode },
     });
   } catch (err) {

@@ -69,7 +69,7 @@ t.test('a changed processor file or options redo done items, unless --keep-done'
   fs.writeFileSync(proc, 'export default async (item) => ({ v: 2, edited: true });\n');
   const changed = await go();
   t.match(changed.lines[0], { type: 'start', config_changed: true });
-  t.match(changed.stderr, /processor or options changed since the last run .*redoing all items; previous journal kept as/);
+  t.match(changed.stderr, /the processor file's content changed since the last run .*redoing all items; previous journal kept as/);
   t.same(ofType(changed.lines, 'result').map((r) => r.output.v), [2, 2], 'edited processor: every item redone');
   t.ok(fs.readdirSync(path.join(dir, 'st')).some((f) => /^journal\..*\.bak\.ndjson$/.test(f)), 'old journal kept');
 });
@@ -358,4 +358,16 @@ t.test('a rerun with nothing to do still exits 1 and reports the failures the ch
   const gone = await go();
   t.equal(gone.code, 0, 'a failed item whose file is gone is vanished, not a failure of the job');
   t.match(gone.lines.at(-1), { vanished: 1 });
+});
+
+t.test('the config-change message names what changed: options, or outputs going to a dir', async (t) => {
+  const dir = tmpDir();
+  tree(path.join(dir, 'in'), { 'a.txt': 'a' });
+  const go = (...more: string[]) => sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/slow.mjs'), '--state', 'st', '--progress', 'none', ...more], { cwd: dir });
+  t.equal((await go('-O', 'ms=1')).code, 0);
+  const opts = await go('-O', 'ms=2');
+  t.match(opts.stderr, /^sluice: the processor options changed since the last run/);
+  const out = await go('-O', 'ms=2', '--out', 'o');
+  t.match(out.stderr, /^sluice: outputs now go to an output dir \(they were inline\) changed since the last run/);
+  t.notMatch(out.stderr, /processor options/, 'only --out changed');
 });
