@@ -114,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
       'validate <pipeline>',
       'check a pipeline file; exit 2 with every bad key named (stages[1].map.timeout: ...)',
       (y) => y.positional('pipeline', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
-      (a) => { code = validateCommand(a.pipeline, !!a.json); },
+      async (a) => { code = await validateCommand(a.pipeline, !!a.json); },
     )
     .command<RunArgs & { json?: boolean }>(
       'status [pipeline]',

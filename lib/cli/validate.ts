@@ -1,9 +1,14 @@
 import { loadPipelineFile } from '../core/config.js';
 import { defaultConcurrency } from '../stages/map.js';
+import { checkProcessor } from '../worker/check.js';
 
-/** Exit 0 with a one-line description, or throw ConfigError (exit 2) naming every bad key. */
-export function validateCommand(file: string, json: boolean): number {
+/**
+ * Exit 0 with a one-line description, or throw ConfigError (exit 2) naming every bad key, or
+ * SLUICE_E_PROCESSOR_LOAD (exit 2) when the processor module cannot load.
+ */
+export async function validateCommand(file: string, json: boolean): Promise<number> {
   const cfg = loadPipelineFile(file);
+  await checkProcessor(cfg.map.processor);
   if (json) {
     process.stdout.write(JSON.stringify({ v: 1, type: 'valid', pipeline: cfg.name, file, processor: cfg.map.processor }) + '\n');
   } else {

@@ -21,6 +21,7 @@ import { ParallelMap, defaultMaxRssMb, processWithRetries, type ItemResult } fro
 import { buildReport, checkpointFailures, RunStats, writeReport } from '../stages/report.js';
 import { Reorder } from '../stages/reorder.js';
 import { WorkerPool } from '../worker/pool.js';
+import { checkProcessor } from '../worker/check.js';
 import type { TaskMessage } from '../worker/protocol.js';
 import { parseDuration } from './duration.js';
 
@@ -90,6 +91,8 @@ export async function runPipeline(o: RunOptions): Promise<RunOutcome> {
   for (const root of cfg.walk.roots) {
     if (!fs.existsSync(root)) throw new SluiceError('SLUICE_E_USAGE', `input not found: ${defaultDisplay(root)}`, { item: root });
   }
+  // a processor that cannot load is one error before anything is recorded, not a failure per item
+  await checkProcessor(cfg.map.processor);
   const stateDir = stateDirFor(cfg, o.stateDir);
   try {
     fs.mkdirSync(stateDir, { recursive: true });

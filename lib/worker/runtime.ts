@@ -1,13 +1,11 @@
 // Runs inside each worker thread. Nothing a processor or a library prints may reach stdout,
 // which belongs to the NDJSON stream: console and process.stdout are sent to stderr first.
-import path from 'node:path';
 import { workerData } from 'piscina';
-import { pathToFileURL } from 'node:url';
-import { toErrorInfo, SluiceError } from '../core/errors.js';
+import { toErrorInfo } from '../core/errors.js';
 import { defaultDisplay } from '../stages/walk.js';
-import { makeContext, type ProcessorContext } from './context.js';
+import { makeContext } from './context.js';
 import type { BatchMessage, BatchReply, ReplyMessage, TaskMessage } from './protocol.js';
-import { BUILTIN_PROCESSORS } from '../processors/index.js';
+import { loadProcessor, type ProcessorFn } from './load.js';
 
 const toStderr = (...args: unknown[]) => console.error(...args);
 console.log = toStderr;
@@ -16,20 +14,11 @@ console.debug = toStderr;
 console.warn = toStderr;
 process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
 
-export type ProcessorFn = (item: TaskMessage['item'], ctx: ProcessorContext) => Promise<unknown> | unknown;
-
 const loaded = new Map<string, ProcessorFn>();
 
 async function load(spec: string): Promise<ProcessorFn> {
   let fn = loaded.get(spec);
-  if (fn) return fn;
-  const builtin = BUILTIN_PROCESSORS[spec];
-  const mod = builtin ? await builtin.load() : await import(pathToFileURL(path.resolve(spec)).href);
-  fn = (mod as { default?: unknown }).default as ProcessorFn;
-  if (typeof fn !== 'function') {
-    throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec} has no default export function`);
-  }
-  loaded.set(spec, fn);
+  if (!fn) loaded.set(spec, (fn = await loadProcessor(spec)));
   return fn;
 }
 

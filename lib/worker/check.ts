@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { SluiceError } from '../core/errors.js';
+import { threadExecArgv } from '../core/threads.js';
+import { BUILTIN_PROCESSORS } from '../processors/index.js';
+import { defaultDisplay } from '../stages/walk.js';
+
+const CHECKER = fileURLToPath(new URL('./check-worker.js', import.meta.url));
+
+/**
+ * Load a processor module once, in a thread of its own, before a run records anything (and in
+ * `sluice validate`). A module that cannot load (a missing package, a syntax error, no default
+ * export, a throw at its top level) would otherwise fail every item the same way, and those
+ * failures would be recorded as done: it is one error instead, SLUICE_E_PROCESSOR_LOAD (exit 2),
+ * naming the module file and, for a syntax error in it, the line. Built-ins are known to load.
+ * The module's own output while loading goes to stderr (stdout is the NDJSON stream).
+ */
+export async function checkProcessor(spec: string): Promise<void> {
+  if (Object.hasOwn(BUILTIN_PROCESSORS, spec)) return;
+  const worker = new Worker(CHECKER, { workerData: { spec }, execArgv: threadExecArgv(), stdout: true });
+  worker.stdout.pipe(process.stderr, { end: false });
+  const reply = await new Promise<{ ok: boolean; name?: string; message?: string; code?: string | null }>((resolve) => {
+    worker.once('message', resolve);
+    worker.once('error', (err) => resolve({ ok: false, name: err.name, message: err.message }));
+    worker.once('exit', (code) => resolve({ ok: false, name: 'Error', message: `the module ended the thread loading it (exit ${code})` }));
+  });
+  await worker.terminate();
+  if (reply.ok) return;
+  const file = defaultDisplay(spec);
+  if (reply.code === 'SLUICE_E_PROCESSOR_LOAD') throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', reply.message!.replace(spec, file));
+  if (reply.name === 'SyntaxError') {
+    const line = await syntaxErrorLine(spec);
+    throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${file}: syntax error${line ? ` at line ${line}` : ' (in a module it imports)'}: ${reply.message}`);
+  }
+  const why = reply.code === 'ERR_MODULE_NOT_FOUND' ? 'cannot load a module it imports' : 'failed while loading';
+  throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${file} ${why}: ${reply.message}`);
+}
+
+/** The line of a syntax error in `file` itself, from `node --check` (the import's error does not carry it); null if elsewhere. */
+function syntaxErrorLine(spec: string): Promise<number | null> {
+  const file = path.resolve(spec);
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--check', file], { timeout: 10_000 }, (_err, _out, stderr) => {
+      const m = new RegExp(`^${escapeRegExp(file)}:(\\d+)`, 'm').exec(String(stderr));
+      resolve(m ? Number(m[1]) : null);
+    });
+  });
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
