@@ -49,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('report', { type: 'string', describe: 'report file (default <state dir>/report.json)' })
         .option('progress', { choices: PROGRESS, default: 'auto' as const, describe: 'auto: NDJSON progress lines, plus a bar when stderr is a terminal' })
         .option('progress-interval', { type: 'string', default: '1s', describe: 'time between progress lines' })
-        .option('timeout', { type: 'string', describe: 'per-item timeout, e.g. 30s (replaces map.timeout)' })
+        .option('timeout', { type: 'string', describe: 'per-item timeout: 30s, 500ms, 2m, or seconds (5) (replaces map.timeout)' })
         .option('lines', { type: 'boolean', describe: 'with --input -: one path per line instead of NDJSON objects' })
         .option('null', { alias: '0', type: 'boolean', describe: 'with --input -: NUL-separated paths (find -print0)' })
         .option('strict', { type: 'boolean', describe: 'with --input -: a malformed line stops the run (exit 2)' })
