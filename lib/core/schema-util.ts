@@ -10,7 +10,7 @@ const isDuration = (v: string | number) => parseDuration(v) !== undefined;
  */
 export const duration = () =>
   z.union([
-    z.string({ error: durationError }).regex(DURATION_RE, { error: durationError }).refine(isDuration, { error: durationError }),
+    z.string({ error: durationError }).regex(DURATION_RE, { error: durationError, abort: true }).refine(isDuration, { error: durationError }),
     z.number({ error: durationError }).refine(isDuration, { error: durationError }),
   ], { error: durationError });
 
