@@ -76,7 +76,7 @@ export interface RunResult {
  * A run still going after `deadlineMs` (default 240 s, under the test file's timeout) is killed
  * with SIGKILL, so a hang shows as a failed assertion on its exit, and no child outlives the test.
  */
-export function sluice(args: string[], opts: SpawnOptions & { input?: string; deadlineMs?: number } = {}): Promise<RunResult> {
+export function sluice(args: string[], opts: SpawnOptions & { input?: string | Buffer; deadlineMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = track(spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...opts }));
     const deadline = setTimeout(() => child.kill('SIGKILL'), opts.deadlineMs ?? 240_000);

@@ -27,7 +27,7 @@ const SOURCE_FLAGS = {
   processor: { alias: 'p', type: 'string', describe: 'built-in name (pdf-text, pdf-info, sha256, noop) or ./module.js' },
   option: { alias: 'O', type: 'string', array: true, describe: 'a processor option: -O max_pages=100 (map.options; the value is read as YAML)' },
   concurrency: { alias: 'j', type: 'number', describe: 'worker threads (default: map.concurrency, else available cores)' },
-  timeout: { type: 'string', describe: 'per-item timeout, e.g. 30s or 30 (replaces map.timeout)' },
+  timeout: { type: 'string', describe: 'per-item timeout: 30s, 500ms, 2m, or seconds (5) (replaces map.timeout)' },
   state: { type: 'string', describe: 'state dir (default <checkpoint.dir>/<name>, i.e. .sluice/<name>)' },
   out: { alias: 'o', type: 'string', describe: 'output dir for per-item files (replaces output.dir; never walked)' },
   report: { type: 'string', describe: 'report file (default <state dir>/report.json; never walked)' },

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadPipelineFile, parsePipeline, type PipelineConfig } from '../core/config.js';
 import { SluiceError } from '../core/errors.js';
-import { parseDuration } from '../core/duration.js';
+import { DURATION_FORMS, parseDuration } from '../core/duration.js';
 import { runPipeline, type RunOptions } from '../core/pipeline.js';
 import type { ProgressMode } from '../core/progress.js';
 import { VERSION } from '../core/version.js';
@@ -92,10 +92,10 @@ export async function runCommand(a: RunArgs, stop: AbortSignal): Promise<number>
   const config = configFromArgs(a);
   const interval = parseDuration(a.progressInterval);
   if (interval === undefined || interval < 50) {
-    throw new SluiceError('SLUICE_E_USAGE', `--progress-interval: expected a duration of at least 50ms like "1s", got ${JSON.stringify(a.progressInterval)}`);
+    throw new SluiceError('SLUICE_E_USAGE', `--progress-interval: expected ${DURATION_FORMS}, at least 50ms, got ${JSON.stringify(a.progressInterval)}`);
   }
   const graceMs = parseDuration(a.grace);
-  if (graceMs === undefined) throw new SluiceError('SLUICE_E_USAGE', `--grace: expected a duration like "10s", got ${JSON.stringify(a.grace)}`);
+  if (graceMs === undefined) throw new SluiceError('SLUICE_E_USAGE', `--grace: expected ${DURATION_FORMS}, got ${JSON.stringify(a.grace)}`);
   const fromStdin = readsStdin(a);
   if (!fromStdin && (a.lines || a.null || a.strict)) throw new SluiceError('SLUICE_E_USAGE', '--lines, -0 and --strict are for --input - (paths on standard input)');
   if (a.lines && a.null) throw new SluiceError('SLUICE_E_USAGE', '--lines and -0 cannot be used together');

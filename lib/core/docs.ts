@@ -10,6 +10,8 @@ export function referenceMarkdown(): string {
     '',
     '## Components',
     '',
+    'A `duration` is a number of seconds (`5`, `2.5`, as `timeout(1)` takes it) or a number with a unit: `500ms`, `30s`, `2m`, `1.5h`.',
+    '',
   ];
   for (const c of components()) {
     out.push(`### ${c.kind} \`${c.name}\``, '', c.description, '');

@@ -282,6 +282,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
         inputErrors++;
         void writer.write({ v: 1, type: 'error', code: 'SLUICE_E_INPUT', line: p.line, message: `stdin line ${p.line}: ${p.message}` });
       },
+      onNote: (message) => warnLine(`sluice: ${message}`),
     })
     : walker ? walker.items({
       signal: walkStop.signal,

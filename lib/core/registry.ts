@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ComponentSpec } from './spec.js';
+import { DURATION_RE } from './duration.js';
 import { spec as walk } from '../stages/walk-spec.js';
 import { spec as stdin } from '../stages/stdin.js';
 import { spec as dedupe } from '../stages/dedupe.js';
@@ -38,13 +39,14 @@ interface JsonSchema {
   default?: unknown;
   description?: string;
   pattern?: string;
+  anyOf?: JsonSchema[];
   additionalProperties?: unknown;
 }
 
 function typeName(s: JsonSchema): string {
   if (s.enum) return s.enum.map((e) => JSON.stringify(e)).join(' | ');
   if (s.type === 'array') return `list of ${s.items ? typeName(s.items) : 'any'}`;
-  if (s.type === 'string' && s.pattern?.includes('ms|s|m|h')) return 'duration';
+  if (s.anyOf?.some((a) => a.pattern === DURATION_RE.source)) return 'duration';
   if (Array.isArray(s.type)) return s.type.join(' | ');
   return s.type ?? 'any';
 }

@@ -1,11 +1,18 @@
 import { z } from 'zod';
+import { DURATION_FORMS, DURATION_RE, parseDuration } from './duration.js';
 
-const DURATION_RE = /^\d+(\.\d+)?\s*(ms|s|m|h)$/;
-const durationError = (iss: { input?: unknown }) => `expected a duration like "30s", got ${show(iss.input)}`;
+const durationError = (iss: { input?: unknown }) => `expected ${DURATION_FORMS}, got ${show(iss.input)}`;
+const isDuration = (v: string | number) => parseDuration(v) !== undefined;
 
-/** A duration kept as text in the config ("30s"); parse with parseDuration when used. */
+/**
+ * A duration kept as written in the config: text ("30s", "5") or a number of seconds (5 in YAML);
+ * parse it with parseDuration when used. Anything parseDuration cannot read is refused here.
+ */
 export const duration = () =>
-  z.string({ error: durationError }).regex(DURATION_RE, { error: durationError });
+  z.union([
+    z.string({ error: durationError }).regex(DURATION_RE, { error: durationError, abort: true }).refine(isDuration, { error: durationError }),
+    z.number({ error: durationError }).refine(isDuration, { error: durationError }),
+  ], { error: durationError });
 
 export function show(v: unknown): string {
   if (v === undefined) return 'nothing';

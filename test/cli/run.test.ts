@@ -95,7 +95,7 @@ t.test('a broken pipeline file exits 2 naming the key; nothing on stdout', async
     const r = await sluice(cmd, { cwd: dir });
     t.equal(r.code, 2, cmd[0]);
     t.equal(r.stdout, '');
-    t.match(r.stderr, /stages\[1\]\.map\.timeout: expected a duration like "30s", got "fast" \(line \d+\)/);
+    t.match(r.stderr, /stages\[1\]\.map\.timeout: expected a duration like "30s", "500ms", "2m" or a number of seconds, got "fast" \(line \d+\)/);
     t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
   }
   const ok = await sluice(['validate', path.join(ROOT, 'pipelines/pdf-text.yaml')]);

@@ -50,3 +50,38 @@ t.test('--strict: the first bad line stops the run with exit 2; misuse of the fl
   t.equal(mixed.code, 2);
   t.match(mixed.stderr, /standard input cannot be mixed with other inputs/);
 });
+
+t.test('find -print0 | sluice run - -0 keeps a name that is not UTF-8: the item is done, recorded with path_b64, and skipped on the rerun', async (t) => {
+  const dir = docs();
+  const cafe = Buffer.from('caf\xe9.txt', 'latin1');
+  fs.writeFileSync(Buffer.concat([Buffer.from(path.join(dir, 'docs') + '/'), cafe]), 'not utf-8');
+  const input = Buffer.concat([Buffer.from('./docs/'), cafe, Buffer.from('\0./docs/a.txt\0')]);
+  const args = ['run', '-', '-0', '--processor', 'sha256', '--state', 'st', '--progress', 'none'];
+  const r = await sluice(args, { cwd: dir, input });
+  t.equal(r.code, 0, r.stdout + r.stderr);
+  t.same(ofType(r.lines, 'error'), [], 'no "no such file"');
+  const raw = ofType(r.lines, 'result').find((x) => x.path_b64);
+  t.match(raw, { path: 'docs/caf\uFFFD.txt', path_b64: Buffer.concat([Buffer.from('docs/'), cafe]).toString('base64'), status: 'ok', output: { bytes: 9 } });
+  t.match(readJournal(path.join(dir, 'st')).find((e) => e.path_b64), { path_b64: raw?.path_b64, status: 'ok' }, 'the journal carries the raw name');
+  const again = await sluice(args, { cwd: dir, input });
+  t.equal(again.code, 0);
+  t.match(again.lines.at(-1), { type: 'summary', skipped: 2, ok: 0 }, 'resume skips it');
+  // --lines takes the same bytes
+  const lines = await sluice(['run', '-', '--lines', '--processor', 'sha256', '--state', 'st2', '--progress', 'none'], { cwd: dir, input: Buffer.concat([Buffer.from('docs/'), cafe, Buffer.from('\n')]) });
+  t.equal(lines.code, 0, lines.stdout);
+  t.match(ofType(lines.lines, 'result'), [{ path_b64: raw?.path_b64, status: 'ok' }]);
+});
+
+t.test('ls | sluice run - just works: a plain path list is read one path per line, with one note on stderr', async (t) => {
+  const dir = docs();
+  fs.writeFileSync(path.join(dir, 'docs', '{x}.txt'), 'x');
+  const r = await sluice(['run', '-', '--processor', 'sha256', '--state', 'st', '--progress', 'none'], { cwd: path.join(dir, 'docs'), input: 'a.txt\nb c.txt\n-dash.txt\n{x}.txt\n' });
+  t.equal(r.code, 0, r.stdout + r.stderr);
+  t.same(paths(r), ['-dash.txt', 'a.txt', 'b c.txt', '{x}.txt'], 'a later line starting with "{" is a path too');
+  t.same(ofType(r.lines, 'error'), []);
+  t.equal(r.stderr.match(/list of paths/g)?.length, 1, 'said once');
+  t.match(r.stderr, /sluice: stdin is a list of paths, not NDJSON: reading one path per line \(--lines/);
+  const strict = await sluice(['run', '-', '--strict', '--processor', 'sha256', '--state', 'st2', '--progress', 'none'], { cwd: path.join(dir, 'docs'), input: 'a.txt\n' });
+  t.equal(strict.code, 2);
+  t.match(strict.stderr, /stdin line 1: not JSON \(stdin looks like a list of paths\): use --lines .* or -0 /);
+});

@@ -41,9 +41,9 @@ t.test('a valid file resolves paths against its own directory and fills defaults
 
 t.test('a bad duration names the exact key and line', async (t) => {
   const msgs = issuesOf(base.replace('timeout: 30s', 'timeout: fast'));
-  t.same(msgs, ['stages[1].map.timeout: expected a duration like "30s", got "fast" @9']);
+  t.same(msgs, ['stages[1].map.timeout: expected a duration like "30s", "500ms", "2m" or a number of seconds, got "fast" @9']);
   const e = t.throws(() => parsePipeline(base.replace('timeout: 30s', 'timeout: fast'), 'p.yaml', '/b')) as unknown as ConfigError;
-  t.match(e.message, /stages\[1\]\.map\.timeout: expected a duration like "30s", got "fast" \(line 9\)/);
+  t.match(e.message, /stages\[1\]\.map\.timeout: expected a duration like "30s", "500ms", "2m" or a number of seconds, got "fast" \(line 9\)/);
   t.equal(e.exitCode, 2);
 });
 
