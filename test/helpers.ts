@@ -1,4 +1,4 @@
-import { spawn, type SpawnOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,10 +37,17 @@ export interface RunResult {
   readonly lines: Record<string, any>[];
 }
 
-/** Run the built CLI; every stdout line must parse as JSON (that is asserted by callers via `lines`). */
-export function sluice(args: string[], opts: SpawnOptions & { input?: string } = {}): Promise<RunResult> {
+/**
+ * Run the built CLI; every stdout line must parse as JSON (that is asserted by callers via `lines`).
+ * `prefix`: a command that runs it (e.g. NO_DAC_OVERRIDE); `t`: killed when that test ends, even
+ * when it fails (for a run the test does not await at once).
+ */
+export function sluice(args: string[], opts: SpawnOptions & { input?: string; prefix?: string[]; t?: { teardown(fn: () => void): void } } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
+    const { prefix = [], t, ...spawnOpts } = opts;
+    const cmd = [...prefix, process.execPath, BIN, ...args];
+    const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], ...spawnOpts });
+    t?.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -84,3 +91,30 @@ export function readJournal(stateDir: string): Record<string, any>[] {
   if (!fs.existsSync(f)) return [];
   return fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
 }
+
+// A real small disk, where the machine lets a test mount a tmpfs (root on Linux, in a container
+// that allows it; CI here does). Tests that need one skip with this reason where it cannot be had.
+let mountProbe: string | false | undefined;
+export function tmpfsMountError(): string | false {
+  if (mountProbe !== undefined) return mountProbe;
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return (mountProbe = 'mounting a tmpfs needs root on Linux');
+  const d = tmpDir();
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', d], { encoding: 'utf8' });
+  if (r.status !== 0) return (mountProbe = `cannot mount a tmpfs here: ${(r.stderr || r.error?.message || '').trim()}`);
+  spawnSync('umount', [d]);
+  return (mountProbe = false);
+}
+
+/** Mount a tmpfs of `size` (mount's syntax: 64k, 4m) at `dir`, unmounted when the test ends. */
+export function mountTmpfs(t: { teardown(fn: () => void): void }, dir: string, size: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`mount: ${r.stderr}`);
+  t.teardown(() => { spawnSync('umount', ['-l', dir]); });
+}
+
+/**
+ * Root reads and writes everything: run as root without the capabilities that bypass file
+ * permissions (setpriv, util-linux), so that a mode means what it says. Empty when not root.
+ */
+export const NO_DAC_OVERRIDE = process.getuid?.() === 0 ? ['setpriv', '--bounding-set', '-dac_override,-dac_read_search', '--'] : [];
