@@ -23,7 +23,8 @@ export const OUTPUT_TMP_DIR = '.sluice-tmp';
 /** test hook: an output whose name contains this string fails with ENOSPC */
 const FAULT_OUTPUT_ENOSPC = process.env.SLUICE_FAULT_OUTPUT_ENOSPC ?? '';
 
-const TEMP_FLAGS = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
+// (O_NOFOLLOW is missing on Windows; O_EXCL alone never opens through a link there either)
+const TEMP_FLAGS = C.O_WRONLY | C.O_CREAT | C.O_EXCL | (C.O_NOFOLLOW ?? 0);
 const TEMP_NAME = /^(.+)\.(\d+)\.[0-9a-f]{16}\.tmp$/;
 
 /** Check an output name and return the path it stands for (lexically) under `outDir`. */
@@ -212,10 +213,12 @@ export function removeDeadTemps(outDir: string): { removed: number; problems: st
     try {
       for (let e = d.readSync(); e; e = d.readSync()) {
         const m = TEMP_NAME.exec(e.name);
-        if (!m || m[1] !== me || !e.isFile()) continue;
+        if (!m || m[1] !== me) continue;
         const pid = Number(m[2]);
         if (pid === process.pid || alive(pid)) continue;
         try {
+          // lstat, not the entry's type: some file systems do not give one
+          if (!fs.lstatSync(path.join(dir, e.name)).isFile()) continue;
           fs.unlinkSync(path.join(dir, e.name));
           removed++;
         } catch (err) {
