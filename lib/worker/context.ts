@@ -1,7 +1,6 @@
 import { SluiceError } from '../core/errors.js';
 import { writeOutputFile } from './output.js';
 
-export { OUTPUT_TMP_DIR, safeOutputPath } from './output.js';
 
 /** What a processor receives besides the item. */
 export interface ProcessorContext {

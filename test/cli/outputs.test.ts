@@ -6,14 +6,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { hostTag } from '../../lib/worker/output.js';
+import { hostTag, OUTPUT_TMP_DIR } from '../../lib/worker/output.js';
 import { FIXTURES, mountTmpfs, NO_DAC_OVERRIDE, ofType, readJournal, SAMPLES, sluice, tmpDir, tmpfsMountError } from '../helpers.js';
 
 const gate = path.join(FIXTURES, 'processors/gate.mjs');
 const samples = fs.readdirSync(SAMPLES, { recursive: true }).map(String).filter((f) => f.endsWith('.pdf')).sort();
 const good = path.join(FIXTURES, 'pdf/good.pdf');
 const byPath = (lines: Record<string, any>[]) => Object.fromEntries(ofType(lines, 'result').map((r) => [r.path as string, r]));
-const tmpFiles = (out: string) => (fs.existsSync(path.join(out, '.sluice-tmp')) ? fs.readdirSync(path.join(out, '.sluice-tmp')).sort() : []);
+const tmpFiles = (out: string) => (fs.existsSync(path.join(out, OUTPUT_TMP_DIR)) ? fs.readdirSync(path.join(out, OUTPUT_TMP_DIR)).sort() : []);
 
 async function waitFor(file: string, what: string): Promise<void> {
   for (let i = 0; i < 1500; i++) {
