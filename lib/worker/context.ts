@@ -1,7 +1,6 @@
 import { SluiceError } from '../core/errors.js';
 import { writeOutputFile } from './output.js';
 
-
 /** What a processor receives besides the item. */
 export interface ProcessorContext {
   options: Record<string, unknown>;
