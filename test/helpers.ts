@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OUTPUT_TMP_DIR } from '../lib/worker/output.js';
 
 /** Repository root: tests run from dist/test/..., fixtures live in the source tree. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -118,3 +119,23 @@ export function mountTmpfs(t: { teardown(fn: () => void): void }, dir: string, s
  * permissions (setpriv, util-linux), so that a mode means what it says. Empty when not root.
  */
 export const NO_DAC_OVERRIDE = process.getuid?.() === 0 ? ['setpriv', '--bounding-set', '-dac_override,-dac_read_search', '--'] : [];
+
+/** The result lines of a run by path. */
+export function resultsByPath(lines: Record<string, any>[]): Record<string, Record<string, any>> {
+  return Object.fromEntries(ofType(lines, 'result').map((r) => [r.path as string, r]));
+}
+
+/** The names in an output dir's temp dir (none when it has none). */
+export function outputTemps(out: string): string[] {
+  const d = path.join(out, OUTPUT_TMP_DIR);
+  return fs.existsSync(d) ? fs.readdirSync(d).sort() : [];
+}
+
+/** Wait (up to 30 s) until `file` exists, e.g. a fixture saying it got somewhere. */
+export async function waitForFile(file: string, what: string): Promise<void> {
+  for (let i = 0; i < 1500; i++) {
+    if (fs.existsSync(file)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
