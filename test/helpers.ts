@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OUTPUT_TMP_DIR } from '../lib/worker/output.js';
 
 /** Repository root: tests run from dist/test/..., fixtures live in the source tree. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -75,11 +76,16 @@ export interface RunResult {
  * Run the built CLI; every stdout line must parse as JSON (that is asserted by callers via `lines`).
  * A run still going after `deadlineMs` (default 240 s, under the test file's timeout) is killed
  * with SIGKILL, so a hang shows as a failed assertion on its exit, and no child outlives the test.
+ * `prefix`: a command that runs it (e.g. NO_DAC_OVERRIDE); `t`: killed when that test ends, even
+ * when it fails (for a run the test does not await at once).
  */
-export function sluice(args: string[], opts: SpawnOptions & { input?: string | Buffer; deadlineMs?: number } = {}): Promise<RunResult> {
+export function sluice(args: string[], opts: SpawnOptions & { input?: string | Buffer; deadlineMs?: number; prefix?: string[]; t?: { teardown(fn: () => void): void } } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = track(spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...opts }));
-    const deadline = setTimeout(() => child.kill('SIGKILL'), opts.deadlineMs ?? 240_000);
+    const { prefix = [], t, deadlineMs, ...spawnOpts } = opts;
+    const cmd = [...prefix, process.execPath, BIN, ...args];
+    const child = track(spawn(cmd[0]!, cmd.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], ...spawnOpts }));
+    const deadline = setTimeout(() => child.kill('SIGKILL'), deadlineMs ?? 240_000);
+    t?.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -123,4 +129,51 @@ export function readJournal(stateDir: string): Record<string, any>[] {
   const f = path.join(stateDir, 'journal.ndjson');
   if (!fs.existsSync(f)) return [];
   return fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+}
+
+// A real small disk, where the machine lets a test mount a tmpfs (root on Linux, in a container
+// that allows it; CI here does). Tests that need one skip with this reason where it cannot be had.
+let mountProbe: string | false | undefined;
+export function tmpfsMountError(): string | false {
+  if (mountProbe !== undefined) return mountProbe;
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return (mountProbe = 'mounting a tmpfs needs root on Linux');
+  const d = tmpDir();
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', d], { encoding: 'utf8' });
+  if (r.status !== 0) return (mountProbe = `cannot mount a tmpfs here: ${(r.stderr || r.error?.message || '').trim()}`);
+  spawnSync('umount', [d]);
+  return (mountProbe = false);
+}
+
+/** Mount a tmpfs of `size` (mount's syntax: 64k, 4m) at `dir`, unmounted when the test ends. */
+export function mountTmpfs(t: { teardown(fn: () => void): void }, dir: string, size: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`mount: ${r.stderr}`);
+  t.teardown(() => { spawnSync('umount', ['-l', dir]); });
+}
+
+/**
+ * Root reads and writes everything: run as root without the capabilities that bypass file
+ * permissions (setpriv, util-linux), so that a mode means what it says. Empty when not root.
+ */
+export const NO_DAC_OVERRIDE = process.getuid?.() === 0 ? ['setpriv', '--bounding-set', '-dac_override,-dac_read_search', '--'] : [];
+
+/** The result lines of a run by path. */
+export function resultsByPath(lines: Record<string, any>[]): Record<string, Record<string, any>> {
+  return Object.fromEntries(ofType(lines, 'result').map((r) => [r.path as string, r]));
+}
+
+/** The names in an output dir's temp dir (none when it has none). */
+export function outputTemps(out: string): string[] {
+  const d = path.join(out, OUTPUT_TMP_DIR);
+  return fs.existsSync(d) ? fs.readdirSync(d).sort() : [];
+}
+
+/** Wait (up to 30 s) until `file` exists, e.g. a fixture saying it got somewhere. */
+export async function waitForFile(file: string, what: string): Promise<void> {
+  for (let i = 0; i < 1500; i++) {
+    if (fs.existsSync(file)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`gave up waiting for ${what}`);
 }

@@ -18,7 +18,8 @@ export const ERROR_CODES = {
   SLUICE_E_ABORTED: { exit: 1, retryable: false, summary: 'still running when an interrupted run\'s grace period ran out: not recorded, the next run does it' },
   SLUICE_E_IO: { exit: 1, retryable: true, summary: 'reading the item or writing its output failed' },
   SLUICE_E_VANISHED: { exit: 1, retryable: false, summary: 'the file disappeared between walk and processing' },
-  SLUICE_E_OUTPUT_PATH: { exit: 1, retryable: false, summary: 'an output name was unsafe (absolute, .., or NUL)' },
+  SLUICE_E_OUTPUT_PATH: { exit: 1, retryable: false, summary: 'an output name cannot be used: absolute, `..`, NUL, under `.sluice-tmp/`, too long for the file system, or a file or directory is in the way' },
+  SLUICE_E_OUTPUT_UNSAFE: { exit: 1, retryable: false, summary: 'refused to write an output through a symbolic link inside the output dir (it could lead outside it); nothing was written' },
   SLUICE_E_PDF_EMPTY: { exit: 1, retryable: false, summary: 'the file is empty (0 bytes)' },
   SLUICE_E_PDF_INVALID: { exit: 1, retryable: false, summary: 'not a PDF, or damaged beyond repair' },
   SLUICE_E_PDF_ENCRYPTED: { exit: 1, retryable: false, summary: 'the PDF needs a password to open' },
@@ -37,14 +38,17 @@ export interface ErrorInfo {
 export class SluiceError extends Error {
   readonly code: ErrorCode;
   readonly item: string | undefined;
-  constructor(code: ErrorCode, message: string, opts: { item?: string; cause?: unknown } = {}) {
+  private readonly retry: boolean | undefined;
+  /** `retryable` overrides the code's default (SLUICE_E_IO from EACCES is not worth retrying) */
+  constructor(code: ErrorCode, message: string, opts: { item?: string; cause?: unknown; retryable?: boolean } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'SluiceError';
     this.code = code;
     this.item = opts.item;
+    this.retry = opts.retryable;
   }
   get retryable(): boolean {
-    return ERROR_CODES[this.code].retryable;
+    return this.retry ?? ERROR_CODES[this.code].retryable;
   }
   get exitCode(): number {
     return ERROR_CODES[this.code].exit;

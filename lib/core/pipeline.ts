@@ -10,7 +10,7 @@ import { NdjsonWriter } from './ndjson.js';
 import { ProgressBar, progressEvent, type ProgressMode } from './progress.js';
 import { Journal, JOURNAL_FILE, MAX_JOURNALED_OUTPUT } from '../checkpoint/journal.js';
 import { metaDigest } from '../checkpoint/keys.js';
-import { OUTPUT_TMP_DIR } from '../worker/context.js';
+import { removeDeadTemps } from '../worker/output.js';
 import { Lock } from '../checkpoint/lock.js';
 import { readRunState, setAsideJournal, writeRunState } from '../checkpoint/state.js';
 import { walk, defaultDisplay, type WalkWarning } from '../stages/walk.js';
@@ -259,7 +259,8 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   const ticker = o.progress === 'none' ? null : setInterval(tick, o.progressIntervalMs);
   ticker?.unref();
 
-  if (cfg.outputDir) fs.rmSync(path.join(cfg.outputDir, OUTPUT_TMP_DIR), { recursive: true, force: true });
+  // temp files of runs killed mid-write; other runs may share the output dir: theirs stay
+  if (cfg.outputDir) for (const p of removeDeadTemps(cfg.outputDir).problems) warnLine(`sluice: output temp files: ${p}`);
 
   // stdin: counting and (with the default key) dedupe happen as lines are read, synchronously
   const admit = (rel: string, size: number, mtimeMs: number): string | boolean => {

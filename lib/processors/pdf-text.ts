@@ -23,6 +23,8 @@ export const spec: ComponentSpec = {
 export default async function pdfText(item: TaskMessage['item'], ctx: ProcessorContext) {
   const opts = options.parse(ctx.options);
   const doc = await openPdf(await readPdfBytes(item.file, item.path), item.path);
+  let text: string;
+  const out: Record<string, unknown> = { pages: doc.numPages };
   try {
     if (doc.numPages > opts.max_pages) {
       throw new SluiceError('SLUICE_E_PDF_TOO_LARGE', `${doc.numPages} pages, more than max_pages ${opts.max_pages}`, { item: item.path });
@@ -48,15 +50,17 @@ export default async function pdfText(item: TaskMessage['item'], ctx: ProcessorC
       pages.push(text);
       page.cleanup();
     }
-    const text = pages.join('\f');
-    const out: Record<string, unknown> = { pages: doc.numPages, chars: text.length };
+    text = pages.join('\f');
+    out.chars = text.length;
     if (emptyPages) out.pages_without_text = emptyPages;
-    if (ctx.hasOutputDir) out.text_path = await ctx.writeOutput(item.rel + '.txt', text);
-    else out.text = text;
-    return out;
   } catch (err) {
     throw classifyPdfError(err, item.path);
   } finally {
     await doc.destroy().catch(() => {});
   }
+  // outside the block above: an error writing the text is about the output, not the PDF
+  // (writeOutput says what it is: a full disk stops the run, a bad name fails the item)
+  if (ctx.hasOutputDir) out.text_path = await ctx.writeOutput(item.rel + '.txt', text);
+  else out.text = text;
+  return out;
 }

@@ -4,8 +4,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { FIXTURES, ofType, readJournal, sluice, tmpDir } from '../helpers.js';
+import { FIXTURES, mountTmpfs, ofType, readJournal, sluice, tmpDir, tmpfsMountError } from '../helpers.js';
 
 const soak = path.join(FIXTURES, 'processors/soak.mjs');
 
@@ -245,27 +244,17 @@ t.test('resume with the walk helper thread and a late checkpoint table: exactly 
   t.match(third.lines.at(-1), { skipped: 2501 });
 });
 
-// A real full disk, where the machine lets the test mount a small tmpfs (root in a container that
-// allows it; CI here does). The fault hooks above cover the same paths everywhere else; this one
-// also meets what a hook cannot: a write that fills the disk part-way returns short, no error.
-const mountError = (() => {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'mounting a tmpfs needs root on Linux';
-  const d = tmpDir();
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', d], { encoding: 'utf8' });
-  if (r.status !== 0) return `cannot mount a tmpfs here: ${(r.stderr || r.error?.message || '').trim()}`;
-  spawnSync('umount', [d]);
-  return false;
-})();
+// A real full disk, where the machine lets the test mount a small tmpfs. The fault hooks above
+// cover the same paths everywhere else; this one also meets what a hook cannot: a write that
+// fills the disk part-way returns short, no error.
+const mountError = tmpfsMountError();
 
 type TestLike = { teardown(fn: () => void): void; ok(...args: any[]): boolean };
 
 /** A tmpfs of `size` at dir/<name>, filled so that only `free` bytes are left; returns the filler to delete. */
 function smallDisk(t: TestLike, dir: string, name: string, free: number): { mount: string; filler: string } {
   const mount = path.join(dir, name);
-  fs.mkdirSync(mount);
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`mount: ${r.stderr}`);
-  t.teardown(() => { spawnSync('umount', ['-l', mount]); });
+  mountTmpfs(t, mount, '4m');
   const st = fs.statfsSync(mount);
   const filler = path.join(mount, 'filler');
   fs.writeFileSync(filler, Buffer.alloc(st.bavail * st.bsize - free));

@@ -3,7 +3,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { BIN, FIXTURES, exitWithin, ofType, readJournal, sluice, tmpDir, track } from '../helpers.js';
+import { BIN, FIXTURES, NO_DAC_OVERRIDE, exitWithin, ofType, readJournal, sluice, tmpDir, track } from '../helpers.js';
 
 const byName = (lines: Record<string, any>[]) => Object.fromEntries(ofType(lines, 'result').map((r) => [path.basename(r.path), r]));
 
@@ -142,9 +142,8 @@ t.test('a tree 1,000 levels deep is walked without a stack overflow', async (t) 
 });
 
 t.test('an unreadable file fails with SLUICE_E_IO (not retried); an unreadable directory is a warning; the walk goes on', async (t) => {
-  // root reads everything: when the tests run as root, run sluice as root without the
-  // capabilities that bypass file permissions (setpriv, util-linux), so mode 000 means no access
-  const asUser = process.getuid?.() === 0 ? ['setpriv', '--bounding-set', '-dac_override,-dac_read_search', '--'] : [];
+  // root reads everything: NO_DAC_OVERRIDE makes mode 000 mean no access
+  const asUser = NO_DAC_OVERRIDE;
   const dir = tmpDir();
   fs.mkdirSync(path.join(dir, 'in/locked'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'in/open.txt'), 'o');
