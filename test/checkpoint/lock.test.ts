@@ -266,21 +266,33 @@ t.test('a takeover left half done by a run that died is completed, and its lefto
   t.same(fs.readdirSync(dir), []);
 });
 
-t.test('status says a run is going on when the lock holder is a live process of another user', async (t) => {
+const notRoot = process.platform !== 'linux' || process.getuid?.() !== 0 ? 'running processes as other users needs root on Linux' : false;
+
+t.test('status says a run is going on when the lock holder is a live process of another user', { skip: notRoot }, async (t) => {
+  // the holder runs as nobody; status and run as a third user, for whom kill(pid, 0) fails with EPERM
+  // (as root it would succeed: root may signal anyone)
   const sleeper = spawn('sleep', ['300'], { uid: 65534, gid: 65534, stdio: 'ignore' });
   t.teardown(() => sleeper.kill('SIGKILL'));
   await new Promise((r) => sleeper.once('spawn', r));
+  const user = { uid: 65533, gid: 65533, env: { ...process.env } };
+  if (user.env._TAPJS_PROCESSINFO_CWD_) {
+    // tap's hook in every child writes its process info there: make it a place this user can write
+    user.env._TAPJS_PROCESSINFO_CWD_ = tmpDir();
+    fs.chownSync(user.env._TAPJS_PROCESSINFO_CWD_, user.uid, user.gid);
+  }
   const dir = tmpDir();
+  fs.chmodSync(dir, 0o755);
   makeTree(path.join(dir, 'in'), 2, 2);
   fs.mkdirSync(path.join(dir, 'st'));
+  fs.chownSync(path.join(dir, 'st'), user.uid, user.gid);
   const record = JSON.stringify({ pid: sleeper.pid, host: os.hostname(), started: '2026-01-02T03:04:05Z' });
   fs.writeFileSync(path.join(dir, 'st/lock'), record);
-  const js = await sluice(['status', '--state', 'st', '--json'], { cwd: dir });
+  const js = await sluice(['status', '--state', 'st', '--json'], { cwd: dir, ...user });
   t.equal(js.code, 0, js.stderr);
   t.match(js.lines[0], { type: 'status', running: { pid: sleeper.pid, started: '2026-01-02T03:04:05Z' } });
-  const text = await sluice(['status', '--state', 'st'], { cwd: dir });
+  const text = await sluice(['status', '--state', 'st'], { cwd: dir, ...user });
   t.match(text.stdout, `running now: pid ${sleeper.pid}, since 2026-01-02T03:04:05Z`);
-  const run = await sluice(['run', '--input', 'in', '--processor', 'noop', '--state', 'st'], { cwd: dir });
+  const run = await sluice(['run', '--input', 'in', '--processor', 'noop', '--state', 'st'], { cwd: dir, ...user });
   t.equal(run.code, 3, 'and a run refuses, by the same rule');
   t.match(run.stderr, `locked by another run: pid ${sleeper.pid}`);
   t.equal(fs.readFileSync(path.join(dir, 'st/lock'), 'utf8'), record, 'the lock is untouched');
