@@ -1,8 +1,9 @@
-import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { JOURNAL_FILE, latestLines } from '../checkpoint/journal.js';
 import { KeySet } from '../checkpoint/keyset.js';
 import { metaKey } from '../checkpoint/keys.js';
+import { lockHolder } from '../checkpoint/lock.js';
 import { readRunState, type RunState } from '../checkpoint/state.js';
 import type { PipelineConfig } from '../core/config.js';
 import { walk, defaultDisplay } from '../stages/walk.js';
@@ -15,7 +16,7 @@ export interface Status {
   pipeline: string | null;
   config_hash: string | null;
   runs: number;
-  running: { pid: number; started: string } | null;
+  running: { pid: number; host: string; started: string } | null;
   done: number;
   ok: number;
   failed: number;
@@ -59,25 +60,21 @@ export async function readStatus(dir: string, config: PipelineConfig | null): Pr
   }
   return {
     v: 1, type: 'status', state: defaultDisplay(dir), pipeline: run?.pipeline ?? config?.name ?? null, config_hash: run?.config_hash ?? null,
-    runs: run?.runs ?? 0, running: lockHolder(dir), done: ok + failed, ok, failed, pending, found, journal_lines: lines,
+    runs: run?.runs ?? 0, running: running(dir), done: ok + failed, ok, failed, pending, found, journal_lines: lines,
     last_run: run?.last ?? null,
     top_errors: [...codes].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([code, count]) => ({ code, count })),
   };
 }
 
-function lockHolder(dir: string): Status['running'] {
-  try {
-    const l = JSON.parse(fs.readFileSync(path.join(dir, 'lock'), 'utf8')) as { pid: number; started: string };
-    process.kill(l.pid, 0);
-    return { pid: l.pid, started: l.started };
-  } catch {
-    return null;
-  }
+/** The run holding the lock, by the lock's own rule (a live pid of any user, or another host's). */
+function running(dir: string): Status['running'] {
+  const l = lockHolder(dir);
+  return l.held && l.holder ? { pid: l.holder.pid, host: l.holder.host, started: l.holder.started } : null;
 }
 
 export function formatStatus(s: Status): string {
   const out = [`state ${s.state}${s.pipeline ? ` (pipeline ${s.pipeline}, config ${s.config_hash ?? '?'})` : ''}`];
-  out.push(s.running ? `running now: pid ${s.running.pid}, since ${s.running.started}` : 'not running');
+  out.push(s.running ? `running now: pid ${s.running.pid}${s.running.host === os.hostname() ? '' : ` on ${s.running.host}`}, since ${s.running.started}` : 'not running');
   out.push(`done ${s.done}: ${s.ok} ok, ${s.failed} failed${s.pending !== null ? `; pending ${s.pending} of ${s.found} found` : ''}`);
   if (s.last_run) {
     const l = s.last_run;
