@@ -21,7 +21,9 @@ t.test(`kill -9 soak: ${ROUNDS} rounds of ${KILLS} kills over ${ITEMS} items`, a
     redone += r.redone;
     maxInFlight = Math.max(maxInFlight, ...r.inFlight);
     caughtWorking += r.inFlight.filter((n) => n > 0).length;
+    t.comment(`round ${round}: seed ${r.seed} (SOAK_SEED=${r.seed} replays its kill times)`);
     t.equal(r.finalExit, 0, `round ${round}: the last run finishes`);
+    t.equal(r.badLines, 0, `round ${round}: every whole journal line parses after every kill (only a torn last line may not)`);
     t.equal(r.distinctKeys, ITEMS, `round ${round}: every input recorded done`);
     t.equal(r.journalLines, ITEMS, `round ${round}: no journal line duplicated`);
     t.same(r.missingOrPartialOutputs, [], `round ${round}: no output missing or partial`);

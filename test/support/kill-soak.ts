@@ -44,6 +44,22 @@ export interface SoakRound {
   strayFiles: string[];
   finalExit: number | null;
   torn: number;
+  /** complete journal lines (newline-terminated) that do not parse: only a torn last line may */
+  badLines: number;
+  /** the seed of this round's kill times: SOAK_SEED=<seed> replays them */
+  seed: number;
+}
+
+/** A small seeded generator (mulberry32): a failing round is replayed with its seed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 function makeTree(dir: string, n: number): string[] {
@@ -96,26 +112,31 @@ function runOnce(o: SoakOptions, kill: KillAt): Promise<{ code: number | null; s
 }
 
 /** Paths recorded in the journal (display paths are "in/<rel>"), read the way a crash left it. */
-function journalRels(dir: string): { rels: string[]; lines: number } {
+function journalRels(dir: string): { rels: string[]; lines: number; bad: number } {
   const f = path.join(dir, 'st/journal.ndjson');
-  if (!fs.existsSync(f)) return { rels: [], lines: 0 };
+  if (!fs.existsSync(f)) return { rels: [], lines: 0, bad: 0 };
   const rels: string[] = [];
   let lines = 0;
-  for (const line of fs.readFileSync(f, 'utf8').split('\n')) {
-    if (!line) continue;
+  let bad = 0;
+  const parts = fs.readFileSync(f, 'utf8').split('\n');
+  // the last part has no newline after it: a torn tail the next open cuts off (or '' after a whole line)
+  parts.pop();
+  for (const line of parts) {
     try {
       rels.push((JSON.parse(line) as { path: string }).path.replace(/^in\//, ''));
       lines++;
     } catch {
-      // a torn last line: the next open drops it
+      bad++; // a whole line that is not JSON: never acceptable
     }
   }
-  return { rels, lines };
+  return { rels, lines, bad };
 }
 
 export async function killSoak(o: SoakOptions): Promise<SoakRound> {
   const minMs = o.minMs ?? 50;
   const maxMs = o.maxMs ?? 1500;
+  const seed = Number(process.env.SOAK_SEED ?? Math.floor(Math.random() * 2 ** 32));
+  const random = seeded(seed);
   const all = makeTree(path.join(o.dir, 'in'), o.items);
   const logFile = path.join(o.dir, 'invocations.log');
   fs.writeFileSync(logFile, '');
@@ -126,6 +147,7 @@ export async function killSoak(o: SoakOptions): Promise<SoakRound> {
   let logOffset = 0;
   let runs = 0;
   let torn = 0;
+  let badLines = 0;
   let final: { code: number | null } = { code: null };
   const readNewInvocations = (): string[] => {
     const buf = fs.readFileSync(logFile);
@@ -135,7 +157,7 @@ export async function killSoak(o: SoakOptions): Promise<SoakRound> {
   };
   for (let k = 0; k <= o.kills; k++) {
     const last = k === o.kills;
-    const at: KillAt = last ? null : Math.random() < 0.25 ? { fromSpawnMs: minMs + Math.random() * (maxMs - minMs) } : { afterFirstItemMs: Math.random() * maxMs };
+    const at: KillAt = last ? null : random() < 0.25 ? { fromSpawnMs: minMs + random() * (maxMs - minMs) } : { afterFirstItemMs: random() * maxMs };
     const r = await runOnce(o, at);
     runs++;
     if (process.env.SOAK_DEBUG) console.error('run', k, r.code, r.signal, r.stderr.slice(0, 300));
@@ -147,7 +169,9 @@ export async function killSoak(o: SoakOptions): Promise<SoakRound> {
       if (r.code === 0) break;
       if (!last) continue; // finished before the kill: nothing caught in flight
     }
-    const done = new Set(journalRels(o.dir).rels);
+    const jr = journalRels(o.dir);
+    badLines += jr.bad;
+    const done = new Set(jr.rels);
     const caughtNow = [...new Set(started)].filter((rel) => !done.has(rel));
     for (const rel of caughtNow) caught.set(rel, (caught.get(rel) ?? 0) + 1);
     inFlight.push(caughtNow.length);
@@ -175,6 +199,6 @@ export async function killSoak(o: SoakOptions): Promise<SoakRound> {
   return {
     kills: inFlight.length, runs, inFlight, redone, unexplained: unexplained.slice(0, 10), journalLines: j.lines,
     distinctKeys: new Set(j.rels).size, recordedOk: j.rels.length, missingOrPartialOutputs: missing.slice(0, 10),
-    strayFiles: stray.slice(0, 10), finalExit: final.code, torn,
+    strayFiles: stray.slice(0, 10), finalExit: final.code, torn, badLines: badLines + j.bad, seed,
   };
 }
