@@ -30,10 +30,10 @@ for (let r = 0; r < rounds; r++) {
   redone += res.redone;
   torn += res.torn;
   inFlight.push(...res.inFlight);
-  const ok = res.finalExit === 0 && res.distinctKeys === items && res.journalLines === items && !res.missingOrPartialOutputs.length
+  const ok = res.finalExit === 0 && res.badLines === 0 && res.distinctKeys === items && res.journalLines === items && !res.missingOrPartialOutputs.length
     && !res.strayFiles.length && !res.unexplained.length;
   if (!ok) bad++;
-  console.log(`  round ${r + 1}: ${res.kills} kills, ${res.runs} runs, journal ${res.journalLines} lines / ${res.distinctKeys} keys, missing or partial outputs ${res.missingOrPartialOutputs.length}, stray ${res.strayFiles.length}, redone ${res.redone}, unexplained ${res.unexplained.length}, in flight max ${Math.max(...res.inFlight)}, torn tails ${res.torn}: ${ok ? 'ok' : 'FAIL ' + JSON.stringify(res)}`);
+  console.log(`  round ${r + 1}: ${res.kills} kills, ${res.runs} runs, journal ${res.journalLines} lines / ${res.distinctKeys} keys, missing or partial outputs ${res.missingOrPartialOutputs.length}, stray ${res.strayFiles.length}, redone ${res.redone}, unexplained ${res.unexplained.length}, in flight max ${Math.max(...res.inFlight)}, torn tails ${res.torn}, bad lines ${res.badLines}, seed ${res.seed}: ${ok ? 'ok' : 'FAIL ' + JSON.stringify(res)}`);
 }
 const caught = inFlight.reduce((a, b) => a + b, 0);
 console.log(`trials (kills): ${trials}; rounds failed: ${bad}; items redone: ${redone} (sum of items in flight at the kills: ${caught}); max in flight at a kill: ${Math.max(...inFlight)}; kills with nothing in flight: ${inFlight.filter((n) => n === 0).length}; torn journal tails repaired: ${torn}`);
