@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { yaml } from '../core/config.js';
 import { SluiceError } from '../core/errors.js';
+import { isModulePath, resolveProcessor } from '../processors/index.js';
 
 /** Flags that change the pipeline file's values; applied to the raw data before validation. */
 export interface FlagOverrides {
@@ -33,9 +34,12 @@ function mapStage(raw: Raw): Raw {
   return m;
 }
 
-/** A processor flag that looks like a path is made absolute against the cwd; a built-in name stays. */
+/**
+ * A processor flag that looks like a path (./x, ../x, /x, or a name ending in .js or .mjs) is a
+ * path relative to the cwd, made absolute now; a built-in name stays.
+ */
 function processorRef(p: string): string {
-  return /^(\.{1,2}\/|\/)/.test(p) || p.endsWith('.js') || p.endsWith('.mjs') ? path.resolve(p) : p;
+  return isModulePath(p) || p.endsWith('.js') || p.endsWith('.mjs') ? resolveProcessor(p, process.cwd()) : p;
 }
 
 export function applyOverrides(raw: Raw, f: FlagOverrides): void {

@@ -10,7 +10,7 @@ import { parseDuration } from './duration.js';
 import { walkOptions, type WalkOptions } from '../stages/walk-spec.js';
 import { dedupeOptions, type DedupeOptions } from '../stages/dedupe.js';
 import { mapOptions, type MapOptions } from '../stages/map.js';
-import { BUILTIN_PROCESSORS } from '../processors/index.js';
+import { BUILTIN_PROCESSORS, isBuiltin, isModulePath, resolveProcessor } from '../processors/index.js';
 import { reportOptions } from '../stages/report.js';
 
 export const MAX_PIPELINE_BYTES = 1024 * 1024;
@@ -136,12 +136,14 @@ export function parsePipeline(text: string, origin: string, baseDir: string, pat
         const o = check(proc.spec.options, m.options, ['stages', i, name, 'options']);
         if (!o.ok) { issues.push(...o.issues); return; }
         m.options = o.value as Record<string, unknown>;
-      } else if (!/^(\.{1,2}\/|\/)/.test(m.processor)) {
+      } else if (!isModulePath(m.processor)) {
         issues.push({ path: ['stages', i, name, 'processor'], message: `unknown processor ${JSON.stringify(m.processor)}; expected one of ${Object.keys(BUILTIN_PROCESSORS).join(', ')}, or a path starting with ./ ../ or /` });
         return;
-      } else if (!fs.existsSync(path.resolve(baseDir, m.processor))) {
-        issues.push({ path: ['stages', i, name, 'processor'], message: `processor module not found: ${path.resolve(baseDir, m.processor)}` });
-        return;
+      } else {
+        // resolved here, once: the existence check, the fingerprint and the worker all use this path
+        m.processor = resolveProcessor(m.processor, baseDir);
+        const problem = moduleProblem(m.processor);
+        if (problem) { issues.push({ path: ['stages', i, name, 'processor'], message: `${problem}: ${m.processor}` }); return; }
       }
       map = m;
     }
@@ -165,6 +167,16 @@ export function parsePipeline(text: string, origin: string, baseDir: string, pat
     },
     report: { path: cfg.report ? abs(cfg.report.path) : null, formats: cfg.report?.formats ?? ['json'] },
   };
+}
+
+/** Why a processor module path cannot be loaded, or null when it names a regular file. */
+function moduleProblem(file: string): string | null {
+  try {
+    return fs.statSync(file).isFile() ? null : 'processor module is not a regular file';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? 'processor module not found' : `processor module cannot be read (${code ?? 'error'})`;
+  }
 }
 
 /** Line of the deepest node of `p` that exists in the document (the parent of a missing key). */
@@ -194,7 +206,7 @@ function lineOf(root: unknown, p: (string | number)[], lines: LineCounter): numb
  * redoes the done items (as make would), and moving it does not.
  */
 export function configHash(cfg: PipelineConfig, version: string): string {
-  const proc = Object.hasOwn(BUILTIN_PROCESSORS, cfg.map.processor) ? `builtin:${cfg.map.processor}@${version}` : `file:${fileDigest(cfg.map.processor)}`;
+  const proc = isBuiltin(cfg.map.processor) ? `builtin:${cfg.map.processor}@${version}` : `file:${fileDigest(cfg.map.processor)}`;
   const body = JSON.stringify({ proc, options: sortKeys(cfg.map.options), key: cfg.dedupe?.key ?? null, out: cfg.outputDir !== null });
   return createHash('sha256').update(body).digest('hex').slice(0, 16);
 }

@@ -24,7 +24,9 @@ async function load(spec: string): Promise<ProcessorFn> {
   let fn = loaded.get(spec);
   if (fn) return fn;
   const builtin = BUILTIN_PROCESSORS[spec];
-  const mod = builtin ? await builtin.load() : await import(pathToFileURL(path.resolve(spec)).href);
+  // the config resolved a module path once, against the pipeline file: never again against the cwd
+  if (!builtin && !path.isAbsolute(spec)) throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec}: expected a built-in name or an absolute path`);
+  const mod = builtin ? await builtin.load() : await import(pathToFileURL(spec).href);
   fn = (mod as { default?: unknown }).default as ProcessorFn;
   if (typeof fn !== 'function') {
     throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec} has no default export function`);
