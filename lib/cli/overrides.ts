@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { yaml } from '../core/config.js';
+import { RESERVED_KEYS, yaml } from '../core/config.js';
 import { SluiceError } from '../core/errors.js';
 import { isModulePath, resolveProcessor } from '../processors/index.js';
 
@@ -70,9 +70,9 @@ export function setPath(raw: Raw, assignment: string): void {
     if (m[1]) segs.push(m[1]);
     for (const idx of m[2]!.matchAll(/\[(\d+)\]/g)) segs.push(Number(idx[1]));
   }
-  if (!segs.length || segs.some((s) => s === '__proto__' || s === 'constructor' || s === 'prototype')) {
-    throw new SluiceError('SLUICE_E_USAGE', `--set ${assignment}: invalid key path`);
-  }
+  if (!segs.length) throw new SluiceError('SLUICE_E_USAGE', `--set ${assignment}: invalid key path`);
+  const reserved = segs.find((s) => typeof s === 'string' && RESERVED_KEYS.has(s));
+  if (reserved !== undefined) throw new SluiceError('SLUICE_E_USAGE', `--set ${keyPath}: key "${reserved}" is not allowed (a reserved JavaScript name)`);
   let value: unknown;
   try {
     value = yaml().parse(assignment.slice(eq + 1));
@@ -80,10 +80,23 @@ export function setPath(raw: Raw, assignment: string): void {
     value = assignment.slice(eq + 1);
   }
   let cur: any = raw;
-  for (let i = 0; i < segs.length - 1; i++) {
+  for (let i = 0; i < segs.length; i++) {
     const seg = segs[i]!;
+    if (typeof seg === 'number') {
+      // a list grows by one entry at most: an index is never an allocation size
+      const at = formatSegs(segs.slice(0, i));
+      if (!Array.isArray(cur)) throw new SluiceError('SLUICE_E_USAGE', `--set ${keyPath}: ${at} is not a list`);
+      if (seg > cur.length) {
+        throw new SluiceError('SLUICE_E_USAGE', `--set ${keyPath}: index ${seg} is past the end of ${at} (${cur.length} entr${cur.length === 1 ? 'y' : 'ies'}; [${cur.length}] adds one)`);
+      }
+    }
+    if (i === segs.length - 1) break;
     if (cur[seg] === undefined || cur[seg] === null || typeof cur[seg] !== 'object') cur[seg] = typeof segs[i + 1] === 'number' ? [] : {};
     cur = cur[seg];
   }
   cur[segs[segs.length - 1]!] = value;
+}
+
+function formatSegs(segs: (string | number)[]): string {
+  return segs.map((s, i) => (typeof s === 'number' ? `[${s}]` : (i ? '.' : '') + s)).join('') || 'the top level';
 }

@@ -39,9 +39,13 @@ interface JsonSchema {
   description?: string;
   pattern?: string;
   additionalProperties?: unknown;
+  anyOf?: JsonSchema[];
+  const?: unknown;
 }
 
 function typeName(s: JsonSchema): string {
+  if (s.anyOf) return s.anyOf.map(typeName).join(' | ');
+  if (s.const !== undefined) return JSON.stringify(s.const);
   if (s.enum) return s.enum.map((e) => JSON.stringify(e)).join(' | ');
   if (s.type === 'array') return `list of ${s.items ? typeName(s.items) : 'any'}`;
   if (s.type === 'string' && s.pattern?.includes('ms|s|m|h')) return 'duration';

@@ -6,6 +6,7 @@ import type { Item } from '../core/item.js';
 import { SluiceError } from '../core/errors.js';
 import type { WalkOptions } from './walk-spec.js';
 import { rootPrefixes } from './roots.js';
+import { canonicalPath } from '../core/fsx.js';
 
 export type { WalkOptions } from './walk-spec.js';
 
@@ -201,6 +202,8 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
     }
   }
   const prefixes = rootPrefixes(roots.map((r) => (r.st.isFile() ? path.dirname(r.abs) : r.abs)));
+  // follow_symlinks: inside: a link is followed only when its real target is under a root's real path
+  const within = opts.follow_symlinks === 'inside' ? containment(roots.filter((r) => !r.st.isFile()).map((r) => r.abs)) : null;
 
   for (const [n, { given: root, abs: absRoot, st }] of roots.entries()) {
     const prefix = prefixes[n]!;
@@ -260,6 +263,10 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
             target = await fsp.stat(abs as string);
           } catch (err) {
             warn(abs, err);
+            continue;
+          }
+          if (within && (target.isDirectory() || target.isFile()) && !(await within(abs))) {
+            hooks.onWarning?.({ path: String(abs), code: 'ELINKOUTSIDE', message: `symlink not followed: ${String(abs)} leads outside the roots (follow_symlinks: inside)` });
             continue;
           }
           if (target.isDirectory()) {
@@ -345,6 +352,21 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
     }
   }
   yield* release(true);
+}
+
+/** With follow_symlinks: inside, whether a link's real target lies under one of the (directory) roots. */
+function containment(dirRoots: string[]): (link: P) => Promise<boolean> {
+  const real = dirRoots.map((r) => Buffer.from(canonicalPath(r)));
+  return async (link) => {
+    let target: Buffer;
+    try {
+      target = await fsp.realpath(link as string, { encoding: 'buffer' });
+    } catch {
+      return false; // gone or unreadable meanwhile: not followed
+    }
+    // compared as bytes: a name that is not UTF-8 is never mistaken for another
+    return real.some((r) => target.equals(r) || (target.length > r.length && target[r.length] === SEP[0] && target.subarray(0, r.length).equals(r)) || (r.length === 1 && r[0] === SEP[0]));
+  };
 }
 
 function makeItem(abs: P, rel: string, size: number, mtimeMs: number, root: RootInfo): Item {
