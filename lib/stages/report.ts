@@ -5,6 +5,7 @@ import type { ItemResult } from './map.js';
 import type { ComponentSpec } from '../core/spec.js';
 import { z } from 'zod';
 import { canonicalPath, isInside } from '../core/fsx.js';
+import { defaultDisplay as shown } from './walk.js';
 
 export const spec: ComponentSpec = {
   kind: 'stage',
@@ -213,8 +214,9 @@ export function reportPathProblem(file: string, formats: readonly ('json' | 'md'
   const realRoots = roots.map(canonicalPath);
   for (const f of reportFiles(file, formats)) {
     const real = canonicalPath(f);
-    if (isInside(real, state) && !(path.dirname(real) === state && STATE_DIR_REPORTS.has(path.basename(real)))) {
-      return `${f} is inside the state dir ${stateDir}, which holds the checkpoint; only report.json and report.md may go there`;
+    const inState = isInside(real, state);
+    if (inState && !(path.dirname(real) === state && STATE_DIR_REPORTS.has(path.basename(real)))) {
+      return `${shown(f)} is inside the state dir ${shown(stateDir)}, which holds the checkpoint; only report.json and report.md may go there`;
     }
     let st: fs.Stats;
     try {
@@ -222,10 +224,11 @@ export function reportPathProblem(file: string, formats: readonly ('json' | 'md'
     } catch {
       continue; // nothing there to overwrite
     }
-    if (st.isDirectory()) return `${f} is a directory`;
+    if (st.isDirectory()) return `${shown(f)} is a directory`;
+    if (inState) continue; // the state dir is sluice's own, never walked
     const root = roots.find((_, i) => isInside(real, realRoots[i]!));
     if (root !== undefined && !isSluiceReport(f, st)) {
-      return `${f} is an input file under ${root}: writing the report there would overwrite it and leave it out of the run`;
+      return `${shown(f)} is an input file under ${shown(root)}: writing the report there would overwrite it and leave it out of the run`;
     }
   }
   return null;
