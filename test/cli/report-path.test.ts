@@ -35,6 +35,13 @@ t.test('a report path naming the journal, the state dir or another file in it is
   t.same(snapshot(path.join(dir, 'st')), before, 'the state dir is exactly as it was');
   const ok = await sluice([...base, '--report', 'st/report.json'], { cwd: dir });
   t.equal(ok.code, 0, 'the default name in the state dir is fine');
+
+  // from a pipeline file, validate already says so (its default state dir)
+  const p = path.join(dir, 'p.yaml');
+  fs.writeFileSync(p, 'version: 1\nname: p\nsource: { walk: { roots: [in] } }\nstages: [{ map: { processor: sha256 } }]\nreport: { path: .sluice/p/journal.ndjson }\n');
+  const v = await sluice(['validate', p], { cwd: dir });
+  t.equal(v.code, 2);
+  t.match(v.stderr, /journal\.ndjson is inside the state dir/);
 });
 
 t.test('a report path naming an input file is refused with exit 2 and the file is untouched; the run\'s own earlier report is not an input', async (t) => {
