@@ -1,6 +1,7 @@
 import path from 'node:path';
-import { yaml } from '../core/config.js';
+import { RESERVED_KEYS, yaml } from '../core/config.js';
 import { SluiceError } from '../core/errors.js';
+import { isModulePath, resolveProcessor } from '../processors/index.js';
 
 /** Flags that change the pipeline file's values; applied to the raw data before validation. */
 export interface FlagOverrides {
@@ -39,9 +40,12 @@ function mapStage(raw: Raw): Raw {
   return m;
 }
 
-/** A processor flag that looks like a path is made absolute against the cwd; a built-in name stays. */
+/**
+ * A processor flag that looks like a path (./x, ../x, /x, or a name ending in .js or .mjs) is a
+ * path relative to the cwd, made absolute now; a built-in name stays.
+ */
 function processorRef(p: string): string {
-  return /^(\.{1,2}\/|\/)/.test(p) || p.endsWith('.js') || p.endsWith('.mjs') ? path.resolve(p) : p;
+  return isModulePath(p) || p.endsWith('.js') || p.endsWith('.mjs') ? resolveProcessor(p, process.cwd()) : p;
 }
 
 export function applyOverrides(raw: Raw, f: FlagOverrides): void {
@@ -78,9 +82,9 @@ export function setPath(raw: Raw, assignment: string): void {
     if (m[1]) segs.push(m[1]);
     for (const idx of m[2]!.matchAll(/\[(\d+)\]/g)) segs.push(Number(idx[1]));
   }
-  if (!segs.length || segs.some((s) => s === '__proto__' || s === 'constructor' || s === 'prototype')) {
-    throw new SluiceError('SLUICE_E_USAGE', `--set ${assignment}: invalid key path`);
-  }
+  if (!segs.length) throw new SluiceError('SLUICE_E_USAGE', `--set ${assignment}: invalid key path`);
+  const reserved = segs.find((s) => typeof s === 'string' && RESERVED_KEYS.has(s));
+  if (reserved !== undefined) throw new SluiceError('SLUICE_E_USAGE', `--set ${keyPath}: key "${reserved}" is not allowed (a reserved JavaScript name)`);
   let value: unknown;
   try {
     value = yaml().parse(assignment.slice(eq + 1));
@@ -88,8 +92,17 @@ export function setPath(raw: Raw, assignment: string): void {
     value = assignment.slice(eq + 1);
   }
   let cur: any = raw;
-  for (let i = 0; i < segs.length - 1; i++) {
+  for (let i = 0; i < segs.length; i++) {
     const seg = segs[i]!;
+    if (typeof seg === 'number') {
+      // a list grows by one entry at most: an index is never an allocation size
+      const at = formatSegs(segs.slice(0, i));
+      if (!Array.isArray(cur)) throw new SluiceError('SLUICE_E_USAGE', `--set ${keyPath}: ${at} is not a list`);
+      if (seg > cur.length) {
+        throw new SluiceError('SLUICE_E_USAGE', `--set ${keyPath}: index ${seg} is past the end of ${at} (${cur.length} entr${cur.length === 1 ? 'y' : 'ies'}; [${cur.length}] adds one)`);
+      }
+    }
+    if (i === segs.length - 1) break;
     if (cur[seg] === undefined || cur[seg] === null || typeof cur[seg] !== 'object') cur[seg] = typeof segs[i + 1] === 'number' ? [] : {};
     cur = cur[seg];
   }
@@ -122,4 +135,8 @@ export function flagFor(keyPath: readonly (string | number)[]): string | null {
     }
   }
   return null;
+}
+
+function formatSegs(segs: (string | number)[]): string {
+  return segs.map((s, i) => (typeof s === 'number' ? `[${s}]` : (i ? '.' : '') + s)).join('') || 'the top level';
 }

@@ -1,5 +1,5 @@
 import { configHash, type PipelineConfig } from '../core/config.js';
-import { journalBytes, ownFilesOf, stateDirFor } from '../core/pipeline.js';
+import { checkReportPath, journalBytes, ownFilesOf, stateDirFor } from '../core/pipeline.js';
 import { VERSION } from '../core/version.js';
 import { Journal } from '../checkpoint/journal.js';
 import { contentKey } from '../checkpoint/keys.js';
@@ -32,6 +32,7 @@ export interface Plan {
 export async function makePlan(cfg: PipelineConfig, a: RunArgs): Promise<Plan> {
   const t0 = performance.now();
   const stateDir = stateDirFor(cfg, a.state);
+  checkReportPath(cfg, stateDir); // as run would refuse it
   const hash = configHash(cfg, VERSION);
   const prev = readRunState(stateDir);
   const changed = !!prev && prev.config_hash !== hash;

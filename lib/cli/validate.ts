@@ -1,4 +1,5 @@
 import { loadPipelineFile } from '../core/config.js';
+import { checkReportPath, stateDirFor } from '../core/pipeline.js';
 import { defaultConcurrency } from '../stages/map.js';
 import { checkProcessor } from '../worker/check.js';
 
@@ -8,6 +9,7 @@ import { checkProcessor } from '../worker/check.js';
  */
 export async function validateCommand(file: string, json: boolean): Promise<number> {
   const cfg = loadPipelineFile(file);
+  checkReportPath(cfg, stateDirFor(cfg)); // a report that would overwrite the checkpoint or an input
   await checkProcessor(cfg.map.processor);
   if (json) {
     process.stdout.write(JSON.stringify({ v: 1, type: 'valid', pipeline: cfg.name, file, processor: cfg.map.processor }) + '\n');

@@ -10,7 +10,7 @@ import { parseDuration } from './duration.js';
 import { walkOptions, type WalkOptions } from '../stages/walk-spec.js';
 import { dedupeOptions, type DedupeOptions } from '../stages/dedupe.js';
 import { mapOptions, type MapOptions } from '../stages/map.js';
-import { BUILTIN_PROCESSORS } from '../processors/index.js';
+import { BUILTIN_PROCESSORS, isBuiltin, isModulePath, resolveProcessor } from '../processors/index.js';
 import { reportOptions } from '../stages/report.js';
 
 export const MAX_PIPELINE_BYTES = 1024 * 1024;
@@ -50,9 +50,54 @@ export interface PipelineConfig {
 }
 
 export class ConfigError extends SluiceError {
-  constructor(readonly origin: string, readonly issues: (SchemaIssue & { line?: number })[]) {
-    super('SLUICE_E_CONFIG', `invalid pipeline ${origin}:\n` + issues.map((i) => `  ${formatPath(i.path)}: ${i.message}${i.line ? ` (line ${i.line})` : ''}`).join('\n'));
+  constructor(readonly origin: string, readonly issues: (SchemaIssue & { line?: number; col?: number })[]) {
+    super('SLUICE_E_CONFIG', `invalid pipeline ${origin}:\n` + issues.map((i) => `  ${formatPath(i.path)}: ${i.message}${i.line ? ` (line ${i.line}${i.col ? `, column ${i.col}` : ''})` : ''}`).join('\n'));
   }
+}
+
+/** Keys that name JavaScript's object machinery: never a setting, refused wherever they appear. */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Every reserved key anywhere in parsed pipeline data, with its path. Schemas that take any key
+ * (map.options) would otherwise drop `__proto__` without a word. Iterative: the depth of the
+ * data is bounded only by the file size.
+ */
+function reservedKeyIssues(data: unknown): SchemaIssue[] {
+  const issues: SchemaIssue[] = [];
+  const stack: { v: unknown; path: (string | number)[] }[] = [{ v: data, path: [] }];
+  while (stack.length) {
+    const { v, path: p } = stack.pop()!;
+    if (!v || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => stack.push({ v: x, path: [...p, i] }));
+      continue;
+    }
+    for (const k of Object.keys(v)) {
+      if (RESERVED_KEYS.has(k)) issues.push({ path: [...p, k], message: `key "${k}" is not allowed (a reserved JavaScript name)` });
+      else stack.push({ v: (v as Record<string, unknown>)[k], path: [...p, k] });
+    }
+  }
+  return issues.reverse();
+}
+
+/** What a document that is not a mapping holds, said without quoting it (it may be a secret file given by mistake). */
+function kindOf(v: unknown): string {
+  if (v === null || v === undefined) return 'an empty document';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'string') return 'text';
+  return `a ${typeof v}`;
+}
+
+/**
+ * A YAML error's message without the file's text: the parser quotes the source in a few messages
+ * ("Unresolved tag: !x", "Block scalar header includes extra characters: ..."); the line and
+ * column say where instead.
+ */
+function parseMessage(message: string): string {
+  const first = message.split('\n')[0]!;
+  const cut = first.indexOf(': ');
+  return cut > 0 ? first.slice(0, cut) : first;
 }
 
 // yaml is loaded on first use: a run from flags alone never needs it (start-up time)
@@ -90,20 +135,26 @@ export function parsePipeline(text: string, origin: string, baseDir: string, pat
     const Y = yaml();
     const lines = new Y.LineCounter();
     const doc = Y.parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
-    const parseIssues = [...doc.errors, ...doc.warnings].map((e) => ({
-      path: [] as (string | number)[],
-      message: e.message.split('\n')[0]!,
-      line: e.linePos?.[0]?.line ?? (e.pos ? lines.linePos(e.pos[0]).line : undefined),
-    }));
+    // no message quotes the file: given a secret file by mistake, sluice must not print it
+    const parseIssues = [...doc.errors, ...doc.warnings].map((e) => {
+      const pos = e.linePos?.[0] ?? (e.pos ? lines.linePos(e.pos[0]) : undefined);
+      const hint = e.code === 'TAG_RESOLVE_FAILED' ? ' (a pipeline is plain YAML or JSON: no custom tags)' : '';
+      return { path: [] as (string | number)[], message: parseMessage(e.message) + hint, line: pos?.line, col: pos?.col };
+    });
     if (parseIssues.length) throw new ConfigError(origin, parseIssues);
     try {
       data = doc.toJS({ maxAliasCount: 50 });
     } catch (err) {
-      throw new ConfigError(origin, [{ path: [], message: (err as Error).message }]);
+      throw new ConfigError(origin, [{ path: [], message: parseMessage((err as Error).message) }]);
     }
     withLines = (issues) => issues.map((i) => ({ ...i, line: lineOf(doc.contents, i.path, lines) }));
   }
-  if (patch && data && typeof data === 'object' && !Array.isArray(data)) patch(data as Record<string, unknown>);
+  if (!data || typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError(origin, withLines([{ path: [], message: `expected object, got ${kindOf(data)}: not a pipeline file (a mapping with version, name, source and stages)` }]));
+  }
+  if (patch) patch(data as Record<string, unknown>);
+  const reserved = reservedKeyIssues(data);
+  if (reserved.length) throw new ConfigError(origin, withLines(reserved));
 
   const top = check(pipelineSchema, data);
   if (!top.ok) throw new ConfigError(origin, withLines(top.issues));
@@ -136,12 +187,14 @@ export function parsePipeline(text: string, origin: string, baseDir: string, pat
         const o = check(proc.spec.options, m.options, ['stages', i, name, 'options']);
         if (!o.ok) { issues.push(...o.issues); return; }
         m.options = o.value as Record<string, unknown>;
-      } else if (!/^(\.{1,2}\/|\/)/.test(m.processor)) {
+      } else if (!isModulePath(m.processor)) {
         issues.push({ path: ['stages', i, name, 'processor'], message: `unknown processor ${JSON.stringify(m.processor)}; expected one of ${Object.keys(BUILTIN_PROCESSORS).join(', ')}, or a path starting with ./ ../ or /` });
         return;
-      } else if (!fs.existsSync(path.resolve(baseDir, m.processor))) {
-        issues.push({ path: ['stages', i, name, 'processor'], message: `processor module not found: ${path.resolve(baseDir, m.processor)}` });
-        return;
+      } else {
+        // resolved here, once: the existence check, the fingerprint and the worker all use this path
+        m.processor = resolveProcessor(m.processor, baseDir);
+        const problem = moduleProblem(m.processor);
+        if (problem) { issues.push({ path: ['stages', i, name, 'processor'], message: `${problem}: ${m.processor}` }); return; }
       }
       map = m;
     }
@@ -165,6 +218,16 @@ export function parsePipeline(text: string, origin: string, baseDir: string, pat
     },
     report: { path: cfg.report ? abs(cfg.report.path) : null, formats: cfg.report?.formats ?? ['json'] },
   };
+}
+
+/** Why a processor module path cannot be loaded, or null when it names a regular file. */
+function moduleProblem(file: string): string | null {
+  try {
+    return fs.statSync(file).isFile() ? null : 'processor module is not a regular file';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? 'processor module not found' : `processor module cannot be read (${code ?? 'error'})`;
+  }
 }
 
 /** Line of the deepest node of `p` that exists in the document (the parent of a missing key). */
@@ -204,7 +267,7 @@ export interface ConfigParts {
  * is its content, so editing it redoes the done items (as make would), and moving it does not.
  */
 export function configParts(cfg: PipelineConfig, version: string): ConfigParts {
-  const proc = Object.hasOwn(BUILTIN_PROCESSORS, cfg.map.processor) ? `builtin:${cfg.map.processor}@${version}` : `file:${fileDigest(cfg.map.processor)}`;
+  const proc = isBuiltin(cfg.map.processor) ? `builtin:${cfg.map.processor}@${version}` : `file:${fileDigest(cfg.map.processor)}`;
   const options = createHash('sha256').update(JSON.stringify(sortKeys(cfg.map.options))).digest('hex').slice(0, 16);
   return { proc, options, key: cfg.dedupe?.key ?? null, out: cfg.outputDir !== null };
 }

@@ -1,4 +1,5 @@
-import { promises as fsp } from 'node:fs';
+import fs, { promises as fsp } from 'node:fs';
+import path from 'node:path';
 
 /**
  * fsync a directory: a rename or a new file in it is durable only once its directory is synced.
@@ -10,5 +11,29 @@ export async function syncDir(dir: string): Promise<void> {
     await dh.datasync();
   } finally {
     await dh.close();
+  }
+}
+
+/** `child` is `parent` or lies below it (both absolute, normalised). */
+export function isInside(child: string, parent: string): boolean {
+  return child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
+}
+
+/**
+ * The real path of `p` even when it does not exist yet: the real path of its deepest existing
+ * ancestor, then the rest as given. Two names of one file (a symlinked folder) come out equal.
+ */
+export function canonicalPath(p: string): string {
+  let head = path.resolve(p);
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return path.join(fs.realpathSync(head), ...rest.reverse());
+    } catch {
+      const up = path.dirname(head);
+      if (up === head) return path.resolve(p);
+      rest.push(path.basename(head));
+      head = up;
+    }
   }
 }

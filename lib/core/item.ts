@@ -8,7 +8,11 @@ export interface Item {
   file: string | Uint8Array;
   /** The root it was found under, as given. */
   root: string;
-  /** Path relative to its root (forward slashes); drives the output name and the default key. */
+  /**
+   * Path relative to its root (forward slashes); drives the output name and the default key.
+   * With several roots, the root's own folder below the roots' common folder comes first
+   * (`ra/report.pdf`, `rb/report.pdf`), so roots never share a key or an output (stages/roots.ts).
+   */
   rel: string;
   size: number;
   mtime_ms: number;

@@ -18,7 +18,7 @@ import { WalkerThread } from '../stages/walk-thread.js';
 import { stdinItems, type StdinFormat } from '../stages/stdin.js';
 import { Dedupe } from '../stages/dedupe.js';
 import { ParallelMap, defaultMaxRssMb, processWithRetries, type ItemResult } from '../stages/map.js';
-import { buildReport, checkpointFailures, RunStats, writeReport } from '../stages/report.js';
+import { buildReport, checkpointFailures, reportPathProblem, RunStats, writeReport } from '../stages/report.js';
 import { Reorder } from '../stages/reorder.js';
 import { WorkerPool } from '../worker/pool.js';
 import { checkProcessor } from '../worker/check.js';
@@ -76,6 +76,12 @@ function reportPathOf(cfg: PipelineConfig, stateDir: string): string {
   return cfg.report.path ?? path.join(stateDir, 'report.json');
 }
 
+/** Refuse (exit 2, before anything is created) a report path that would overwrite the checkpoint or an input. */
+export function checkReportPath(cfg: PipelineConfig, stateDir: string): void {
+  const problem = reportPathProblem(reportPathOf(cfg, stateDir), cfg.report.formats, stateDir, cfg.walk.roots);
+  if (problem) throw new SluiceError('SLUICE_E_CONFIG', `report.path (--report) refused: ${problem}`);
+}
+
 /** The journal's size on disk (0 when there is none). */
 export function journalBytes(stateDir: string): number {
   try {
@@ -94,6 +100,7 @@ export async function runPipeline(o: RunOptions): Promise<RunOutcome> {
   // a processor that cannot load is one error before anything is recorded, not a failure per item
   await checkProcessor(cfg.map.processor);
   const stateDir = stateDirFor(cfg, o.stateDir);
+  checkReportPath(cfg, stateDir);
   try {
     fs.mkdirSync(stateDir, { recursive: true });
   } catch (err) {

@@ -41,12 +41,15 @@ interface JsonSchema {
   pattern?: string;
   anyOf?: JsonSchema[];
   additionalProperties?: unknown;
+  const?: unknown;
 }
 
 function typeName(s: JsonSchema): string {
+  if (s.anyOf?.some((a) => a.pattern === DURATION_RE.source)) return 'duration';
+  if (s.anyOf) return s.anyOf.map(typeName).join(' | ');
+  if (s.const !== undefined) return JSON.stringify(s.const);
   if (s.enum) return s.enum.map((e) => JSON.stringify(e)).join(' | ');
   if (s.type === 'array') return `list of ${s.items ? typeName(s.items) : 'any'}`;
-  if (s.anyOf?.some((a) => a.pattern === DURATION_RE.source)) return 'duration';
   if (Array.isArray(s.type)) return s.type.join(' | ');
   return s.type ?? 'any';
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { ComponentSpec } from '../core/spec.js';
 import * as noop from './noop.js';
 import * as sha256 from './sha256.js';
@@ -19,3 +20,23 @@ export const BUILTIN_PROCESSORS: Record<string, BuiltinProcessor> = Object.assig
   sha256: { spec: sha256.spec, load: async () => sha256 },
   noop: { spec: noop.spec, load: async () => noop },
 });
+
+/** A processor spec names a module file, not a built-in, when it starts with ./ ../ or /. */
+export function isModulePath(spec: string): boolean {
+  return /^(\.{1,2}\/|\/)/.test(spec);
+}
+
+export function isBuiltin(spec: string): boolean {
+  return Object.hasOwn(BUILTIN_PROCESSORS, spec);
+}
+
+/**
+ * The one place a processor spec is resolved: a built-in name stays as it is; a module path
+ * becomes absolute against `baseDir` (the pipeline file's folder; the cwd for --processor).
+ * Resolved once, when the config is read: from then on the config carries the absolute path,
+ * so the check that it exists, the config fingerprint and the worker's import all name the same
+ * file, whatever the current directory.
+ */
+export function resolveProcessor(spec: string, baseDir: string): string {
+  return isBuiltin(spec) ? spec : path.resolve(baseDir, spec);
+}

@@ -1,5 +1,4 @@
 import os from 'node:os';
-import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
@@ -143,10 +142,4 @@ export class ParallelMap<I, O> extends Transform {
     if (this.inFlight === 0) callback();
     else this.onIdle = callback;
   }
-}
-
-/** Resolve a processor spec from a pipeline file: a built-in name stays; a path is made absolute. */
-export function resolveProcessor(spec: string, baseDir: string, builtins: Record<string, unknown>): string {
-  if (Object.hasOwn(builtins, spec)) return spec;
-  return path.resolve(baseDir, spec);
 }

@@ -5,6 +5,8 @@ import type { ItemResult } from './map.js';
 import type { ComponentSpec } from '../core/spec.js';
 import { z } from 'zod';
 import { latestLines } from '../checkpoint/journal.js';
+import { canonicalPath, isInside } from '../core/fsx.js';
+import { defaultDisplay as shown } from './walk.js';
 
 export const spec: ComponentSpec = {
   kind: 'stage',
@@ -158,6 +160,32 @@ export function writeAtomic(file: string, data: string): void {
   fs.renameSync(tmp, file);
 }
 
+/**
+ * Text from outside (file names, error messages) as a Markdown code span, whose content is never
+ * read as Markdown or HTML: the fence is one backtick longer than any run of backticks inside,
+ * and line breaks and other control characters become U+FFFD, so no name can end the line, start
+ * a heading, or close the span. report.json keeps the exact text.
+ */
+/** Failure groups as Markdown: a heading per code, its examples quoted as code. */
+function failureLines(lines: string[], groups: FailureGroup[]): void {
+  for (const g of groups) {
+    lines.push(`### ${g.code} (${g.count})`, '');
+    for (const e of g.examples) lines.push(`- ${mdCode(e.path)}: ${mdCode(e.message)}`);
+    lines.push('');
+  }
+}
+
+export function mdCode(text: string): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '\uFFFD');
+  let longest = 0;
+  for (const run of clean.match(/`+/g) ?? []) longest = Math.max(longest, run.length);
+  const fence = '`'.repeat(longest + 1);
+  // a span that starts or ends with a backtick, or with spaces on both sides, is padded with one
+  // space on each side, which the reader strips
+  const pad = /^`|`$/.test(clean) || /^ .* $/.test(clean) ? ' ' : '';
+  return fence + pad + (clean || ' ') + pad + fence;
+}
+
 export function reportMarkdown(r: Report): string {
   const lines = [
     `# sluice report: ${r.pipeline}`,
@@ -171,34 +199,83 @@ export function reportMarkdown(r: Report): string {
   ];
   if (r.failures.length) {
     lines.push('## Failures', '');
-    for (const g of r.failures) {
-      lines.push(`### ${g.code} (${g.count})`, '');
-      for (const e of g.examples) lines.push(`- \`${e.path}\`: ${e.message}`);
-      lines.push('');
-    }
+    failureLines(lines, r.failures);
   }
   if (r.job.carried_failed) {
     lines.push('## The job', '', `${r.job.failed} item(s) are failed in the checkpoint, ${r.job.carried_failed} of them from earlier runs (\`sluice results --status failed\` lists them; \`--retry-failed\` runs them again).`, '');
-    for (const g of r.job.failures) {
-      lines.push(`### ${g.code} (${g.count})`, '');
-      for (const e of g.examples) lines.push(`- \`${e.path}\`: ${e.message}`);
-      lines.push('');
-    }
+    failureLines(lines, r.job.failures);
   }
   if (r.vanished?.count) {
     lines.push('## Vanished inputs', '', `${r.vanished.count} item(s) in the checkpoint were not found by this run's walk${r.vanished.count > r.vanished.examples.length ? `; the first ${r.vanished.examples.length}` : ''}:`, '');
-    for (const p of r.vanished.examples) lines.push(`- \`${p}\``);
+    for (const p of r.vanished.examples) lines.push(`- ${mdCode(p)}`);
     lines.push('');
   }
   if (r.slowest.length) {
     lines.push('## Slowest items', '');
-    for (const s of r.slowest) lines.push(`- ${s.ms} ms \`${s.path}\``);
+    for (const s of r.slowest) lines.push(`- ${s.ms} ms ${mdCode(s.path)}`);
     lines.push('');
   }
   return lines.join('\n');
 }
 
+/** The files a report is written to: the JSON path, and with md the same path ending in .md. */
+export function reportFiles(file: string, formats: readonly ('json' | 'md')[]): string[] {
+  return formats.includes('md') ? [file, file.replace(/\.json$/i, '') + '.md'] : [file];
+}
+
 export function writeReport(file: string, formats: ('json' | 'md')[], r: Report): void {
-  writeAtomic(file, JSON.stringify(r, null, 2) + '\n');
-  if (formats.includes('md')) writeAtomic(file.replace(/\.json$/i, '') + '.md', reportMarkdown(r));
+  const [json, md] = reportFiles(file, formats);
+  writeAtomic(json!, JSON.stringify(r, null, 2) + '\n');
+  if (md) writeAtomic(md, reportMarkdown(r));
+}
+
+/** Names a report may have inside the state dir: the default ones. */
+const STATE_DIR_REPORTS = new Set(['report.json', 'report.md']);
+/** A report.json bigger than this is not one sluice wrote (it keeps a few examples per code). */
+const MAX_REPORT_BYTES = 4 << 20;
+
+/**
+ * Why the report may not be written to `file` (and its .md sibling), or null when it may. The
+ * report replaces whatever is at its path, and the walk leaves the run's own files out, so:
+ * inside the state dir only the default names (anything else could be the journal, the lock or
+ * run.json); never onto a directory; and under an input root never onto an existing file that
+ * is not a report sluice wrote (it would be an input, overwritten and silently left out).
+ * Paths are compared by their real paths, so a symlinked folder is no way round.
+ */
+export function reportPathProblem(file: string, formats: readonly ('json' | 'md')[], stateDir: string, roots: readonly string[]): string | null {
+  const state = canonicalPath(stateDir);
+  const realRoots = roots.map(canonicalPath);
+  for (const f of reportFiles(file, formats)) {
+    const real = canonicalPath(f);
+    const inState = isInside(real, state);
+    if (inState && !(path.dirname(real) === state && STATE_DIR_REPORTS.has(path.basename(real)))) {
+      return `${shown(f)} is inside the state dir ${shown(stateDir)}, which holds the checkpoint; only report.json and report.md may go there`;
+    }
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(f);
+    } catch {
+      continue; // nothing there to overwrite
+    }
+    if (st.isDirectory()) return `${shown(f)} is a directory`;
+    if (inState) continue; // the state dir is sluice's own, never walked
+    const root = roots.find((_, i) => isInside(real, realRoots[i]!));
+    if (root !== undefined && !isSluiceReport(f, st)) {
+      return `${shown(f)} is an input file under ${shown(root)}: writing the report there would overwrite it and leave it out of the run`;
+    }
+  }
+  return null;
+}
+
+/** A file an earlier run wrote as its report (JSON or Markdown), recognised by its shape. */
+function isSluiceReport(file: string, st: fs.Stats): boolean {
+  if (!st.isFile() || st.size > MAX_REPORT_BYTES) return false;
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    if (text.startsWith('# sluice report: ')) return true;
+    const r = JSON.parse(text) as Record<string, unknown> | null;
+    return !!r && r.v === 1 && typeof r.run === 'string' && typeof r.config_hash === 'string' && Array.isArray(r.failures);
+  } catch {
+    return false;
+  }
 }

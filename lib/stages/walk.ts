@@ -5,6 +5,8 @@ import picomatch from 'picomatch';
 import type { Item } from '../core/item.js';
 import { SluiceError } from '../core/errors.js';
 import type { WalkOptions } from './walk-spec.js';
+import { rootPrefixes } from './roots.js';
+import { canonicalPath } from '../core/fsx.js';
 
 export type { WalkOptions } from './walk-spec.js';
 
@@ -58,6 +60,7 @@ export interface Offloaded { results: CheckResult[]; ms: number }
 
 export interface FileEntry {
   abs: P;
+  /** the item's rel: the key and output name (with several roots, the root's prefix first) */
   rel: string;
   link: boolean;
   /** the same file as a shorter path, relative to the cwd: the kernel resolves fewer components per stat */
@@ -113,7 +116,10 @@ export function checkFileSync(f: FileEntry, admit: Admit | undefined): CheckResu
   return typeof verdict === 'string' ? { size: s.size, mtimeMs, key: verdict } : { size: s.size, mtimeMs, deferred: verdict };
 }
 
-interface Held { abs: P; rel: string; size: number; mtimeMs: number; key?: string; deferred?: Deferred; rootDisplay: string; root: string }
+interface Held { abs: P; rel: string; size: number; mtimeMs: number; key?: string; deferred?: Deferred; root: RootInfo }
+
+/** What every item of one root shares. */
+interface RootInfo { display: string; given: string; prefix: string }
 
 function join(dir: P, name: P): P {
   if (typeof dir === 'string' && typeof name === 'string') return dir + '/' + name;
@@ -155,9 +161,9 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
   const maxHeld = hooks.maxHeld ?? MAX_HELD;
   /** part of each chunk offloaded: adjusted so that neither side waits for the other */
   let share = 0.5;
-  const hold = (abs: P, rel: string, size: number, mtimeMs: number, verdict: string | boolean | Deferred, rootDisplay: string, root: string) => {
+  const hold = (abs: P, rel: string, size: number, mtimeMs: number, verdict: string | boolean | Deferred, root: RootInfo) => {
     if (verdict === false) return;
-    const h: Held = { abs, rel, size, mtimeMs, rootDisplay, root };
+    const h: Held = { abs, rel, size, mtimeMs, root };
     if (typeof verdict === 'string') h.key = verdict;
     else if (verdict !== true) h.deferred = verdict;
     held.push(h);
@@ -174,7 +180,7 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
         key = v;
       }
       head++;
-      const item = makeItem(h.abs, h.rel, h.size, h.mtimeMs, h.rootDisplay, h.root);
+      const item = makeItem(h.abs, h.rel, h.size, h.mtimeMs, h.root);
       if (key !== undefined) item.key = key;
       yield item;
     }
@@ -182,27 +188,39 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
     head = 0;
   }
 
+  // every root is stat'ed first: whether it is a file or a folder decides the prefixes (roots.ts)
+  const roots: { given: string; abs: string; st: Stats }[] = [];
+  const given = new Set<string>();
   for (const root of opts.roots) {
-    const absRoot = path.resolve(root);
-    let st: Stats;
+    const abs = path.resolve(root);
+    if (given.has(abs)) continue; // the same root twice is walked once
+    given.add(abs);
     try {
-      st = await fsp.stat(absRoot);
+      roots.push({ given: root, abs, st: await fsp.stat(abs) });
     } catch (err) {
       throw new SluiceError('SLUICE_E_USAGE', `input not found: ${root} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { item: root, cause: err });
     }
+  }
+  const prefixes = rootPrefixes(roots.map((r) => (r.st.isFile() ? path.dirname(r.abs) : r.abs)));
+  // follow_symlinks: inside: a link is followed only when its real target is under a root's real path
+  const within = opts.follow_symlinks === 'inside' ? containment(roots.filter((r) => !r.st.isFile()).map((r) => r.abs)) : null;
+
+  for (const [n, { given: root, abs: absRoot, st }] of roots.entries()) {
+    const prefix = prefixes[n]!;
     const rootDisplay = display(absRoot);
     // a root under the cwd is stat'ed through a relative path (only in the synchronous mode)
     const nearRoot = hooks.syncStat ? path.relative(process.cwd(), absRoot) : '..';
     const near = nearRoot !== '' && !nearRoot.startsWith('..') && !path.isAbsolute(nearRoot) ? nearRoot + '/' : null;
     if (st.isFile()) {
       // a file given as a root is keyed and deduped like any other, shown as given
-      const rel = path.basename(absRoot);
+      const rel = prefix + path.basename(absRoot);
       const mtimeMs = Math.trunc(st.mtimeMs);
-      hold(absRoot, rel, st.size, mtimeMs, admit ? admit(rel, st.size, mtimeMs) : true, display(path.dirname(absRoot)), path.dirname(root));
+      hold(absRoot, rel, st.size, mtimeMs, admit ? admit(rel, st.size, mtimeMs) : true, { display: display(path.dirname(absRoot)), given: path.dirname(root), prefix });
       yield* release(false);
       if (hooks.signal?.aborted) return;
       continue;
     }
+    const info: RootInfo = { display: rootDisplay, given: root, prefix };
     const visited = new Set<string>([`${st.dev}:${st.ino}`]);
     const stack: Frame[] = [{ dir: absRoot, rel: '' }];
     // the next directory's listing is read while this one's files are stat'ed and handed out
@@ -238,13 +256,17 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
         if (e.isDirectory()) {
           if (!exclude(rel) && !exclude(rel + '/')) subdirs.push({ dir: abs, rel });
         } else if (e.isFile()) {
-          if (include(rel) && !exclude(rel)) files.push(near && typeof abs === 'string' ? { abs, rel, link: false, near: near + rel } : { abs, rel, link: false });
+          if (include(rel) && !exclude(rel)) files.push(near && typeof abs === 'string' ? { abs, rel: prefix + rel, link: false, near: near + rel } : { abs, rel: prefix + rel, link: false });
         } else if (e.isSymbolicLink() && opts.follow_symlinks) {
           let target: Stats;
           try {
             target = await fsp.stat(abs as string);
           } catch (err) {
             warn(abs, err);
+            continue;
+          }
+          if (within && (target.isDirectory() || target.isFile()) && !(await within(abs))) {
+            hooks.onWarning?.({ path: String(abs), code: 'ELINKOUTSIDE', message: `symlink not followed: ${String(abs)} leads outside the roots (follow_symlinks: inside)` });
             continue;
           }
           if (target.isDirectory()) {
@@ -256,7 +278,7 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
               subdirs.push({ dir: abs, rel });
             }
           } else if (target.isFile() && include(rel) && !exclude(rel)) {
-            files.push({ abs, rel, link: true });
+            files.push({ abs, rel: prefix + rel, link: true });
           }
         }
       }
@@ -300,7 +322,7 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
               if (r.code !== 'ENOENT') warn(f.abs, r);
               continue;
             }
-            hold(f.abs, f.rel, r.size, r.mtimeMs, r.key ?? r.deferred ?? true, rootDisplay, root);
+            hold(f.abs, f.rel, r.size, r.mtimeMs, r.key ?? r.deferred ?? true, info);
           }
           yield* release(false);
           if (hooks.signal?.aborted) return;
@@ -322,7 +344,7 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
             continue;
           }
           const mtimeMs = Math.trunc(s.mtimeMs);
-          hold(f.abs, f.rel, s.size, mtimeMs, admit ? admit(f.rel, s.size, mtimeMs) : true, rootDisplay, root);
+          hold(f.abs, f.rel, s.size, mtimeMs, admit ? admit(f.rel, s.size, mtimeMs) : true, info);
         }
         yield* release(false);
         if (hooks.signal?.aborted) return;
@@ -332,10 +354,26 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
   yield* release(true);
 }
 
-function makeItem(abs: P, rel: string, size: number, mtimeMs: number, rootDisplay: string, root: string): Item {
-  const shown = rootDisplay === '.' ? rel : rootDisplay + '/' + rel;
-  const item: Item = { path: shown, file: abs, root, rel, size, mtime_ms: mtimeMs };
-  if (typeof abs !== 'string' && !isUtf8(abs)) item.path_b64 = rawDisplayBytes(abs, rootDisplay, root).toString('base64');
+/** With follow_symlinks: inside, whether a link's real target lies under one of the (directory) roots. */
+function containment(dirRoots: string[]): (link: P) => Promise<boolean> {
+  const real = dirRoots.map((r) => Buffer.from(canonicalPath(r)));
+  return async (link) => {
+    let target: Buffer;
+    try {
+      target = await fsp.realpath(link as string, { encoding: 'buffer' });
+    } catch {
+      return false; // gone or unreadable meanwhile: not followed
+    }
+    // compared as bytes: a name that is not UTF-8 is never mistaken for another
+    return real.some((r) => target.equals(r) || (target.length > r.length && target[r.length] === SEP[0] && target.subarray(0, r.length).equals(r)) || (r.length === 1 && r[0] === SEP[0]));
+  };
+}
+
+function makeItem(abs: P, rel: string, size: number, mtimeMs: number, root: RootInfo): Item {
+  const below = root.prefix ? rel.slice(root.prefix.length) : rel; // shown below its own root
+  const shown = root.display === '.' ? below : root.display + '/' + below;
+  const item: Item = { path: shown, file: abs, root: root.given, rel, size, mtime_ms: mtimeMs };
+  if (typeof abs !== 'string' && !isUtf8(abs)) item.path_b64 = rawDisplayBytes(abs, root.display, root.given).toString('base64');
   return item;
 }
 

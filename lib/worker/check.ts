@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SluiceError } from '../core/errors.js';
 import { threadExecArgv } from '../core/threads.js';
-import { BUILTIN_PROCESSORS } from '../processors/index.js';
+import { isBuiltin } from '../processors/index.js';
 import { defaultDisplay } from '../stages/walk.js';
 
 const CHECKER = fileURLToPath(new URL('./check-worker.js', import.meta.url));
@@ -18,7 +18,7 @@ const CHECKER = fileURLToPath(new URL('./check-worker.js', import.meta.url));
  * The module's own output while loading goes to stderr (stdout is the NDJSON stream).
  */
 export async function checkProcessor(spec: string): Promise<void> {
-  if (Object.hasOwn(BUILTIN_PROCESSORS, spec)) return;
+  if (isBuiltin(spec)) return;
   const worker = new Worker(CHECKER, { workerData: { spec }, execArgv: threadExecArgv(), stdout: true });
   worker.stdout.pipe(process.stderr, { end: false });
   const reply = await new Promise<{ ok: boolean; name?: string; message?: string; code?: string | null }>((resolve) => {

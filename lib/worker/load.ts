@@ -1,21 +1,23 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SluiceError } from '../core/errors.js';
-import { BUILTIN_PROCESSORS } from '../processors/index.js';
+import { BUILTIN_PROCESSORS, isBuiltin } from '../processors/index.js';
 import type { ProcessorContext } from './context.js';
 import type { TaskMessage } from './protocol.js';
 
 export type ProcessorFn = (item: TaskMessage['item'], ctx: ProcessorContext) => Promise<unknown> | unknown;
 
 /**
- * Load a processor: a built-in by name, else the module at `spec` (an absolute path). Resolves to
+ * Load a processor: a built-in by name, else the module at `spec` (an absolute path, resolved by the config). Resolves to
  * its default export, a function, or rejects: the import's own error, or SLUICE_E_PROCESSOR_LOAD
  * when the module has no default export function. The worker runtime and the start-up check
  * (check.ts) load through here, so both agree on what a loadable processor is.
  */
 export async function loadProcessor(spec: string): Promise<ProcessorFn> {
-  const builtin = BUILTIN_PROCESSORS[spec];
-  const mod = builtin ? await builtin.load() : await import(pathToFileURL(path.resolve(spec)).href);
+  const builtin = isBuiltin(spec) ? BUILTIN_PROCESSORS[spec]! : null;
+  // the config resolved a module path once, against the pipeline file: never again against the cwd
+  if (!builtin && !path.isAbsolute(spec)) throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec}: expected a built-in name or an absolute path`);
+  const mod = builtin ? await builtin.load() : await import(pathToFileURL(spec).href);
   const fn = (mod as { default?: unknown }).default;
   if (typeof fn !== 'function') {
     throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec} has no default export function (export default async (item, ctx) => result)`);
