@@ -156,14 +156,15 @@ export function parsePipeline(text: string, origin: string, baseDir: string, pat
   const reserved = reservedKeyIssues(data);
   if (reserved.length) throw new ConfigError(origin, withLines(reserved));
 
+  // every bad key at once: the stages are checked even when a top-level key is bad
   const top = check(pipelineSchema, data);
-  if (!top.ok) throw new ConfigError(origin, withLines(top.issues));
-  const cfg = top.value;
-
-  const issues: SchemaIssue[] = [];
+  const issues: SchemaIssue[] = top.ok ? [] : [...top.issues];
+  const rawStages = (data as { stages?: unknown }).stages;
+  const stages: unknown[] = top.ok ? top.value.stages : Array.isArray(rawStages) ? rawStages : [];
   let dedupe: DedupeOptions | null = null;
+  let dedupeGiven = false;
   let map: MapOptions | null = null;
-  cfg.stages.forEach((entry, i) => {
+  stages.forEach((entry, i) => {
     if (!entry || typeof entry !== 'object' || Array.isArray(entry) || Object.keys(entry).length !== 1) {
       issues.push({ path: ['stages', i], message: `expected a mapping with one stage name (${Object.keys(STAGE_SCHEMAS).join(', ')})` });
       return;
@@ -174,11 +175,21 @@ export function parsePipeline(text: string, origin: string, baseDir: string, pat
       return;
     }
     const r = check(STAGE_SCHEMAS[name as StageName], opts ?? {}, ['stages', i, name]);
-    if (!r.ok) { issues.push(...r.issues); return; }
+    if (!r.ok) {
+      issues.push(...r.issues);
+      // a bad map key does not hide bad processor options: they are checked against the raw ones
+      const raw = opts as { processor?: unknown; options?: unknown } | null;
+      const proc = name === 'map' && typeof raw?.processor === 'string' ? BUILTIN_PROCESSORS[raw.processor] : undefined;
+      const optIssues = proc && !r.issues.some((x) => x.path[3] === 'options') ? check(proc.spec.options, raw!.options ?? {}, ['stages', i, name, 'options']) : null;
+      if (optIssues && !optIssues.ok) issues.push(...optIssues.issues);
+      return;
+    }
     if (name === 'dedupe') {
-      if (dedupe) issues.push({ path: ['stages', i, name], message: 'only one dedupe stage is allowed' });
+      if (dedupeGiven) issues.push({ path: ['stages', i, name], message: 'only one dedupe stage is allowed' });
       else if (map) issues.push({ path: ['stages', i, name], message: 'dedupe must come before map' });
-      dedupe = r.value as DedupeOptions;
+      dedupeGiven = true;
+      const d = r.value as DedupeOptions;
+      dedupe = d.key === 'none' ? null : d;
     } else {
       if (map) { issues.push({ path: ['stages', i, name], message: 'only one map stage is allowed' }); return; }
       const m = r.value as MapOptions;
@@ -200,7 +211,10 @@ export function parsePipeline(text: string, origin: string, baseDir: string, pat
     }
   });
   if (!issues.length && !map) issues.push({ path: ['stages'], message: 'a map stage is required' });
-  if (issues.length) throw new ConfigError(origin, withLines(issues));
+  if (issues.length || !top.ok) throw new ConfigError(origin, withLines(issues));
+  const cfg = top.value;
+  // resume is the default: no dedupe stage means the default key (`key: none` says no checkpoint skipping)
+  if (!dedupeGiven) dedupe = dedupeOptions.parse({});
 
   const abs = (p: string) => path.resolve(baseDir, p);
   return {

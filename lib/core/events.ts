@@ -7,6 +7,9 @@ export const EVENT_VERSION = 1;
 export interface StartEvent {
   v: 1; type: 'start'; run: string; pipeline: string; processor: string; concurrency: number;
   config_hash: string; state: string; mode: 'resume' | 'fresh' | 'retry-failed';
+  /** the checkpoint key items are skipped by, or none (every item runs) */
+  dedupe: string;
+  /** items in the checkpoint this run skips (0 with dedupe none) */
   already_done: number; config_changed: boolean;
 }
 export interface ResultEvent {

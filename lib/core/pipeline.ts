@@ -223,7 +223,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
 
   const start: StartEvent = {
     v: 1, type: 'start', run, pipeline: cfg.name, processor: cfg.map.processor, concurrency: o.concurrency,
-    config_hash: hash, state: defaultDisplay(stateDir), mode: o.mode, already_done: journal.size, config_changed: configChanged,
+    config_hash: hash, state: defaultDisplay(stateDir), mode: o.mode, dedupe: cfg.dedupe?.key ?? 'none', already_done: cfg.dedupe ? journal.size : 0, config_changed: configChanged,
   };
   await writer.write(start);
   writeRunState(stateDir, {

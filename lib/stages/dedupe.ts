@@ -5,15 +5,15 @@ import type { ComponentSpec } from '../core/spec.js';
 import { contentKey, metaKey, type KeyMode } from '../checkpoint/keys.js';
 
 export const dedupeOptions = z.strictObject({
-  key: z.enum(['path+size+mtime', 'content']).default('path+size+mtime')
-    .describe('path+size+mtime: path below its root, size and mtime (no reading); content: sha256 of the bytes (renamed files stay done)'),
+  key: z.enum(['path+size+mtime', 'content', 'none']).default('path+size+mtime')
+    .describe('path+size+mtime: path below its root, size and mtime (no reading); content: sha256 of the bytes (renamed files stay done); none: skip nothing, every item runs every time (results are still recorded). A pipeline without a dedupe stage gets path+size+mtime'),
 });
 export type DedupeOptions = z.output<typeof dedupeOptions>;
 
 export const spec: ComponentSpec = {
   kind: 'stage',
   name: 'dedupe',
-  description: 'Give each item its checkpoint key and drop the ones an earlier run already finished (counted as skipped). O(1) per item.',
+  description: 'Give each item its checkpoint key and drop the ones an earlier run already finished (counted as skipped). O(1) per item. On by default: a pipeline without this stage dedupes with the default key; `key: none` turns it off.',
   options: dedupeOptions,
 };
 
