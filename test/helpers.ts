@@ -22,6 +22,9 @@ process.on('exit', () => {
   }
 });
 
+// the fault-injection hooks (lib/core/faults.ts) answer only to the test suite of a checkout
+process.env.SLUICE_TEST_HOOKS = '1';
+
 /** Every child a test started and that has not exited: killed when the test process exits, however it ends. */
 const live = new Set<ChildProcess>();
 process.on('exit', () => {

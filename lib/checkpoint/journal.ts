@@ -1,4 +1,5 @@
 import fs, { promises as fsp } from 'node:fs';
+import { faultHook } from '../core/faults.js';
 import path from 'node:path';
 import { SluiceError, type ErrorInfo } from '../core/errors.js';
 import { KeySet, MAX_LOAD, type KeySetSnapshot } from './keyset.js';
@@ -67,7 +68,7 @@ export class Journal {
   /** of those, the ones recorded failed */
   private addedFailed = 0;
   /** test hook: fail writes with ENOSPC once the file would pass this many bytes */
-  private readonly faultAfterBytes = Number(process.env.SLUICE_FAULT_JOURNAL_ENOSPC_AFTER ?? 0);
+  private readonly faultAfterBytes = Number(faultHook('SLUICE_FAULT_JOURNAL_ENOSPC_AFTER') ?? 0);
   private bytes = 0;
 
   private constructor(dir: string, private readonly opts: JournalOptions) {

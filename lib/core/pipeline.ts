@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { faultHook } from './faults.js';
 import path from 'node:path';
 import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -136,7 +137,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   // it gets going while the journal loads (content keys read files: that stays a stream stage)
   const fused = cfg.dedupe?.key !== 'content';
   const recorded = journalBytes(stateDir);
-  const walker = !o.stdin && fused ? new WalkerThread({ opts: cfg.walk, skip: [...ownFiles], dedupe: !!cfg.dedupe, helper: recorded >= Number(process.env.SLUICE_WALK_HELPER_MIN_BYTES ?? HELPER_MIN_JOURNAL) }) : null;
+  const walker = !o.stdin && fused ? new WalkerThread({ opts: cfg.walk, skip: [...ownFiles], dedupe: !!cfg.dedupe, helper: recorded >= Number(faultHook('SLUICE_WALK_HELPER_MIN_BYTES') ?? HELPER_MIN_JOURNAL) }) : null;
   const pool = new WorkerPool({
     concurrency: o.concurrency, maxMemoryMb: cfg.map.max_memory_mb, maxRssMb: cfg.map.max_rss_mb ?? defaultMaxRssMb(o.concurrency),
     preload: cfg.map.processor,
@@ -181,7 +182,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   if (o.mode === 'retry-failed') journal.forgetFailed();
   if (walker) {
     // test hook: hand the table over late, so that the walk has to hold files meanwhile
-    const late = Number(process.env.SLUICE_FAULT_TABLE_DELAY_MS ?? 0);
+    const late = Number(faultHook('SLUICE_FAULT_TABLE_DELAY_MS') ?? 0);
     const hand = () => walker.setTable(cfg.dedupe ? journal.snapshot() : null);
     if (late > 0) setTimeout(hand, late).unref();
     else hand();

@@ -12,6 +12,7 @@
 //   SluiceError), so a full disk stops the run and is never recorded as a bad document, and a
 //   missing directory of the output dir is never a vanished input.
 import fs, { constants as C, promises as fsp } from 'node:fs';
+import { faultHook } from '../core/faults.js';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -21,7 +22,7 @@ import { syncDir } from '../core/fsx.js';
 /** Where writeOutput keeps its temp files, inside the output dir (same file system: the rename is atomic). */
 export const OUTPUT_TMP_DIR = '.sluice-tmp';
 /** test hook: an output whose name contains this string fails with ENOSPC */
-const FAULT_OUTPUT_ENOSPC = process.env.SLUICE_FAULT_OUTPUT_ENOSPC ?? '';
+const FAULT_OUTPUT_ENOSPC = faultHook('SLUICE_FAULT_OUTPUT_ENOSPC') ?? '';
 
 // (O_NOFOLLOW is missing on Windows; O_EXCL alone never opens through a link there either)
 const TEMP_FLAGS = C.O_WRONLY | C.O_CREAT | C.O_EXCL | (C.O_NOFOLLOW ?? 0);

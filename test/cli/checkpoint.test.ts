@@ -360,3 +360,15 @@ t.test('the config-change message names what changed: options, or outputs going 
   t.match(out.stderr, /^sluice: outputs now go to an output dir \(they were inline\) changed since the last run/);
   t.notMatch(out.stderr, /processor options/, 'only --out changed');
 });
+
+t.test('the fault-injection hooks are dead in a user\'s environment: without the test suite\'s switch a fake full disk is ignored', async (t) => {
+  const dir = tmpDir();
+  tree(path.join(dir, 'in'), numbered(50));
+  const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_FAULT_JOURNAL_ENOSPC_AFTER: '500' };
+  delete env.SLUICE_TEST_HOOKS;
+  const r = await sluice(['run', '--input', 'in', '--processor', 'sha256', '--state', 'st', '--progress', 'none'], { cwd: dir, env });
+  t.equal(r.code, 0, 'the hook did nothing');
+  t.equal(readJournal(path.join(dir, 'st')).length, 50);
+  const hooked = await sluice(['run', '--input', 'in', '--processor', 'sha256', '--state', 'st2', '--progress', 'none'], { cwd: dir, env: { ...env, SLUICE_TEST_HOOKS: '1' } });
+  t.equal(hooked.code, 3, 'with the switch (and in a checkout) it fires');
+});
