@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { createRequire } from 'node:module';
 import type { LineCounter, Node } from 'yaml';
 import { SluiceError } from './errors.js';
+import type { ComponentSpec } from './spec.js';
 import { check, duration, formatPath, show, type SchemaIssue } from './schema-util.js';
 import { parseDuration } from './duration.js';
 import { walkOptions, type WalkOptions } from '../stages/walk-spec.js';
@@ -18,21 +19,33 @@ export const MAX_PIPELINE_BYTES = 1024 * 1024;
 export const STAGE_SCHEMAS = { dedupe: dedupeOptions, map: mapOptions } as const;
 export type StageName = keyof typeof STAGE_SCHEMAS;
 
+export const outputOptions = z.strictObject({ dir: z.string().min(1).describe('per-item outputs go under it; relative to the pipeline file') });
+export const checkpointOptions = z.strictObject({
+  dir: z.string().min(1).default('.sluice').describe('state lives in <dir>/<name>; relative to the pipeline file'),
+  fsync: z.enum(['always', 'batch', 'never']).default('batch').describe('journal durability: fsync every line, every batch (group commit), or never (lines still reach the OS at once: a killed process loses nothing, a power cut may)'),
+  fsync_every: z.number().int().min(1).max(1_000_000).default(512).describe('with fsync: batch, sync after this many journal lines ...'),
+  fsync_interval: duration().default('200ms').describe('... or this long after the first line not yet synced'),
+});
+
+/** The top-level keys `output` and `checkpoint` (`report`'s is in stages/report.ts): their schemas drive validation and the docs. */
+export const outputSpec: ComponentSpec = { kind: 'key', name: 'output', description: 'Where per-item output files go (a processor writes them with ctx.writeOutput; pdf-text writes <dir>/<path below its root>.txt). Without it, outputs are inline in the result lines.', options: outputOptions };
+export const checkpointSpec: ComponentSpec = { kind: 'key', name: 'checkpoint', description: 'Where the state dir lives (journal, lock, run.json, report) and how durable the journal is.', options: checkpointOptions };
+
 const pipelineSchema = z.strictObject({
   version: z.literal(1).describe('pipeline file format version; always 1'),
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: (iss) => `expected a name of letters, digits, ".", "_" or "-", got ${show(iss.input)}` })
     .describe('names the run and its state dir (.sluice/<name>)'),
-  source: z.strictObject({ walk: walkOptions }).describe('where items come from'),
-  stages: z.array(z.unknown()).min(1).describe('dedupe (optional) then map, each a one-key mapping like {map: {...}}'),
-  output: z.strictObject({ dir: z.string().min(1).describe('per-item outputs go under it; relative to the pipeline file') }).optional(),
-  checkpoint: z.strictObject({
-    dir: z.string().min(1).default('.sluice').describe('state lives in <dir>/<name>; relative to the pipeline file'),
-    fsync: z.enum(['always', 'batch', 'never']).default('batch').describe('journal durability: fsync every line, every batch (group commit), or never (lines still reach the OS at once: a killed process loses nothing, a power cut may)'),
-    fsync_every: z.number().int().min(1).max(1_000_000).default(512).describe('with fsync: batch, sync after this many journal lines ...'),
-    fsync_interval: duration().default('200ms').describe('... or this long after the first line not yet synced'),
-  }).default({ dir: '.sluice', fsync: 'batch', fsync_every: 512, fsync_interval: '200ms' }),
-  report: reportOptions.optional(),
+  source: z.strictObject({ walk: walkOptions }).describe('where items come from: `walk` (or paths on standard input with `sluice run -`)'),
+  stages: z.array(z.unknown()).min(1).describe('dedupe (optional; without it, the default key) then map, each a one-key mapping like {map: {...}}'),
+  output: outputOptions.optional().describe('per-item output files (see key `output`)'),
+  checkpoint: checkpointOptions.default({ dir: '.sluice', fsync: 'batch', fsync_every: 512, fsync_interval: '200ms' }).describe('the state dir and journal durability (see key `checkpoint`)'),
+  report: reportOptions.optional().describe('the report file and its formats (see key `report`)'),
 });
+
+/** The top-level keys of a pipeline file, for the docs. */
+export function pipelineKeys(): { name: string; required: boolean; description: string }[] {
+  return Object.entries(pipelineSchema.shape).map(([name, s]) => ({ name, required: !(s as z.ZodType).safeParse(undefined).success, description: (s as z.ZodType).description ?? '' }));
+}
 
 export interface PipelineConfig {
   version: 1;

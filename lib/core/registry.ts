@@ -7,11 +7,15 @@ import { spec as dedupe } from '../stages/dedupe.js';
 import { spec as map } from '../stages/map.js';
 import { spec as report } from '../stages/report.js';
 import { BUILTIN_PROCESSORS } from '../processors/index.js';
+import { checkpointSpec, outputSpec } from './config.js';
 
-/** Every source, stage and processor, in pipeline order: drives `sluice stages` and the docs. */
+/** Every source, stage and processor, in pipeline order, then the other top-level keys: drives `sluice stages` and the docs. */
 export function components(): ComponentSpec[] {
-  return [walk, stdin, dedupe, map, report, ...Object.values(BUILTIN_PROCESSORS).map((p) => p.spec)];
+  return [walk, stdin, dedupe, map, ...Object.values(BUILTIN_PROCESSORS).map((p) => p.spec), outputSpec, checkpointSpec, report];
 }
+
+/** How a kind reads in the docs. */
+export const KIND_LABEL: Record<ComponentSpec['kind'], string> = { source: 'source', stage: 'stage', processor: 'processor', key: 'top-level key' };
 
 export interface OptionDoc { name: string; type: string; default?: unknown; required: boolean; description: string }
 

@@ -1,8 +1,11 @@
 import type { z } from 'zod';
 
-/** What every source, stage and processor declares: its schema drives validation, `sluice stages`, `sluice schema` and the docs. */
+/**
+ * What every source, stage, processor and top-level key of a pipeline file (output, checkpoint,
+ * report) declares: its schema drives validation, `sluice stages`, `sluice schema` and the docs.
+ */
 export interface ComponentSpec {
-  kind: 'source' | 'stage' | 'processor';
+  kind: 'source' | 'stage' | 'processor' | 'key';
   name: string;
   description: string;
   options: z.ZodType;

@@ -9,7 +9,7 @@ import { canonicalPath, isInside } from '../core/fsx.js';
 import { defaultDisplay as shown } from './walk.js';
 
 export const spec: ComponentSpec = {
-  kind: 'stage',
+  kind: 'key',
   name: 'report',
   description: 'Counts every result and writes report.json atomically at the end (and on interrupt): totals, rate, peak RSS, failures grouped by code with the first examples, slowest items.',
   options: z.lazy(() => reportOptions),
