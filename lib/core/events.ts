@@ -32,6 +32,8 @@ export interface SummaryEvent {
   input_errors?: number;
   /** only when some: items failed in earlier runs and still failed in the checkpoint (they count in the exit status) */
   carried_failed?: number;
+  /** only when the run ended on a fatal error (exit 3): its code and message */
+  error?: { code: string; message: string };
 }
 /** A problem with the input itself, not with an item: a bad stdin line. */
 export interface ErrorEvent {

@@ -17,6 +17,8 @@ export const FAULT_HOOKS = {
   SLUICE_FAULT_TABLE_DELAY_MS: 'the walker gets the key table N ms late',
   /** the walk takes a helper thread from this journal size (bytes) instead of 8 MB */
   SLUICE_WALK_HELPER_MIN_BYTES: 'walk helper thread from a journal of N bytes',
+  /** the result stream breaks with an unexpected error after N results (the fatal path) */
+  SLUICE_FAULT_SINK_BREAK_AFTER: 'the run breaks with an internal error after N results',
   /** compaction pauses this many ms after writing its temp file (a signal can land then) */
   SLUICE_FAULT_COMPACT_PAUSE_MS: 'compaction pauses N ms before its rename',
 } as const;

@@ -326,6 +326,8 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
     },
   });
   let fatal: SluiceError | null = null;
+  // test hook: the result stream breaks with an unexpected error after this many results
+  const breakAfter = Number(faultHook('SLUICE_FAULT_SINK_BREAK_AFTER') ?? 0);
   let workersAtEnd = 0;
   let memoryKills = 0;
   const sink = new Writable({
@@ -344,6 +346,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
       // --max-failures N records N failures: one that comes back after (from a batch that was
       // already running) is left unrecorded for the next run, like an item stopped at a signal
       if (r.status === 'failed' && o.maxFailures !== undefined && stats.failed >= o.maxFailures) return void print(r.item, null).then(() => cb(), cb);
+      if (breakAfter && stats.processed >= breakAfter) return cb(new Error('fault injected by SLUICE_FAULT_SINK_BREAK_AFTER'));
       stats.add(r);
       if (o.maxFailures !== undefined && stats.failed >= o.maxFailures) stopWith(`--max-failures ${o.maxFailures} reached`);
       const ev: ResultEvent = { v: 1, type: 'result', key: r.item.key!, path: r.item.path, status: r.status, ms: r.ms, attempts: r.attempts };
@@ -434,6 +437,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
     report: defaultDisplay(reportPath), exit_code: exitCode,
   };
   if (why) summary.stopped = why;
+  if (failedHard) summary.error = { code: failedHard.code, message: failedHard.message };
   if (inputErrors) summary.input_errors = inputErrors;
   if (carried) summary.carried_failed = carried;
   if (vanished?.count) {
