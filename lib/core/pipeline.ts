@@ -12,13 +12,14 @@ import { Journal, JOURNAL_FILE, MAX_JOURNALED_OUTPUT } from '../checkpoint/journ
 import { metaDigest } from '../checkpoint/keys.js';
 import { OUTPUT_TMP_DIR } from '../worker/context.js';
 import { Lock } from '../checkpoint/lock.js';
-import { readRunState, setAsideJournal, writeRunState } from '../checkpoint/state.js';
+import { checkStateDir, readRunState, removeDeadRunTemps, setAsideJournal, writeRunState } from '../checkpoint/state.js';
+import { isWithin, realPathOf } from './safe-fs.js';
 import { walk, defaultDisplay, type WalkWarning } from '../stages/walk.js';
 import { WalkerThread } from '../stages/walk-thread.js';
 import { stdinItems, type StdinFormat } from '../stages/stdin.js';
 import { Dedupe } from '../stages/dedupe.js';
 import { ParallelMap, defaultMaxRssMb, processWithRetries, type ItemResult } from '../stages/map.js';
-import { buildReport, RunStats, writeReport } from '../stages/report.js';
+import { buildReport, reportMdPath, RunStats, writeReport } from '../stages/report.js';
 import { WorkerPool } from '../worker/pool.js';
 import type { TaskMessage } from '../worker/protocol.js';
 import { parseDuration } from './duration.js';
@@ -58,10 +59,15 @@ export function stateDirFor(cfg: PipelineConfig, override?: string): string {
   return override ? path.resolve(override) : path.join(cfg.checkpoint.dir, cfg.name);
 }
 
+/** How many trailing components of stateDirFor's path are sluice's own: <checkpoint.dir>/<name>, or the --state dir. */
+export function stateDirLevels(override?: string): 1 | 2 {
+  return override ? 1 : 2;
+}
+
 /** The run's own files (state, report, outputs): never inputs, even when they sit under a root. */
 export function ownFilesOf(cfg: PipelineConfig, stateDir: string): Set<string> {
   const reportPath = reportPathOf(cfg, stateDir);
-  const own = new Set([stateDir, reportPath, reportPath.replace(/\.json$/i, '') + '.md']);
+  const own = new Set([stateDir, reportPath, reportMdPath(reportPath)]);
   if (cfg.outputDir) own.add(path.resolve(cfg.outputDir));
   return own;
 }
@@ -70,10 +76,25 @@ function reportPathOf(cfg: PipelineConfig, stateDir: string): string {
   return cfg.report.path ?? path.join(stateDir, 'report.json');
 }
 
+/**
+ * A report may not land in the state dir, except as its own report.json / report.md (the
+ * default): anywhere else there it could overwrite the journal or run.json, the whole checkpoint.
+ */
+export function checkReportPath(cfg: PipelineConfig, stateDir: string): void {
+  const own = path.join(stateDir, 'report.json');
+  const ownReal = [own, reportMdPath(own)].map(realPathOf);
+  const reportPath = reportPathOf(cfg, stateDir);
+  for (const f of cfg.report.formats.includes('md') ? [reportPath, reportMdPath(reportPath)] : [reportPath]) {
+    if (isWithin(f, stateDir) && !ownReal.includes(realPathOf(f))) {
+      throw new SluiceError('SLUICE_E_CONFIG', `report path ${defaultDisplay(f)} (report.path or --report) is inside the state dir ${defaultDisplay(stateDir)}, where it could overwrite the checkpoint: give a path outside it (or leave it out: the report then goes to ${defaultDisplay(own)})`);
+    }
+  }
+}
+
 /** The journal's size on disk (0 when there is none). */
 export function journalBytes(stateDir: string): number {
   try {
-    return fs.statSync(path.join(stateDir, JOURNAL_FILE)).size;
+    return fs.lstatSync(path.join(stateDir, JOURNAL_FILE)).size;
   } catch {
     return 0;
   }
@@ -86,13 +107,11 @@ export async function runPipeline(o: RunOptions): Promise<RunOutcome> {
     if (!fs.existsSync(root)) throw new SluiceError('SLUICE_E_USAGE', `input not found: ${defaultDisplay(root)}`, { item: root });
   }
   const stateDir = stateDirFor(cfg, o.stateDir);
-  try {
-    fs.mkdirSync(stateDir, { recursive: true });
-  } catch (err) {
-    throw new SluiceError('SLUICE_E_STATE', `cannot create state dir ${stateDir}: ${(err as Error).message}`, { cause: err });
-  }
+  checkReportPath(cfg, stateDir);
+  checkStateDir(stateDir, stateDirLevels(o.stateDir), true);
   const lock = Lock.acquire(stateDir, warnLine);
   try {
+    removeDeadRunTemps(stateDir);
     return await runLocked(o, stateDir, warnLine);
   } finally {
     lock.release();
@@ -334,19 +353,24 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   }
 
   // assigned from callbacks, which TypeScript's narrowing cannot see
-  const why = stopped as string | null;
   const failedHard = fatal as SluiceError | null;
   if (!failedHard) {
     try {
-      const c = await journal.compactIfWorthIt();
+      // a signal now stops the compaction (the journal stays as it was) and the run exits as stopped
+      const c = await journal.compactIfWorthIt(o.stop);
       if (c) warnLine(`sluice: journal compacted: ${c.before} lines -> ${c.after}`);
     } catch (err) {
       warnLine(`sluice: journal not compacted (kept as it was): ${(err as Error).message}`);
     }
   }
+  // the stop listener is gone once the pipeline ends: a signal after that is seen here
+  const stoppedLate = () => { if (!stopped && o.stop?.aborted) stopped = String(o.stop.reason ?? 'stopped'); };
+  stoppedLate();
   // vanished inputs need a walk that ran to the end; the walker thread marked what it found
   if (walker?.seen && walker.table) journal.markSeen(walker.table, walker.seen);
-  const vanished = cfg.dedupe && !o.stdin && !why && !failedHard ? await journal.vanished(20) : null;
+  const vanished = cfg.dedupe && !o.stdin && !stopped && !failedHard ? await journal.vanished(20) : null;
+  stoppedLate();
+  const why = stopped as string | null;
   let exitCode: number = stats.failed || inputErrors ? EXIT.FAILED : EXIT.OK;
   if (fatal) exitCode = fatal.exitCode;
   else if (why === 'stdout closed') exitCode = EXIT.PIPE;

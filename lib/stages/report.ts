@@ -1,9 +1,7 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { ItemResult } from './map.js';
 import type { ComponentSpec } from '../core/spec.js';
 import { z } from 'zod';
+import { writeAtomic } from '../core/safe-fs.js';
 
 export const spec: ComponentSpec = {
   kind: 'stage',
@@ -116,24 +114,6 @@ export function buildReport(stats: RunStats, meta: ReportMeta) {
 }
 export type Report = ReturnType<typeof buildReport>;
 
-/** Write via a temp file and rename, so a reader never sees half a report. */
-export function writeAtomic(file: string, data: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
-  let written = false;
-  try {
-    // writeFileSync on an fd loops over short writes (a filling disk); writeSync makes one call
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-    written = true;
-  } finally {
-    fs.closeSync(fd);
-    if (!written) fs.rmSync(tmp, { force: true });
-  }
-  fs.renameSync(tmp, file);
-}
-
 export function reportMarkdown(r: Report): string {
   const lines = [
     `# sluice report: ${r.pipeline}`,
@@ -166,7 +146,13 @@ export function reportMarkdown(r: Report): string {
   return lines.join('\n');
 }
 
+/** Where the md report of a JSON report path goes: <path without .json>.md */
+export function reportMdPath(file: string): string {
+  return file.replace(/\.json$/i, '') + '.md';
+}
+
+/** report.json (and report.md), each written atomically through safe-fs: never through a link. */
 export function writeReport(file: string, formats: ('json' | 'md')[], r: Report): void {
   writeAtomic(file, JSON.stringify(r, null, 2) + '\n');
-  if (formats.includes('md')) writeAtomic(file.replace(/\.json$/i, '') + '.md', reportMarkdown(r));
+  if (formats.includes('md')) writeAtomic(reportMdPath(file), reportMarkdown(r));
 }

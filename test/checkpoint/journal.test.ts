@@ -93,7 +93,7 @@ t.test('reverseLines and latestLines read newest first, across block boundaries'
   for await (const l of reverseLines(j.file, 97)) lines.push(l);
   t.same(lines, fs.readFileSync(j.file, 'utf8').split('\n').filter(Boolean).reverse(), 'every line, reversed, with a tiny block size');
   const latest: JournalEntry[] = [];
-  for await (const { entry: e } of latestLines(j.file)) latest.push(e);
+  for await (const { entry: e } of latestLines(j.file)) latest.push(e!);
   t.equal(latest.length, 100);
   t.ok(latest.every((e) => e.status === 'ok'), 'the latest entry of each key');
   const compacted = await (await Journal.open(dir)).compactIfWorthIt();
