@@ -430,7 +430,7 @@ async function openJournal(file: string, flags: number, missingOk = false): Prom
     return await openOwnFile(file, flags);
   } catch (err) {
     if (missingOk && (err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    if (isUnsafePath(err)) throw new SluiceError('SLUICE_E_STATE', `refusing the journal ${err.message}`, { cause: err });
+    if (isUnsafePath(err)) throw new SluiceError('SLUICE_E_STATE', `refusing the journal: ${err.message}`, { cause: err });
     throw new SluiceError('SLUICE_E_STATE', `cannot open the journal ${file}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -36,7 +36,7 @@ export function stateError(what: string, err: unknown): SluiceError {
   if (err instanceof SluiceError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return new SluiceError('SLUICE_E_DISK_FULL', `cannot write ${what}: ${(err as Error).message}`, { cause: err });
-  if (isUnsafePath(err)) return new SluiceError('SLUICE_E_STATE', `refusing ${what} ${err.message}`, { cause: err });
+  if (isUnsafePath(err)) return new SluiceError('SLUICE_E_STATE', `refusing ${what}: ${err.message}`, { cause: err });
   return new SluiceError('SLUICE_E_STATE', `cannot use ${what}: ${(err as Error).message}`, { cause: err });
 }
 

@@ -46,7 +46,7 @@ export function kindOf(st: fs.Stats): string {
   return 'is not a regular file';
 }
 
-const notRegular = (file: string, st: fs.Stats) => new UnsafePathError(file, `${kindOf(st)}, not a regular file: sluice reads and writes only regular files of its own there`);
+const notRegular = (file: string, st: fs.Stats) => new UnsafePathError(file, `${kindOf(st)}, not a regular file (sluice reads and writes only regular files of its own there)`);
 
 function lstatOrNull(file: string): fs.Stats | null {
   try {
