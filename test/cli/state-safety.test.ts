@@ -3,25 +3,10 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
-import { BIN, ofType, readJournal, sluice, tmpDir } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { ofType, readJournal, sluice, sluiceChild as child, tmpDir } from '../helpers.js';
 
 type Test = { teardown(fn: () => void): void; equal(...args: any[]): boolean; notMatch(...args: any[]): boolean };
-
-/** The CLI as a child the test kills at teardown, whatever happens; `done` resolves when it exits (or after `boundMs`, a hang). */
-function child(t: Test, args: string[], opts: SpawnOptions = {}, boundMs = 60_000) {
-  const c = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-  let stdout = '';
-  let stderr = '';
-  c.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  c.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  t.teardown(() => { if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); });
-  const done = new Promise<{ code: number | null; hung: boolean; stdout: string; stderr: string }>((resolve) => {
-    const timer = setTimeout(() => resolve({ code: null, hung: true, stdout, stderr }), boundMs);
-    c.on('close', (code) => { clearTimeout(timer); resolve({ code, hung: false, stdout, stderr }); });
-  });
-  return { proc: c, done, get stdout() { return stdout; }, get stderr() { return stderr; } };
-}
 
 /** A downloaded folder: a few documents, one with a shell command in its name. */
 function folder(): { home: string; dir: string; victim: string; before: string } {
@@ -74,10 +59,9 @@ t.test('a journal that is a hard link to the user\'s file: not a sluice journal,
 });
 
 t.test('a regular file that is not a sluice journal at journal.ndjson is refused and left unchanged, whatever its shape', async (t) => {
+  // (more shapes in test/checkpoint/journal.test.ts)
   const bodies = {
-    'shell lines': 'alias ls="ls --color"\nexport A=1\n',
     'JSON lines of another program': '{"key":"value","status":"ok"}\n{"key":"other"}\n',
-    'one line, no newline': '{"key":"config","level":3}',
     'zeroes only': '\0'.repeat(4096),
   };
   for (const [what, body] of Object.entries(bodies)) {
@@ -195,75 +179,4 @@ t.test('--report naming the journal, or any file in the state dir, is refused (e
   t.same(fs.readFileSync(path.join(dir, 'st/journal.ndjson')), journal, 'the journal is as it was');
   const own = await run(dir, '--state', 'st', '--report', 'st/report.json');
   t.equal(own.code, 0, 'the state dir\'s own report.json (the default) is fine');
-});
-
-/** A journal mostly superseded, so that the next run compacts it: 30 items failed twice, then fixed. */
-async function compactable(t: Test): Promise<{ dir: string; go: (env?: NodeJS.ProcessEnv, ...more: string[]) => ReturnType<typeof child>; files: number }> {
-  const dir = tmpDir();
-  const files = 30;
-  fs.mkdirSync(path.join(dir, 'in'));
-  for (let i = 0; i < files; i++) fs.writeFileSync(path.join(dir, 'in', `f${i}.txt`), String(i));
-  const proc = path.join(dir, 'fail-then-ok.mjs');
-  fs.writeFileSync(proc, "import fs from 'node:fs';\nexport default async () => { if (!fs.existsSync(process.env.OK_FLAG)) throw new Error('not yet'); return {}; };\n");
-  const env = { ...process.env, OK_FLAG: path.join(dir, 'ok') };
-  const args = ['run', '--input', 'in', '--processor', proc, '--state', 'st', '--progress', 'none'];
-  t.equal((await sluice(args, { cwd: dir, env })).code, 1);
-  t.equal((await sluice([...args, '--retry-failed'], { cwd: dir, env })).code, 1);
-  fs.writeFileSync(path.join(dir, 'ok'), '');
-  return { dir, files, go: (more = {}, ...extra) => child(t, [...args, '--retry-failed', ...extra], { cwd: dir, env: { ...env, ...more } }) };
-}
-
-const temps = (st: string) => fs.readdirSync(st).filter((n) => n.endsWith('.tmp'));
-const compactionTemp = (st: string) => () => temps(st).some((n) => n.startsWith('journal.ndjson.'));
-
-async function until(what: string, cond: () => boolean, boundMs = 60_000): Promise<void> {
-  const end = Date.now() + boundMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-t.test('one SIGINT during compaction: exit 130, the journal whole, no temp file left', async (t) => {
-  const { dir, go, files } = await compactable(t);
-  const st = path.join(dir, 'st');
-  const before = fs.readFileSync(path.join(st, 'journal.ndjson'));
-  const c = go({ SLUICE_FAULT_COMPACT_PAUSE_MS: '60000' });
-  await until('the compaction temp file', compactionTemp(st));
-  c.proc.kill('SIGINT');
-  const r = await c.done;
-  t.notOk(r.hung);
-  t.equal(r.code, 130, r.stderr);
-  const summary = r.stdout.trim().split('\n').map((l: string) => JSON.parse(l) as Record<string, any>).at(-1);
-  t.match(summary, { type: 'summary', stopped: 'SIGINT', exit_code: 130 });
-  t.same(temps(st), [], 'the compaction temp file is removed');
-  const after = readJournal(st);
-  t.equal(after.length, before.toString().split('\n').filter(Boolean).length + files, 'not compacted: the old lines and this run\'s, all whole');
-  const again = await sluice(['run', '--input', 'in', '--processor', path.join(dir, 'fail-then-ok.mjs'), '--state', 'st', '--progress', 'none'], { cwd: dir, env: { ...process.env, OK_FLAG: path.join(dir, 'ok') } });
-  t.equal(ofType(again.lines, 'result').length, 0, 'and every item is recorded done');
-});
-
-t.test('a hard exit during compaction (a second SIGINT, or kill -9) leaves no temp file behind for good', async (t) => {
-  const { dir, go } = await compactable(t);
-  const st = path.join(dir, 'st');
-  const c = go({ SLUICE_FAULT_COMPACT_PAUSE_MS: '60000' });
-  await until('the compaction temp file', compactionTemp(st));
-  c.proc.kill('SIGINT');
-  await new Promise((r) => setTimeout(r, 20));
-  c.proc.kill('SIGINT');
-  const r = await c.done;
-  t.equal(r.code, 130, r.stderr);
-  t.same(temps(st), [], 'a second SIGINT: the temp file is removed on the way out');
-
-  // kill -9 cannot clean up: the next run, holding the lock, removes what the dead run left
-  const k = go({ SLUICE_FAULT_COMPACT_PAUSE_MS: '60000' });
-  await until('the compaction temp file', compactionTemp(st));
-  k.proc.kill('SIGKILL');
-  await k.done;
-  t.equal(temps(st).length, 1, 'kill -9 left the temp file');
-  fs.writeFileSync(path.join(st, 'journal.ndjson.compact.tmp'), 'x'.repeat(1 << 16)); // the fixed name older versions used
-  // --fresh: a run that has nothing to compact, so only the clean-up at its start can remove them
-  const next = await sluice(['run', '--input', 'in', '--processor', path.join(dir, 'fail-then-ok.mjs'), '--state', 'st', '--progress', 'none', '--fresh'], { cwd: dir, env: { ...process.env, OK_FLAG: path.join(dir, 'ok') } });
-  t.equal(next.code, 0, next.stderr);
-  t.same(temps(st), [], 'the next run removed the dead run\'s temp files');
 });
