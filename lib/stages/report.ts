@@ -11,7 +11,7 @@ export const spec: ComponentSpec = {
 };
 
 export const reportOptions = z.strictObject({
-  path: z.string().min(1).describe('where the JSON report goes, relative to the pipeline file (without a report key: <state dir>/report.json)'),
+  path: z.string().min(1).describe('where the JSON report goes, relative to the pipeline file (without a report key: <state dir>/report.json); not elsewhere in the state dir'),
   formats: z.array(z.enum(['json', 'md'])).default(['json']).describe('json always; md adds <path without .json>.md'),
 });
 
