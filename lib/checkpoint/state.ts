@@ -3,6 +3,7 @@ import path from 'node:path';
 import { SluiceError } from '../core/errors.js';
 import { isUnsafePath, ownDir, readOwnFileSync, removeStaleTemps, writeAtomic } from '../core/safe-fs.js';
 import { JOURNAL_FILE, LEGACY_COMPACT_TMP } from './journal.js';
+import { reportMdPath, STATE_REPORT_FILE } from '../stages/report.js';
 
 /**
  * The state dir and run.json. The state dir is sluice's own: a real directory (not a link to one)
@@ -69,11 +70,13 @@ export function checkStateDir(dir: string, own: 1 | 2, create: boolean): boolean
  * then no other run writes there, so every temp file in it is a dead run's.
  */
 export function removeDeadRunTemps(stateDir: string): string[] {
-  return removeStaleTemps(stateDir, [LEGACY_COMPACT_TMP]);
+  return removeStaleTemps(stateDir, [JOURNAL_FILE, RUN_FILE, STATE_REPORT_FILE, reportMdPath(STATE_REPORT_FILE)], [LEGACY_COMPACT_TMP]);
 }
 
+export const RUN_FILE = 'run.json';
+
 export function readRunState(stateDir: string): RunState | null {
-  const file = path.join(stateDir, 'run.json');
+  const file = path.join(stateDir, RUN_FILE);
   let text: string | null;
   try {
     text = readOwnFileSync(file);
@@ -90,7 +93,7 @@ export function readRunState(stateDir: string): RunState | null {
 
 export function writeRunState(stateDir: string, s: RunState): void {
   try {
-    writeAtomic(path.join(stateDir, 'run.json'), JSON.stringify(s, null, 2) + '\n');
+    writeAtomic(path.join(stateDir, RUN_FILE), JSON.stringify(s, null, 2) + '\n');
   } catch (err) {
     throw stateError('the run state', err);
   }

@@ -12,14 +12,14 @@ import { Journal, JOURNAL_FILE, MAX_JOURNALED_OUTPUT } from '../checkpoint/journ
 import { metaDigest } from '../checkpoint/keys.js';
 import { OUTPUT_TMP_DIR } from '../worker/context.js';
 import { Lock } from '../checkpoint/lock.js';
-import { checkStateDir, readRunState, removeDeadRunTemps, setAsideJournal, writeRunState } from '../checkpoint/state.js';
+import { checkStateDir, readRunState, removeDeadRunTemps, RUN_FILE, setAsideJournal, writeRunState } from '../checkpoint/state.js';
 import { isWithin, realPathOf } from './safe-fs.js';
 import { walk, defaultDisplay, type WalkWarning } from '../stages/walk.js';
 import { WalkerThread } from '../stages/walk-thread.js';
 import { stdinItems, type StdinFormat } from '../stages/stdin.js';
 import { Dedupe } from '../stages/dedupe.js';
 import { ParallelMap, defaultMaxRssMb, processWithRetries, type ItemResult } from '../stages/map.js';
-import { buildReport, reportMdPath, RunStats, writeReport } from '../stages/report.js';
+import { buildReport, reportMdPath, RunStats, STATE_REPORT_FILE, writeReport } from '../stages/report.js';
 import { WorkerPool } from '../worker/pool.js';
 import type { TaskMessage } from '../worker/protocol.js';
 import { parseDuration } from './duration.js';
@@ -73,7 +73,7 @@ export function ownFilesOf(cfg: PipelineConfig, stateDir: string): Set<string> {
 }
 
 function reportPathOf(cfg: PipelineConfig, stateDir: string): string {
-  return cfg.report.path ?? path.join(stateDir, 'report.json');
+  return cfg.report.path ?? path.join(stateDir, STATE_REPORT_FILE);
 }
 
 /**
@@ -81,7 +81,7 @@ function reportPathOf(cfg: PipelineConfig, stateDir: string): string {
  * default): anywhere else there it could overwrite the journal or run.json, the whole checkpoint.
  */
 export function checkReportPath(cfg: PipelineConfig, stateDir: string): void {
-  const own = path.join(stateDir, 'report.json');
+  const own = path.join(stateDir, STATE_REPORT_FILE);
   const ownReal = [own, reportMdPath(own)].map(realPathOf);
   const reportPath = reportPathOf(cfg, stateDir);
   for (const f of cfg.report.formats.includes('md') ? [reportPath, reportMdPath(reportPath)] : [reportPath]) {
@@ -398,7 +398,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
     });
   } catch (err) {
     // e.g. the disk that filled under the journal: the journal is what resume needs
-    after.push(`sluice: cannot write the run state ${path.join(stateDir, 'run.json')} (the previous one is kept): ${(err as Error).message}`);
+    after.push(`sluice: cannot write the run state ${path.join(stateDir, RUN_FILE)} (the previous one is kept): ${(err as Error).message}`);
   }
 
   if (o.progress !== 'none') {

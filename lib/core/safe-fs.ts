@@ -139,7 +139,7 @@ export function readOwnFileSync(file: string): string | null {
 }
 
 /** Temp files sluice makes next to the file they become: `<file>.<pid>.<12 hex>.tmp`. */
-export const TEMP_FILE = /\.\d+\.[0-9a-f]{12}\.tmp$/;
+const TEMP_SUFFIX = /^\.\d+\.[0-9a-f]{12}\.tmp$/;
 
 /** A unique temp file name next to `file` (created with O_EXCL: never an existing file). */
 export function tempPathFor(file: string): string {
@@ -186,11 +186,11 @@ export function writeAtomic(file: string, data: string): void {
 }
 
 /**
- * Remove the temp files (TEMP_FILE names, and `legacy` names) a killed writer left in `dir`.
- * Call only while holding what makes this process the dir's only writer (the state dir's lock).
- * Regular files only; returns the names removed.
+ * Remove the temp files a killed writer left in `dir` for the files named `bases` (tempPathFor's
+ * names), and the files named `legacy`. Call only while holding what makes this process the only
+ * writer of those files (the state dir's lock). Regular files only; returns the names removed.
  */
-export function removeStaleTemps(dir: string, legacy: string[] = []): string[] {
+export function removeStaleTemps(dir: string, bases: readonly string[], legacy: readonly string[] = []): string[] {
   const removed: string[] = [];
   let names: string[];
   try {
@@ -199,7 +199,8 @@ export function removeStaleTemps(dir: string, legacy: string[] = []): string[] {
     return removed;
   }
   for (const name of names) {
-    if (!TEMP_FILE.test(name) && !legacy.includes(name)) continue;
+    const ours = legacy.includes(name) || bases.some((b) => name.startsWith(b) && TEMP_SUFFIX.test(name.slice(b.length)));
+    if (!ours) continue;
     const file = path.join(dir, name);
     const st = lstatOrNull(file);
     if (!st?.isFile()) continue;

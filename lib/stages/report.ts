@@ -146,6 +146,9 @@ export function reportMarkdown(r: Report): string {
   return lines.join('\n');
 }
 
+/** The report's name in the state dir when the pipeline names no report path. */
+export const STATE_REPORT_FILE = 'report.json';
+
 /** Where the md report of a JSON report path goes: <path without .json>.md */
 export function reportMdPath(file: string): string {
   return file.replace(/\.json$/i, '') + '.md';
