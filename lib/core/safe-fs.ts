@@ -230,7 +230,7 @@ export function ownDir(dir: string, create: boolean): boolean {
   if (!st) return false;
   if (st.isSymbolicLink()) throw new UnsafePathError(dir, 'is a symbolic link, not a directory of its own');
   if (!st.isDirectory()) throw new UnsafePathError(dir, `${kindOf(st)}, not a directory`);
-  const uid = process.getuid?.();
+  const uid = process.geteuid?.();
   if (uid !== undefined && st.uid !== uid) throw new UnsafePathError(dir, `belongs to another user (uid ${st.uid}; this process runs as uid ${uid})`);
   return true;
 }
