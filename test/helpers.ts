@@ -115,6 +115,27 @@ export function sluice(args: string[], opts: SpawnOptions & { input?: string | B
   });
 }
 
+/** What sluiceChild needs of a tap test. */
+export interface Teardown { teardown(fn: () => void): void }
+
+/**
+ * The built CLI as a child process the test kills at teardown (SIGKILL), whatever happens; `done`
+ * resolves when it exits, or with `hung: true` after `boundMs` (a bound for a hang, not a timing).
+ */
+export function sluiceChild(t: Teardown, args: string[], opts: SpawnOptions = {}, boundMs = 60_000) {
+  const c = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  let stdout = '';
+  let stderr = '';
+  c.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  c.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  t.teardown(() => { if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); });
+  const done = new Promise<{ code: number | null; hung: boolean; stdout: string; stderr: string }>((resolve) => {
+    const timer = setTimeout(() => resolve({ code: null, hung: true, stdout, stderr }), boundMs);
+    c.on('close', (code) => { clearTimeout(timer); resolve({ code, hung: false, stdout, stderr }); });
+  });
+  return { proc: c, done };
+}
+
 export function ofType(lines: Record<string, any>[], type: string): Record<string, any>[] {
   return lines.filter((l) => l.type === type);
 }

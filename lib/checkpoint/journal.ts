@@ -1,9 +1,10 @@
-import fs, { promises as fsp } from 'node:fs';
+import fs, { constants as C, promises as fsp } from 'node:fs';
 import { faultHook } from '../core/faults.js';
 import path from 'node:path';
 import { SluiceError, type ErrorInfo } from '../core/errors.js';
 import { KeySet, MAX_LOAD, type KeySetSnapshot } from './keyset.js';
 import { syncDir } from '../core/fsx.js';
+import { createTemp, isUnsafePath, openOwnFile } from '../core/safe-fs.js';
 
 export type FinalStatus = 'ok' | 'failed';
 
@@ -31,6 +32,8 @@ export interface JournalOptions {
 }
 
 export const JOURNAL_FILE = 'journal.ndjson';
+/** the compaction temp file of sluice versions that used one fixed name */
+export const LEGACY_COMPACT_TMP = 'journal.ndjson.compact.tmp';
 /** An output bigger than this is left out of the journal line (the output file has it). */
 export const MAX_JOURNALED_OUTPUT = 4096;
 
@@ -49,6 +52,10 @@ const SEEN = 4;
  * (every `batchItems` lines or `batchMs`), so a power cut loses at most one group: those items
  * run again. Lines are only ever appended; on open, a torn tail (the crash hit mid-write) is cut
  * off, with a warning naming the byte offset.
+ *
+ * The file is opened through lib/core/safe-fs (never through a link, never a FIFO), and only a file
+ * proven to be a sluice journal (its first line is one, see journalHead) is read, cut or appended
+ * to: anything else is refused with SLUICE_E_STATE and left as it is.
  */
 export class Journal {
   readonly file: string;
@@ -69,6 +76,8 @@ export class Journal {
   private addedFailed = 0;
   /** test hook: fail writes with ENOSPC once the file would pass this many bytes */
   private readonly faultAfterBytes = Number(faultHook('SLUICE_FAULT_JOURNAL_ENOSPC_AFTER') ?? 0);
+  /** test hook: compaction waits this long with its temp file written, before the rename */
+  private readonly faultCompactPauseMs = Number(faultHook('SLUICE_FAULT_COMPACT_PAUSE_MS') ?? 0);
   private bytes = 0;
 
   private constructor(dir: string, private readonly opts: JournalOptions) {
@@ -77,15 +86,28 @@ export class Journal {
 
   static async open(dir: string, opts: Partial<JournalOptions> = {}): Promise<Journal> {
     const j = new Journal(dir, { fsync: 'batch', batchItems: 512, batchMs: 200, ...opts });
-    await j.load(true);
-    j.fh = await fsp.open(j.file, 'a');
+    // one descriptor for reading, repairing and appending: what was checked is what is written
+    const fh = await openJournal(j.file, C.O_RDWR | C.O_APPEND | C.O_CREAT);
+    try {
+      await j.load(fh, true);
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+    j.fh = fh;
     return j;
   }
 
   /** Read-only: the keys as recorded, nothing repaired, no lock needed (a run may be appending). */
   static async read(dir: string): Promise<Journal> {
     const j = new Journal(dir, { fsync: 'never', batchItems: 512, batchMs: 200 });
-    await j.load(false);
+    const fh = await openJournal(j.file, C.O_RDONLY, true);
+    if (!fh) return j;
+    try {
+      await j.load(fh, false);
+    } finally {
+      await fh.close();
+    }
     return j;
   }
 
@@ -124,54 +146,49 @@ export class Journal {
     return this.lookupWords(hexWordOf(key, 0), hexWordOf(key, 8), hexWordOf(key, 16), hexWordOf(key, 24));
   }
 
-  private async load(repair: boolean): Promise<void> {
-    let fh: fsp.FileHandle;
-    try {
-      fh = await fsp.open(this.file, 'r');
-    } catch {
-      return;
-    }
+  private async load(fh: fsp.FileHandle, repair: boolean): Promise<void> {
     let total = 0;
     let goodEnd = 0; // byte offset just after the last well-formed line
     let badLines = 0;
-    try {
-      const size = (await fh.stat()).size;
-      // size the table for the lines the file probably holds: no rehash while loading
-      this.state = new KeySet(Math.ceil(size / 140 / MAX_LOAD));
-      // lines are read from bytes: sluice's own lines are recognised and their keys decoded in
-      // place, without a string per line (a resume over millions of items starts here)
-      let buf = Buffer.allocUnsafe(1 << 20);
-      let have = 0; // bytes in buf
-      let base = 0; // file offset of buf[0]
-      for (;;) {
-        if (have === buf.length) {
-          const bigger = Buffer.allocUnsafe(buf.length * 2); // a line longer than the buffer
-          buf.copy(bigger, 0, 0, have);
-          buf = bigger;
-        }
-        const { bytesRead } = await fh.read(buf, have, buf.length - have, base + have);
-        if (!bytesRead) break;
-        have += bytesRead;
-        let start = 0;
-        let nl: number;
-        while ((nl = buf.indexOf(0x0a, start)) !== -1 && nl < have) {
-          if (this.applyBytes(buf, start, nl)) goodEnd = base + nl + 1;
-          else if (nl > start) badLines++;
-          start = nl + 1;
-        }
-        buf.copy(buf, 0, start, have);
-        have -= start;
-        base += start;
+    const size = (await fh.stat()).size;
+    await journalHead(fh, size, this.file);
+    // size the table for the lines the file probably holds: no rehash while loading
+    this.state = new KeySet(Math.ceil(size / 140 / MAX_LOAD));
+    // lines are read from bytes: sluice's own lines are recognised and their keys decoded in
+    // place, without a string per line (a resume over millions of items starts here)
+    let buf = Buffer.allocUnsafe(1 << 20);
+    let have = 0; // bytes in buf
+    let base = 0; // file offset of buf[0]
+    for (;;) {
+      if (have === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2); // a line longer than the buffer
+        buf.copy(bigger, 0, 0, have);
+        buf = bigger;
       }
-      total = base + have;
-    } finally {
-      await fh.close();
+      const { bytesRead } = await fh.read(buf, have, buf.length - have, base + have);
+      if (!bytesRead) break;
+      have += bytesRead;
+      const view = buf.subarray(0, have);
+      let start = 0;
+      let nl: number;
+      // a NUL byte (a zeroed block after a power cut) makes its line unreadable: found natively, once per read
+      let nul = view.indexOf(0);
+      while ((nl = view.indexOf(0x0a, start)) !== -1) {
+        while (nul !== -1 && nul < start) nul = view.indexOf(0, start);
+        if ((nul === -1 || nul > nl) && this.applyBytes(buf, start, nl)) goodEnd = base + nl + 1;
+        else if (nl > start) badLines++;
+        start = nl + 1;
+      }
+      buf.copy(buf, 0, start, have);
+      have -= start;
+      base += start;
     }
+    total = base + have;
     this.bytes = goodEnd;
     if (goodEnd < total) {
       // Everything after the last good line is a torn write: cut it so appends start clean.
       if (repair) {
-        await fsp.truncate(this.file, goodEnd);
+        await fh.truncate(goodEnd);
         this.opts.warn?.(`sluice: journal ${this.file}: dropped a torn tail of ${total - goodEnd} bytes at byte offset ${goodEnd}; those items will run again`);
       }
     } else if (badLines) {
@@ -179,10 +196,10 @@ export class Journal {
     }
   }
 
-  /** One line, buf[start, end): the fast path for lines sluice wrote, JSON.parse for others. */
+  /** One line, buf[start, end), known to hold no NUL byte: the fast path for lines sluice wrote, JSON.parse for others. */
   private applyBytes(buf: Buffer, start: number, end: number): boolean {
     // byte comparisons in JS: a native compare() call per field cost more than the loop
-    if (end - start > 58 && buf[end - 1] === 0x7d && sameBytes(buf, start, PREFIX_BYTES) && buf[start + 40] === 0x22) {
+    if (end - start > MIN_FAST && buf[end - 1] === 0x7d && sameBytes(buf, start, PREFIX_BYTES) && buf[start + 40] === 0x22) {
       const a = hexWord(buf, start + 8);
       const b = hexWord(buf, start + 16);
       const c = hexWord(buf, start + 24);
@@ -324,40 +341,56 @@ export class Journal {
     }
   }
 
-  /** Last-chance synchronous write for a hard exit (second Ctrl-C). */
+  /** Last-chance synchronous write for a hard exit (second Ctrl-C), through the journal's own descriptor. */
   flushSync(): void {
-    if (!this.pending.length) return;
+    if (!this.pending.length || !this.fh) return;
     const text = this.pending.join('\n') + '\n';
     this.pending = [];
-    fs.appendFileSync(this.file, text);
+    fs.writeFileSync(this.fh.fd, text);
   }
 
   /**
    * Rewrite the journal with only the latest line per key when superseded lines are more than
-   * half of it. Atomic: a temp file, fsynced, renamed over the journal. Call after close().
+   * half of it. Atomic: a temp file of a unique name, fsynced, renamed over the journal. Call after
+   * close(). An abort (a signal) leaves the journal as it was and removes the temp file; so does
+   * a hard exit (process.exit), and a kill -9 leaves it to removeStaleTemps at the next start.
    */
-  async compactIfWorthIt(): Promise<{ before: number; after: number } | null> {
-    if (this.superseded * 2 <= this.lines) return null;
-    const tmp = `${this.file}.compact.tmp`;
-    const out = await fsp.open(tmp, 'w');
+  async compactIfWorthIt(signal?: AbortSignal): Promise<{ before: number; after: number } | null> {
+    if (this.superseded * 2 <= this.lines || signal?.aborted) return null;
+    let tmp: string;
+    let out: fsp.FileHandle;
+    try {
+      ({ path: tmp, fh: out } = await createTemp(this.file));
+    } catch (err) {
+      throw journalError(this.file, err);
+    }
+    const removeTmp = () => { try { fs.rmSync(tmp, { force: true }); } catch { /* nothing more to do at exit */ } };
+    process.on('exit', removeTmp);
     let after = 0;
+    let renamed = false;
     try {
       let buf: string[] = [];
       for await (const { line } of latestLines(this.file)) {
+        if (signal?.aborted) return null;
         buf.push(line);
         after++;
         if (buf.length >= 4096) { await out.writeFile(buf.join('\n') + '\n'); buf = []; }
       }
       if (buf.length) await out.writeFile(buf.join('\n') + '\n');
       await out.datasync();
-    } catch (err) {
       await out.close();
-      await fsp.rm(tmp, { force: true });
+      if (this.faultCompactPauseMs > 0) await pause(this.faultCompactPauseMs, signal);
+      if (signal?.aborted) return null;
+      await fsp.rename(tmp, this.file);
+      renamed = true;
+      await syncDir(path.dirname(this.file));
+    } catch (err) {
       throw journalError(this.file, err);
+    } finally {
+      await out.close().catch(() => {});
+      if (!renamed) removeTmp();
+      process.off('exit', removeTmp);
     }
-    await out.close();
-    await fsp.rename(tmp, this.file);
-    await syncDir(path.dirname(this.file));
     const before = this.lines;
     this.lines = after;
     return { before, after };
@@ -377,11 +410,13 @@ export class Journal {
     for (const [v, n] of this.state.tally()) if (!(v & SEEN)) unseen += n;
     if (!unseen) return { count, examples };
     const counted = new KeySet();
-    for await (const latest of latestLines(this.file)) {
+    const read = { lines: 0, unreadable: 0 };
+    for await (const latest of latestLines(this.file, read)) {
       // a key not in the table was first recorded by this run: its file was found
       const v = this.state.get(latest.key);
       if (!v || v & SEEN) continue;
       const entry = latest.entry;
+      if (!entry) continue; // its path cannot be read: counted as unreadable
       if (fs.existsSync(entry.path_b64 ? Buffer.from(entry.path_b64, 'base64') : entry.path)) continue;
       const pk = pathKey(entry.path);
       if (counted.has(pk)) continue;
@@ -389,8 +424,80 @@ export class Journal {
       count++;
       if (examples.length < limit) examples.push(entry.path);
     }
+    if (read.unreadable) this.opts.warn?.(`sluice: journal ${this.file}: skipped ${read.unreadable} unreadable line(s) looking for vanished inputs`);
     return { count, examples };
   }
+}
+
+/** Wait `ms`, or less if `signal` aborts. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve(); };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * Open the journal through safe-fs. A link, a FIFO or anything but a regular file is refused
+ * (SLUICE_E_STATE, exit 3). With `missingOk`, a journal that does not exist is null.
+ */
+async function openJournal(file: string, flags: number, missingOk: true): Promise<fsp.FileHandle | null>;
+async function openJournal(file: string, flags: number): Promise<fsp.FileHandle>;
+async function openJournal(file: string, flags: number, missingOk = false): Promise<fsp.FileHandle | null> {
+  try {
+    return await openOwnFile(file, flags);
+  } catch (err) {
+    if (missingOk && (err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (isUnsafePath(err)) throw new SluiceError('SLUICE_E_STATE', `refusing the journal: ${err.message}`, { cause: err });
+    throw new SluiceError('SLUICE_E_STATE', `cannot open the journal ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** How much of a file's start journalHead reads to find its first line (a journal line is a few KB at most). */
+const HEAD_MAX = 1 << 20;
+
+/**
+ * Prove that a file is a sluice journal before anything reads, cuts or appends to it: it is empty,
+ * or its first line that is not all NUL bytes (a zeroed block) is a journal line, or it holds no
+ * whole line yet and its bytes are the start of one (a first write torn by a crash). Anything else
+ * (a file a link or a hard link put there, a file someone replaced) is refused and left untouched.
+ */
+async function journalHead(fh: fsp.FileHandle, size: number, file: string): Promise<void> {
+  if (size === 0) return;
+  const buf = Buffer.alloc(Math.min(size, HEAD_MAX));
+  let got = 0;
+  while (got < buf.length) {
+    const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
+    if (!bytesRead) break;
+    got += bytesRead;
+  }
+  const head = buf.subarray(0, got);
+  let start = 0;
+  while (start < head.length && (head[start] === 0 || head[start] === 0x0a)) start++;
+  const nl = head.indexOf(0x0a, start);
+  let ok: boolean;
+  if (nl !== -1) ok = head.indexOf(0, start) === -1 || head.indexOf(0, start) > nl ? parseLine(head.toString('utf8', start, nl)) !== null : false;
+  else ok = start < head.length && got === size && isTornLineStart(head.subarray(start));
+  if (!ok) {
+    throw new SluiceError('SLUICE_E_STATE', `${file} is not a sluice journal (its first line is not a journal line): refusing to read, repair or append to it; it is left as it is. Move it away, or run with --fresh to set it aside`);
+  }
+}
+
+/** Could these bytes be the start of a line sluice wrote (a write cut short)? */
+function isTornLineStart(b: Buffer): boolean {
+  return b.indexOf(0) === -1 && (followsTemplate(b, OK_BYTES) || followsTemplate(b, FAILED_BYTES));
+}
+
+/** Do the bytes follow {"key":"<32 hex>"<tail> as far as both go? */
+function followsTemplate(b: Buffer, tail: Buffer): boolean {
+  const n = Math.min(b.length, 41 + tail.length);
+  for (let i = 0; i < n; i++) {
+    const c = b[i]!;
+    const ok = i < 8 ? c === PREFIX_BYTES[i] : i < 40 ? (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) : i === 40 ? c === 0x22 : c === tail[i - 41];
+    if (!ok) return false;
+  }
+  return true;
 }
 
 function journalError(file: string, err: unknown): SluiceError {
@@ -413,10 +520,17 @@ export function pathKey(p: string): string {
   return hex(h1) + hex(h2) + hex(h1 ^ 0xdeadbeef) + hex(h2 ^ 0x9e3779b9);
 }
 
+// sluice's own lines start {"key":"<32 hex>","status":"ok|failed","path":" (JSON.stringify of a
+// JournalEntry, keys in this order); the fast path recognises that start, a closing brace, no NUL
 const PREFIX = '{"key":"';
 const PREFIX_BYTES = Buffer.from(PREFIX);
-const OK_BYTES = Buffer.from(',"status":"ok"');
-const FAILED_BYTES = Buffer.from(',"status":"failed"');
+const OK_TAIL = ',"status":"ok","path":"';
+const FAILED_TAIL = ',"status":"failed","path":"';
+const OK_BYTES = Buffer.from(OK_TAIL);
+const FAILED_BYTES = Buffer.from(FAILED_TAIL);
+/** bytes of the longest template: a line of the fast path is longer than that (its path, its closing brace) */
+const TEMPLATE_MAX = 41 + FAILED_BYTES.length;
+const MIN_FAST = TEMPLATE_MAX;
 
 function sameBytes(buf: Buffer, at: number, want: Buffer): boolean {
   for (let i = 0; i < want.length; i++) if (buf[at + i] !== want[i]) return false;
@@ -434,31 +548,46 @@ function hexWord(buf: Buffer, at: number): number {
   }
   return v;
 }
-/** Parse a journal line: a fast path for the lines sluice writes, JSON.parse for anything else. */
+/**
+ * Parse a journal line: a fast path for the lines sluice writes, JSON.parse for anything else; null
+ * for an unreadable line. A line holding a NUL byte is unreadable (JSON never holds one raw).
+ */
 export function parseLine(line: string): { key: string; status: FinalStatus } | null {
-  if (!line || line.charCodeAt(line.length - 1) !== 0x7d /* } */) return null;
-  if (line.startsWith(PREFIX) && line.charCodeAt(40) === 0x22) {
+  if (!line || line.charCodeAt(line.length - 1) !== 0x7d /* } */ || line.includes('\0')) return null;
+  if (line.length > MIN_FAST && line.startsWith(PREFIX) && line.charCodeAt(40) === 0x22) {
     const key = line.slice(8, 40);
-    const rest = line.slice(41, 58);
-    const status = rest.startsWith(',"status":"ok"') ? 'ok' : rest.startsWith(',"status":"failed"') ? 'failed' : null;
+    const status = line.startsWith(OK_TAIL, 40 + 1) ? 'ok' : line.startsWith(FAILED_TAIL, 40 + 1) ? 'failed' : null;
     if (status && KeySet.isKey(key)) return { key, status };
   }
+  const e = parseEntry(line);
+  return e ? { key: e.key, status: e.status } : null;
+}
+
+/** The whole entry of a line, or null when it is not JSON or lacks what every entry has. */
+export function parseEntry(line: string): JournalEntry | null {
   let e: JournalEntry;
   try {
     e = JSON.parse(line) as JournalEntry;
   } catch {
     return null;
   }
-  if (!e || typeof e.key !== 'string' || !KeySet.isKey(e.key) || (e.status !== 'ok' && e.status !== 'failed')) return null;
-  return { key: e.key, status: e.status };
+  if (!e || typeof e !== 'object' || typeof e.key !== 'string' || !KeySet.isKey(e.key) || (e.status !== 'ok' && e.status !== 'failed')) return null;
+  if (typeof e.path !== 'string' || (e.path_b64 !== undefined && typeof e.path_b64 !== 'string')) return null;
+  return e;
 }
 
-/** Lines of a file from the last to the first, read backwards in 1 MB blocks. */
+/**
+ * Whole lines of a journal from the last to the first, read backwards in 1 MB blocks. A last line
+ * without its newline (a write in progress, or a torn tail the next run cuts) is left out. The
+ * file is opened through safe-fs and must be a sluice journal (SLUICE_E_STATE otherwise).
+ */
 export async function* reverseLines(file: string, blockSize = 1 << 20): AsyncGenerator<string> {
-  const fh = await fsp.open(file, 'r');
+  const fh = await openJournal(file, C.O_RDONLY);
   try {
     let pos = (await fh.stat()).size;
+    await journalHead(fh, pos, file);
     let tail = Buffer.alloc(0); // bytes after the last newline seen, not yet a whole line
+    let whole = false; // a newline was seen: what follows the next one back is a whole line
     while (pos > 0) {
       const n = Math.min(blockSize, pos);
       pos -= n;
@@ -468,14 +597,15 @@ export async function* reverseLines(file: string, blockSize = 1 << 20): AsyncGen
       let end = buf.length;
       for (let i = buf.length - 1; i >= 0; i--) {
         if (buf[i] === 0x0a) {
-          if (end > i + 1) yield buf.toString('utf8', i + 1, end);
+          if (whole && end > i + 1) yield buf.toString('utf8', i + 1, end);
+          whole = true;
           end = i;
         }
       }
       tail = buf.subarray(0, end);
       buf = Buffer.alloc(0);
     }
-    if (tail.length) yield tail.toString('utf8');
+    if (whole && tail.length) yield tail.toString('utf8');
   } finally {
     await fh.close();
   }
@@ -485,30 +615,46 @@ export interface LatestLine {
   line: string;
   key: string;
   status: FinalStatus;
-  /** the whole entry, parsed on first use (most callers need only the key) */
-  readonly entry: JournalEntry;
+  /**
+   * the whole entry, parsed on first use (most callers need only the key); null when the line,
+   * though it has the shape of sluice's own lines, is not JSON: an unreadable line, counted in
+   * `seen.unreadable`, that a caller needing the entry skips
+   */
+  readonly entry: JournalEntry | null;
 }
 
 /**
- * The latest entry of each key, newest first: what the journal currently says. `seen.lines`, if
- * given, counts every line read on the way (superseded and unreadable ones included).
+ * The latest entry of each key, newest first: what the journal currently says. `seen`, if given,
+ * counts every line read on the way (superseded and unreadable ones included) and the unreadable
+ * ones (NUL bytes, not JSON, no key or status: skipped, as the run's load skips them).
  */
-export async function* latestLines(file: string, seen?: { lines: number }): AsyncGenerator<LatestLine> {
+export async function* latestLines(file: string, seen?: { lines: number; unreadable?: number }): AsyncGenerator<LatestLine> {
   const emitted = new KeySet();
-  let exists = true;
   try {
-    await fsp.access(file);
+    await fsp.lstat(file);
   } catch {
-    exists = false;
+    return;
   }
-  if (!exists) return;
   for await (const line of reverseLines(file)) {
     if (seen) seen.lines++;
     const r = parseLine(line);
-    if (!r || emitted.has(r.key)) continue;
+    if (!r) {
+      if (seen) seen.unreadable = (seen.unreadable ?? 0) + 1;
+      continue;
+    }
+    if (emitted.has(r.key)) continue;
     emitted.set(r.key, 1);
-    let parsed: JournalEntry | undefined;
-    yield { line, key: r.key, status: r.status, get entry() { return (parsed ??= JSON.parse(line) as JournalEntry); } };
+    let parsed: JournalEntry | null | undefined;
+    yield {
+      line, key: r.key, status: r.status,
+      get entry() {
+        if (parsed === undefined) {
+          parsed = parseEntry(line);
+          if (!parsed && seen) seen.unreadable = (seen.unreadable ?? 0) + 1;
+        }
+        return parsed;
+      },
+    };
   }
 }
 

@@ -1,7 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeAtomic } from '../stages/report.js';
+import { SluiceError } from '../core/errors.js';
+import { isUnsafePath, ownDir, readOwnFileSync, removeStaleTemps, writeAtomic } from '../core/safe-fs.js';
+import { JOURNAL_FILE, LEGACY_COMPACT_TMP } from './journal.js';
+import { reportMdPath, STATE_REPORT_FILE } from '../stages/report.js';
 import type { ConfigParts } from '../core/config.js';
+
+/**
+ * The state dir and run.json. The state dir is sluice's own: a real directory (not a link to one)
+ * owned by the user running sluice, and so is the checkpoint dir holding it (`.sluice`) when the
+ * state dir is the default `<checkpoint.dir>/<name>`; anything else is refused with
+ * SLUICE_E_STATE (exit 3) before a byte is written. Every file in it is opened through
+ * lib/core/safe-fs.
+ */
 
 export interface RunRecord {
   run: string;
@@ -24,22 +35,81 @@ export interface RunState {
   last: RunRecord | null;
 }
 
-export function readRunState(stateDir: string): RunState | null {
+/** A refusal by safe-fs, or an error of the system, as the state error it is (exit 3). */
+export function stateError(what: string, err: unknown): SluiceError {
+  if (err instanceof SluiceError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new SluiceError('SLUICE_E_DISK_FULL', `cannot write ${what}: ${(err as Error).message}`, { cause: err });
+  if (isUnsafePath(err)) return new SluiceError('SLUICE_E_STATE', `refusing ${what}: ${err.message}`, { cause: err });
+  return new SluiceError('SLUICE_E_STATE', `cannot use ${what}: ${(err as Error).message}`, { cause: err });
+}
+
+/**
+ * Check the state dir `dir`, creating it when `create` is set. `own` is how many of its last path
+ * components are sluice's (2 for `<checkpoint.dir>/<name>`, 1 for a dir given with --state): each
+ * is created one level at a time and must be a real directory of this user's; the part above is
+ * the user's own path and is created as usual. Returns false when it does not exist (and `create`
+ * is not set).
+ */
+export function checkStateDir(dir: string, own: 1 | 2, create: boolean): boolean {
+  const levels = own === 2 ? [path.dirname(dir), dir] : [dir];
   try {
-    return JSON.parse(fs.readFileSync(path.join(stateDir, 'run.json'), 'utf8')) as RunState;
+    if (create) fs.mkdirSync(path.dirname(levels[0]!), { recursive: true });
+    for (const d of levels) {
+      if (!ownDir(d, create)) return false;
+    }
+    return true;
+  } catch (err) {
+    if (isUnsafePath(err)) {
+      throw new SluiceError('SLUICE_E_STATE', `refusing the state dir: ${err.message}. A folder can plant a link or a dir of someone else's to make sluice write elsewhere; remove it, or give a directory of your own with --state`, { cause: err });
+    }
+    throw new SluiceError('SLUICE_E_STATE', `cannot create state dir ${dir}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * What a killed run left in the state dir: temp files of run.json and report writes, and the
+ * compaction temp file (as large as the journal). Call only while holding the state dir's lock:
+ * then no other run writes there, so every temp file in it is a dead run's.
+ */
+export function removeDeadRunTemps(stateDir: string): string[] {
+  return removeStaleTemps(stateDir, [JOURNAL_FILE, RUN_FILE, STATE_REPORT_FILE, reportMdPath(STATE_REPORT_FILE)], [LEGACY_COMPACT_TMP]);
+}
+
+export const RUN_FILE = 'run.json';
+
+export function readRunState(stateDir: string): RunState | null {
+  const file = path.join(stateDir, RUN_FILE);
+  let text: string | null;
+  try {
+    text = readOwnFileSync(file);
+  } catch (err) {
+    throw stateError('the run state', err);
+  }
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as RunState;
   } catch {
     return null;
   }
 }
 
 export function writeRunState(stateDir: string, s: RunState): void {
-  writeAtomic(path.join(stateDir, 'run.json'), JSON.stringify(s, null, 2) + '\n');
+  try {
+    writeAtomic(path.join(stateDir, RUN_FILE), JSON.stringify(s, null, 2) + '\n');
+  } catch (err) {
+    throw stateError('the run state', err);
+  }
 }
 
 /** Keep the old journal as a backup and start an empty one (--fresh, or a changed config). */
 export function setAsideJournal(stateDir: string): string | null {
-  const file = path.join(stateDir, 'journal.ndjson');
-  if (!fs.existsSync(file)) return null;
+  const file = path.join(stateDir, JOURNAL_FILE);
+  try {
+    fs.lstatSync(file); // a rename moves a link or a FIFO as it is, never what it points at
+  } catch {
+    return null;
+  }
   const backup = path.join(stateDir, `journal.${new Date().toISOString().replace(/[:.]/g, '-')}.bak.ndjson`);
   fs.renameSync(file, backup);
   return backup;

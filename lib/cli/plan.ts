@@ -1,9 +1,9 @@
 import { configHash, type PipelineConfig } from '../core/config.js';
-import { checkReportPath, journalBytes, ownFilesOf, stateDirFor } from '../core/pipeline.js';
+import { checkReportPath, journalBytes, ownFilesOf, stateDirFor, stateDirLevels } from '../core/pipeline.js';
 import { VERSION } from '../core/version.js';
 import { Journal } from '../checkpoint/journal.js';
 import { contentKey } from '../checkpoint/keys.js';
-import { readRunState } from '../checkpoint/state.js';
+import { checkStateDir, readRunState } from '../checkpoint/state.js';
 import { walk, defaultDisplay } from '../stages/walk.js';
 import { WalkerThread } from '../stages/walk-thread.js';
 import { configFromArgs, modeOf, type RunArgs } from './run.js';
@@ -33,6 +33,7 @@ export async function makePlan(cfg: PipelineConfig, a: RunArgs): Promise<Plan> {
   const t0 = performance.now();
   const stateDir = stateDirFor(cfg, a.state);
   checkReportPath(cfg, stateDir); // as run would refuse it
+  checkStateDir(stateDir, stateDirLevels(a.state), false); // read-only: a dir that is not sluice's own is refused, a missing one is fine
   const hash = configHash(cfg, VERSION);
   const prev = readRunState(stateDir);
   const changed = !!prev && prev.config_hash !== hash;

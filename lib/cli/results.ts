@@ -22,13 +22,17 @@ export function resultOf(e: JournalEntry): ResultEvent & { output_omitted?: true
  * newest first, read from the journal without taking the lock (safe while a run goes on).
  */
 export async function resultsCommand(a: StateArgs & { status?: string }): Promise<number> {
-  const { dir } = resolveStateDir(a);
-  requireState(dir);
+  const { dir, own } = resolveStateDir(a);
+  requireState(dir, own);
   const out = new NdjsonWriter(process.stdout);
-  for await (const { entry } of latestLines(path.join(dir, JOURNAL_FILE))) {
-    if (a.status && entry.status !== a.status) continue;
+  const file = path.join(dir, JOURNAL_FILE);
+  const read = { lines: 0, unreadable: 0 };
+  for await (const latest of latestLines(file, read)) {
+    if (a.status && latest.status !== a.status) continue;
     if (out.closed) break;
-    await out.write(resultOf(entry));
+    const entry = latest.entry;
+    if (entry) await out.write(resultOf(entry));
   }
+  if (read.unreadable) process.stderr.write(`sluice: journal ${file}: skipped ${read.unreadable} unreadable line(s)\n`);
   return 0;
 }

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { PipelineConfig } from '../core/config.js';
 import { SluiceError } from '../core/errors.js';
-import { stateDirFor } from '../core/pipeline.js';
+import { stateDirFor, stateDirLevels } from '../core/pipeline.js';
+import { checkStateDir } from '../checkpoint/state.js';
 import { defaultDisplay } from '../stages/walk.js';
 import { configFromArgs, type RunArgs } from './run.js';
 
@@ -13,10 +14,10 @@ export type StateArgs = Omit<RunArgs, 'progress' | 'progressInterval' | 'grace'>
  * or the flags describe (as `sluice run` with the same arguments would use), else the only one
  * under ./.sluice (a flags-only run keeps its state there).
  */
-export function resolveStateDir(a: StateArgs): { dir: string; config: PipelineConfig | null } {
+export function resolveStateDir(a: StateArgs): { dir: string; config: PipelineConfig | null; own: 1 | 2 } {
   const config = a.pipeline || a.input?.length || a.processor ? configFromArgs({ ...a, progress: 'none', progressInterval: '1s', grace: '10s' }) : null;
-  if (a.state) return { dir: path.resolve(a.state), config };
-  if (config) return { dir: stateDirFor(config), config };
+  if (a.state) return { dir: path.resolve(a.state), config, own: stateDirLevels(a.state) };
+  if (config) return { dir: stateDirFor(config), config, own: stateDirLevels() };
   const base = path.resolve('.sluice');
   let names: string[] = [];
   try {
@@ -24,12 +25,13 @@ export function resolveStateDir(a: StateArgs): { dir: string; config: PipelineCo
   } catch {
     // no ./.sluice
   }
-  if (names.length === 1) return { dir: path.join(base, names[0]!), config: null };
+  if (names.length === 1) return { dir: path.join(base, names[0]!), config: null, own: 2 };
   throw new SluiceError('SLUICE_E_USAGE', names.length
     ? `several state dirs in ${defaultDisplay(base)} (${names.join(', ')}): name one with --state or give the pipeline file`
     : 'no state dir here: give the pipeline file or --state DIR');
 }
 
-export function requireState(dir: string): void {
-  if (!fs.existsSync(dir)) throw new SluiceError('SLUICE_E_USAGE', `no checkpoint in ${defaultDisplay(dir)}: nothing has run with this state dir`);
+/** The state dir must exist, and be sluice's own as a run requires (a link or someone else's dir: SLUICE_E_STATE). */
+export function requireState(dir: string, own: 1 | 2): void {
+  if (!checkStateDir(dir, own, false)) throw new SluiceError('SLUICE_E_USAGE', `no checkpoint in ${defaultDisplay(dir)}: nothing has run with this state dir`);
 }

@@ -6,6 +6,7 @@ import { metaKey } from '../checkpoint/keys.js';
 import { lockHolder } from '../checkpoint/lock.js';
 import { readRunState, type RunState } from '../checkpoint/state.js';
 import type { PipelineConfig } from '../core/config.js';
+import { readOwnFileSync } from '../core/safe-fs.js';
 import { walk, defaultDisplay } from '../stages/walk.js';
 import { requireState, resolveStateDir, type StateArgs } from './state-dir.js';
 
@@ -24,6 +25,8 @@ export interface Status {
   pending: number | null;
   found: number | null;
   journal_lines: number;
+  /** journal lines that could not be read (skipped: a NUL-filled block after a power cut, ...) */
+  unreadable_lines: number;
   last_run: RunState['last'];
   top_errors: { code: string; count: number }[];
 }
@@ -34,7 +37,7 @@ export async function readStatus(dir: string, config: PipelineConfig | null): Pr
   const done = new KeySet();
   let ok = 0;
   let failed = 0;
-  const read = { lines: 0 };
+  const read = { lines: 0, unreadable: 0 };
   const codes = new Map<string, number>();
   // one pass, backwards; only failed entries are parsed whole (for their error code)
   for await (const latest of latestLines(path.join(dir, JOURNAL_FILE), read)) {
@@ -42,7 +45,7 @@ export async function readStatus(dir: string, config: PipelineConfig | null): Pr
     if (latest.status === 'ok') ok++;
     else {
       failed++;
-      const c = latest.entry.error?.code ?? 'unknown';
+      const c = latest.entry?.error?.code ?? 'unknown';
       codes.set(c, (codes.get(c) ?? 0) + 1);
     }
   }
@@ -60,7 +63,7 @@ export async function readStatus(dir: string, config: PipelineConfig | null): Pr
   }
   return {
     v: 1, type: 'status', state: defaultDisplay(dir), pipeline: run?.pipeline ?? config?.name ?? null, config_hash: run?.config_hash ?? null,
-    runs: run?.runs ?? 0, running: running(dir), done: ok + failed, ok, failed, pending, found, journal_lines: lines,
+    runs: run?.runs ?? 0, running: running(dir), done: ok + failed, ok, failed, pending, found, journal_lines: lines, unreadable_lines: read.unreadable,
     last_run: run?.last ?? null,
     top_errors: [...codes].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([code, count]) => ({ code, count })),
   };
@@ -80,15 +83,16 @@ export function formatStatus(s: Status): string {
     const l = s.last_run;
     out.push(`last run ${l.run}: started ${l.started}, ${l.ended ? `ended ${l.ended}, exit ${l.exit_code}` : 'did not end (killed, or still running)'}; ${l.ok} ok, ${l.failed} failed, ${l.skipped} skipped`);
   }
-  out.push(`runs so far: ${s.runs}; journal lines: ${s.journal_lines}`);
+  out.push(`runs so far: ${s.runs}; journal lines: ${s.journal_lines}${s.unreadable_lines ? ` (${s.unreadable_lines} unreadable, skipped)` : ''}`);
   if (s.top_errors.length) out.push(`top errors: ${s.top_errors.map((e) => `${e.code} ${e.count}`).join(', ')}`);
   return out.join('\n') + '\n';
 }
 
 export async function statusCommand(a: StateArgs & { json?: boolean }): Promise<number> {
-  const { dir, config } = resolveStateDir(a);
-  requireState(dir);
+  const { dir, config, own } = resolveStateDir(a);
+  requireState(dir, own);
   const s = await readStatus(dir, config);
+  if (s.unreadable_lines) process.stderr.write(`sluice: journal ${path.join(dir, JOURNAL_FILE)}: skipped ${s.unreadable_lines} unreadable line(s)\n`);
   process.stdout.write(a.json ? JSON.stringify(s) + '\n' : formatStatus(s));
   return 0;
 }

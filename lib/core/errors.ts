@@ -6,7 +6,7 @@ export const ERROR_CODES = {
   SLUICE_E_INPUT: { exit: 2, retryable: false, summary: 'a stdin line is malformed, over 1 MB, or names no readable file (an `error` event; fatal with --strict)' },
   SLUICE_E_CONFIG: { exit: 2, retryable: false, summary: 'pipeline file is invalid (the message names the key)' },
   SLUICE_E_LOCKED: { exit: 3, retryable: false, summary: 'another run holds the lock on this state dir' },
-  SLUICE_E_STATE: { exit: 3, retryable: false, summary: 'checkpoint state cannot be read or written' },
+  SLUICE_E_STATE: { exit: 3, retryable: false, summary: 'checkpoint state cannot be read or written, or is not sluice\'s own: a state dir that is a link or another user\'s, a journal, run.json or lock that is a link, a FIFO or not a sluice file (refused, left as it is)' },
   SLUICE_E_DISK_FULL: { exit: 3, retryable: false, summary: 'no space left for an output or the journal; the run stopped, everything recorded is kept' },
   SLUICE_E_FATAL: { exit: 3, retryable: false, summary: 'unexpected internal failure; the run stopped' },
   SLUICE_E_PROCESSOR: { exit: 1, retryable: false, summary: 'the processor threw an error for this item' },

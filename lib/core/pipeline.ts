@@ -13,13 +13,13 @@ import { Journal, JOURNAL_FILE, MAX_JOURNALED_OUTPUT } from '../checkpoint/journ
 import { metaDigest } from '../checkpoint/keys.js';
 import { removeDeadTemps } from '../worker/output.js';
 import { Lock } from '../checkpoint/lock.js';
-import { readRunState, setAsideJournal, writeRunState } from '../checkpoint/state.js';
+import { checkStateDir, readRunState, removeDeadRunTemps, RUN_FILE, setAsideJournal, writeRunState } from '../checkpoint/state.js';
 import { walk, defaultDisplay, type WalkWarning } from '../stages/walk.js';
 import { WalkerThread } from '../stages/walk-thread.js';
 import { stdinItems, type StdinFormat } from '../stages/stdin.js';
 import { Dedupe } from '../stages/dedupe.js';
 import { ParallelMap, defaultMaxRssMb, processWithRetries, type ItemResult } from '../stages/map.js';
-import { buildReport, checkpointFailures, reportPathProblem, RunStats, writeReport } from '../stages/report.js';
+import { buildReport, checkpointFailures, reportMdPath, reportPathProblem, RunStats, STATE_REPORT_FILE, writeReport } from '../stages/report.js';
 import { Reorder } from '../stages/reorder.js';
 import { WorkerPool } from '../worker/pool.js';
 import { checkProcessor } from '../worker/check.js';
@@ -65,16 +65,21 @@ export function stateDirFor(cfg: PipelineConfig, override?: string): string {
   return override ? path.resolve(override) : path.join(cfg.checkpoint.dir, cfg.name);
 }
 
+/** How many trailing components of stateDirFor's path are sluice's own: <checkpoint.dir>/<name>, or the --state dir. */
+export function stateDirLevels(override?: string): 1 | 2 {
+  return override ? 1 : 2;
+}
+
 /** The run's own files (state, report, outputs): never inputs, even when they sit under a root. */
 export function ownFilesOf(cfg: PipelineConfig, stateDir: string): Set<string> {
   const reportPath = reportPathOf(cfg, stateDir);
-  const own = new Set([stateDir, reportPath, reportPath.replace(/\.json$/i, '') + '.md']);
+  const own = new Set([stateDir, reportPath, reportMdPath(reportPath)]);
   if (cfg.outputDir) own.add(path.resolve(cfg.outputDir));
   return own;
 }
 
 function reportPathOf(cfg: PipelineConfig, stateDir: string): string {
-  return cfg.report.path ?? path.join(stateDir, 'report.json');
+  return cfg.report.path ?? path.join(stateDir, STATE_REPORT_FILE);
 }
 
 /** Refuse (exit 2, before anything is created) a report path that would overwrite the checkpoint or an input. */
@@ -86,7 +91,7 @@ export function checkReportPath(cfg: PipelineConfig, stateDir: string): void {
 /** The journal's size on disk (0 when there is none). */
 export function journalBytes(stateDir: string): number {
   try {
-    return fs.statSync(path.join(stateDir, JOURNAL_FILE)).size;
+    return fs.lstatSync(path.join(stateDir, JOURNAL_FILE)).size;
   } catch {
     return 0;
   }
@@ -102,13 +107,10 @@ export async function runPipeline(o: RunOptions): Promise<RunOutcome> {
   await checkProcessor(cfg.map.processor);
   const stateDir = stateDirFor(cfg, o.stateDir);
   checkReportPath(cfg, stateDir);
-  try {
-    fs.mkdirSync(stateDir, { recursive: true });
-  } catch (err) {
-    throw new SluiceError('SLUICE_E_STATE', `cannot create state dir ${stateDir}: ${(err as Error).message}`, { cause: err });
-  }
+  checkStateDir(stateDir, stateDirLevels(o.stateDir), true);
   const lock = Lock.acquire(stateDir, warnLine);
   try {
+    removeDeadRunTemps(stateDir);
     return await runLocked(o, stateDir, warnLine);
   } finally {
     lock.release();
@@ -378,18 +380,23 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   }
 
   // assigned from callbacks, which TypeScript's narrowing cannot see
-  const why = stopped as string | null;
   const failedHard = fatal as SluiceError | null;
   if (!failedHard) {
     try {
-      const c = await journal.compactIfWorthIt();
+      // a signal now stops the compaction (the journal stays as it was) and the run exits as stopped
+      const c = await journal.compactIfWorthIt(o.stop);
       if (c) warnLine(`sluice: journal compacted: ${c.before} lines -> ${c.after}`);
     } catch (err) {
       warnLine(`sluice: journal not compacted (kept as it was): ${(err as Error).message}`);
     }
   }
+  // the stop listener is gone once the pipeline ends: a signal after that is seen here
+  const stoppedLate = () => { if (!stopped && o.stop?.aborted) stopped = String(o.stop.reason ?? 'stopped'); };
+  stoppedLate();
   // vanished inputs need a walk that ran to the end; the walker thread marked what it found
   if (walker?.seen && walker.table) journal.markSeen(walker.table, walker.seen);
+  stoppedLate();
+  const why = stopped as string | null;
   const walkedAll = !!cfg.dedupe && !o.stdin && !why && !failedHard;
   const vanished = walkedAll ? await journal.vanished(20) : null;
   // the job: what the checkpoint holds failed now, this run's failures and those carried from before
@@ -423,7 +430,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
     });
   } catch (err) {
     // e.g. the disk that filled under the journal: the journal is what resume needs
-    after.push(`sluice: cannot write the run state ${path.join(stateDir, 'run.json')} (the previous one is kept): ${(err as Error).message}`);
+    after.push(`sluice: cannot write the run state ${path.join(stateDir, RUN_FILE)} (the previous one is kept): ${(err as Error).message}`);
   }
 
   if (o.progress !== 'none') {

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { ItemResult } from './map.js';
 import type { ComponentSpec } from '../core/spec.js';
 import { z } from 'zod';
 import { latestLines } from '../checkpoint/journal.js';
 import { canonicalPath, isInside } from '../core/fsx.js';
 import { defaultDisplay as shown } from './walk.js';
+import { writeAtomic } from '../core/safe-fs.js';
 
 export const spec: ComponentSpec = {
   kind: 'key',
@@ -16,7 +16,7 @@ export const spec: ComponentSpec = {
 };
 
 export const reportOptions = z.strictObject({
-  path: z.string().min(1).describe('where the JSON report goes, relative to the pipeline file (without a report key: <state dir>/report.json)'),
+  path: z.string().min(1).describe('where the JSON report goes, relative to the pipeline file (without a report key: <state dir>/report.json); not elsewhere in the state dir'),
   formats: z.array(z.enum(['json', 'md'])).default(['json']).describe('json always; md adds <path without .json>.md'),
 });
 
@@ -113,6 +113,7 @@ export async function checkpointFailures(journalFile: string): Promise<FailureGr
   for await (const latest of latestLines(journalFile)) {
     if (latest.status !== 'failed') continue;
     const e = latest.entry;
+    if (!e) continue; // an unreadable line (warned about where it is read)
     const code = e.error?.code ?? 'SLUICE_E_PROCESSOR';
     let g = groups.get(code);
     if (!g) groups.set(code, (g = { code, count: 0, examples: [] }));
@@ -142,30 +143,6 @@ export function buildReport(stats: RunStats, meta: ReportMeta) {
 }
 export type Report = ReturnType<typeof buildReport>;
 
-/** Write via a temp file and rename, so a reader never sees half a report. */
-export function writeAtomic(file: string, data: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
-  let written = false;
-  try {
-    // writeFileSync on an fd loops over short writes (a filling disk); writeSync makes one call
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-    written = true;
-  } finally {
-    fs.closeSync(fd);
-    if (!written) fs.rmSync(tmp, { force: true });
-  }
-  fs.renameSync(tmp, file);
-}
-
-/**
- * Text from outside (file names, error messages) as a Markdown code span, whose content is never
- * read as Markdown or HTML: the fence is one backtick longer than any run of backticks inside,
- * and line breaks and other control characters become U+FFFD, so no name can end the line, start
- * a heading, or close the span. report.json keeps the exact text.
- */
 /** Failure groups as Markdown: a heading per code, its examples quoted as code. */
 function failureLines(lines: string[], groups: FailureGroup[]): void {
   for (const g of groups) {
@@ -175,6 +152,12 @@ function failureLines(lines: string[], groups: FailureGroup[]): void {
   }
 }
 
+/**
+ * Text from outside (file names, error messages) as a Markdown code span, whose content is never
+ * read as Markdown or HTML: the fence is one backtick longer than any run of backticks inside,
+ * and line breaks and other control characters become U+FFFD, so no name can end the line, start
+ * a heading, or close the span. report.json keeps the exact text.
+ */
 export function mdCode(text: string): string {
   const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '\uFFFD');
   let longest = 0;
@@ -220,9 +203,18 @@ export function reportMarkdown(r: Report): string {
 
 /** The files a report is written to: the JSON path, and with md the same path ending in .md. */
 export function reportFiles(file: string, formats: readonly ('json' | 'md')[]): string[] {
-  return formats.includes('md') ? [file, file.replace(/\.json$/i, '') + '.md'] : [file];
+  return formats.includes('md') ? [file, reportMdPath(file)] : [file];
 }
 
+/** The report's name in the state dir when the pipeline names no report path. */
+export const STATE_REPORT_FILE = 'report.json';
+
+/** Where the md report of a JSON report path goes: <path without .json>.md */
+export function reportMdPath(file: string): string {
+  return file.replace(/\.json$/i, '') + '.md';
+}
+
+/** report.json (and report.md), each written atomically through safe-fs: never through a link. */
 export function writeReport(file: string, formats: ('json' | 'md')[], r: Report): void {
   const [json, md] = reportFiles(file, formats);
   writeAtomic(json!, JSON.stringify(r, null, 2) + '\n');

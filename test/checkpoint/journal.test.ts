@@ -93,7 +93,7 @@ t.test('reverseLines and latestLines read newest first, across block boundaries'
   for await (const l of reverseLines(j.file, 97)) lines.push(l);
   t.same(lines, fs.readFileSync(j.file, 'utf8').split('\n').filter(Boolean).reverse(), 'every line, reversed, with a tiny block size');
   const latest: JournalEntry[] = [];
-  for await (const { entry: e } of latestLines(j.file)) latest.push(e);
+  for await (const { entry: e } of latestLines(j.file)) latest.push(e!);
   t.equal(latest.length, 100);
   t.ok(latest.every((e) => e.status === 'ok'), 'the latest entry of each key');
   const compacted = await (await Journal.open(dir)).compactIfWorthIt();
@@ -113,6 +113,67 @@ t.test('parseLine: fast path for sluice\'s own lines, JSON for the rest, null fo
   t.equal(parseLine('{"key":"' + key(1) + '","status":"ok","path":"a"'), null);
   t.equal(parseLine('{"key":"nothex","status":"ok"}'), null);
   t.equal(parseLine('{"key":"' + key(1) + '","status":"maybe"}'), null);
+  t.equal(parseLine(JSON.stringify(entry(7)).slice(0, 70) + '\0'.repeat(100) + '"}'), null, 'the fast path\'s shape with NUL bytes inside');
+  t.equal(parseLine(JSON.stringify({ key: key(9), status: 'ok' })), null, 'JSON without a path is no entry');
+});
+
+t.test('a line with the fast path\'s shape and a NUL block inside is unreadable for the load and for latestLines alike', async (t) => {
+  const dir = tmpDir();
+  const good = [JSON.stringify(entry(1)), JSON.stringify(entry(2)), JSON.stringify(entry(3))];
+  const merged = good[1]!.slice(0, 70) + '\0'.repeat(4096) + good[2]!.slice(-20);
+  fs.writeFileSync(path.join(dir, 'journal.ndjson'), [good[0], merged, JSON.stringify(entry(4))].join('\n') + '\n');
+  const warnings: string[] = [];
+  const j = await Journal.open(dir, { warn: (m) => warnings.push(m) });
+  t.equal(j.size, 2);
+  t.notOk(j.isDone(key(2)), 'the damaged line does not count');
+  t.match(warnings, [/skipped 1 unreadable line/]);
+  await j.close();
+  const seen = { lines: 0, unreadable: 0 };
+  const keys: string[] = [];
+  for await (const l of latestLines(path.join(dir, 'journal.ndjson'), seen)) keys.push(l.key);
+  t.same(keys, [key(4), key(1)]);
+  t.same(seen, { lines: 3, unreadable: 1 });
+});
+
+t.test('open and read refuse a file that is not a sluice journal, and never cut it', async (t) => {
+  for (const body of ['#!/bin/sh\necho hello\n', 'root:x:0:0:root:/root:/bin/bash\n', '{"key":"config"}', '\0\0\0\0']) {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'journal.ndjson'), body);
+    await t.rejects(Journal.open(dir), { code: 'SLUICE_E_STATE', message: /is not a sluice journal/ }, JSON.stringify(body));
+    await t.rejects(Journal.read(dir), { code: 'SLUICE_E_STATE' });
+    t.equal(fs.readFileSync(path.join(dir, 'journal.ndjson'), 'latin1'), body, 'unchanged');
+  }
+  // a journal line first, anything after: a journal, with its torn tail cut as ever
+  const dir = tmpDir();
+  fs.writeFileSync(path.join(dir, 'journal.ndjson'), JSON.stringify(entry(1)) + '\nnot a line');
+  const j = await Journal.open(dir);
+  t.equal(j.size, 1);
+  await j.close();
+  t.equal(fs.readFileSync(path.join(dir, 'journal.ndjson'), 'utf8'), JSON.stringify(entry(1)) + '\n');
+});
+
+t.test('a compaction stopped by an abort leaves the journal as it was and no temp file', async (t) => {
+  const dir = tmpDir();
+  const first = await Journal.open(dir);
+  for (let i = 0; i < 30; i++) await first.append(entry(i % 5));
+  await first.close();
+  const before = fs.readFileSync(first.file);
+  process.env.SLUICE_FAULT_COMPACT_PAUSE_MS = '60000'; // test hook: wait with the temp file written
+  const j = await Journal.open(dir);
+  delete process.env.SLUICE_FAULT_COMPACT_PAUSE_MS;
+  await j.close();
+  const stop = new AbortController();
+  const compacting = j.compactIfWorthIt(stop.signal);
+  while (fs.readdirSync(dir).length < 2) await new Promise((r) => setTimeout(r, 5));
+  t.match(fs.readdirSync(dir).find((n) => n !== 'journal.ndjson'), /^journal\.ndjson\.\d+\.[0-9a-f]{12}\.tmp$/, 'a temp file of a unique name');
+  stop.abort('SIGINT');
+  t.equal(await compacting, null, 'not compacted');
+  t.same(fs.readFileSync(j.file), before, 'the journal as it was');
+  t.same(fs.readdirSync(dir), ['journal.ndjson'], 'the temp file removed');
+  const again = await Journal.open(dir);
+  await again.close();
+  t.same(await again.compactIfWorthIt(), { before: 30, after: 5 });
+  t.same(fs.readdirSync(dir), ['journal.ndjson'], 'a compaction leaves only the journal');
 });
 
 t.test('vanished: keys not looked up this run whose file is gone', async (t) => {
