@@ -124,6 +124,7 @@ t.test('disk full while writing the journal: exit 3, journal valid, the next run
     cwd: dir, env: { ...process.env, SLUICE_FAULT_JOURNAL_ENOSPC_AFTER: '20000' },
   });
   t.equal(full.code, 3);
+  t.match(full.lines.at(-1), { type: 'summary', exit_code: 3, error: { code: 'SLUICE_E_DISK_FULL' } });
   t.match(full.stderr, /cannot write the journal .*: the disk is full; everything recorded before is kept/);
   t.notMatch(full.stderr, /\n\s+at /, 'no stack trace');
   t.match(full.lines.at(-1), { type: 'summary', exit_code: 3 });

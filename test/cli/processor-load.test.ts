@@ -12,7 +12,7 @@ const BROKEN: Record<string, [string, RegExp]> = {
 };
 
 for (const [name, [body, message]] of Object.entries(BROKEN)) {
-  t.test(`a processor that cannot load (${name}) stops the run at start with exit 2, recording nothing; fixed, every item runs`, async (t) => {
+  t.test(`a processor that cannot load (${name}) stops the run at start with SLUICE_E_PROCESSOR_LOAD, exit 2, recording nothing; fixed, every item runs`, async (t) => {
     const dir = tmpDir();
     fs.mkdirSync(path.join(dir, 'in'));
     for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(dir, 'in', `f${i}.txt`), String(i));

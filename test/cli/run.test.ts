@@ -146,7 +146,7 @@ t.test('| head -1 ends the run quietly; the checkpoint stays consistent and the 
   const r = spawnSync('bash', ['-c', cmd], { cwd: dir, encoding: 'utf8' });
   t.equal(JSON.parse(r.stdout.trim()).type, 'start', 'head got the first line');
   t.equal(fs.readFileSync(path.join(dir, 'err.txt'), 'utf8'), '', 'nothing on stderr: no stack trace');
-  t.equal(fs.readFileSync(path.join(dir, 'status.txt'), 'utf8').trim(), '141');
+  t.equal(fs.readFileSync(path.join(dir, 'status.txt'), 'utf8').trim(), '141', 'exit code 141: stdout was closed');
   const journal = readJournal(path.join(dir, 'st'));
   t.ok(journal.length <= 4, `stopped at once: only items in flight finished (${journal.length} done)`);
   t.equal(new Set(journal.map((e) => e.key)).size, journal.length);
