@@ -3,7 +3,8 @@ import path from 'node:path';
 import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { configHash, type PipelineConfig } from './config.js';
-import { SluiceError } from './errors.js';
+import { SluiceError, stopsRun, type ErrorInfo } from './errors.js';
+import { checkFdLimit } from './limits.js';
 import { runId, type ResultEvent, type StartEvent, type SummaryEvent } from './events.js';
 import type { Item } from './item.js';
 import { NdjsonWriter } from './ndjson.js';
@@ -85,6 +86,8 @@ export async function runPipeline(o: RunOptions): Promise<RunOutcome> {
   for (const root of cfg.walk.roots) {
     if (!fs.existsSync(root)) throw new SluiceError('SLUICE_E_USAGE', `input not found: ${defaultDisplay(root)}`, { item: root });
   }
+  // too few file descriptors would fail items half-way through: say what is needed now
+  checkFdLimit(o.concurrency);
   const stateDir = stateDirFor(cfg, o.stateDir);
   try {
     fs.mkdirSync(stateDir, { recursive: true });
@@ -216,7 +219,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
       type: 'task',
       processor: cfg.map.processor,
       options: cfg.map.options,
-      item: { path: item.path, file: item.file, rel: item.rel, size: item.size, mtime_ms: item.mtime_ms },
+      item: { path: item.path, file: item.file, rel: item.rel, size: item.size, mtime_ms: item.mtime_ms, ...(item.follow ? { follow: true } : {}) },
       outDir: cfg.outputDir,
     };
     return pool.run(task, timeoutMs);
@@ -224,7 +227,9 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   // once stopping, items still queued in stream buffers are not started: they were never
   // journaled, so the next run picks them up; only the ones already in a worker finish
   const mapper = new ParallelMap<Item, ItemResult | null>(
-    async (item) => (dropQueued ? null : processWithRetries(item, attempt, cfg.map.retries, 100, cfg.map.quarantine_after)),
+    async (item) => (dropQueued ? null
+      : item.failure ? { item, status: 'failed', ms: 0, attempts: 1, error: item.failure }
+      : processWithRetries(item, attempt, cfg.map.retries, 100, cfg.map.quarantine_after)),
     pool.itemCapacity,
   );
 
@@ -232,7 +237,13 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   const ndjsonProgress = o.progress === 'auto' || o.progress === 'ndjson';
   const bar = o.progress === 'bar' || (o.progress === 'auto' && o.err.isTTY) ? new ProgressBar(o.err) : null;
   const tick = () => {
-    const p = progressEvent(stats, pool.busy);
+    // a timer must never throw: reading RSS fails when out of file descriptors; skip this line
+    let p;
+    try {
+      p = progressEvent(stats, pool.busy);
+    } catch {
+      return;
+    }
     if (ndjsonProgress && !writer.busy) void writer.write(p);
     bar?.draw(p);
   };
@@ -274,7 +285,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
     if (!walkStop.signal.aborted) stats.walking = false;
   });
   // content keys read the file: that stays an asynchronous stage
-  const contentDedupe = fused ? null : new Dedupe({ isDone: (k) => journal.lookup(k) }, 'content', () => stats.skipped++);
+  const contentDedupe = fused ? null : new Dedupe({ isDone: (k) => journal.lookup(k) }, 'content', () => stats.skipped++, timeoutMs);
   let admitted = 0;
   const limiter = new Transform({
     objectMode: true,
@@ -299,10 +310,11 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
       if (!r) return cb();
       // stopped by the end of the grace period: not the item's fault, not recorded, redone next run
       if (r.error?.code === 'SLUICE_E_ABORTED') return cb();
-      if (r.error?.code === 'SLUICE_E_DISK_FULL') {
-        // not the item's fault and not recorded: the next run, with space, does it
-        fatal ??= new SluiceError('SLUICE_E_DISK_FULL', `no space left writing the output of ${r.item.path}: ${r.error.message}; the run stopped, everything recorded is kept`);
-        stopWith('disk full');
+      if (r.error && stopsRun(r.error.code)) {
+        // not the item's fault and not recorded: the next run, with space, descriptors or a working processor, does it
+        const [why, err] = runLevel(r.item.path, r.error);
+        fatal ??= err;
+        stopWith(why);
         return cb();
       }
       stats.add(r);
@@ -397,6 +409,19 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   if (fatal) warnLine(`sluice: ${fatal.message}`);
   for (const line of after) warnLine(line);
   return { exitCode, summary, stopped: why };
+}
+
+/** Why the run stops, and the error it ends with, for a failure that is the run's, not the item's (errors.ts stopsRun). */
+function runLevel(shown: string, e: ErrorInfo): [string, SluiceError] {
+  const kept = 'the run stopped, everything recorded is kept';
+  switch (e.code) {
+    case 'SLUICE_E_DISK_FULL':
+      return ['disk full', new SluiceError(e.code, `no space left writing the output of ${shown}: ${e.message}; ${kept}`)];
+    case 'SLUICE_E_FD_LIMIT':
+      return ['out of file descriptors', new SluiceError(e.code, `out of file descriptors on ${shown}: ${e.message}; ${kept}; raise the open-file limit (ulimit -n) and run again`)];
+    default:
+      return ['the processor could not be loaded', new SluiceError(e.code, `${e.message}; ${kept}`)];
+  }
 }
 
 /** The output goes into the journal when small, so `sluice results` can rebuild what stdout showed. */

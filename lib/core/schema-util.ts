@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 
 const DURATION_RE = /^\d+(\.\d+)?\s*(ms|s|m|h)$/;
 const durationError = (iss: { input?: unknown }) => `expected a duration like "30s", got ${show(iss.input)}`;

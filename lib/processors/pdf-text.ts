@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import { SluiceError } from '../core/errors.js';
 import type { ComponentSpec } from '../core/spec.js';
 import type { ProcessorContext } from '../worker/context.js';
@@ -21,7 +21,7 @@ export const spec: ComponentSpec = {
 
 export default async function pdfText(item: TaskMessage['item'], ctx: ProcessorContext) {
   const opts = options.parse(ctx.options);
-  const doc = await openPdf(await readPdfBytes(item.file, item.path), item.path);
+  const doc = await openPdf(await readPdfBytes(item), item.path);
   try {
     if (doc.numPages > opts.max_pages) {
       throw new SluiceError('SLUICE_E_PDF_TOO_LARGE', `${doc.numPages} pages, more than max_pages ${opts.max_pages}`, { item: item.path });

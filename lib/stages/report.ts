@@ -3,7 +3,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ItemResult } from './map.js';
 import type { ComponentSpec } from '../core/spec.js';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 
 export const spec: ComponentSpec = {
   kind: 'stage',

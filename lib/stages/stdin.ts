@@ -1,10 +1,10 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import type { Item } from '../core/item.js';
 import type { ComponentSpec } from '../core/spec.js';
-import { SluiceError } from '../core/errors.js';
+import { isFdExhausted, SluiceError } from '../core/errors.js';
 import { defaultDisplay, type WalkHooks } from './walk.js';
 
 export const STDIN_FORMATS = ['ndjson', 'lines', 'nul'] as const;
@@ -111,6 +111,7 @@ export async function* stdinItems(input: AsyncIterable<Buffer | string> | Readab
     try {
       st = await fsp.stat(abs);
     } catch (err) {
+      if (isFdExhausted(err)) throw new SluiceError('SLUICE_E_FD_LIMIT', `out of file descriptors reading stdin line ${line}: ${(err as Error).message}`, { cause: err });
       problem(line, `${p}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
       continue;
     }
@@ -123,7 +124,8 @@ export async function* stdinItems(input: AsyncIterable<Buffer | string> | Readab
     const mtime = Math.trunc(st.mtimeMs);
     const verdict = hooks.admit ? hooks.admit(rel, st.size, mtime) : true;
     if (verdict === false) continue;
-    const item: Item = { path: defaultDisplay(abs), file: abs, root: '.', rel, size: st.size, mtime_ms: mtime };
+    // named by the user: a link there is followed, as the stat above did
+    const item: Item = { path: defaultDisplay(abs), file: abs, root: '.', rel, size: st.size, mtime_ms: mtime, follow: true };
     if (typeof verdict === 'string') item.key = verdict;
     yield item;
   }

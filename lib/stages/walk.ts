@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import picomatch from 'picomatch';
 import type { Item } from '../core/item.js';
-import { SluiceError } from '../core/errors.js';
+import { isFdExhausted, SluiceError } from '../core/errors.js';
 import type { WalkOptions } from './walk-spec.js';
 
 export type { WalkOptions } from './walk-spec.js';
@@ -113,7 +113,7 @@ export function checkFileSync(f: FileEntry, admit: Admit | undefined): CheckResu
   return typeof verdict === 'string' ? { size: s.size, mtimeMs, key: verdict } : { size: s.size, mtimeMs, deferred: verdict };
 }
 
-interface Held { abs: P; rel: string; size: number; mtimeMs: number; key?: string; deferred?: Deferred; rootDisplay: string; root: string }
+interface Held { abs: P; rel: string; size: number; mtimeMs: number; key?: string; deferred?: Deferred; rootDisplay: string; root: string; follow?: true }
 
 function join(dir: P, name: P): P {
   if (typeof dir === 'string' && typeof name === 'string') return dir + '/' + name;
@@ -145,6 +145,8 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
   const skipped = (abs: P) => typeof abs === 'string' && skip.has(abs);
   const warn = (p: P, err: unknown) => {
     const e = err as NodeJS.ErrnoException;
+    // not a problem of this directory or file: going on would skip them as if they were not there
+    if (isFdExhausted(e)) throw new SluiceError('SLUICE_E_FD_LIMIT', `out of file descriptors walking ${String(p)}: ${e.message}`, { item: String(p), cause: e });
     hooks.onWarning?.({ path: String(p), code: e.code ?? 'EIO', message: e.message });
   };
 
@@ -155,9 +157,10 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
   const maxHeld = hooks.maxHeld ?? MAX_HELD;
   /** part of each chunk offloaded: adjusted so that neither side waits for the other */
   let share = 0.5;
-  const hold = (abs: P, rel: string, size: number, mtimeMs: number, verdict: string | boolean | Deferred, rootDisplay: string, root: string) => {
+  const hold = (abs: P, rel: string, size: number, mtimeMs: number, verdict: string | boolean | Deferred, rootDisplay: string, root: string, follow = false) => {
     if (verdict === false) return;
     const h: Held = { abs, rel, size, mtimeMs, rootDisplay, root };
+    if (follow) h.follow = true;
     if (typeof verdict === 'string') h.key = verdict;
     else if (verdict !== true) h.deferred = verdict;
     held.push(h);
@@ -176,6 +179,7 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
       head++;
       const item = makeItem(h.abs, h.rel, h.size, h.mtimeMs, h.rootDisplay, h.root);
       if (key !== undefined) item.key = key;
+      if (h.follow) item.follow = true;
       yield item;
     }
     held = [];
@@ -198,7 +202,8 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
       // a file given as a root is keyed and deduped like any other, shown as given
       const rel = path.basename(absRoot);
       const mtimeMs = Math.trunc(st.mtimeMs);
-      hold(absRoot, rel, st.size, mtimeMs, admit ? admit(rel, st.size, mtimeMs) : true, display(path.dirname(absRoot)), path.dirname(root));
+      // named by the user: a link there is followed, as the stat above did
+      hold(absRoot, rel, st.size, mtimeMs, admit ? admit(rel, st.size, mtimeMs) : true, display(path.dirname(absRoot)), path.dirname(root), true);
       yield* release(false);
       if (hooks.signal?.aborted) return;
       continue;
@@ -300,7 +305,7 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
               if (r.code !== 'ENOENT') warn(f.abs, r);
               continue;
             }
-            hold(f.abs, f.rel, r.size, r.mtimeMs, r.key ?? r.deferred ?? true, rootDisplay, root);
+            hold(f.abs, f.rel, r.size, r.mtimeMs, r.key ?? r.deferred ?? true, rootDisplay, root, f.link);
           }
           yield* release(false);
           if (hooks.signal?.aborted) return;
@@ -322,7 +327,7 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
             continue;
           }
           const mtimeMs = Math.trunc(s.mtimeMs);
-          hold(f.abs, f.rel, s.size, mtimeMs, admit ? admit(f.rel, s.size, mtimeMs) : true, rootDisplay, root);
+          hold(f.abs, f.rel, s.size, mtimeMs, admit ? admit(f.rel, s.size, mtimeMs) : true, rootDisplay, root, f.link);
         }
         yield* release(false);
         if (hooks.signal?.aborted) return;

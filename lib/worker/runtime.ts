@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { workerData } from 'piscina';
 import { pathToFileURL } from 'node:url';
-import { toErrorInfo, SluiceError } from '../core/errors.js';
+import { isFdExhausted, toErrorInfo, SluiceError } from '../core/errors.js';
 import { defaultDisplay } from '../stages/walk.js';
 import { makeContext, type ProcessorContext } from './context.js';
 import type { BatchMessage, BatchReply, ReplyMessage, TaskMessage } from './protocol.js';
@@ -20,11 +20,24 @@ export type ProcessorFn = (item: TaskMessage['item'], ctx: ProcessorContext) => 
 
 const loaded = new Map<string, ProcessorFn>();
 
+/**
+ * The processor's function, loaded once per worker. Any failure to load it is the run's, not an
+ * item's (SLUICE_E_PROCESSOR_LOAD, or SLUICE_E_FD_LIMIT when out of file descriptors): the run
+ * stops and no item is recorded with it.
+ */
 async function load(spec: string): Promise<ProcessorFn> {
   let fn = loaded.get(spec);
   if (fn) return fn;
   const builtin = BUILTIN_PROCESSORS[spec];
-  const mod = builtin ? await builtin.load() : await import(pathToFileURL(path.resolve(spec)).href);
+  let mod: unknown;
+  try {
+    mod = builtin ? await builtin.load() : await import(pathToFileURL(path.resolve(spec)).href);
+  } catch (err) {
+    const e = err as Error;
+    const why = `${e?.name && e.name !== 'Error' ? e.name + ': ' : ''}${e?.message ?? String(err)}`;
+    if (isFdExhausted(err)) throw new SluiceError('SLUICE_E_FD_LIMIT', `out of file descriptors loading processor ${spec}: ${why}`, { cause: err });
+    throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec} could not be loaded: ${why}`, { cause: err });
+  }
   fn = (mod as { default?: unknown }).default as ProcessorFn;
   if (typeof fn !== 'function') {
     throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec} has no default export function`);
