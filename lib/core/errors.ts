@@ -80,6 +80,12 @@ export function isFdExhausted(err: unknown): boolean {
   return e.code === 'EMFILE' || e.code === 'ENFILE' || (typeof e.message === 'string' && /\bE[MN]FILE\b/.test(e.message));
 }
 
+/** SLUICE_E_FD_LIMIT for an EMFILE/ENFILE met while doing `what` ("walking dir"), else null. */
+export function fdLimitError(err: unknown, what: string): SluiceError | null {
+  if (!isFdExhausted(err)) return null;
+  return new SluiceError('SLUICE_E_FD_LIMIT', `out of file descriptors ${what}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
 /** Turn anything a processor threw into the typed error carried by a failed result. */
 export function toErrorInfo(err: unknown): ErrorInfo {
   if (err instanceof SluiceError) return err.toInfo();

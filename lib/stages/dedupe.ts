@@ -3,7 +3,7 @@ import { z } from '../core/zod.js';
 import type { Item } from '../core/item.js';
 import type { ComponentSpec } from '../core/spec.js';
 import { contentKey, contentKeyWithin, metaKey, type KeyMode } from '../checkpoint/keys.js';
-import { isFdExhausted, SluiceError, toErrorInfo } from '../core/errors.js';
+import { fdLimitError, toErrorInfo, type SluiceError } from '../core/errors.js';
 
 export const dedupeOptions = z.strictObject({
   key: z.enum(['path+size+mtime', 'content']).default('path+size+mtime')
@@ -43,7 +43,8 @@ export class Dedupe extends Transform {
       contentKeyWithin(item, this.timeoutMs, this.hash).then(
         (key) => this.route(item, key, cb),
         (err: unknown) => {
-          if (isFdExhausted(err)) return cb(new SluiceError('SLUICE_E_FD_LIMIT', `out of file descriptors hashing ${item.path}: ${(err as Error).message}`, { item: item.path, cause: err }));
+          const fd = fdLimitError(err, `hashing ${item.path}`);
+          if (fd) return cb(fd);
           if ((err as SluiceError).code === 'SLUICE_E_TIMEOUT') item.failure = toErrorInfo(err);
           this.route(item, metaKey(item), cb);
         },

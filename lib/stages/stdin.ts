@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { z } from '../core/zod.js';
 import type { Item } from '../core/item.js';
 import type { ComponentSpec } from '../core/spec.js';
-import { isFdExhausted, SluiceError } from '../core/errors.js';
+import { fdLimitError, SluiceError } from '../core/errors.js';
 import { defaultDisplay, type WalkHooks } from './walk.js';
 
 export const STDIN_FORMATS = ['ndjson', 'lines', 'nul'] as const;
@@ -111,7 +111,8 @@ export async function* stdinItems(input: AsyncIterable<Buffer | string> | Readab
     try {
       st = await fsp.stat(abs);
     } catch (err) {
-      if (isFdExhausted(err)) throw new SluiceError('SLUICE_E_FD_LIMIT', `out of file descriptors reading stdin line ${line}: ${(err as Error).message}`, { cause: err });
+      const fd = fdLimitError(err, `reading stdin line ${line}`);
+      if (fd) throw fd;
       problem(line, `${p}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
       continue;
     }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import picomatch from 'picomatch';
 import type { Item } from '../core/item.js';
-import { isFdExhausted, SluiceError } from '../core/errors.js';
+import { fdLimitError, SluiceError } from '../core/errors.js';
 import type { WalkOptions } from './walk-spec.js';
 
 export type { WalkOptions } from './walk-spec.js';
@@ -146,7 +146,8 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
   const warn = (p: P, err: unknown) => {
     const e = err as NodeJS.ErrnoException;
     // not a problem of this directory or file: going on would skip them as if they were not there
-    if (isFdExhausted(e)) throw new SluiceError('SLUICE_E_FD_LIMIT', `out of file descriptors walking ${String(p)}: ${e.message}`, { item: String(p), cause: e });
+    const fd = fdLimitError(e, `walking ${String(p)}`);
+    if (fd) throw fd;
     hooks.onWarning?.({ path: String(p), code: e.code ?? 'EIO', message: e.message });
   };
 

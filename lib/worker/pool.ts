@@ -1,7 +1,7 @@
 import { THREAD_YOUNG_GENERATION_MB, threadExecArgv } from '../core/threads.js';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { isFdExhausted, type ErrorInfo } from '../core/errors.js';
+import { fdLimitError, type ErrorInfo } from '../core/errors.js';
 import { isBatchReply, isReply, type BatchMessage, type ReplyMessage, type TaskMessage } from './protocol.js';
 
 export interface PoolOptions {
@@ -337,7 +337,8 @@ export function classifyPoolError(err: unknown, reason: unknown, timeoutMs: numb
   }
   const e = err as { name?: string; code?: string; message?: string };
   // a worker that could not start or load for want of file descriptors: the run's failure, not the item's
-  if (isFdExhausted(err)) return { code: 'SLUICE_E_FD_LIMIT', message: `out of file descriptors starting a worker: ${e.message ?? String(err)}`, retryable: false };
+  const fd = fdLimitError(err, 'in a worker');
+  if (fd) return fd.toInfo();
   if (e?.name === 'AbortError' || e?.name === 'TimeoutError') {
     return { code: 'SLUICE_E_TIMEOUT', message: `no result after ${timeoutMs} ms; the worker was stopped and replaced`, retryable: true };
   }

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { workerData } from 'piscina';
 import { pathToFileURL } from 'node:url';
-import { isFdExhausted, toErrorInfo, SluiceError } from '../core/errors.js';
+import { fdLimitError, toErrorInfo, SluiceError } from '../core/errors.js';
 import { defaultDisplay } from '../stages/walk.js';
 import { makeContext, type ProcessorContext } from './context.js';
 import type { BatchMessage, BatchReply, ReplyMessage, TaskMessage } from './protocol.js';
@@ -35,8 +35,8 @@ async function load(spec: string): Promise<ProcessorFn> {
   } catch (err) {
     const e = err as Error;
     const why = `${e?.name && e.name !== 'Error' ? e.name + ': ' : ''}${e?.message ?? String(err)}`;
-    if (isFdExhausted(err)) throw new SluiceError('SLUICE_E_FD_LIMIT', `out of file descriptors loading processor ${spec}: ${why}`, { cause: err });
-    throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec} could not be loaded: ${why}`, { cause: err });
+    throw fdLimitError(err, `loading processor ${spec}`)
+      ?? new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec} could not be loaded: ${why}`, { cause: err });
   }
   fn = (mod as { default?: unknown }).default as ProcessorFn;
   if (typeof fn !== 'function') {

@@ -99,3 +99,14 @@ t.test('a processor that runs the process out of descriptors stops the run (exit
   t.equal(again.code, 0, again.stderr);
   allDone(t, path.join(dir, 'st'), 10);
 });
+
+t.test('a processor that cannot initialise stops the run (exit 2) instead of recording every item as failed', async (t) => {
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'in'));
+  for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(dir, 'in', `f${i}.txt`), String(i));
+  const r = await sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/broken-init.mjs'), '--state', 'st', '--progress', 'none', '-j', '1'], { cwd: dir });
+  t.equal(r.code, 2, r.stderr);
+  t.match(r.stderr, /processor .*broken-init\.mjs could not be loaded: cannot initialise: model file models\/x\.bin is missing/);
+  t.match(r.lines.at(-1), { type: 'summary', stopped: 'the processor could not be loaded', exit_code: 2, failed: 0 });
+  t.same(readJournal(path.join(dir, 'st')), [], 'no item recorded');
+});
