@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type yargsType from 'yargs';
-import { SluiceError } from '../core/errors.js';
+import { isFdExhausted, SluiceError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { STDIN_ARG, runCommand, type RunArgs } from './run.js';
 import { validateCommand } from './validate.js';
@@ -45,8 +45,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}sluice: ${sig}: finishing items in flight and saving the checkpoint (${sig} again to quit at once)\n`);
       stopper.abort(sig);
     } else {
-      // the journal is append-only and a torn tail is repaired on the next open: quitting now loses at most the items in flight
-      process.exit(sig === 'SIGINT' ? 130 : 143);
+      quitNow(sig);
     }
   };
 
@@ -168,6 +167,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`sluice: ${e.message}\nTry sluice --help\n`);
       return 2;
     }
+    if (isFdExhausted(err)) {
+      // opening the journal, the lock, a report: not a bug, a limit
+      process.stderr.write(`sluice: out of file descriptors: ${e.message}; raise the open-file limit (ulimit -n) and run again\n`);
+      return 3;
+    }
     process.stderr.write(`sluice: internal error: ${e?.stack ?? String(err)}\n`);
     return 3;
   } finally {
@@ -191,4 +195,20 @@ export function unknownFlags(message: string, argv: string[]): string {
   const opts = once.filter(typed).map(flag);
   const args = once.filter((n) => !typed(n));
   return [opts.length && `unknown option${opts.length > 1 ? 's' : ''} ${opts.join(', ')}`, args.length && `unknown argument${args.length > 1 ? 's' : ''} ${args.join(', ')}`].filter(Boolean).join('; ');
+}
+
+/**
+ * Quit at once on a second SIGINT/SIGTERM, whatever the workers or the thread pool are doing.
+ * Not process.exit: on its way out Node joins its libuv threads and stops its workers, and a
+ * thread stuck in a read that never returns (a dead network mount, a processor's own blocking
+ * open) makes that wait forever. Instead the signal's default action is restored and the signal
+ * raised again: the kernel ends the process as killed by it (a shell shows 130 or 143). The
+ * journal is append-only, whole lines at a time, and a torn tail is cut on the next open:
+ * quitting loses at most the items in flight.
+ */
+function quitNow(sig: NodeJS.Signals): never {
+  process.removeAllListeners(sig); // the last listener gone, libuv puts back the default action
+  process.kill(process.pid, sig);
+  // only if the signal could not end us (it cannot be raised): the next best
+  process.exit(sig === 'SIGINT' ? 130 : 143);
 }

@@ -2,7 +2,9 @@ import { configHash, type PipelineConfig } from '../core/config.js';
 import { checkReportPath, journalBytes, ownFilesOf, stateDirFor, stateDirLevels } from '../core/pipeline.js';
 import { VERSION } from '../core/version.js';
 import { Journal } from '../checkpoint/journal.js';
-import { contentKey } from '../checkpoint/keys.js';
+import { contentKeyWithin } from '../checkpoint/keys.js';
+import { parseDuration } from '../core/duration.js';
+import { fdLimitError } from '../core/errors.js';
 import { checkStateDir, readRunState } from '../checkpoint/state.js';
 import { walk, defaultDisplay } from '../stages/walk.js';
 import { WalkerThread } from '../stages/walk-thread.js';
@@ -47,9 +49,16 @@ export async function makePlan(cfg: PipelineConfig, a: RunArgs): Promise<Plan> {
     // content keys read every byte: the main thread walks, hashes and looks up
     const journal = useJournal ? await Journal.read(stateDir) : null;
     if (journal && mode === 'retry-failed') journal.forgetFailed();
+    const timeoutMs = parseDuration(cfg.map.timeout)!;
     for await (const item of walk(cfg.walk, { skip: ownFilesOf(cfg, stateDir) })) {
       found++;
-      if (journal?.isDone(await contentKey(item))) done++;
+      // a file that cannot be hashed (gone, not a regular file any more, a read that hangs) is to do, as in a run
+      const key = await contentKeyWithin(item, timeoutMs).catch((err: unknown) => {
+        const fd = fdLimitError(err, `hashing ${item.path}`);
+        if (fd) throw fd;
+        return null;
+      });
+      if (key !== null && journal?.isDone(key)) done++;
       else bytes += item.size;
     }
   } else {

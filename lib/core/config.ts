@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import { z } from './zod.js';
 import { createRequire } from 'node:module';
 import type { LineCounter, Node } from 'yaml';
 import { SluiceError } from './errors.js';

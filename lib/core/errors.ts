@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   SLUICE_E_STATE: { exit: 3, retryable: false, summary: 'checkpoint state cannot be read or written, or is not sluice\'s own: a state dir that is a link or another user\'s, a journal, run.json or lock that is a link, a FIFO or not a sluice file (refused, left as it is)' },
   SLUICE_E_DISK_FULL: { exit: 3, retryable: false, summary: 'no space left for an output or the journal; the run stopped, everything recorded is kept' },
   SLUICE_E_FATAL: { exit: 3, retryable: false, summary: 'unexpected internal failure; the run stopped' },
+  SLUICE_E_FD_LIMIT: { exit: 3, retryable: false, summary: 'out of file descriptors (EMFILE/ENFILE), or the open-file limit (ulimit -n) is below what the run needs: the run stopped (or did not start), the item is not recorded; raise the limit and run again' },
   SLUICE_E_PROCESSOR: { exit: 1, retryable: false, summary: 'the processor threw an error for this item' },
   SLUICE_E_PROCESSOR_LOAD: { exit: 2, retryable: false, summary: 'the processor module could not be loaded' },
   SLUICE_E_TIMEOUT: { exit: 1, retryable: true, summary: 'the item took longer than map.timeout' },
@@ -18,6 +19,7 @@ export const ERROR_CODES = {
   SLUICE_E_ABORTED: { exit: 1, retryable: false, summary: 'still running when an interrupted run\'s grace period ran out: not recorded, the next run does it' },
   SLUICE_E_IO: { exit: 1, retryable: true, summary: 'reading the item or writing its output failed' },
   SLUICE_E_VANISHED: { exit: 1, retryable: false, summary: 'the file disappeared between walk and processing' },
+  SLUICE_E_NOT_REGULAR: { exit: 1, retryable: false, summary: 'the input is not a regular file when opened (a FIFO, device, socket, directory or symbolic link put in its place after the walk, or a file whose reads would block, like /proc/kmsg): not read' },
   SLUICE_E_OUTPUT_PATH: { exit: 1, retryable: false, summary: 'an output name cannot be used: absolute, `..`, NUL, under `.sluice-tmp/`, too long for the file system, or a file or directory is in the way' },
   SLUICE_E_OUTPUT_UNSAFE: { exit: 1, retryable: false, summary: 'refused to write an output through a symbolic link inside the output dir (it could lead outside it); nothing was written' },
   SLUICE_E_PDF_EMPTY: { exit: 1, retryable: false, summary: 'the file is empty (0 bytes)' },
@@ -62,7 +64,31 @@ export function isErrorCode(x: unknown): x is ErrorCode {
   return typeof x === 'string' && Object.hasOwn(ERROR_CODES, x);
 }
 
-const IO_CODES = new Set(['EIO', 'EMFILE', 'ENFILE', 'EBUSY', 'EAGAIN', 'EACCES', 'EPERM', 'EISDIR']);
+const IO_CODES = new Set(['EIO', 'EBUSY', 'EAGAIN', 'EACCES', 'EPERM', 'EISDIR']);
+
+/**
+ * Failures that are not the item's: the run stops, the item is not recorded (the next run does
+ * it), and the exit code is the code's own. A full disk, no file descriptors left, a processor
+ * that cannot be loaded.
+ */
+const RUN_LEVEL: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['SLUICE_E_DISK_FULL', 'SLUICE_E_FD_LIMIT', 'SLUICE_E_PROCESSOR_LOAD']);
+
+export function stopsRun(code: string | undefined): boolean {
+  return RUN_LEVEL.has(code as ErrorCode);
+}
+
+/** The process is out of file descriptors (EMFILE) or the system is (ENFILE), by errno or, across a thread, by message. */
+export function isFdExhausted(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object') return typeof err === 'string' && /\bE[MN]FILE\b/.test(err);
+  return e.code === 'EMFILE' || e.code === 'ENFILE' || (typeof e.message === 'string' && /\bE[MN]FILE\b/.test(e.message));
+}
+
+/** SLUICE_E_FD_LIMIT for an EMFILE/ENFILE met while doing `what` ("walking dir"), else null. */
+export function fdLimitError(err: unknown, what: string): SluiceError | null {
+  if (!isFdExhausted(err)) return null;
+  return new SluiceError('SLUICE_E_FD_LIMIT', `out of file descriptors ${what}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
 
 /** Turn anything a processor threw into the typed error carried by a failed result. */
 export function toErrorInfo(err: unknown): ErrorInfo {
@@ -73,6 +99,7 @@ export function toErrorInfo(err: unknown): ErrorInfo {
       return { code: e.code, message: String(e.message ?? e.code), retryable: ERROR_CODES[e.code].retryable };
     }
     if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return { code: 'SLUICE_E_DISK_FULL', message: String(e.message), retryable: false };
+    if (e.code === 'EMFILE' || e.code === 'ENFILE') return { code: 'SLUICE_E_FD_LIMIT', message: String(e.message), retryable: false };
     if (e.code === 'ENOENT') return { code: 'SLUICE_E_VANISHED', message: String(e.message), retryable: false };
     if (typeof e.code === 'string' && IO_CODES.has(e.code)) {
       return { code: 'SLUICE_E_IO', message: String(e.message), retryable: e.code !== 'EACCES' && e.code !== 'EPERM' && e.code !== 'EISDIR' };

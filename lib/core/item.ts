@@ -1,3 +1,5 @@
+import type { ErrorInfo } from './errors.js';
+
 /** One file found by a source, as it travels through the stages. */
 export interface Item {
   /** Path as the user would type it: relative to the cwd when under it, else absolute. Lossy when not UTF-8. */
@@ -18,6 +20,16 @@ export interface Item {
   mtime_ms: number;
   /** order of admission into the map stage (set there; --keep-order prints results in this order) */
   seq?: number;
+  /**
+   * Reached through a symbolic link the walk was told to follow, or named by the user (a root,
+   * a path on stdin): readers may follow a link there. Absent: opened with O_NOFOLLOW.
+   */
+  follow?: true;
+  /**
+   * Set by a stage that already knows the item fails (dedupe, when reading its content timed
+   * out): the map stage records this failure without handing the item to a processor.
+   */
+  failure?: ErrorInfo;
   /** Set by dedupe: the checkpoint key. */
   key?: string;
 }

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { configHash, configParts, describeChange, type PipelineConfig } from './config.js';
-import { SluiceError } from './errors.js';
+import { SluiceError, stopsRun, type ErrorInfo } from './errors.js';
+import { checkFdLimit } from './limits.js';
 import { runId, type ResultEvent, type StartEvent, type SummaryEvent } from './events.js';
 import type { Item } from './item.js';
 import { NdjsonWriter } from './ndjson.js';
@@ -103,6 +104,8 @@ export async function runPipeline(o: RunOptions): Promise<RunOutcome> {
   for (const root of cfg.walk.roots) {
     if (!fs.existsSync(root)) throw new SluiceError('SLUICE_E_USAGE', `input not found: ${defaultDisplay(root)}`, { item: root });
   }
+  // too few file descriptors would fail items half-way through: say what is needed now
+  checkFdLimit(o.concurrency);
   // a processor that cannot load is one error before anything is recorded, not a failure per item
   await checkProcessor(cfg.map.processor);
   const stateDir = stateDirFor(cfg, o.stateDir);
@@ -242,7 +245,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
       type: 'task',
       processor: cfg.map.processor,
       options: cfg.map.options,
-      item: { path: item.path, file: item.file, rel: item.rel, size: item.size, mtime_ms: item.mtime_ms },
+      item: { path: item.path, file: item.file, rel: item.rel, size: item.size, mtime_ms: item.mtime_ms, ...(item.follow ? { follow: true } : {}) },
       outDir: cfg.outputDir,
     };
     return pool.run(task, timeoutMs);
@@ -251,9 +254,12 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   // journaled, so the next run picks them up; only the ones already in a worker finish
   const mapper = new ParallelMap<Item, ItemResult | null>(
     async (item) => {
-      if (!dropQueued) return processWithRetries(item, attempt, cfg.map.retries, 100, cfg.map.quarantine_after);
-      void print(item, null);
-      return null;
+      if (dropQueued) {
+        void print(item, null);
+        return null;
+      }
+      if (item.failure) return { item, status: 'failed', ms: 0, attempts: 1, error: item.failure };
+      return processWithRetries(item, attempt, cfg.map.retries, 100, cfg.map.quarantine_after);
     },
     pool.itemCapacity,
   );
@@ -262,7 +268,13 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   const ndjsonProgress = o.progress === 'auto' || o.progress === 'ndjson';
   const bar = o.progress === 'bar' || (o.progress === 'auto' && o.err.isTTY) ? new ProgressBar(o.err) : null;
   const tick = () => {
-    const p = progressEvent(stats, pool.busy);
+    // a timer must never throw: reading RSS fails when out of file descriptors; skip this line
+    let p;
+    try {
+      p = progressEvent(stats, pool.busy);
+    } catch {
+      return;
+    }
     if (ndjsonProgress && !writer.busy) void writer.write(p);
     bar?.draw(p);
   };
@@ -306,7 +318,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
     if (!walkStop.signal.aborted) stats.walking = false;
   });
   // content keys read the file: that stays an asynchronous stage
-  const contentDedupe = fused ? null : new Dedupe({ isDone: (k) => journal.lookup(k) }, 'content', () => stats.skipped++);
+  const contentDedupe = fused ? null : new Dedupe({ isDone: (k) => journal.lookup(k) }, 'content', () => stats.skipped++, timeoutMs);
   let admitted = 0;
   const limiter = new Transform({
     objectMode: true,
@@ -339,10 +351,11 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
       if (!r) return cb();
       // stopped by the end of the grace period: not the item's fault, not recorded, redone next run
       if (r.error?.code === 'SLUICE_E_ABORTED') return void print(r.item, null).then(() => cb(), cb);
-      if (r.error?.code === 'SLUICE_E_DISK_FULL') {
-        // not the item's fault and not recorded: the next run, with space, does it
-        fatal ??= new SluiceError('SLUICE_E_DISK_FULL', `no space left writing the output of ${r.item.path}: ${r.error.message}; the run stopped, everything recorded is kept`);
-        stopWith('disk full');
+      if (r.error && stopsRun(r.error.code)) {
+        // not the item's fault and not recorded: the next run, with space, descriptors or a working processor, does it
+        const [why, err] = runLevel(r.item.path, r.error);
+        fatal ??= err;
+        stopWith(why);
         return void print(r.item, null).then(() => cb(), cb);
       }
       // --max-failures N records N failures: one that comes back after (from a batch that was
@@ -458,6 +471,19 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
     warnLine(`sluice: ${carried} item(s) failed in earlier runs are still failed${o.runStatus ? '' : ' (exit 1)'}: \`sluice results --status failed\` lists them, --retry-failed runs them again`);
   }
   return { exitCode, summary, stopped: why };
+}
+
+/** Why the run stops, and the error it ends with, for a failure that is the run's, not the item's (errors.ts stopsRun). */
+function runLevel(shown: string, e: ErrorInfo): [string, SluiceError] {
+  const kept = 'the run stopped, everything recorded is kept';
+  switch (e.code) {
+    case 'SLUICE_E_DISK_FULL':
+      return ['disk full', new SluiceError(e.code, `no space left writing the output of ${shown}: ${e.message}; ${kept}`)];
+    case 'SLUICE_E_FD_LIMIT':
+      return ['out of file descriptors', new SluiceError(e.code, `out of file descriptors on ${shown}: ${e.message}; ${kept}; raise the open-file limit (ulimit -n) and run again`)];
+    default:
+      return ['the processor could not be loaded', new SluiceError(e.code, `${e.message}; ${kept}`)];
+  }
 }
 
 /** The output goes into the journal when small, so `sluice results` can rebuild what stdout showed. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import type { ComponentSpec } from './spec.js';
 import { DURATION_RE } from './duration.js';
 import { spec as walk } from '../stages/walk-spec.js';

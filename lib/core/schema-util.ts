@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import { DURATION_FORMS, DURATION_RE, parseDuration } from './duration.js';
 
 const durationError = (iss: { input?: unknown }) => `expected ${DURATION_FORMS}, got ${show(iss.input)}`;

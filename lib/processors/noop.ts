@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import type { ComponentSpec } from '../core/spec.js';
 
 export const spec: ComponentSpec = {

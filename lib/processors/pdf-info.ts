@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import type { ComponentSpec } from '../core/spec.js';
 import type { TaskMessage } from '../worker/protocol.js';
 import type { ProcessorContext } from '../worker/context.js';
@@ -15,7 +15,7 @@ export const spec: ComponentSpec = {
 const ENCRYPT = Buffer.from('/Encrypt');
 
 export default async function pdfInfo(item: TaskMessage['item'], _ctx: ProcessorContext) {
-  const data = await readPdfBytes(item.file, item.path);
+  const data = await readPdfBytes(item);
   // pdfjs detaches `data`; look for an /Encrypt entry (trailer) before handing it over
   const tail = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const encrypted = tail.indexOf(ENCRYPT, Math.max(0, tail.length - 64 * 1024)) !== -1 || tail.indexOf(ENCRYPT) !== -1;

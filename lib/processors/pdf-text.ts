@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import { SluiceError } from '../core/errors.js';
 import type { ComponentSpec } from '../core/spec.js';
 import type { ProcessorContext } from '../worker/context.js';
@@ -22,7 +22,7 @@ export const spec: ComponentSpec = {
 
 export default async function pdfText(item: TaskMessage['item'], ctx: ProcessorContext) {
   const opts = options.parse(ctx.options);
-  const doc = await openPdf(await readPdfBytes(item.file, item.path), item.path);
+  const doc = await openPdf(await readPdfBytes(item), item.path);
   let text: string;
   const out: Record<string, unknown> = { pages: doc.numPages };
   try {

@@ -1,9 +1,9 @@
 // Shared pdfjs-dist loading for the PDF processors. pdfjs-dist is pinned at exactly 5.4.530:
 // later 5.x are in GHSA-hq66-cqwq-w95j and 5.7+/6.x need Node >= 22.
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { SluiceError } from '../core/errors.js';
+import { openInput, readAt, readRest, type InputRef } from '../core/input.js';
 
 type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
 let pdfjs: Promise<PdfJs> | undefined;
@@ -20,19 +20,30 @@ export function loadPdfJs(): Promise<PdfJs> {
 
 const HEADER = Buffer.from('%PDF-');
 
-/** Read a file and check it can be a PDF before pdfjs sees it: cheap, and a clearer reason. */
-export async function readPdfBytes(file: string | Uint8Array, shown: string): Promise<Uint8Array> {
-  const buf = await fsp.readFile(file as string);
-  if (buf.length === 0) throw new SluiceError('SLUICE_E_PDF_EMPTY', 'empty file (0 bytes)', { item: shown });
-  const head = buf.subarray(0, 1024);
-  if (head.indexOf(HEADER) === -1) {
-    const text = head.subarray(0, 256).toString('latin1').toLowerCase();
-    const looks = /<(!doctype html|html|head|body)/.test(text) ? ' (looks like HTML)' : '';
-    throw new SluiceError('SLUICE_E_PDF_INVALID', `not a PDF: no %PDF- header in the first 1024 bytes${looks}`, { item: shown });
+/**
+ * Read an input and check it can be a PDF before pdfjs sees it: cheap, and a clearer reason. The
+ * header is checked on the first KB before the rest is read (a 2 GB file that is not a PDF costs
+ * one small read).
+ */
+export async function readPdfBytes(item: InputRef): Promise<Uint8Array> {
+  const { fh, size } = await openInput(item);
+  try {
+    const head = Buffer.alloc(HEAD_BYTES);
+    const got = await readAt(fh, item, head, HEAD_BYTES, 0);
+    if (got === 0) throw new SluiceError('SLUICE_E_PDF_EMPTY', 'empty file (0 bytes)', { item: item.path });
+    if (head.subarray(0, got).indexOf(HEADER) === -1) {
+      const text = head.subarray(0, Math.min(got, 256)).toString('latin1').toLowerCase();
+      const looks = /<(!doctype html|html|head|body)/.test(text) ? ' (looks like HTML)' : '';
+      throw new SluiceError('SLUICE_E_PDF_INVALID', `not a PDF: no %PDF- header in the first ${HEAD_BYTES} bytes${looks}`, { item: item.path });
+    }
+    // the whole file (the head again: one buffer for pdfjs, which detaches it)
+    return await readRest(fh, item, Math.max(size, got));
+  } finally {
+    await fh.close().catch(() => {});
   }
-  // pdfjs transfers (detaches) the buffer it is given: hand it one that owns its memory
-  return buf.byteOffset === 0 && buf.buffer.byteLength === buf.length ? new Uint8Array(buf.buffer) : new Uint8Array(buf);
 }
+
+const HEAD_BYTES = 1024;
 
 export async function openPdf(data: Uint8Array, shown: string) {
   const { getDocument } = await loadPdfJs();

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { z } from 'zod';
+import { inputChunks } from '../core/input.js';
+import { z } from '../core/zod.js';
 import type { ComponentSpec } from '../core/spec.js';
 import type { TaskMessage } from '../worker/protocol.js';
 
@@ -14,9 +14,9 @@ export const spec: ComponentSpec = {
 export default async function sha256(item: TaskMessage['item']): Promise<{ sha256: string; bytes: number }> {
   const h = createHash('sha256');
   let bytes = 0;
-  for await (const chunk of createReadStream(item.file as string, { highWaterMark: 1 << 20 })) {
-    h.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
+  for await (const chunk of inputChunks(item)) {
+    h.update(chunk);
+    bytes += chunk.length;
   }
   return { sha256: h.digest('hex'), bytes };
 }

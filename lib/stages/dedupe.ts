@@ -1,8 +1,9 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import type { Item } from '../core/item.js';
 import type { ComponentSpec } from '../core/spec.js';
-import { contentKey, metaKey, type KeyMode } from '../checkpoint/keys.js';
+import { contentKey, contentKeyWithin, metaKey, type KeyMode } from '../checkpoint/keys.js';
+import { fdLimitError, toErrorInfo, type SluiceError } from '../core/errors.js';
 
 export const dedupeOptions = z.strictObject({
   key: z.enum(['path+size+mtime', 'content', 'none']).default('path+size+mtime')
@@ -21,10 +22,17 @@ export interface DoneLookup {
   isDone(key: string): boolean;
 }
 
-/** Keys items; passes on only those `done` does not know. A file it can no longer read is passed on to fail in the map stage. */
+/**
+ * Keys items; passes on only those `done` does not know. Content keys are read under
+ * `timeoutMs` (the item's timeout), through core/input.ts (no FIFO or device is ever read).
+ * A file it cannot hash is keyed by path+size+mtime and passed on: to fail in the map stage with
+ * its real cause, or, when the hash timed out, already failed (`item.failure`: not read again).
+ * Out of file descriptors stops the run.
+ */
 export class Dedupe extends Transform {
   skipped = 0;
-  constructor(private readonly done: DoneLookup, private readonly mode: KeyMode, private readonly onSkip: (item: Item) => void = () => {}) {
+  constructor(private readonly done: DoneLookup, private readonly mode: KeyMode, private readonly onSkip: (item: Item) => void = () => {},
+    private readonly timeoutMs = 60_000, private readonly hash = contentKey) {
     super({ objectMode: true, highWaterMark: 16 });
   }
 
@@ -32,9 +40,14 @@ export class Dedupe extends Transform {
     if (this.mode === 'path+size+mtime') {
       this.route(item, metaKey(item), cb);
     } else {
-      contentKey(item).then(
+      contentKeyWithin(item, this.timeoutMs, this.hash).then(
         (key) => this.route(item, key, cb),
-        () => this.route(item, metaKey(item), cb),
+        (err: unknown) => {
+          const fd = fdLimitError(err, `hashing ${item.path}`);
+          if (fd) return cb(fd);
+          if ((err as SluiceError).code === 'SLUICE_E_TIMEOUT') item.failure = toErrorInfo(err);
+          this.route(item, metaKey(item), cb);
+        },
       );
     }
   }

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import type { ErrorCode, ErrorInfo } from '../core/errors.js';
 import type { Item } from '../core/item.js';
 import type { ComponentSpec } from '../core/spec.js';

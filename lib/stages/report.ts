@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ItemResult } from './map.js';
 import type { ComponentSpec } from '../core/spec.js';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import { latestLines } from '../checkpoint/journal.js';
 import { canonicalPath, isInside } from '../core/fsx.js';
 import { defaultDisplay as shown } from './walk.js';

@@ -2,10 +2,10 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import type { Item } from '../core/item.js';
 import type { ComponentSpec } from '../core/spec.js';
-import { SluiceError } from '../core/errors.js';
+import { fdLimitError, SluiceError } from '../core/errors.js';
 import { defaultDisplay, type WalkHooks } from './walk.js';
 
 export const STDIN_FORMATS = ['ndjson', 'lines', 'nul'] as const;
@@ -198,6 +198,8 @@ export async function* stdinItems(input: AsyncIterable<Buffer | string> | Readab
     try {
       st = await fsp.stat(where.file);
     } catch (err) {
+      const fd = fdLimitError(err, `reading stdin line ${line}`);
+      if (fd) throw fd;
       problem(line, `${shownAsGiven(p)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
       continue;
     }
@@ -208,7 +210,8 @@ export async function* stdinItems(input: AsyncIterable<Buffer | string> | Readab
     const mtime = Math.trunc(st.mtimeMs);
     const verdict = hooks.admit ? hooks.admit(where.rel, st.size, mtime) : true;
     if (verdict === false) continue;
-    const item: Item = { path: where.shown, file: where.file, root: '.', rel: where.rel, size: st.size, mtime_ms: mtime };
+    // named by the user: a link there is followed, as the stat above did
+    const item: Item = { path: where.shown, file: where.file, root: '.', rel: where.rel, size: st.size, mtime_ms: mtime, follow: true };
     if (where.path_b64) item.path_b64 = where.path_b64;
     if (typeof verdict === 'string') item.key = verdict;
     yield item;

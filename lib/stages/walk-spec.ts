@@ -1,6 +1,6 @@
 // The walk source's options and description, apart from the walk itself: the walker thread
 // imports walk.ts and should not pay for zod.
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import type { ComponentSpec } from '../core/spec.js';
 
 export const walkOptions = z.strictObject({

@@ -1,7 +1,7 @@
 import { WALKER_YOUNG_GENERATION_MB, threadExecArgv } from '../core/threads.js';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Item } from '../core/item.js';
-import { SluiceError, type ErrorCode } from '../core/errors.js';
+import { isFdExhausted, SluiceError, type ErrorCode } from '../core/errors.js';
 import type { KeySetSnapshot } from '../checkpoint/keyset.js';
 import type { WalkOptions, WalkWarning } from './walk.js';
 
@@ -58,6 +58,8 @@ export class WalkerThread {
   /** bytes in the files not dropped (known once completed) */
   bytes = 0;
   private closed = false;
+  /** how the thread ended before items() listened (it can fail to start: out of file descriptors) */
+  private early: string | null = null;
 
   constructor(init: WalkerInit) {
     const { port1, port2 } = new MessageChannel();
@@ -68,6 +70,9 @@ export class WalkerThread {
       execArgv: threadExecArgv(),
       resourceLimits: { maxYoungGenerationSizeMb: WALKER_YOUNG_GENERATION_MB },
     });
+    // an 'error' event with no listener would end the process: keep it for items() to report
+    this.worker.on('error', (err) => { this.early ??= err.message; });
+    this.worker.once('exit', (code) => { if (code !== 0) this.early ??= `exit code ${code}`; });
   }
 
   /** The checkpoint's keys (null: nothing to look up). The walk's first lookup waits for this. */
@@ -96,6 +101,7 @@ export class WalkerThread {
     const onExit = (code: number) => push({ t: 'exit', why: `exit code ${code}` });
     const onAbort = () => wake?.();
     this.worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+    if (this.early !== null) push({ t: 'exit', why: this.early });
     hooks.signal?.addEventListener('abort', onAbort);
     try {
       for (;;) {
@@ -129,7 +135,7 @@ export class WalkerThread {
             this.completed = true;
             return;
           case 'exit':
-            throw new SluiceError('SLUICE_E_FATAL', `the walker thread stopped: ${m.why}`);
+            throw new SluiceError(isFdExhausted(m.why) ? 'SLUICE_E_FD_LIMIT' : 'SLUICE_E_FATAL', `the walker thread stopped: ${m.why}`);
         }
       }
     } finally {

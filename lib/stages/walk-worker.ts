@@ -4,7 +4,7 @@ import { parentPort, receiveMessageOnPort, workerData, Worker, type MessagePort 
 import { walk, type FileEntry, type Offloaded, type WalkWarning } from './walk.js';
 import { Keyer, type KeyTable } from './walk-keys.js';
 import type { HelperReply, HelperRequest } from './walk-helper.js';
-import { SluiceError } from '../core/errors.js';
+import { isFdExhausted, SluiceError } from '../core/errors.js';
 import type { Item } from '../core/item.js';
 import { WALK_BATCH, WALK_CREDIT, type WalkerInit, type WalkerMessage } from './walk-thread.js';
 
@@ -107,5 +107,5 @@ try {
   send({ t: 'done', found: found(), skipped: skipped(), bytes: bytes + keyer.bytes + helperBytes });
 } catch (err) {
   if (err instanceof SluiceError) send({ t: 'error', code: err.code, message: err.message });
-  else send({ t: 'error', code: 'SLUICE_E_FATAL', message: `walk failed: ${(err as Error).message}` });
+  else send({ t: 'error', code: isFdExhausted(err) ? 'SLUICE_E_FD_LIMIT' : 'SLUICE_E_FATAL', message: `walk failed: ${(err as Error).message}` });
 }

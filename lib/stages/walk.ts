@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import picomatch from 'picomatch';
 import type { Item } from '../core/item.js';
-import { SluiceError } from '../core/errors.js';
+import { fdLimitError, SluiceError } from '../core/errors.js';
 import type { WalkOptions } from './walk-spec.js';
 import { rootPrefixes } from './roots.js';
 import { canonicalPath } from '../core/fsx.js';
@@ -116,7 +116,7 @@ export function checkFileSync(f: FileEntry, admit: Admit | undefined): CheckResu
   return typeof verdict === 'string' ? { size: s.size, mtimeMs, key: verdict } : { size: s.size, mtimeMs, deferred: verdict };
 }
 
-interface Held { abs: P; rel: string; size: number; mtimeMs: number; key?: string; deferred?: Deferred; root: RootInfo }
+interface Held { abs: P; rel: string; size: number; mtimeMs: number; key?: string; deferred?: Deferred; root: RootInfo; follow?: true }
 
 /** What every item of one root shares. */
 interface RootInfo { display: string; given: string; prefix: string }
@@ -151,6 +151,9 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
   const skipped = (abs: P) => typeof abs === 'string' && skip.has(abs);
   const warn = (p: P, err: unknown) => {
     const e = err as NodeJS.ErrnoException;
+    // not a problem of this directory or file: going on would skip them as if they were not there
+    const fd = fdLimitError(e, `walking ${String(p)}`);
+    if (fd) throw fd;
     hooks.onWarning?.({ path: String(p), code: e.code ?? 'EIO', message: e.message });
   };
 
@@ -161,9 +164,10 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
   const maxHeld = hooks.maxHeld ?? MAX_HELD;
   /** part of each chunk offloaded: adjusted so that neither side waits for the other */
   let share = 0.5;
-  const hold = (abs: P, rel: string, size: number, mtimeMs: number, verdict: string | boolean | Deferred, root: RootInfo) => {
+  const hold = (abs: P, rel: string, size: number, mtimeMs: number, verdict: string | boolean | Deferred, root: RootInfo, follow = false) => {
     if (verdict === false) return;
     const h: Held = { abs, rel, size, mtimeMs, root };
+    if (follow) h.follow = true;
     if (typeof verdict === 'string') h.key = verdict;
     else if (verdict !== true) h.deferred = verdict;
     held.push(h);
@@ -182,6 +186,7 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
       head++;
       const item = makeItem(h.abs, h.rel, h.size, h.mtimeMs, h.root);
       if (key !== undefined) item.key = key;
+      if (h.follow) item.follow = true;
       yield item;
     }
     held = [];
@@ -215,7 +220,8 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
       // a file given as a root is keyed and deduped like any other, shown as given
       const rel = prefix + path.basename(absRoot);
       const mtimeMs = Math.trunc(st.mtimeMs);
-      hold(absRoot, rel, st.size, mtimeMs, admit ? admit(rel, st.size, mtimeMs) : true, { display: display(path.dirname(absRoot)), given: path.dirname(root), prefix });
+      // named by the user: a link there is followed, as the stat above did
+      hold(absRoot, rel, st.size, mtimeMs, admit ? admit(rel, st.size, mtimeMs) : true, { display: display(path.dirname(absRoot)), given: path.dirname(root), prefix }, true);
       yield* release(false);
       if (hooks.signal?.aborted) return;
       continue;
@@ -322,7 +328,7 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
               if (r.code !== 'ENOENT') warn(f.abs, r);
               continue;
             }
-            hold(f.abs, f.rel, r.size, r.mtimeMs, r.key ?? r.deferred ?? true, info);
+            hold(f.abs, f.rel, r.size, r.mtimeMs, r.key ?? r.deferred ?? true, info, f.link);
           }
           yield* release(false);
           if (hooks.signal?.aborted) return;
@@ -344,7 +350,7 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
             continue;
           }
           const mtimeMs = Math.trunc(s.mtimeMs);
-          hold(f.abs, f.rel, s.size, mtimeMs, admit ? admit(f.rel, s.size, mtimeMs) : true, info);
+          hold(f.abs, f.rel, s.size, mtimeMs, admit ? admit(f.rel, s.size, mtimeMs) : true, info, f.link);
         }
         yield* release(false);
         if (hooks.signal?.aborted) return;

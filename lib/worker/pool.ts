@@ -1,7 +1,7 @@
 import { THREAD_YOUNG_GENERATION_MB, threadExecArgv } from '../core/threads.js';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import type { ErrorInfo } from '../core/errors.js';
+import { fdLimitError, type ErrorInfo } from '../core/errors.js';
 import { isBatchReply, isReply, type BatchMessage, type ReplyMessage, type TaskMessage } from './protocol.js';
 
 export interface PoolOptions {
@@ -167,7 +167,15 @@ export class WorkerPool {
     // a worker error with no task to blame would otherwise be an unhandled 'error' event
     pool.on('error', () => {});
     if (opts.maxRssMb) {
-      this.watchdog = setInterval(() => this.checkMemory(opts.maxRssMb!), opts.watchMs ?? 100);
+      this.watchdog = setInterval(() => {
+        // reading RSS opens /proc/self/stat: out of file descriptors it throws, and a timer must
+        // never throw (it would end the process with the lock held); the next tick tries again
+        try {
+          this.checkMemory(opts.maxRssMb!);
+        } catch {
+          // nothing to do until RSS can be read
+        }
+      }, opts.watchMs ?? 100);
       this.watchdog.unref();
     }
     return pool;
@@ -403,6 +411,9 @@ export function classifyPoolError(err: unknown, reason: unknown, timeoutMs: numb
     return { code: 'SLUICE_E_WORKER_OOM', message: `${reason.message} while this item was the longest running: its worker was stopped (memory outside the JS heap, e.g. decoded PDF streams)`, retryable: true };
   }
   const e = err as { name?: string; code?: string; message?: string };
+  // a worker that could not start or load for want of file descriptors: the run's failure, not the item's
+  const fd = fdLimitError(err, 'in a worker');
+  if (fd) return fd.toInfo();
   if (reason instanceof DOMException && reason.name === 'TimeoutError') {
     return { code: 'SLUICE_E_TIMEOUT', message: `no result after ${timeoutMs} ms; the worker was stopped and replaced`, retryable: true };
   }

@@ -12,6 +12,8 @@ export interface TaskMessage {
     rel: string;
     size: number;
     mtime_ms: number;
+    /** reached through a link the user asked to follow, or named by the user: readers may follow it (see core/input.ts) */
+    follow?: boolean;
   };
   /** absolute output dir, or null when outputs go inline in the result */
   outDir: string | null;

@@ -1,7 +1,7 @@
 // Runs inside each worker thread. Nothing a processor or a library prints may reach stdout,
 // which belongs to the NDJSON stream: console and process.stdout are sent to stderr first.
 import { workerData } from 'piscina';
-import { toErrorInfo } from '../core/errors.js';
+import { fdLimitError, toErrorInfo, SluiceError } from '../core/errors.js';
 import { defaultDisplay } from '../stages/walk.js';
 import { makeContext } from './context.js';
 import type { BatchMessage, BatchReply, ReplyMessage, TaskMessage } from './protocol.js';
@@ -16,9 +16,25 @@ process.stdout.write = process.stderr.write.bind(process.stderr) as typeof proce
 
 const loaded = new Map<string, ProcessorFn>();
 
+/**
+ * The processor's function, loaded once per worker. Any failure to load it is the run's, not an
+ * item's (SLUICE_E_PROCESSOR_LOAD, or SLUICE_E_FD_LIMIT when out of file descriptors): the run
+ * stops and no item is recorded with it.
+ */
 async function load(spec: string): Promise<ProcessorFn> {
   let fn = loaded.get(spec);
-  if (!fn) loaded.set(spec, (fn = await loadProcessor(spec)));
+  if (fn) return fn;
+  try {
+    fn = await loadProcessor(spec);
+  } catch (err) {
+    if (err instanceof SluiceError) throw err;
+    const e = err as Error;
+    const why = `${e?.name && e.name !== 'Error' ? e.name + ': ' : ''}${e?.message ?? String(err)}`;
+    // the run's failure, not the item's: stopsRun() ends the run unrecorded
+    throw fdLimitError(err, `loading processor ${spec}`)
+      ?? new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec} could not be loaded: ${why}`, { cause: err });
+  }
+  loaded.set(spec, fn);
   return fn;
 }
 
