@@ -38,7 +38,9 @@ export async function main(argv: string[]): Promise<number> {
       (y) => y
         .positional('pipeline', { type: 'string', describe: 'pipeline file (YAML or JSON), or - to read the paths from stdin' })
         .option('input', { alias: 'i', type: 'string', array: true, describe: 'files or directories to walk (replaces source.walk.roots); - reads paths from stdin' })
-        .option('processor', { alias: 'p', type: 'string', describe: 'built-in name (pdf-text, pdf-info, sha256, noop) or ./module.js' })
+        .option('processor', { alias: 'p', type: 'string', describe: 'built-in name (pdf-text, pdf-info, sha256, noop, exec) or ./module.js' })
+        .option('exec', { type: 'string', describe: "run a command per file, no shell: 'pdftotext {} -' ({} path, {.} without extension, {/} name, {//} dir, {/.} name without extension); stdout is the output" })
+        .option('shell', { type: 'boolean', describe: 'with --exec: run the command with /bin/sh -c (pipes, redirections); the names reach it as "$1"..., never as code' })
         .option('concurrency', { alias: 'j', type: 'number', describe: 'worker threads (default: map.concurrency, else available cores)' })
         .option('resume', { type: 'boolean', describe: 'skip items an earlier run finished (the default)' })
         .option('fresh', { type: 'boolean', describe: 'start over; the old journal is kept as a backup' })
@@ -67,7 +69,8 @@ export async function main(argv: string[]): Promise<number> {
         .example('sluice run pipelines/pdf-text.yaml', 'run a pipeline file; a second run skips what is done')
         .example('sluice run --input ~/papers --processor pdf-info -j 2 | jq -c "select(.type==\\"result\\")"', 'no file needed: walk, process, filter the results')
         .example('sluice run pipelines/pdf-text.yaml --fresh --progress none > results.ndjson', 'start over, results only')
-        .example('find ~/scans -name "*.pdf" -print0 | sluice run --input - -0 --processor pdf-info', 'paths from another program'),
+        .example('find ~/scans -name "*.pdf" -print0 | sluice run --input - -0 --processor pdf-info', 'paths from another program')
+        .example("sluice run --input ~/scans --exec 'pdftotext {} -' --out text/", 'a command per file, its stdout to text/<name>.out'),
       async (a) => {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
@@ -81,6 +84,8 @@ export async function main(argv: string[]): Promise<number> {
         .positional('pipeline', { type: 'string', describe: 'pipeline file (YAML or JSON)' })
         .option('input', { alias: 'i', type: 'string', array: true, describe: 'files or directories to walk (replaces source.walk.roots)' })
         .option('processor', { alias: 'p', type: 'string', describe: 'built-in name or ./module.js (part of the config hash)' })
+        .option('exec', { type: 'string', describe: 'a command per file, as for run (part of the config hash)' })
+        .option('shell', { type: 'boolean', describe: 'with --exec, as for run' })
         .option('fresh', { type: 'boolean', describe: 'as run --fresh would: everything is to do' })
         .option('retry-failed', { type: 'boolean', describe: 'as run --retry-failed would: failed items are to do' })
         .option('keep-done', { type: 'boolean', describe: 'as run --keep-done would, when the config changed' })

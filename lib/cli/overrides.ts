@@ -6,6 +6,10 @@ import { SluiceError } from '../core/errors.js';
 export interface FlagOverrides {
   input?: string[];
   processor?: string;
+  /** --exec 'cmd {}': the exec processor with this command */
+  exec?: string;
+  /** --shell: exec's command through /bin/sh */
+  shell?: boolean;
   concurrency?: number;
   timeout?: string;
   out?: string;
@@ -40,6 +44,7 @@ function processorRef(p: string): string {
 
 export function applyOverrides(raw: Raw, f: FlagOverrides): void {
   if (f.input?.length) obj(obj(raw, 'source'), 'walk').roots = f.input.map((p) => path.resolve(p));
+  if (f.exec !== undefined || f.shell !== undefined) applyExec(raw, f);
   if (f.processor !== undefined || f.concurrency !== undefined || f.timeout !== undefined) {
     const m = mapStage(raw);
     if (f.processor !== undefined) {
@@ -52,6 +57,16 @@ export function applyOverrides(raw: Raw, f: FlagOverrides): void {
   if (f.out !== undefined) obj(raw, 'output').dir = path.resolve(f.out);
   if (f.report !== undefined) obj(raw, 'report').path = path.resolve(f.report);
   for (const s of f.set ?? []) setPath(raw, s);
+}
+
+/** --exec CMD [--shell]: the map stage runs the exec processor; its other options are kept when it already did. */
+function applyExec(raw: Raw, f: FlagOverrides): void {
+  if (f.exec !== undefined && f.processor !== undefined) throw new SluiceError('SLUICE_E_USAGE', '--exec and --processor cannot be used together (--exec runs a command per file)');
+  const m = mapStage(raw);
+  if (f.exec === undefined && m.processor !== 'exec') throw new SluiceError('SLUICE_E_USAGE', '--shell is for --exec (or a pipeline whose map runs the exec processor)');
+  const kept = m.processor === 'exec' ? obj(m, 'options') : {};
+  m.processor = 'exec';
+  m.options = { ...kept, ...(f.exec !== undefined ? { cmd: f.exec } : {}), ...(f.shell !== undefined ? { shell: f.shell } : {}) };
 }
 
 /** --set stages[1].map.timeout=30s : the value is read as YAML (numbers, booleans, lists). */

@@ -38,10 +38,11 @@ export function configFromArgs(a: RunArgs): PipelineConfig {
   }
   const patch = (raw: Record<string, unknown>) => applyOverrides(raw, a);
   if (a.pipeline) return loadPipelineFile(a.pipeline, patch);
-  if (!a.input?.length || !a.processor) {
-    throw new SluiceError('SLUICE_E_USAGE', 'give a pipeline file, or both --input and --processor (see sluice run --help)');
+  if (!a.input?.length || !(a.processor || a.exec !== undefined)) {
+    throw new SluiceError('SLUICE_E_USAGE', 'give a pipeline file, or --input with --processor or --exec (see sluice run --help)');
   }
-  const name = Object.hasOwn(BUILTIN_PROCESSORS, a.processor) ? a.processor : path.basename(a.processor).replace(/\.[cm]?js$/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'run';
+  const proc = a.processor ?? 'exec';
+  const name = Object.hasOwn(BUILTIN_PROCESSORS, proc) ? proc : path.basename(proc).replace(/\.[cm]?js$/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'run';
   const text = JSON.stringify({ version: 1, name, source: { walk: { roots: [] } }, stages: [{ dedupe: {} }, { map: {} }] });
   return parsePipeline(text, '(command line)', process.cwd(), patch, true);
 }

@@ -14,6 +14,11 @@ export interface ProcessorContext {
    * return its path as shown to the user. `name` must be relative and stay inside the dir.
    */
   writeOutput(name: string, data: string | Uint8Array): Promise<string>;
+  /**
+   * Aborts when the item's time (map.timeout) is up. A processor that reads it gets a moment more
+   * to stop and reply before its worker is stopped (see worker/deadline.ts). Set in a worker.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Where writeOutput keeps its temp files, inside the output dir. */
