@@ -20,7 +20,9 @@ export interface ArgvTemplate { shell: false; words: Word[] }
 export interface ShellTemplate { shell: true; script: string }
 export type CommandTemplate = ArgvTemplate | ShellTemplate;
 
-export class TemplateError extends Error {}
+export class TemplateError extends Error {
+  override name = 'TemplateError';
+}
 
 /** Characters that only mean something to a shell: outside quotes, without shell: true, they are an error (they would be passed literally). */
 const SHELL_ONLY = new Set(['|', '&', ';', '<', '>', '(', ')', '$', '`']);

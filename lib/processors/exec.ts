@@ -94,12 +94,14 @@ class Tail {
     this.bytes += b.length;
     while (this.bytes - this.chunks[0]!.length >= this.cap) this.bytes -= this.chunks.shift()!.length;
   }
-  /** The text, cut at the front to `cap` bytes (then it starts with "..."). */
+  /** The text, cut at the front to `cap` bytes, from a line start when there is one (then it starts with "..."). */
   text(): string {
     const all = Buffer.concat(this.chunks);
-    const cut = all.length > this.cap;
-    const s = all.subarray(all.length - Math.min(all.length, this.cap)).toString('utf8').replace(/^\uFFFD+/, '').trim();
-    return cut ? `...${s}` : s;
+    if (all.length <= this.cap) return all.toString('utf8').trim();
+    let s = all.subarray(all.length - this.cap).toString('utf8');
+    const nl = s.indexOf('\n');
+    s = nl !== -1 && nl < s.length - 1 ? s.slice(nl + 1) : s.replace(/^\uFFFD+/, '');
+    return `...${s.trim()}`;
   }
 }
 
