@@ -58,7 +58,7 @@ const checked = options.superRefine((o, ctx) => {
 export const spec: ComponentSpec = {
   kind: 'processor',
   name: 'exec',
-  description: 'Runs a command per file (`--exec \'pdftotext {} -\'`), with the file name as an argument, never through a shell unless shell: true. Its stdout is the output: a file under the output dir (stdout_path), or inline (stdout). A non-zero exit is SLUICE_E_EXEC_STATUS, a signal SLUICE_E_EXEC_SIGNAL, the timeout SLUICE_E_TIMEOUT, each with the tail of stderr; the command\'s whole process group is killed at the timeout, when the run stops, and when it exits. The program must exist when the run starts.',
+  description: 'Runs a command per file (`--exec \'pdftotext {} -\'`), with the file name as an argument, never through a shell unless shell: true. Its stdout is the output: a file under the output dir (`stdout_path`), or inline (`stdout`, and `stdout_truncated: true` past max_inline); the result also has `stdout_bytes`, and `stderr_tail` when it wrote to stderr. A non-zero exit is SLUICE_E_EXEC_STATUS, a signal SLUICE_E_EXEC_SIGNAL, the timeout SLUICE_E_TIMEOUT, each with the tail of stderr; the command\'s whole process group is killed at the timeout, when the run stops, and when it exits. The program must exist when the run starts.',
   options: checked,
 };
 

@@ -83,21 +83,32 @@ t.test('an exec timeout leaves no process behind: the grandchild the command sta
   }
 });
 
-t.test('a worker stopped at the timeout (its processor ignoring ctx.signal) takes its command\'s whole group with it', async (t) => {
+t.test('a worker stopped at the timeout (its processor ignoring ctx.signal) takes its command\'s whole group with it, at once', async (t) => {
   const dir = tmpDir();
   const pids = path.join(dir, 'pids');
   fs.mkdirSync(pids);
   fs.mkdirSync(path.join(dir, 'in'));
-  fs.writeFileSync(path.join(dir, 'in', 'spin'), 'x');
+  for (const n of ['spin-1', 'spin-2', 'spin-3', 'spin-4']) fs.writeFileSync(path.join(dir, 'in', n), 'x');
   const seen: number[] = [];
   t.teardown(() => killAll(seen));
-  const r = await sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/spawn-and-spin.mjs'), '--set', `stages[1].map.options.pids=${pids}`,
-    '--timeout', '1s', '--state', 'st', '--progress', 'none'], { cwd: dir });
-  t.equal(r.code, 1, r.stderr);
-  t.match(results(r.lines), [{ status: 'failed', error: { code: 'SLUICE_E_TIMEOUT', message: /the worker was stopped and replaced/ } }]);
-  const pid = await pidFrom(path.join(pids, 'spin'));
+  // one at a time: each item's worker is stopped at its timeout before the next starts
+  const run = sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/spawn-and-spin.mjs'), '--set', `stages[1].map.options.pids=${pids}`,
+    '--timeout', '1s', '-j', '1', '--state', 'st', '--progress', 'none'], { cwd: dir });
+  let first = '';
+  for (let i = 0; i < 6000 && !first; i++) {
+    first = fs.readdirSync(pids)[0] ?? '';
+    if (!first) await new Promise((r) => setTimeout(r, 10));
+  }
+  const pid = await pidFrom(path.join(pids, first));
   seen.push(pid);
-  t.ok(await gone(pid), `the grandchild (pid ${pid}) is gone`);
+  t.ok(await gone(pid), `the grandchild of ${first} (pid ${pid}) is gone`);
+  const startedSince = fs.readdirSync(pids).length;
+  t.ok(startedSince < 4, `it was gone while the run went on (${startedSince} of 4 items had started), not only when the run ended`);
+  const r = await run;
+  for (const f of fs.readdirSync(pids)) if (f !== first) seen.push(await pidFrom(path.join(pids, f)));
+  t.equal(r.code, 1, r.stderr);
+  t.match(results(r.lines), Array(4).fill({ status: 'failed', error: { code: 'SLUICE_E_TIMEOUT', message: /the worker was stopped and replaced/ } }));
+  for (const p of seen) t.ok(await gone(p), `grandchild ${p} is gone`);
 });
 
 for (const twice of [false, true]) {
