@@ -116,6 +116,7 @@ function scan(t: string, shell: boolean): Token[] {
  * appended. Throws TemplateError naming what is wrong.
  */
 export function compileTemplate(cmd: string, shell: boolean): CommandTemplate {
+  if (cmd.includes('\0')) throw new TemplateError('the command contains a NUL byte, which no argument can hold');
   const tokens = scan(cmd, shell);
   const hasPlaceholder = tokens.some((k) => k.ph);
   if (shell) {

@@ -25,7 +25,7 @@ export const KILL_AFTER_MS = 250;
 const CLOSE_AFTER_EXIT_MS = 1000;
 
 export const options = z.strictObject({
-  cmd: z.string().min(1).describe('the command, split into words once like a shell would (quotes, backslashes), run without a shell. Placeholders as in GNU parallel: {} the path, {.} the path without its extension, {/} the file name, {//} the directory, {/.} the file name without its extension; {}, {.} and {//} get "./" in front when they would start with "-". Without a placeholder the path is the last argument. Single quotes keep a placeholder literal'),
+  cmd: z.string().min(1).describe('the command, split into words once like a shell would (quotes, backslashes), run without a shell. Placeholders as in GNU parallel: {} the path, {.} the path without its extension, {/} the file name, {//} the directory, {/.} the file name without its extension; {}, {.} and {//} get "./" in front when they would start with "-". Without a placeholder the path is the last argument. Single quotes keep a placeholder literal. It runs in the current directory (a program given as ./tool is found there, not next to the pipeline file)'),
   shell: z.boolean().default(false).describe('run cmd with /bin/sh -c, for pipes, redirections and variables; the placeholders become "$1" ... "$5" (the names are passed as positional parameters, never as code)'),
   suffix: z.string().regex(/^[^/\0]*$/, { error: 'expected a file name suffix without "/"' }).default('.out')
     .describe('with an output dir, stdout goes to <out>/<rel><suffix> and the result has stdout_path'),
@@ -38,6 +38,7 @@ export type ExecOptions = z.output<typeof options>;
 
 /** The checks that need the machine, not only the text: the template reads, and its program exists. */
 const checked = options.superRefine((o, ctx) => {
+  if (!o.cmd) return; // already reported as empty
   let t: CommandTemplate;
   try {
     t = compileTemplate(o.cmd, o.shell);

@@ -53,8 +53,8 @@ t.test('shell syntax outside quotes is refused without shell: true, and the mess
   t.same(argv("echo '|' '$HOME' \\;", 'f'), ['echo', '|', '$HOME', ';', 'f'], 'quoted or escaped, it is passed literally');
 });
 
-t.test('an unterminated quote, a trailing backslash or an empty command is refused', async (t) => {
-  for (const [cmd, msg] of [[`echo 'a`, /unterminated single quote/], ['echo "a', /unterminated double quote/], ['echo \\', /ends with a backslash/], ['  ', /empty/]] as const) {
+t.test('an unterminated quote, a trailing backslash, a NUL byte or an empty command is refused', async (t) => {
+  for (const [cmd, msg] of [[`echo 'a`, /unterminated single quote/], ['echo "a', /unterminated double quote/], ['echo \\', /ends with a backslash/], ['  ', /empty/], ['cat\0 {}', /NUL byte/]] as const) {
     t.throws(() => compileTemplate(cmd, false), { name: 'TemplateError', message: msg }, cmd);
   }
 });
