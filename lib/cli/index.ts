@@ -24,7 +24,9 @@ const SOURCE_FLAGS = {
   input: { alias: 'i', type: 'string', array: true, describe: 'files or directories to walk (replaces source.walk.roots); - reads paths from stdin' },
   include: { type: 'string', array: true, describe: 'globs a path (relative to its root) must match (replaces source.walk.include; default from flags alone: what the processor reads, e.g. **/*.pdf)' },
   exclude: { type: 'string', array: true, describe: 'globs that skip a file or a whole directory (replaces source.walk.exclude; default from flags alone: dotfiles, **/.*)' },
-  processor: { alias: 'p', type: 'string', describe: 'built-in name (pdf-text, pdf-info, sha256, noop) or ./module.js' },
+  processor: { alias: 'p', type: 'string', describe: 'built-in name (pdf-text, pdf-info, sha256, noop, exec) or ./module.js' },
+  exec: { type: 'string', describe: "run a command per file, no shell: 'pdftotext {} -' ({} path, {.} without extension, {/} name, {//} dir, {/.} name without extension); stdout is the output" },
+  shell: { type: 'boolean', describe: 'with --exec: run the command with /bin/sh -c (pipes, redirections); the names reach it as "$1"..., never as code' },
   option: { alias: 'O', type: 'string', array: true, describe: 'a processor option: -O max_pages=100 (map.options; the value is read as YAML)' },
   concurrency: { alias: 'j', type: 'number', describe: 'worker threads (default: map.concurrency, else available cores)' },
   timeout: { type: 'string', describe: 'per-item timeout: 30s, 500ms, 2m, or seconds (5) (replaces map.timeout)' },
@@ -85,7 +87,8 @@ export async function main(argv: string[]): Promise<number> {
         .example('sluice run pipelines/pdf-text.yaml', 'run a pipeline file; a second run skips what is done')
         .example('sluice run --input ~/papers --processor pdf-info -j 2 | jq -c "select(.type==\\"result\\")"', 'no file needed: walk, process, filter the results')
         .example('sluice run pipelines/pdf-text.yaml --fresh --progress none > results.ndjson', 'start over, results only')
-        .example('find ~/scans -name "*.pdf" -print0 | sluice run --input - -0 --processor pdf-info', 'paths from another program'),
+        .example('find ~/scans -name "*.pdf" -print0 | sluice run --input - -0 --processor pdf-info', 'paths from another program')
+        .example("sluice run --input ~/scans --exec 'pdftotext {} -' --out text/", 'a command per file, its stdout to text/<name>.out'),
       async (a) => {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);

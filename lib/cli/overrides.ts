@@ -13,6 +13,10 @@ export interface FlagOverrides {
   processor?: string;
   /** -O key=value: processor options (map.options.key), values read as YAML */
   option?: string[];
+  /** --exec 'cmd {}': the exec processor with this command */
+  exec?: string;
+  /** --shell: exec's command through /bin/sh */
+  shell?: boolean;
   concurrency?: number;
   timeout?: string;
   out?: string;
@@ -52,6 +56,7 @@ export function applyOverrides(raw: Raw, f: FlagOverrides): void {
   if (f.input?.length) obj(obj(raw, 'source'), 'walk').roots = f.input.map((p) => path.resolve(p));
   if (f.include?.length) obj(obj(raw, 'source'), 'walk').include = f.include;
   if (f.exclude?.length) obj(obj(raw, 'source'), 'walk').exclude = f.exclude;
+  if (f.exec !== undefined || f.shell !== undefined) applyExec(raw, f);
   if (f.processor !== undefined || f.concurrency !== undefined || f.timeout !== undefined || f.option?.length) {
     const m = mapStage(raw);
     if (f.processor !== undefined) {
@@ -68,6 +73,16 @@ export function applyOverrides(raw: Raw, f: FlagOverrides): void {
   if (f.out !== undefined) obj(raw, 'output').dir = path.resolve(f.out);
   if (f.report !== undefined) obj(raw, 'report').path = path.resolve(f.report);
   for (const s of f.set ?? []) setPath(raw, s);
+}
+
+/** --exec CMD [--shell]: the map stage runs the exec processor; its other options are kept when it already did. */
+function applyExec(raw: Raw, f: FlagOverrides): void {
+  if (f.exec !== undefined && f.processor !== undefined) throw new SluiceError('SLUICE_E_USAGE', '--exec and --processor cannot be used together (--exec runs a command per file)');
+  const m = mapStage(raw);
+  if (f.exec === undefined && m.processor !== 'exec') throw new SluiceError('SLUICE_E_USAGE', '--shell is for --exec (or a pipeline whose map runs the exec processor)');
+  const kept = m.processor === 'exec' ? obj(m, 'options') : {};
+  m.processor = 'exec';
+  m.options = { ...kept, ...(f.exec !== undefined ? { cmd: f.exec } : {}), ...(f.shell !== undefined ? { shell: f.shell } : {}) };
 }
 
 /** --set stages[1].map.timeout=30s : the value is read as YAML (numbers, booleans, lists). */
@@ -121,6 +136,8 @@ const FLAG_OF: [string, (string | number)[]][] = [
   ['--processor', ['stages', 1, 'map', 'processor']],
   ['-j', ['stages', 1, 'map', 'concurrency']],
   ['--timeout', ['stages', 1, 'map', 'timeout']],
+  ['--exec', ['stages', 1, 'map', 'options', 'cmd']],
+  ['--shell', ['stages', 1, 'map', 'options', 'shell']],
   ['-O', ['stages', 1, 'map', 'options']],
   ['--out', ['output', 'dir']],
   ['--report', ['report', 'path']],

@@ -46,11 +46,12 @@ export function configFromArgs(a: RunArgs): PipelineConfig {
     }
     return loadPipelineFile(a.pipeline, patch);
   }
-  if (!a.input?.length || !a.processor) {
-    throw new SluiceError('SLUICE_E_USAGE', 'give a pipeline file, or both --input and --processor (see sluice run --help)');
+  if (!a.input?.length || !(a.processor || a.exec !== undefined)) {
+    throw new SluiceError('SLUICE_E_USAGE', 'give a pipeline file, or --input with --processor or --exec (see sluice run --help)');
   }
-  const builtin = Object.hasOwn(BUILTIN_PROCESSORS, a.processor) ? BUILTIN_PROCESSORS[a.processor]! : null;
-  const name = builtin ? a.processor : path.basename(a.processor).replace(/\.[cm]?js$/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'run';
+  const proc = a.processor ?? 'exec';
+  const builtin = Object.hasOwn(BUILTIN_PROCESSORS, proc) ? BUILTIN_PROCESSORS[proc]! : null;
+  const name = builtin ? proc : path.basename(proc).replace(/\.[cm]?js$/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'run';
   // what a processor reads (pdf-text: *.pdf), and never dotfiles or dot-directories (.git, .DS_Store): --include / --exclude replace these
   const walk = { roots: [], include: builtin?.spec.accepts ?? ['**/*'], exclude: [...FLAG_RUN_EXCLUDE] };
   const text = JSON.stringify({ version: 1, name, source: { walk }, stages: [{ dedupe: {} }, { map: {} }] });

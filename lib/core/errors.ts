@@ -27,6 +27,10 @@ export const ERROR_CODES = {
   SLUICE_E_PDF_ENCRYPTED: { exit: 1, retryable: false, summary: 'the PDF needs a password to open' },
   SLUICE_E_PDF_TOO_LARGE: { exit: 1, retryable: false, summary: 'more pages than options.max_pages' },
   SLUICE_E_PDF_PARSE: { exit: 1, retryable: false, summary: 'pdfjs failed while reading the document' },
+  SLUICE_E_EXEC_STATUS: { exit: 1, retryable: false, summary: 'the `exec` command exited with a non-zero status (the message has the status and the tail of its stderr)' },
+  SLUICE_E_EXEC_SIGNAL: { exit: 1, retryable: false, summary: 'the `exec` command was killed by a signal that sluice did not send (a crash, the OOM killer, kill from outside); the message has the signal and the tail of its stderr' },
+  SLUICE_E_EXEC_START: { exit: 1, retryable: false, summary: 'the `exec` command could not be started for this item (the program vanished or is not executable, or the file name is not valid UTF-8 and cannot be an argument)' },
+  SLUICE_E_EXEC_OUTPUT: { exit: 1, retryable: false, summary: 'the `exec` command wrote more than options.max_output bytes to stdout; it was stopped' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -4,6 +4,7 @@ import * as noop from './noop.js';
 import * as sha256 from './sha256.js';
 import * as pdfText from './pdf-text.js';
 import * as pdfInfo from './pdf-info.js';
+import * as exec from './exec.js';
 import { loadPdfJs } from './pdf.js';
 
 export interface BuiltinProcessor {
@@ -19,6 +20,7 @@ export const BUILTIN_PROCESSORS: Record<string, BuiltinProcessor> = Object.assig
   'pdf-info': { spec: pdfInfo.spec, load: async () => (await loadPdfJs(), pdfInfo) },
   sha256: { spec: sha256.spec, load: async () => sha256 },
   noop: { spec: noop.spec, load: async () => noop },
+  exec: { spec: exec.spec, load: async () => exec },
 });
 
 /** A processor spec names a module file, not a built-in, when it starts with ./ ../ or /. */

@@ -14,6 +14,11 @@ export interface ProcessorContext {
    * processor should let it through as it is.
    */
   writeOutput(name: string, data: string | Uint8Array): Promise<string>;
+  /**
+   * Aborts when the item's time (map.timeout) is up. A processor that reads it gets a moment more
+   * to stop and reply before its worker is stopped (see worker/deadline.ts). Set in a worker.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export function makeContext(outDir: string | null, options: Record<string, unknown>, display: (abs: string) => string): ProcessorContext {

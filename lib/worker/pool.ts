@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { fdLimitError, type ErrorInfo } from '../core/errors.js';
 import { isBatchReply, isReply, type BatchMessage, type ReplyMessage, type TaskMessage } from './protocol.js';
+import { ChildGroups } from './child-groups.js';
 
 export interface PoolOptions {
   concurrency: number;
@@ -51,6 +52,12 @@ const BATCH_TARGET_MS = 2;
  * blamed; past it, the item takes the failure itself. No item is requeued without bound.
  */
 export const MAX_REQUEUES = 3;
+/**
+ * How long past map.timeout a cooperative item (its processor read ctx.signal, which aborted at
+ * the timeout) may take to stop and reply before its worker is stopped: the `exec` processor
+ * kills its command's group and reports the tail of its stderr in that time.
+ */
+export const SOFT_TIMEOUT_GRACE_MS = 2000;
 
 const RUNTIME = fileURLToPath(new URL('./runtime.js', import.meta.url));
 
@@ -73,6 +80,12 @@ export class WorkerPool {
   /** index, within its batch, of the item a slot's worker is on */
   private readonly current: Int32Array;
   private readonly freeSlots: number[];
+  /** per slot: the process group of the command its item runs, killed before its worker is stopped (child-groups.ts) */
+  private readonly groups: ChildGroups;
+  /** per slot: 1 when the item's processor read ctx.signal (deadline.ts): it gets SOFT_TIMEOUT_GRACE_MS more */
+  private readonly cooperative: Int32Array;
+  /** kills every command still running when the process exits, however it exits (process.exit included) */
+  private readonly onExit = () => this.groups.killAll();
   /**
    * Items waiting to be sent. Fast items (noop, hashing small files) go in batches: one piscina
    * task carries up to MAX_BATCH items, so its fixed cost (messages, wake-ups, bookkeeping) is
@@ -116,6 +129,8 @@ export class WorkerPool {
     this.starts = new Float64Array(new SharedArrayBuffer(8 * this.capacity));
     this.current = new Int32Array(new SharedArrayBuffer(4 * this.capacity));
     this.freeSlots = Array.from({ length: this.capacity }, (_, i) => this.capacity - 1 - i);
+    this.groups = new ChildGroups(this.capacity);
+    this.cooperative = new Int32Array(new SharedArrayBuffer(4 * this.capacity));
   }
 
   /** Start the workers now rather than with the first task (when items are sure to come). */
@@ -160,12 +175,13 @@ export class WorkerPool {
       // one task running and one waiting per worker (see `starts`); a longer queue would only hide a bug
       maxQueue: opts.concurrency,
       resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb, maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
-      workerData: { starts: this.starts, current: this.current, booted: this.booted, halt: this.halt, preload: opts.preload },
+      workerData: { starts: this.starts, current: this.current, booted: this.booted, halt: this.halt, preload: opts.preload, children: this.groups.table, cooperative: this.cooperative },
       // without require(esm): see threadExecArgv
       execArgv: threadExecArgv(),
     });
     // a worker error with no task to blame would otherwise be an unhandled 'error' event
     pool.on('error', () => {});
+    process.on('exit', this.onExit);
     if (opts.maxRssMb) {
       this.watchdog = setInterval(() => {
         // reading RSS opens /proc/self/stat: out of file descriptors it throws, and a timer must
@@ -183,7 +199,7 @@ export class WorkerPool {
 
   /** Stop every running task (shutdown after the grace period): each comes back SLUICE_E_ABORTED. */
   abortAll(): number {
-    for (const r of this.running) r.ctl.abort(new ShutdownAbort());
+    for (const r of this.running) this.stop(r, new ShutdownAbort());
     return this.running.size;
   }
 
@@ -199,7 +215,13 @@ export class WorkerPool {
     if (!oldest) return;
     this.lastKill = performance.now();
     this.memoryKills++;
-    oldest.ctl.abort(new MemoryExceeded(rssMb, limitMb));
+    this.stop(oldest, new MemoryExceeded(rssMb, limitMb));
+  }
+
+  /** Stop a task: first the command its item runs (its whole process group), then its worker. */
+  private stop(r: Running, why: unknown): void {
+    this.groups.fence(r.slot);
+    r.ctl.abort(why);
   }
 
   /** Time out tasks by when they started in a worker; a task that never starts gets a long bound. */
@@ -207,7 +229,8 @@ export class WorkerPool {
     const now = Date.now();
     for (const r of this.running) {
       const s = this.starts[r.slot]!;
-      if (s ? now - s > r.timeoutMs : now - r.submitted > 2 * r.timeoutMs + 5000) r.ctl.abort(new DOMException('timeout', 'TimeoutError'));
+      const limit = r.timeoutMs + (this.cooperative[r.slot] ? SOFT_TIMEOUT_GRACE_MS : 0);
+      if (s ? now - s > limit : now - r.submitted > 2 * r.timeoutMs + 5000) this.stop(r, new DOMException('timeout', 'TimeoutError'));
     }
   }
 
@@ -307,6 +330,8 @@ export class WorkerPool {
     const slot = this.freeSlots.pop()!;
     this.starts[slot] = 0;
     this.current[slot] = 0;
+    this.cooperative[slot] = 0;
+    this.groups.reset(slot);
     const timeoutMs = group[0]!.timeoutMs;
     const ctl = new AbortController();
     const entry: Running = { ctl, slot, submitted: Date.now(), timeoutMs };
@@ -322,8 +347,8 @@ export class WorkerPool {
     try {
       const first = group[0]!.task;
       const message: TaskMessage | BatchMessage = group.length === 1
-        ? { ...first, slot }
-        : { type: 'batch', processor: first.processor, options: first.options, outDir: first.outDir, items: group.map((p) => p.task.item), slot };
+        ? { ...first, slot, timeoutMs }
+        : { type: 'batch', processor: first.processor, options: first.options, outDir: first.outDir, items: group.map((p) => p.task.item), slot, timeoutMs };
       this.tasks++;
       const reply = await this.pool.run(message, { signal: ctl.signal });
       if (group.length === 1 && isReply(reply)) {
@@ -337,6 +362,8 @@ export class WorkerPool {
       for (const p of group) p.resolve(failed({ code: 'SLUICE_E_WORKER_CRASH', message: 'worker sent a malformed reply', retryable: true }));
       return true;
     } catch (err) {
+      // the worker is gone (stopped, crashed): so is any command its item started
+      this.groups.fence(slot);
       const info = classifyPoolError(err, ctl.signal.reason ?? (this.closing ? new PoolClosed() : undefined), timeoutMs);
       // time on the item the worker was on, from its start (not its wait in the queue); 0 for the others
       const startedAt = this.starts[slot]!;
@@ -381,6 +408,8 @@ export class WorkerPool {
     if (this.watchdog) clearInterval(this.watchdog);
     if (this.sweeper) clearInterval(this.sweeper);
     if (!this.closing) {
+      this.groups.killAll();
+      process.off('exit', this.onExit);
       this.closing = this.started?.close({ force: true }) ?? Promise.resolve();
       this.dropQueue(new PoolClosed());
     }

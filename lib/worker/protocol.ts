@@ -19,6 +19,8 @@ export interface TaskMessage {
   outDir: string | null;
   /** the pool's slot for this task: the worker writes its start time there (set by the pool) */
   slot?: number;
+  /** map.timeout, for the item's ctx.signal (set by the pool) */
+  timeoutMs?: number;
 }
 
 /** Several items for one worker, done one after the other (fast items: see WorkerPool). */
@@ -29,6 +31,7 @@ export interface BatchMessage {
   items: TaskMessage['item'][];
   outDir: string | null;
   slot?: number;
+  timeoutMs?: number;
 }
 
 /** `ms`: time in the processor, measured in the worker. */

@@ -6,6 +6,8 @@ import { defaultDisplay } from '../stages/walk.js';
 import { makeContext } from './context.js';
 import type { BatchMessage, BatchReply, ReplyMessage, TaskMessage } from './protocol.js';
 import { loadProcessor, type ProcessorFn } from './load.js';
+import { bindChildTable, setChildSlot } from './child-groups.js';
+import { ItemDeadline } from './deadline.js';
 
 const toStderr = (...args: unknown[]) => console.error(...args);
 console.log = toStderr;
@@ -39,7 +41,14 @@ async function load(spec: string): Promise<ProcessorFn> {
 }
 
 /** start time and item index (in a batch) per pool slot, read by the main thread for timeouts, the memory watchdog and blame */
-const shared = workerData as { starts?: Float64Array; current?: Int32Array; booted?: Int32Array; halt?: Int32Array; preload?: string } | undefined;
+const shared = workerData as {
+  starts?: Float64Array; current?: Int32Array; booted?: Int32Array; halt?: Int32Array; preload?: string;
+  /** per slot: the process group of the item's command (worker/child-groups.ts) */
+  children?: Int32Array;
+  /** per slot: 1 once the item's processor has read ctx.signal (worker/deadline.ts) */
+  cooperative?: Int32Array;
+} | undefined;
+bindChildTable(shared?.children);
 
 /** The pool's stop flag: once set, no further item of a batch starts (see WorkerPool.abortQueued). */
 const halted = () => !!shared?.halt && Atomics.load(shared.halt, 0) !== 0;
@@ -73,28 +82,42 @@ export default async function run(task: TaskMessage | BatchMessage): Promise<Rep
         replies.push(NOT_STARTED);
         continue;
       }
-      mark(task.slot, i);
-      replies.push(await runOne(task.processor, task.options, task.outDir, task.items[i]!));
+      replies.push(await runOne(task.processor, task.options, task.outDir, task.items[i]!, mark(task.slot, i), task.timeoutMs, task.slot));
     }
     return { type: 'batch', replies };
   }
   if (halted()) return NOT_STARTED;
-  mark(task.slot, 0);
-  return runOne(task.processor, task.options, task.outDir, task.item);
+  return runOne(task.processor, task.options, task.outDir, task.item, mark(task.slot, 0), task.timeoutMs, task.slot);
 }
 
-function mark(slot: number | undefined, index: number): void {
-  if (slot === undefined || !shared?.starts || !shared.current) return;
+/** The item starts now: say so in the slot's shared entries; returns the start (Date.now()). */
+function mark(slot: number | undefined, index: number): number {
+  const now = Date.now();
+  if (slot === undefined) return now;
+  setChildSlot(slot);
+  if (shared?.cooperative) shared.cooperative[slot] = 0;
+  if (!shared?.starts || !shared.current) return now;
   shared.current[slot] = index;
-  shared.starts[slot] = Date.now();
+  shared.starts[slot] = now;
+  return now;
 }
 
-async function runOne(processor: string, options: Record<string, unknown>, outDir: string | null, item: TaskMessage['item']): Promise<ReplyMessage> {
+/** The item's ctx.signal: it aborts `timeoutMs` after `start`; reading it marks the slot cooperative. */
+function deadlineFor(start: number, timeoutMs: number | undefined, slot: number | undefined): ItemDeadline | undefined {
+  if (!timeoutMs) return undefined;
+  return new ItemDeadline(start + timeoutMs, timeoutMs, () => {
+    if (slot !== undefined && shared?.cooperative) shared.cooperative[slot] = 1;
+  });
+}
+
+async function runOne(processor: string, options: Record<string, unknown>, outDir: string | null, item: TaskMessage['item'], start: number, timeoutMs?: number, slot?: number): Promise<ReplyMessage> {
   const t0 = performance.now();
   const ms = () => Math.round((performance.now() - t0) * 1000) / 1000;
+  const deadline = deadlineFor(start, timeoutMs, slot);
   try {
     const fn = await load(processor);
     const ctx = makeContext(outDir, options, (p) => defaultDisplay(p));
+    if (deadline) Object.defineProperty(ctx, 'signal', { get: () => deadline.signal, enumerable: true });
     const out = await fn(item, ctx);
     const output = out === undefined || out === null ? {} : out;
     if (typeof output !== 'object' || Array.isArray(output)) {
@@ -103,6 +126,13 @@ async function runOne(processor: string, options: Record<string, unknown>, outDi
     // a result must survive JSON: fail the item here rather than the writer later
     return { type: 'ok', output: JSON.parse(JSON.stringify(output)) as Record<string, unknown>, ms: ms() };
   } catch (err) {
-    return { type: 'failed', error: toErrorInfo(err), ms: ms() };
+    const error = toErrorInfo(err);
+    // a processor that stopped because its time was up failed by timeout, whatever it threw
+    if (deadline?.expired && error.code !== 'SLUICE_E_TIMEOUT') {
+      return { type: 'failed', error: { code: 'SLUICE_E_TIMEOUT', message: `${deadline.message}; the processor stopped with ${error.code}: ${error.message}`, retryable: true }, ms: ms() };
+    }
+    return { type: 'failed', error, ms: ms() };
+  } finally {
+    deadline?.done();
   }
 }

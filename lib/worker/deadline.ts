@@ -1,0 +1,50 @@
+// The item's time limit as an AbortSignal (`ctx.signal`), for processors that can stop cleanly.
+//
+// Invariant: the signal aborts when the item has run map.timeout, measured from its start in the
+// worker (as the pool measures it). A processor that has read the signal is "cooperative": its
+// slot's flag in shared memory tells the pool to give it SOFT_TIMEOUT_GRACE_MS more to stop and
+// reply (the `exec` processor kills its command's group and reports the tail of its stderr)
+// before the worker is stopped. A processor that never reads it pays nothing (the controller and
+// its timer are made on first use) and is stopped at the timeout, as before.
+
+/** The abort reason: the item ran out of time. */
+export class ItemTimeout extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`no result after ${timeoutMs} ms (map.timeout)`);
+    this.name = 'ItemTimeout';
+  }
+}
+
+export class ItemDeadline {
+  private ctl: AbortController | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  /** `at`: Date.now() when the item's time is up; `onUse`: marks the item cooperative. */
+  constructor(private readonly at: number, private readonly timeoutMs: number, private readonly onUse: () => void) {}
+
+  get signal(): AbortSignal {
+    if (!this.ctl) {
+      const ctl = (this.ctl = new AbortController());
+      this.onUse();
+      const fire = () => ctl.abort(new ItemTimeout(this.timeoutMs));
+      const left = this.at - Date.now();
+      if (left <= 0) fire();
+      else this.timer = setTimeout(fire, left);
+    }
+    return this.ctl.signal;
+  }
+
+  /** The signal was read and has fired. */
+  get expired(): boolean {
+    return this.ctl?.signal.aborted ?? false;
+  }
+
+  get message(): string {
+    return new ItemTimeout(this.timeoutMs).message;
+  }
+
+  /** The item is over: no timer outlives it. */
+  done(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+}
