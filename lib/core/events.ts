@@ -29,6 +29,8 @@ export interface SummaryEvent {
   input_errors?: number;
   /** only when some: items failed in earlier runs and still failed in the checkpoint (they count in the exit status) */
   carried_failed?: number;
+  /** only when some: outputs on disk of inputs that now fail or are gone, the first 20, and (with --prune-outputs) how many were removed */
+  stale_outputs?: number; stale_output_paths?: string[]; pruned_outputs?: number;
 }
 /** A problem with the input itself, not with an item: a bad stdin line. */
 export interface ErrorEvent {

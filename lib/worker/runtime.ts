@@ -3,7 +3,7 @@
 import { workerData } from 'piscina';
 import { toErrorInfo } from '../core/errors.js';
 import { defaultDisplay } from '../stages/walk.js';
-import { makeContext } from './context.js';
+import { makeContext, OutputNames } from './context.js';
 import type { BatchMessage, BatchReply, ReplyMessage, TaskMessage } from './protocol.js';
 import { loadProcessor, type ProcessorFn } from './load.js';
 
@@ -78,14 +78,15 @@ async function runOne(processor: string, options: Record<string, unknown>, outDi
   const ms = () => Math.round((performance.now() - t0) * 1000) / 1000;
   try {
     const fn = await load(processor);
-    const ctx = makeContext(outDir, options, (p) => defaultDisplay(p));
+    const written = new OutputNames();
+    const ctx = makeContext(outDir, options, (p) => defaultDisplay(p), written);
     const out = await fn(item, ctx);
     const output = out === undefined || out === null ? {} : out;
     if (typeof output !== 'object' || Array.isArray(output)) {
       return { type: 'failed', error: { code: 'SLUICE_E_PROCESSOR', message: `processor returned ${Array.isArray(output) ? 'an array' : typeof output}, expected an object`, retryable: false }, ms: ms() };
     }
     // a result must survive JSON: fail the item here rather than the writer later
-    return { type: 'ok', output: JSON.parse(JSON.stringify(output)) as Record<string, unknown>, ms: ms() };
+    return { type: 'ok', output: JSON.parse(JSON.stringify(output)) as Record<string, unknown>, ms: ms(), ...written.fields() };
   } catch (err) {
     return { type: 'failed', error: toErrorInfo(err), ms: ms() };
   }
