@@ -85,7 +85,8 @@ export async function staleOutputs(o: StaleOptions): Promise<{ stale: StaleOutpu
   const fromJournal = !!book.outputs_dir && book.outputs_dir !== MIXED && journal.unseen > 0;
   if (book.outputs_dir === MIXED && (asides.length || journal.unseen > 0)) {
     stale.unchecked = 'the checkpoint\'s outputs were written to more than one output dir';
-    return { stale, pending: [] };
+    // the set-aside journals can be checked again once a new checkpoint has one output dir
+    return { stale, pending: book.set_aside_outputs };
   }
   const sources: Source[] = [
     ...(fromJournal ? [{ file: journal.file, dir: book.outputs_dir!, aside: null }] : []),
