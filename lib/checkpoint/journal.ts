@@ -19,6 +19,9 @@ export interface JournalEntry {
   /** the processor's result when its JSON is small (so `sluice results` can rebuild stdout) */
   output?: Record<string, unknown>;
   output_omitted?: boolean;
+  /** ok: the names the item wrote under the output dir (relative, `/`-separated; bounded, `outputs_more` counts the rest) */
+  outputs?: string[];
+  outputs_more?: number;
   error?: Pick<ErrorInfo, 'code' | 'message'>;
 }
 
@@ -139,6 +142,23 @@ export class Journal {
       if ((v & STATUS) === FAILED && (!walkedAll || v & SEEN)) failed += n;
     }
     return failed;
+  }
+
+  /**
+   * Does this recorded key stand for an input as it is now? True when this run's walk found it or
+   * the key was first recorded by this run; false for a key the walk did not produce (its input
+   * vanished or changed). Only meaningful after a complete walk, like vanished().
+   */
+  isCurrent(key: string): boolean {
+    const v = this.state.get(key);
+    return !v || (v & SEEN) !== 0;
+  }
+
+  /** Keys loaded from the file that this run has not seen (so far): 0 means every one is current. */
+  get unseen(): number {
+    let n = 0;
+    for (const [v, count] of this.state.tally()) if (!(v & SEEN)) n += count;
+    return n;
   }
 
   /** Is this key done? Marks it as seen by this run either way (for vanished inputs). */

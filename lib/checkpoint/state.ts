@@ -33,7 +33,14 @@ export interface RunState {
   config_parts?: ConfigParts;
   runs: number;
   last: RunRecord | null;
+  /** the output dir the journal's recorded output names are relative to; 'mixed' when runs of this journal wrote to more than one */
+  outputs_dir?: string | null;
+  /** journals set aside (--fresh, a changed config) whose outputs may still be stale, with the output dir they were written to */
+  set_aside_outputs?: SetAsideOutputs[];
 }
+
+/** A journal set aside (its file name in the state dir) and the output dir its recorded output names are relative to. */
+export interface SetAsideOutputs { journal: string; dir: string }
 
 /** A refusal by safe-fs, or an error of the system, as the state error it is (exit 3). */
 export function stateError(what: string, err: unknown): SluiceError {

@@ -77,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('run-status', { type: 'boolean', describe: 'exit status of this run\'s items only (by default items still failed from earlier runs make it 1)' })
         .option('keep-order', { alias: 'k', type: 'boolean', describe: 'print results in input order (a slow item holds back the ones after it; at most a bounded window is held)' })
         .option('max-items', { type: 'number', describe: 'stop after starting this many items (the rest wait for the next run)' })
+        .option('prune-outputs', { type: 'boolean', describe: 'at the end of a run that walked all its inputs, remove the outputs of inputs that now fail or are gone (regular files in the output dir only, never through a link; each said on stderr)' })
         .check((a) => {
           for (const k of ['concurrency', 'max-items', 'max-failures'] as const) {
             const v = a[k];

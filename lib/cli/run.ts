@@ -23,6 +23,7 @@ export interface RunArgs extends FlagOverrides {
   maxFailures?: number;
   keepOrder?: boolean;
   runStatus?: boolean;
+  pruneOutputs?: boolean;
   grace: string;
   lines?: boolean;
   null?: boolean;
@@ -100,6 +101,7 @@ export async function runCommand(a: RunArgs, stop: AbortSignal): Promise<number>
   const fromStdin = readsStdin(a);
   if (!fromStdin && (a.lines || a.null || a.strict)) throw new SluiceError('SLUICE_E_USAGE', '--lines, -0 and --strict are for --input - (paths on standard input)');
   if (a.lines && a.null) throw new SluiceError('SLUICE_E_USAGE', '--lines and -0 cannot be used together');
+  if (fromStdin && a.pruneOutputs) throw new SluiceError('SLUICE_E_USAGE', '--prune-outputs needs a walk of the inputs (stale outputs are those of inputs the walk no longer finds or that now fail); it cannot be used with paths on standard input');
   const outcome = await runPipeline({
     stdin: fromStdin ? { input: process.stdin, format: a.null ? 'nul' : a.lines ? 'lines' : 'ndjson', strict: !!a.strict } : undefined,
     config,
@@ -114,6 +116,7 @@ export async function runCommand(a: RunArgs, stop: AbortSignal): Promise<number>
     maxFailures: a.maxFailures,
     keepOrder: !!a.keepOrder,
     runStatus: !!a.runStatus,
+    pruneOutputs: !!a.pruneOutputs,
     graceMs,
     out: process.stdout,
     err: process.stderr,

@@ -34,6 +34,8 @@ export interface SummaryEvent {
   carried_failed?: number;
   /** only when the run ended on a fatal error (exit 3): its code and message */
   error?: { code: string; message: string };
+  /** only when some: outputs on disk of inputs that now fail or are gone, the first 20, and (with --prune-outputs) how many were removed */
+  stale_outputs?: number; stale_output_paths?: string[]; pruned_outputs?: number;
 }
 /** A problem with the input itself, not with an item: a bad stdin line. */
 export interface ErrorEvent {

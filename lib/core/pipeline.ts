@@ -15,6 +15,7 @@ import { metaDigest } from '../checkpoint/keys.js';
 import { removeDeadTemps } from '../worker/output.js';
 import { Lock } from '../checkpoint/lock.js';
 import { checkStateDir, readRunState, removeDeadRunTemps, RUN_FILE, setAsideJournal, writeRunState } from '../checkpoint/state.js';
+import { bookFields, outputsBook, staleNotes, staleOutputs, type OutputsBook } from '../checkpoint/stale-outputs.js';
 import { walk, defaultDisplay, type WalkWarning } from '../stages/walk.js';
 import { WalkerThread } from '../stages/walk-thread.js';
 import { stdinItems, type StdinFormat } from '../stages/stdin.js';
@@ -44,6 +45,8 @@ export interface RunOptions {
   keepOrder?: boolean;
   /** exit status of this run's items only; by default failures carried in the checkpoint from earlier runs count too */
   runStatus?: boolean;
+  /** after a complete walk, remove the outputs of inputs that now fail or are gone (lib/checkpoint/stale-outputs.ts) */
+  pruneOutputs?: boolean;
   /** after SIGINT/SIGTERM, how long items in flight may take before they are stopped (ms) */
   graceMs?: number;
   /** read items from this stream instead of walking (`--input -`) */
@@ -129,11 +132,12 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   const hash = configHash(cfg, o.version, parts);
   const prev = readRunState(stateDir);
   const configChanged = !!prev && prev.config_hash !== hash;
+  let setAside: string | null = null;
   if (o.mode === 'fresh') {
-    const b = setAsideJournal(stateDir);
+    const b = (setAside = setAsideJournal(stateDir));
     if (b) warnLine(`sluice: --fresh: previous journal kept as ${b}`);
   } else if (configChanged && !o.keepDone) {
-    const b = setAsideJournal(stateDir);
+    const b = (setAside = setAsideJournal(stateDir));
     const what = describeChange(prev!.config_parts, parts) ?? 'processor or options';
     warnLine(`sluice: ${what} changed since the last run (config ${prev!.config_hash} -> ${hash}): redoing all items${b ? `; previous journal kept as ${b}` : ''} (--keep-done keeps them)`);
   }
@@ -142,6 +146,9 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   // it gets going while the journal loads (content keys read files: that stays a stream stage)
   const fused = cfg.dedupe?.key !== 'content';
   const recorded = journalBytes(stateDir);
+  // where the journal's output names are relative to, and set-aside journals whose outputs may be stale
+  const book = outputsBook(prev, { setAside, freshJournal: recorded === 0, outDir: cfg.outputDir });
+  for (const line of book.notes) warnLine(line);
   const walker = !o.stdin && fused ? new WalkerThread({ opts: cfg.walk, skip: [...ownFiles], dedupe: !!cfg.dedupe, helper: recorded >= Number(faultHook('SLUICE_WALK_HELPER_MIN_BYTES') ?? HELPER_MIN_JOURNAL) }) : null;
   const pool = new WorkerPool({
     concurrency: o.concurrency, maxMemoryMb: cfg.map.max_memory_mb, maxRssMb: cfg.map.max_rss_mb ?? defaultMaxRssMb(o.concurrency),
@@ -151,7 +158,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   // opens and the walk begins (a resume starts them with its first item to do, if any)
   if (recorded === 0 && !o.stdin) pool.warm();
   try {
-    return await runWith(o, stateDir, warnLine, { reportPath, parts, run, started, hash, prev, configChanged, ownFiles, fused, walker, pool });
+    return await runWith(o, stateDir, warnLine, { reportPath, parts, run, started, hash, prev, configChanged, ownFiles, fused, walker, pool, book });
   } finally {
     await walker?.close();
     await pool.close().catch(() => {});
@@ -176,11 +183,12 @@ interface RunSetup {
   fused: boolean;
   walker: WalkerThread | null;
   pool: WorkerPool;
+  book: OutputsBook;
 }
 
 async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) => void, setup: RunSetup): Promise<RunOutcome> {
   const cfg = o.config;
-  const { reportPath, parts, run, started, hash, prev, configChanged, ownFiles, fused, walker, pool } = setup;
+  const { reportPath, parts, run, started, hash, prev, configChanged, ownFiles, fused, walker, pool, book } = setup;
   const journal = await Journal.open(stateDir, {
     fsync: cfg.checkpoint.fsync, batchItems: cfg.checkpoint.fsyncEvery, batchMs: cfg.checkpoint.fsyncIntervalMs, warn: warnLine,
   });
@@ -234,7 +242,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   await writer.write(start);
   writeRunState(stateDir, {
     pipeline: cfg.name, processor: cfg.map.processor, config_hash: hash, config_parts: parts, runs: (prev?.runs ?? 0) + 1,
-    last: { run, started, ended: null, ok: 0, failed: 0, skipped: 0, exit_code: null },
+    last: { run, started, ended: null, ok: 0, failed: 0, skipped: 0, exit_code: null }, ...bookFields(book),
   });
 
   poolRef = pool;
@@ -371,6 +379,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
       journal.append({
         key: r.item.key!, status: r.status, path: r.item.path, ...(r.item.path_b64 ? { path_b64: r.item.path_b64 } : {}),
         at: new Date().toISOString(), ms: r.ms, attempts: r.attempts, ...journaledOutput(r.output),
+        ...(r.outputs ? { outputs: r.outputs } : {}), ...(r.outputs_more ? { outputs_more: r.outputs_more } : {}),
         ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
       }).then(() => print(r.item, ev)).then(() => cb(), cb);
     },
@@ -412,6 +421,8 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   const why = stopped as string | null;
   const walkedAll = !!cfg.dedupe && !o.stdin && !why && !failedHard;
   const vanished = walkedAll ? await journal.vanished(20) : null;
+  // outputs of inputs that now fail or are gone, by the same rule (removed with --prune-outputs)
+  const checked = walkedAll ? await staleOutputs({ journal, stateDir, book, prune: !!o.pruneOutputs, limit: 20, display: defaultDisplay, say: warnLine }) : null;
   // the job: what the checkpoint holds failed now, this run's failures and those carried from before
   const jobFailed = journal.failedNow(walkedAll);
   const carried = Math.max(0, jobFailed - stats.failed);
@@ -424,7 +435,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   const ended = new Date().toISOString();
   const report = buildReport(stats, {
     run, pipeline: cfg.name, processor: cfg.map.processor, config_hash: hash, started, ended,
-    interrupted: why !== null && !why.startsWith('--max-items'), stopped: why, exit_code: exitCode, vanished,
+    interrupted: why !== null && !why.startsWith('--max-items'), stopped: why, exit_code: exitCode, vanished, stale_outputs: checked?.stale ?? null,
     workers: { concurrency: o.concurrency, alive_at_end: workersAtEnd, stopped_for_memory: memoryKills },
     input_errors: inputErrors,
     job: { failed: jobFailed, carried_failed: carried, failures: carried ? await checkpointFailures(journal.file) : [] },
@@ -439,7 +450,7 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
   try {
     writeRunState(stateDir, {
       pipeline: cfg.name, processor: cfg.map.processor, config_hash: hash, config_parts: parts, runs: (prev?.runs ?? 0) + 1,
-      last: { run, started, ended, ok: stats.ok, failed: stats.failed, skipped: stats.skipped, exit_code: exitCode },
+      last: { run, started, ended, ok: stats.ok, failed: stats.failed, skipped: stats.skipped, exit_code: exitCode }, ...bookFields(book, checked?.pending),
     });
   } catch (err) {
     // e.g. the disk that filled under the journal: the journal is what resume needs
@@ -464,9 +475,15 @@ async function runWith(o: RunOptions, stateDir: string, warnLine: (m: string) =>
     summary.vanished = vanished.count;
     summary.vanished_paths = vanished.examples;
   }
+  if (checked?.stale.count) {
+    summary.stale_outputs = checked.stale.count;
+    summary.stale_output_paths = checked.stale.examples;
+    if (o.pruneOutputs) summary.pruned_outputs = checked.stale.pruned;
+  }
   await writer.write(summary);
   if (fatal) warnLine(`sluice: ${fatal.message}`);
   for (const line of after) warnLine(line);
+  if (!fatal) for (const line of staleNotes(checked?.stale ?? null, !!o.pruneOutputs, why)) warnLine(line);
   if (carried && !fatal) {
     warnLine(`sluice: ${carried} item(s) failed in earlier runs are still failed${o.runStatus ? '' : ' (exit 1)'}: \`sluice results --status failed\` lists them, --retry-failed runs them again`);
   }

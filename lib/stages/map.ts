@@ -51,6 +51,9 @@ export interface ItemResult {
   ms: number;
   attempts: number;
   output?: Record<string, unknown>;
+  /** ok: the names it wrote under the output dir (see ReplyMessage) */
+  outputs?: string[];
+  outputs_more?: number;
   error?: ErrorInfo;
 }
 
@@ -75,7 +78,9 @@ export async function processWithRetries(item: Item, attempt: Attempt, retries: 
     const reply = await attempt(item);
     // time in the processor when the worker measured it (not the wait for a worker)
     const ms = Math.round(reply.ms ?? performance.now() - start);
-    if (reply.type === 'ok') return { item, status: 'ok', ms, attempts, output: reply.output };
+    if (reply.type === 'ok') {
+      return { item, status: 'ok', ms, attempts, output: reply.output, ...(reply.outputs ? { outputs: reply.outputs } : {}), ...(reply.outputs_more ? { outputs_more: reply.outputs_more } : {}) };
+    }
     if (reply.error.code === 'SLUICE_E_WORKER_CRASH' || reply.error.code === 'SLUICE_E_WORKER_OOM') kills++;
     if (kills >= quarantineAfter) {
       return {

@@ -7,6 +7,7 @@ import { latestLines } from '../checkpoint/journal.js';
 import { canonicalPath, isInside } from '../core/fsx.js';
 import { defaultDisplay as shown } from './walk.js';
 import { writeAtomic } from '../core/safe-fs.js';
+import type { StaleOutputs } from '../checkpoint/stale-outputs.js';
 
 export const spec: ComponentSpec = {
   kind: 'key',
@@ -93,6 +94,8 @@ export interface ReportMeta {
   exit_code: number;
   /** journal entries this run's complete walk did not find; null when the walk did not complete */
   vanished: { count: number; examples: string[] } | null;
+  /** outputs of inputs that now fail or are gone (found after a complete walk; null when not looked for) */
+  stale_outputs: StaleOutputs | null;
   /** the pool: its size, workers alive when the run ended (0 if none was needed), tasks the RSS watchdog stopped */
   workers: { concurrency: number; alive_at_end: number; stopped_for_memory: number };
   /** stdin lines that named no item */
@@ -191,6 +194,13 @@ export function reportMarkdown(r: Report): string {
   if (r.vanished?.count) {
     lines.push('## Vanished inputs', '', `${r.vanished.count} item(s) in the checkpoint were not found by this run's walk${r.vanished.count > r.vanished.examples.length ? `; the first ${r.vanished.examples.length}` : ''}:`, '');
     for (const p of r.vanished.examples) lines.push(`- ${mdCode(p)}`);
+    lines.push('');
+  }
+  if (r.stale_outputs?.count) {
+    const st = r.stale_outputs;
+    const left = st.count - st.pruned;
+    lines.push('## Stale outputs', '', `${st.count} output(s) belong to inputs that now fail or are gone${st.pruned ? `; ${st.pruned} removed (--prune-outputs)` : ''}${left ? `; ${left} left${st.pruned ? '' : ' (`--prune-outputs` removes them)'}` : ''}${st.count > st.examples.length ? `; the first ${st.examples.length}` : ''}:`, '');
+    for (const p of st.examples) lines.push(`- \`${p}\``);
     lines.push('');
   }
   if (r.slowest.length) {

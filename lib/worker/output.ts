@@ -234,3 +234,60 @@ export function removeDeadTemps(outDir: string): { removed: number; problems: st
   }
   return { removed, problems };
 }
+
+/** What stands at an output's name: a regular file sluice could have written, nothing, or something else (and why it is not touched). */
+export type OutputAt = { kind: 'file'; file: string } | { kind: 'missing' } | { kind: 'other'; why: string };
+
+/**
+ * What is at the output `rel` (a name as the journal records it) under the real output dir,
+ * looked at without following any link: every directory on the way must be a real directory and
+ * the output itself a regular file, the rules writeOutputFile writes by. A link, on the way or at
+ * the name, is not an output sluice wrote: `other`, never followed.
+ */
+export async function outputAt(outDir: string, rel: string): Promise<OutputAt> {
+  let target: string;
+  try {
+    target = safeOutputPath(outDir, rel);
+  } catch (err) {
+    return { kind: 'other', why: (err as Error).message };
+  }
+  let root: string;
+  try {
+    root = await fsp.realpath(outDir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+    throw err;
+  }
+  const parts = path.relative(path.resolve(outDir), target).split(path.sep);
+  let at = root;
+  for (let i = 0; i < parts.length; i++) {
+    at = path.join(at, parts[i]!);
+    const st = await lstatOrNull(at);
+    if (!st) return { kind: 'missing' };
+    const last = i === parts.length - 1;
+    if (st.isSymbolicLink()) return { kind: 'other', why: `${last ? 'it' : path.join(...parts.slice(0, i + 1))} is a symbolic link (to ${await linkTarget(at)})` };
+    if (last) return st.isFile() ? { kind: 'file', file: at } : { kind: 'other', why: 'it is not a regular file' };
+    if (!st.isDirectory()) return { kind: 'missing' };
+  }
+  return { kind: 'missing' };
+}
+
+/**
+ * Remove the output `rel` if it is a regular file inside the real output dir (see outputAt):
+ * unlink never follows a link at the name, and the directory it is in is checked to be where it
+ * stands (a link swapped in on the way shows there). Returns what happened.
+ */
+export async function removeOutput(outDir: string, rel: string): Promise<{ removed: boolean; why?: string }> {
+  const at = await outputAt(outDir, rel);
+  if (at.kind === 'missing') return { removed: false, why: 'it is gone already' };
+  if (at.kind === 'other') return { removed: false, why: at.why };
+  const dir = path.dirname(at.file);
+  if ((await fsp.realpath(dir)) !== dir) return { removed: false, why: `${dir} is not where it stands in the output dir (a link was swapped in)` };
+  try {
+    await fsp.unlink(at.file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { removed: false, why: 'it is gone already' };
+    return { removed: false, why: (err as Error).message };
+  }
+  return { removed: true };
+}

@@ -34,10 +34,17 @@ export interface BatchMessage {
   timeoutMs?: number;
 }
 
-/** `ms`: time in the processor, measured in the worker. */
+/**
+ * `ms`: time in the processor, measured in the worker. `outputs`: the names (relative to the
+ * output dir, `/`-separated) the item wrote through ctx.writeOutput, for the journal; at most
+ * MAX_OUTPUT_NAME_CHARS characters of names cross, `outputs_more` counts the rest.
+ */
 export type ReplyMessage =
-  | { type: 'ok'; output: Record<string, unknown>; ms?: number }
+  | { type: 'ok'; output: Record<string, unknown>; ms?: number; outputs?: string[]; outputs_more?: number }
   | { type: 'failed'; error: ErrorInfo; ms?: number };
+
+/** The bound on the output names one item's reply (and journal line) carries. */
+export const MAX_OUTPUT_NAME_CHARS = 4096;
 
 export interface BatchReply { type: 'batch'; replies: ReplyMessage[] }
 
@@ -48,5 +55,7 @@ export function isBatchReply(x: unknown): x is BatchReply {
 
 export function isReply(x: unknown): x is ReplyMessage {
   const r = x as ReplyMessage | null;
-  return !!r && typeof r === 'object' && (r.type === 'ok' ? typeof r.output === 'object' : r.type === 'failed' && typeof r.error === 'object');
+  return !!r && typeof r === 'object' && (r.type === 'ok'
+    ? typeof r.output === 'object' && (r.outputs === undefined || (Array.isArray(r.outputs) && r.outputs.every((n) => typeof n === 'string')))
+    : r.type === 'failed' && typeof r.error === 'object');
 }

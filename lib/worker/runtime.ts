@@ -3,7 +3,7 @@
 import { workerData } from 'piscina';
 import { fdLimitError, toErrorInfo, SluiceError } from '../core/errors.js';
 import { defaultDisplay } from '../stages/walk.js';
-import { makeContext } from './context.js';
+import { makeContext, OutputNames } from './context.js';
 import type { BatchMessage, BatchReply, ReplyMessage, TaskMessage } from './protocol.js';
 import { loadProcessor, type ProcessorFn } from './load.js';
 import { bindChildTable, setChildSlot } from './child-groups.js';
@@ -116,7 +116,8 @@ async function runOne(processor: string, options: Record<string, unknown>, outDi
   const deadline = deadlineFor(start, timeoutMs, slot);
   try {
     const fn = await load(processor);
-    const ctx = makeContext(outDir, options, (p) => defaultDisplay(p));
+    const written = new OutputNames();
+    const ctx = makeContext(outDir, options, (p) => defaultDisplay(p), written);
     if (deadline) Object.defineProperty(ctx, 'signal', { get: () => deadline.signal, enumerable: true });
     const out = await fn(item, ctx);
     const output = out === undefined || out === null ? {} : out;
@@ -124,7 +125,7 @@ async function runOne(processor: string, options: Record<string, unknown>, outDi
       return { type: 'failed', error: { code: 'SLUICE_E_PROCESSOR', message: `processor returned ${Array.isArray(output) ? 'an array' : typeof output}, expected an object`, retryable: false }, ms: ms() };
     }
     // a result must survive JSON: fail the item here rather than the writer later
-    return { type: 'ok', output: JSON.parse(JSON.stringify(output)) as Record<string, unknown>, ms: ms() };
+    return { type: 'ok', output: JSON.parse(JSON.stringify(output)) as Record<string, unknown>, ms: ms(), ...written.fields() };
   } catch (err) {
     const error = toErrorInfo(err);
     // a processor that stopped because its time was up failed by timeout, whatever it threw

@@ -51,7 +51,7 @@ t.test('report.md: hostile file names and error messages stay inside code spans,
   const report = buildReport(stats, {
     run: 'r', pipeline: 'p', processor: 'noop', config_hash: 'h', started: 's', ended: 'e', interrupted: false, stopped: null, exit_code: 1,
     vanished: { count: 2, examples: [HOSTILE[1]!, HOSTILE[6]!] }, workers: { concurrency: 1, alive_at_end: 0, stopped_for_memory: 0 }, input_errors: 0,
-    job: { failed: 0, carried_failed: 0, failures: [] },
+    job: { failed: 0, carried_failed: 0, failures: [] }, stale_outputs: null,
   });
   const md = reportMarkdown(report);
   const lines = md.split('\n');
