@@ -17,7 +17,7 @@ export const ERROR_CODES = {
   SLUICE_E_WORKER_OOM: { exit: 1, retryable: true, summary: 'the worker ran out of memory on this item' },
   SLUICE_E_QUARANTINED: { exit: 1, retryable: false, summary: 'the item killed its worker map.quarantine_after times (crash or out of memory); not tried again until --retry-failed' },
   SLUICE_E_ABORTED: { exit: 1, retryable: false, summary: 'still running when an interrupted run\'s grace period ran out: not recorded, the next run does it' },
-  SLUICE_E_IO: { exit: 1, retryable: true, summary: 'reading the item or writing its output failed' },
+  SLUICE_E_IO: { exit: 1, retryable: true, summary: 'reading the item or writing its output failed; retried, except for a permission error (EACCES, EPERM) or a directory where a file was expected (EISDIR), which a retry cannot fix' },
   SLUICE_E_VANISHED: { exit: 1, retryable: false, summary: 'the file disappeared between walk and processing' },
   SLUICE_E_NOT_REGULAR: { exit: 1, retryable: false, summary: 'the input is not a regular file when opened (a FIFO, device, socket, directory or symbolic link put in its place after the walk, or a file whose reads would block, like /proc/kmsg): not read' },
   SLUICE_E_OUTPUT_PATH: { exit: 1, retryable: false, summary: 'an output name cannot be used: absolute, `..`, NUL, under `.sluice-tmp/`, too long for the file system, or a file or directory is in the way' },
