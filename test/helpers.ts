@@ -43,18 +43,25 @@ export function quietEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^NODE_OPTIONS$|TAP/i.test(k))), ...extra };
 }
 
-/** The child's exit code, or null after SIGKILLing it when it has not exited within `ms` (a hang fails the test, not the file). */
+/**
+ * The child's exit status as a shell shows it (a death by a signal is 128 + its number: 130 for
+ * SIGINT), or null after SIGKILLing it when it has not exited within `ms` (a hang fails the test,
+ * not the file).
+ */
 export function exitWithin(child: ChildProcess, ms: number): Promise<number | null> {
   track(child);
+  const status = (code: number | null, signal: NodeJS.Signals | null) => code ?? (signal ? 128 + os.constants.signals[signal] : null);
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(status(child.exitCode, child.signalCode));
+    let killed = false;
     const timer = setTimeout(() => {
+      killed = true;
       child.kill('SIGKILL');
       resolve(null);
     }, ms);
-    child.on('exit', (code) => {
+    child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve(code);
+      if (!killed) resolve(status(code, signal));
     });
   });
 }

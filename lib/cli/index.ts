@@ -211,6 +211,10 @@ export function unknownFlags(message: string, argv: string[]): string {
  * quitting loses at most the items in flight.
  */
 function quitNow(sig: NodeJS.Signals): never {
+  // death by a signal runs no 'exit' listeners: run them first (the pool kills the process groups
+  // of running commands there, the journal removes its compaction temp file); they are synchronous
+  process.emit('exit', sig === 'SIGINT' ? 130 : 143);
+  process.removeAllListeners('exit');
   process.removeAllListeners(sig); // the last listener gone, libuv puts back the default action
   process.kill(process.pid, sig);
   // only if the signal could not end us (it cannot be raised): the next best

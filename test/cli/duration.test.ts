@@ -19,7 +19,7 @@ t.test('a bad duration flag exits 2 naming the flag and the accepted forms', asy
   const dir = tmpDir();
   fs.mkdirSync(path.join(dir, 'docs'));
   const cases: [string[], RegExp][] = [
-    [['--timeout', 'soon'], /map\.timeout: expected a duration like "30s", "500ms", "2m" or a number of seconds, got "soon"/],
+    [['--timeout', 'soon'], /--timeout: expected a duration like "30s", "500ms", "2m" or a number of seconds, got "soon"/],
     [['--grace', 'soon'], /--grace: expected a duration like "30s", "500ms", "2m" or a number of seconds, got "soon"/],
     [['--progress-interval', '0.01'], /--progress-interval: expected a duration like .* or a number of seconds, at least 50ms, got "0.01"/],
   ];
