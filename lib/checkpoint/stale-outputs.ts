@@ -77,14 +77,26 @@ const DONE = 3;
 
 interface Source { file: string; dir: string; aside: SetAsideOutputs | null }
 
-/** Find the stale outputs (and remove them with `prune`); returns them and the set-aside journals still to check. */
+/**
+ * Find the stale outputs (and remove them with `prune`); returns them and the set-aside journals
+ * still to check. Never throws: a journal that cannot be read leaves the check undone, said in
+ * `unchecked`, and the run's outcome is what it was.
+ */
 export async function staleOutputs(o: StaleOptions): Promise<{ stale: StaleOutputs; pending: SetAsideOutputs[] }> {
+  try {
+    return await check(o);
+  } catch (err) {
+    return { stale: { count: 0, examples: [], pruned: 0, unchecked: `cannot read the checkpoint: ${(err as Error).message}` }, pending: o.book.set_aside_outputs };
+  }
+}
+
+async function check(o: StaleOptions): Promise<{ stale: StaleOutputs; pending: SetAsideOutputs[] }> {
   const stale: StaleOutputs = { count: 0, examples: [], pruned: 0 };
   const { journal, book } = o;
   const asides = book.set_aside_outputs.filter((a) => a.dir !== MIXED && fs.existsSync(path.join(o.stateDir, a.journal)));
   const fromJournal = !!book.outputs_dir && book.outputs_dir !== MIXED && journal.unseen > 0;
   if (book.outputs_dir === MIXED && (asides.length || journal.unseen > 0)) {
-    stale.unchecked = 'the checkpoint\'s outputs were written to more than one output dir';
+    stale.unchecked = 'the checkpoint\'s outputs were written to more than one output dir (--fresh starts a new checkpoint)';
     // the set-aside journals can be checked again once a new checkpoint has one output dir
     return { stale, pending: book.set_aside_outputs };
   }
@@ -101,9 +113,15 @@ export async function staleOutputs(o: StaleOptions): Promise<{ stale: StaleOutpu
       if (l.status === 'failed' && journal.isCurrent(l.key)) failedNow.set(pathKey(inputName(l.entry)), 1);
     }
   }
+  // only names with a file there: once the stale files are gone, a rerun stops here
   const candidates = new KeySet();
   for (const src of sources) {
-    for await (const e of entriesOf(src, journal, failedNow)) for (const n of namesOf(e)) candidates.set(fileKey(src.dir, n), CANDIDATE);
+    for await (const e of entriesOf(src, journal, failedNow)) {
+      for (const n of namesOf(e)) {
+        const k = fileKey(src.dir, n);
+        if (!candidates.has(k) && (await outputAt(src.dir, n)).kind === 'file') candidates.set(k, CANDIDATE);
+      }
+    }
   }
   if (!candidates.size) return { stale, pending: [] };
 
@@ -197,7 +215,7 @@ export function bookFields(book: OutputsBook, pending?: SetAsideOutputs[]): Pick
 /** What stderr says about stale outputs at the end of a run (removals were said as they happened). */
 export function staleNotes(stale: StaleOutputs | null, prune: boolean, why: string | null): string[] {
   if (!stale) return prune ? [`sluice: --prune-outputs: nothing checked or removed: ${why ? `the run stopped (${why})` : 'the run did not walk all its inputs against the checkpoint'}`] : [];
-  if (stale.unchecked) return [`sluice: stale outputs not checked: ${stale.unchecked} (--fresh starts a new checkpoint)`];
+  if (stale.unchecked) return [`sluice: stale outputs not checked: ${stale.unchecked}`];
   const left = stale.count - stale.pruned;
   if (!left) return [];
   return [prune

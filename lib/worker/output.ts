@@ -241,15 +241,19 @@ export type OutputAt = { kind: 'file'; file: string } | { kind: 'missing' } | { 
  * What is at the output `rel` (a name as the journal records it) under the real output dir,
  * looked at without following any link: every directory on the way must be a real directory and
  * the output itself a regular file, the rules writeOutputFile writes by. A link, on the way or at
- * the name, is not an output sluice wrote: `other`, never followed.
+ * the name, is not an output sluice wrote: `other`, never followed; so is anything that cannot be
+ * looked at (EACCES), with the reason. Never throws.
  */
 export async function outputAt(outDir: string, rel: string): Promise<OutputAt> {
-  let target: string;
   try {
-    target = safeOutputPath(outDir, rel);
+    return await lookAt(outDir, rel);
   } catch (err) {
     return { kind: 'other', why: (err as Error).message };
   }
+}
+
+async function lookAt(outDir: string, rel: string): Promise<OutputAt> {
+  const target = safeOutputPath(outDir, rel);
   let root: string;
   try {
     root = await fsp.realpath(outDir);
@@ -274,15 +278,15 @@ export async function outputAt(outDir: string, rel: string): Promise<OutputAt> {
 /**
  * Remove the output `rel` if it is a regular file inside the real output dir (see outputAt):
  * unlink never follows a link at the name, and the directory it is in is checked to be where it
- * stands (a link swapped in on the way shows there). Returns what happened.
+ * stands (a link swapped in on the way shows there). Returns what happened; never throws.
  */
 export async function removeOutput(outDir: string, rel: string): Promise<{ removed: boolean; why?: string }> {
   const at = await outputAt(outDir, rel);
   if (at.kind === 'missing') return { removed: false, why: 'it is gone already' };
   if (at.kind === 'other') return { removed: false, why: at.why };
   const dir = path.dirname(at.file);
-  if ((await fsp.realpath(dir)) !== dir) return { removed: false, why: `${dir} is not where it stands in the output dir (a link was swapped in)` };
   try {
+    if ((await fsp.realpath(dir)) !== dir) return { removed: false, why: `${dir} is not where it stands in the output dir (a link was swapped in)` };
     await fsp.unlink(at.file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { removed: false, why: 'it is gone already' };
