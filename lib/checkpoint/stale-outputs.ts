@@ -16,7 +16,7 @@ import path from 'node:path';
 import { latestLines, pathKey, type Journal, type JournalEntry, type LatestLine } from './journal.js';
 import { KeySet } from './keyset.js';
 import type { RunState, SetAsideOutputs } from './state.js';
-import { outputAt, removeOutput } from '../worker/output.js';
+import { outputAt, realOutputDir, removeOutput } from '../worker/output.js';
 
 /** `outputs_dir` of a journal whose runs wrote to more than one output dir: its names are ambiguous, not checked. */
 export const MIXED = 'mixed';
@@ -75,7 +75,13 @@ const CANDIDATE = 1;
 const CLAIMED = 2;
 const DONE = 3;
 
-interface Source { file: string; dir: string; aside: SetAsideOutputs | null }
+interface Source {
+  file: string;
+  dir: string;
+  aside: SetAsideOutputs | null;
+  /** the dir's real path (null: it does not exist), looked up once */
+  root: string | null;
+}
 
 /**
  * Find the stale outputs (and remove them with `prune`); returns them and the set-aside journals
@@ -101,8 +107,8 @@ async function check(o: StaleOptions): Promise<{ stale: StaleOutputs; pending: S
     return { stale, pending: book.set_aside_outputs };
   }
   const sources: Source[] = [
-    ...(fromJournal ? [{ file: journal.file, dir: book.outputs_dir!, aside: null }] : []),
-    ...asides.map((a) => ({ file: path.join(o.stateDir, a.journal), dir: a.dir, aside: a })),
+    ...(fromJournal ? [{ file: journal.file, dir: book.outputs_dir!, aside: null, root: realOutputDir(book.outputs_dir!) }] : []),
+    ...asides.map((a) => ({ file: path.join(o.stateDir, a.journal), dir: a.dir, aside: a, root: realOutputDir(a.dir) })),
   ];
   if (!sources.length) return { stale, pending: [] };
 
@@ -119,7 +125,7 @@ async function check(o: StaleOptions): Promise<{ stale: StaleOutputs; pending: S
     for await (const e of entriesOf(src, journal, failedNow)) {
       for (const n of namesOf(e)) {
         const k = fileKey(src.dir, n);
-        if (!candidates.has(k) && (await outputAt(src.dir, n)).kind === 'file') candidates.set(k, CANDIDATE);
+        if (src.root !== null && !candidates.has(k) && outputAt(src.dir, n, src.root).kind === 'file') candidates.set(k, CANDIDATE);
       }
     }
   }
@@ -144,7 +150,7 @@ async function check(o: StaleOptions): Promise<{ stale: StaleOutputs; pending: S
         const k = fileKey(src.dir, n);
         if (candidates.get(k) !== CANDIDATE) continue;
         candidates.set(k, DONE);
-        if ((await outputAt(src.dir, n)).kind !== 'file') continue;
+        if (outputAt(src.dir, n, src.root ?? undefined).kind !== 'file') continue;
         const shown = o.display(path.join(src.dir, n));
         stale.count++;
         if (stale.examples.length < o.limit) stale.examples.push(shown);
@@ -152,7 +158,7 @@ async function check(o: StaleOptions): Promise<{ stale: StaleOutputs; pending: S
           left = true;
           continue;
         }
-        const r = await removeOutput(src.dir, n);
+        const r = removeOutput(src.dir, n, src.root ?? undefined);
         if (r.removed) {
           stale.pruned++;
           o.say(`sluice: removed stale output ${shown}`);
