@@ -16,7 +16,7 @@ import path from 'node:path';
 import { latestLines, pathKey, type Journal, type JournalEntry, type LatestLine } from './journal.js';
 import { KeySet } from './keyset.js';
 import type { RunState, SetAsideOutputs } from './state.js';
-import { outputAt, realOutputDir, removeOutput } from '../worker/output.js';
+import { outputAt, removeOutput } from '../worker/output.js';
 
 /** `outputs_dir` of a journal whose runs wrote to more than one output dir: its names are ambiguous, not checked. */
 export const MIXED = 'mixed';
@@ -75,40 +75,22 @@ const CANDIDATE = 1;
 const CLAIMED = 2;
 const DONE = 3;
 
-interface Source {
-  file: string;
-  dir: string;
-  aside: SetAsideOutputs | null;
-  /** the dir's real path (null: it does not exist), looked up once */
-  root: string | null;
-}
+interface Source { file: string; dir: string; aside: SetAsideOutputs | null }
 
-/**
- * Find the stale outputs (and remove them with `prune`); returns them and the set-aside journals
- * still to check. Never throws: a journal that cannot be read leaves the check undone, said in
- * `unchecked`, and the run's outcome is what it was.
- */
+/** Find the stale outputs (and remove them with `prune`); returns them and the set-aside journals still to check. */
 export async function staleOutputs(o: StaleOptions): Promise<{ stale: StaleOutputs; pending: SetAsideOutputs[] }> {
-  try {
-    return await check(o);
-  } catch (err) {
-    return { stale: { count: 0, examples: [], pruned: 0, unchecked: `cannot read the checkpoint: ${(err as Error).message}` }, pending: o.book.set_aside_outputs };
-  }
-}
-
-async function check(o: StaleOptions): Promise<{ stale: StaleOutputs; pending: SetAsideOutputs[] }> {
   const stale: StaleOutputs = { count: 0, examples: [], pruned: 0 };
   const { journal, book } = o;
   const asides = book.set_aside_outputs.filter((a) => a.dir !== MIXED && fs.existsSync(path.join(o.stateDir, a.journal)));
   const fromJournal = !!book.outputs_dir && book.outputs_dir !== MIXED && journal.unseen > 0;
   if (book.outputs_dir === MIXED && (asides.length || journal.unseen > 0)) {
-    stale.unchecked = 'the checkpoint\'s outputs were written to more than one output dir (--fresh starts a new checkpoint)';
+    stale.unchecked = 'the checkpoint\'s outputs were written to more than one output dir';
     // the set-aside journals can be checked again once a new checkpoint has one output dir
     return { stale, pending: book.set_aside_outputs };
   }
   const sources: Source[] = [
-    ...(fromJournal ? [{ file: journal.file, dir: book.outputs_dir!, aside: null, root: realOutputDir(book.outputs_dir!) }] : []),
-    ...asides.map((a) => ({ file: path.join(o.stateDir, a.journal), dir: a.dir, aside: a, root: realOutputDir(a.dir) })),
+    ...(fromJournal ? [{ file: journal.file, dir: book.outputs_dir!, aside: null }] : []),
+    ...asides.map((a) => ({ file: path.join(o.stateDir, a.journal), dir: a.dir, aside: a })),
   ];
   if (!sources.length) return { stale, pending: [] };
 
@@ -120,15 +102,9 @@ async function check(o: StaleOptions): Promise<{ stale: StaleOutputs; pending: S
       if (e && l.status === 'failed' && journal.isCurrent(l.key)) failedNow.set(pathKey(inputName(e)), 1);
     }
   }
-  // only names with a file there: once the stale files are gone, a rerun stops here
   const candidates = new KeySet();
   for (const src of sources) {
-    for await (const e of entriesOf(src, journal, failedNow)) {
-      for (const n of namesOf(e)) {
-        const k = fileKey(src.dir, n);
-        if (src.root !== null && !candidates.has(k) && outputAt(src.dir, n, src.root).kind === 'file') candidates.set(k, CANDIDATE);
-      }
-    }
+    for await (const e of entriesOf(src, journal, failedNow)) for (const n of namesOf(e)) candidates.set(fileKey(src.dir, n), CANDIDATE);
   }
   if (!candidates.size) return { stale, pending: [] };
 
@@ -152,7 +128,7 @@ async function check(o: StaleOptions): Promise<{ stale: StaleOutputs; pending: S
         const k = fileKey(src.dir, n);
         if (candidates.get(k) !== CANDIDATE) continue;
         candidates.set(k, DONE);
-        if (outputAt(src.dir, n, src.root ?? undefined).kind !== 'file') continue;
+        if ((await outputAt(src.dir, n)).kind !== 'file') continue;
         const shown = o.display(path.join(src.dir, n));
         stale.count++;
         if (stale.examples.length < o.limit) stale.examples.push(shown);
@@ -160,7 +136,7 @@ async function check(o: StaleOptions): Promise<{ stale: StaleOutputs; pending: S
           left = true;
           continue;
         }
-        const r = removeOutput(src.dir, n, src.root ?? undefined);
+        const r = await removeOutput(src.dir, n);
         if (r.removed) {
           stale.pruned++;
           o.say(`sluice: removed stale output ${shown}`);
@@ -224,7 +200,7 @@ export function bookFields(book: OutputsBook, pending?: SetAsideOutputs[]): Pick
 /** What stderr says about stale outputs at the end of a run (removals were said as they happened). */
 export function staleNotes(stale: StaleOutputs | null, prune: boolean, why: string | null): string[] {
   if (!stale) return prune ? [`sluice: --prune-outputs: nothing checked or removed: ${why ? `the run stopped (${why})` : 'the run did not walk all its inputs against the checkpoint'}`] : [];
-  if (stale.unchecked) return [`sluice: stale outputs not checked: ${stale.unchecked}`];
+  if (stale.unchecked) return [`sluice: stale outputs not checked: ${stale.unchecked} (--fresh starts a new checkpoint)`];
   const left = stale.count - stale.pruned;
   if (!left) return [];
   return [prune

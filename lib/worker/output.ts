@@ -242,68 +242,49 @@ export type OutputAt = { kind: 'file'; file: string } | { kind: 'missing' } | { 
  * What is at the output `rel` (a name as the journal records it) under the real output dir,
  * looked at without following any link: every directory on the way must be a real directory and
  * the output itself a regular file, the rules writeOutputFile writes by. A link, on the way or at
- * the name, is not an output sluice wrote: `other`, never followed; so is anything that cannot be
- * looked at (EACCES), with the reason. Never throws. Synchronous: it is called once per name at
- * the end of a run, where a trip through the thread pool per call cost more than the call.
- * `root`: the output dir's real path, when the caller has it.
+ * the name, is not an output sluice wrote: `other`, never followed.
  */
-export function outputAt(outDir: string, rel: string, root?: string): OutputAt {
+export async function outputAt(outDir: string, rel: string): Promise<OutputAt> {
+  let target: string;
   try {
-    return lookAt(outDir, rel, root);
+    target = safeOutputPath(outDir, rel);
   } catch (err) {
     return { kind: 'other', why: (err as Error).message };
   }
-}
-
-/** The output dir's real path, or null when it does not exist. */
-export function realOutputDir(outDir: string): string | null {
+  let root: string;
   try {
-    return fs.realpathSync(outDir);
+    root = await fsp.realpath(outDir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
     throw err;
   }
-}
-
-function lookAt(outDir: string, rel: string, known?: string): OutputAt {
-  const target = safeOutputPath(outDir, rel);
-  const root = known ?? realOutputDir(outDir);
-  if (root === null) return { kind: 'missing' };
   const parts = path.relative(path.resolve(outDir), target).split(path.sep);
   let at = root;
   for (let i = 0; i < parts.length; i++) {
     at = path.join(at, parts[i]!);
-    const st = fs.lstatSync(at, { throwIfNoEntry: false });
+    const st = await lstatOrNull(at);
     if (!st) return { kind: 'missing' };
     const last = i === parts.length - 1;
-    if (st.isSymbolicLink()) return { kind: 'other', why: `${last ? 'it' : path.join(...parts.slice(0, i + 1))} is a symbolic link (to ${linkTargetSync(at)})` };
+    if (st.isSymbolicLink()) return { kind: 'other', why: `${last ? 'it' : path.join(...parts.slice(0, i + 1))} is a symbolic link (to ${await linkTarget(at)})` };
     if (last) return st.isFile() ? { kind: 'file', file: at } : { kind: 'other', why: 'it is not a regular file' };
     if (!st.isDirectory()) return { kind: 'missing' };
   }
   return { kind: 'missing' };
 }
 
-function linkTargetSync(p: string): string {
-  try {
-    return fs.readlinkSync(p);
-  } catch {
-    return '?';
-  }
-}
-
 /**
  * Remove the output `rel` if it is a regular file inside the real output dir (see outputAt):
  * unlink never follows a link at the name, and the directory it is in is checked to be where it
- * stands (a link swapped in on the way shows there). Returns what happened; never throws.
+ * stands (a link swapped in on the way shows there). Returns what happened.
  */
-export function removeOutput(outDir: string, rel: string, root?: string): { removed: boolean; why?: string } {
-  const at = outputAt(outDir, rel, root);
+export async function removeOutput(outDir: string, rel: string): Promise<{ removed: boolean; why?: string }> {
+  const at = await outputAt(outDir, rel);
   if (at.kind === 'missing') return { removed: false, why: 'it is gone already' };
   if (at.kind === 'other') return { removed: false, why: at.why };
   const dir = path.dirname(at.file);
+  if ((await fsp.realpath(dir)) !== dir) return { removed: false, why: `${dir} is not where it stands in the output dir (a link was swapped in)` };
   try {
-    if (fs.realpathSync(dir) !== dir) return { removed: false, why: `${dir} is not where it stands in the output dir (a link was swapped in)` };
-    fs.unlinkSync(at.file);
+    await fsp.unlink(at.file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { removed: false, why: 'it is gone already' };
     return { removed: false, why: (err as Error).message };
