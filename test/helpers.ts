@@ -138,7 +138,7 @@ export function sluiceChild(t: Teardown, args: string[], opts: SpawnOptions = {}
   t.teardown(() => { if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); });
   const done = new Promise<{ code: number | null; hung: boolean; stdout: string; stderr: string }>((resolve) => {
     const timer = setTimeout(() => resolve({ code: null, hung: true, stdout, stderr }), boundMs);
-    c.on('close', (code) => { clearTimeout(timer); resolve({ code, hung: false, stdout, stderr }); });
+    c.on('close', (code, signal) => { clearTimeout(timer); resolve({ code: code ?? (signal ? 128 + os.constants.signals[signal] : null), hung: false, stdout, stderr }); });
   });
   return { proc: c, done };
 }
