@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SluiceError } from '../core/errors.js';
+import { fileKind } from '../core/safe-fs.js';
 
 /**
  * One run per state dir: the run that holds the record file `lock` in it.
@@ -77,15 +78,6 @@ function alive(pid: number): boolean {
   }
 }
 
-function kindOf(st: fs.Stats | fs.BigIntStats): string {
-  if (st.isSymbolicLink()) return 'a symbolic link';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isDirectory()) return 'a directory';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  return 'not a regular file';
-}
-
 function notRegular(file: string, kind: string): SluiceError {
   return new SluiceError('SLUICE_E_STATE',
     `refusing lock file ${file}: it is ${kind}, not a regular file (sluice never follows a link or opens a FIFO in its state dir); remove it if no run is going on`);
@@ -114,12 +106,12 @@ export function readLockRecord(file: string): LockRecord | null {
     } catch {
       // classified by the open error below
     }
-    if (st && !st.isFile()) throw notRegular(file, kindOf(st));
+    if (st && !st.isFile()) throw notRegular(file, fileKind(st));
     throw new SluiceError('SLUICE_E_STATE', `cannot read lock file ${file}: ${(err as Error).message}`, { cause: err });
   }
   try {
     const st = fs.fstatSync(fd, { bigint: true });
-    if (!st.isFile()) throw notRegular(file, kindOf(st));
+    if (!st.isFile()) throw notRegular(file, fileKind(st));
     const buf = Buffer.alloc(MAX_BYTES);
     let n = 0;
     for (let r; n < buf.length && (r = fs.readSync(fd, buf, n, buf.length - n, n)) > 0;) n += r;

@@ -1,6 +1,7 @@
 import { constants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { SluiceError } from './errors.js';
+import { fileKind } from './safe-fs.js';
 
 /**
  * Reading an input file. Every read of an item's bytes by sluice goes through here, and the
@@ -38,9 +39,7 @@ export async function openInput(item: InputRef): Promise<{ fh: FileHandle; size:
   try {
     const st = await fh.stat();
     if (!st.isFile()) {
-      const what = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device'
-        : st.isSocket() ? 'a socket' : st.isDirectory() ? 'a directory' : 'not a regular file';
-      throw new SluiceError('SLUICE_E_NOT_REGULAR', `${item.path} is ${what} now, not a regular file: not read`, { item: item.path });
+      throw new SluiceError('SLUICE_E_NOT_REGULAR', `${item.path} is ${fileKind(st)} now, not a regular file: not read`, { item: item.path });
     }
     return { fh, size: st.size };
   } catch (err) {

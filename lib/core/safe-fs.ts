@@ -36,14 +36,20 @@ export function isUnsafePath(err: unknown): err is UnsafePathError {
   return err instanceof UnsafePathError;
 }
 
-/** What a file that is not a regular file is, for messages. */
+/** What a file that is not a regular file is, for messages ("a FIFO"): one wording for the state dir, the lock and inputs. */
+export function fileKind(st: fs.Stats | fs.BigIntStats): string {
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/** `is <kind>`, for messages about a path. */
 export function kindOf(st: fs.Stats): string {
-  if (st.isSymbolicLink()) return 'is a symbolic link';
-  if (st.isDirectory()) return 'is a directory';
-  if (st.isFIFO()) return 'is a FIFO (named pipe)';
-  if (st.isSocket()) return 'is a socket';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'is a device';
-  return 'is not a regular file';
+  return `is ${fileKind(st)}`;
 }
 
 const notRegular = (file: string, st: fs.Stats) => new UnsafePathError(file, `${kindOf(st)}, not a regular file (sluice reads and writes only regular files of its own there)`);

@@ -251,7 +251,7 @@ export function reportPathProblem(file: string, formats: readonly ('json' | 'md'
     const real = canonicalPath(f);
     const inState = isInside(real, state);
     if (inState && !(path.dirname(real) === state && STATE_DIR_REPORTS.has(path.basename(real)))) {
-      return `${shown(f)} is inside the state dir ${shown(stateDir)}, which holds the checkpoint; only report.json and report.md may go there`;
+      return `${shown(f)} is inside the state dir ${shown(stateDir)}, which holds the checkpoint: a report anywhere else in it lands where it could overwrite the checkpoint; only report.json and report.md may go there`;
     }
     let st: fs.Stats;
     try {
