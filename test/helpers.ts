@@ -147,6 +147,14 @@ export function ofType(lines: Record<string, any>[], type: string): Record<strin
   return lines.filter((l) => l.type === type);
 }
 
+/** Files under `dir`: relative path -> content, folders made as needed. */
+export function tree(dir: string, files: Record<string, string>): void {
+  for (const [rel, body] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), body);
+  }
+}
+
 /** A tree of `n` small files spread over directories of `perDir`. */
 export function makeTree(dir: string, n: number, perDir = 500): void {
   for (let i = 0; i < n; i++) {

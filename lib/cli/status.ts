@@ -6,7 +6,6 @@ import { metaKey } from '../checkpoint/keys.js';
 import { lockHolder } from '../checkpoint/lock.js';
 import { readRunState, type RunState } from '../checkpoint/state.js';
 import type { PipelineConfig } from '../core/config.js';
-import { readOwnFileSync } from '../core/safe-fs.js';
 import { walk, defaultDisplay } from '../stages/walk.js';
 import { requireState, resolveStateDir, type StateArgs } from './state-dir.js';
 

@@ -4,16 +4,10 @@ import t from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FIXTURES, mountTmpfs, ofType, readJournal, sluice, tmpDir, tmpfsMountError } from '../helpers.js';
+import { FIXTURES, mountTmpfs, ofType, readJournal, sluice, tmpDir, tmpfsMountError, tree } from '../helpers.js';
 
 const soak = path.join(FIXTURES, 'processors/soak.mjs');
 
-function tree(dir: string, files: Record<string, string>): void {
-  for (const [rel, body] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    fs.writeFileSync(path.join(dir, rel), body);
-  }
-}
 /** n small files f000.txt... holding their number */
 const numbered = (n: number): Record<string, string> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${String(i).padStart(3, '0')}.txt`, String(i)]));
 const processed = (r: { lines: Record<string, any>[] }) => ofType(r.lines, 'result').map((l) => l.path as string).sort();

@@ -2,16 +2,10 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { FIXTURES, sluice, tmpDir } from '../helpers.js';
+import { FIXTURES, sluice, tmpDir, tree } from '../helpers.js';
 
 const throws = path.join(FIXTURES, 'processors/throws.mjs');
 
-function tree(dir: string, files: Record<string, string>): void {
-  for (const [rel, body] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    fs.writeFileSync(path.join(dir, rel), body);
-  }
-}
 const plan = async (dir: string, ...more: string[]) => {
   const r = await sluice(['plan', '--input', 'in', '--processor', throws, '--state', 'st', '--json', ...more], { cwd: dir });
   if (r.code !== 0) throw new Error(`plan exited ${r.code}: ${r.stderr}`);

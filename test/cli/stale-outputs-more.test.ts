@@ -3,21 +3,9 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { FIXTURES, resultsByPath, sluice, tmpDir } from '../helpers.js';
+import { resultsByPath, sluice, tmpDir, tree } from '../helpers.js';
+import { exists, outputs, report, run, summaryOf } from '../support/stale-outputs.js';
 
-const outputs = path.join(FIXTURES, 'processors/outputs.mjs');
-
-function tree(dir: string, files: Record<string, string>): void {
-  for (const [rel, body] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    fs.writeFileSync(path.join(dir, rel), body);
-  }
-}
-const run = (dir: string, ...more: string[]) =>
-  sluice(['run', '--input', 'in', '--processor', outputs, '--out', 'out', '--state', 'st', '--progress', 'none', '-j', '1', ...more], { cwd: dir });
-const summaryOf = (r: { lines: Record<string, any>[] }) => r.lines.at(-1)!;
-const report = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'st/report.json'), 'utf8')) as Record<string, any>;
-const exists = (dir: string, rel: string) => fs.existsSync(path.join(dir, rel));
 
 t.test('a symlink planted at a stale output path is not followed: its target is untouched', async (t) => {
   const dir = tmpDir();

@@ -1,7 +1,6 @@
 // The shared table of command process groups: how the main thread reaches a command whose worker
 // it stops or loses (lib/worker/child-groups.ts).
 import t from 'tap';
-import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { bindChildTable, ChildGroups, killByToken, setChildSlot, SlotFenced, spawnInGroup, TOKEN_VAR } from '../../lib/worker/child-groups.js';
