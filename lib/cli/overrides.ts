@@ -85,8 +85,8 @@ function applyExec(raw: Raw, f: FlagOverrides): void {
   m.options = { ...kept, ...(f.exec !== undefined ? { cmd: f.exec } : {}), ...(f.shell !== undefined ? { shell: f.shell } : {}) };
 }
 
-/** --set stages[1].map.timeout=30s : the value is read as YAML (numbers, booleans, lists). */
-export function setPath(raw: Raw, assignment: string): void {
+/** The key path of a --set assignment: `stages[1].map.timeout=30s` -> ['stages', 1, 'map', 'timeout']. */
+function keyPathOf(assignment: string): (string | number)[] {
   const eq = assignment.indexOf('=');
   if (eq <= 0) throw new SluiceError('SLUICE_E_USAGE', `--set ${assignment}: expected key.path=value`);
   const keyPath = assignment.slice(0, eq);
@@ -100,6 +100,14 @@ export function setPath(raw: Raw, assignment: string): void {
   if (!segs.length) throw new SluiceError('SLUICE_E_USAGE', `--set ${assignment}: invalid key path`);
   const reserved = segs.find((s) => typeof s === 'string' && RESERVED_KEYS.has(s));
   if (reserved !== undefined) throw new SluiceError('SLUICE_E_USAGE', `--set ${keyPath}: key "${reserved}" is not allowed (a reserved JavaScript name)`);
+  return segs;
+}
+
+/** --set stages[1].map.timeout=30s : the value is read as YAML (numbers, booleans, lists). */
+export function setPath(raw: Raw, assignment: string): void {
+  const segs = keyPathOf(assignment);
+  const eq = assignment.indexOf('=');
+  const keyPath = assignment.slice(0, eq);
   let value: unknown;
   try {
     value = yaml().parse(assignment.slice(eq + 1));
@@ -143,8 +151,13 @@ const FLAG_OF: [string, (string | number)[]][] = [
   ['--report', ['report', 'path']],
 ];
 
-/** `stages[1].map.options.max_pages` -> `-O max_pages`; a key no flag sets keeps its path (it came from --set). */
-export function flagFor(keyPath: readonly (string | number)[]): string | null {
+/**
+ * `stages[1].map.options.max_pages` -> `-O max_pages`; a key no flag sets, or one a --set
+ * assignment reached (`sets`), keeps its path: the error names what the user typed.
+ */
+export function flagFor(keyPath: readonly (string | number)[], sets: readonly string[] = []): string | null {
+  const within = (a: readonly (string | number)[], b: readonly (string | number)[]) => a.every((seg, i) => b[i] === seg);
+  if (sets.some((s) => { const p = keyPathOf(s); return within(p, keyPath) || within(keyPath, p); })) return null;
   for (const [flag, prefix] of FLAG_OF) {
     if (prefix.every((seg, i) => keyPath[i] === seg)) {
       const rest = keyPath.slice(prefix.length).filter((s) => typeof s === 'string');

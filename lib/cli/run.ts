@@ -62,7 +62,7 @@ export function configFromArgs(a: RunArgs): PipelineConfig {
     if (!(err instanceof ConfigError)) throw err;
     // name the flags the user typed, not the pipeline keys they stand for
     throw new ConfigError('options', err.issues.map((i) => {
-      const flag = flagFor(i.path);
+      const flag = flagFor(i.path, a.set);
       return flag ? { ...i, path: [flag] } : i;
     }));
   }

@@ -6,7 +6,7 @@
 // when the run stops, or when its worker is stopped, the whole group is killed, and nothing it
 // started outlives the item.
 import type { ChildProcess } from 'node:child_process';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import { SluiceError } from '../core/errors.js';
 import type { ComponentSpec } from '../core/spec.js';
 import type { ProcessorContext } from '../worker/context.js';

@@ -24,7 +24,7 @@ t.test('a decompression bomb PDF: its worker is stopped by the RSS watchdog, qua
   t.ok(report.peak_rss_mb < 1800, `peak RSS ${report.peak_rss_mb} MB, where the PDF would take over 2 GB`);
   const again = await sluice(['run', 'p.yaml', '--progress', 'none'], { cwd: dir });
   t.same(ofType(again.lines, 'result'), [], 'a quarantined item is not tried again');
-  t.equal(again.code, 0);
+  t.equal(again.code, 1, 'and the job still has a failed item: exit 1');
 });
 
 t.test('a processor that kills its worker every time is quarantined; retries stop there', async (t) => {

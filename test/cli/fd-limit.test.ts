@@ -4,7 +4,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { BIN, FIXTURES, SAMPLES, readJournal, sluice, tmpDir } from '../helpers.js';
+import { BIN, FIXTURES, ROOT, SAMPLES, readJournal, sluice, tmpDir } from '../helpers.js';
 import { VERSION } from '../../lib/core/version.js';
 import { fdsNeeded, openFileLimit } from '../../lib/core/limits.js';
 
@@ -106,7 +106,15 @@ t.test('a processor that cannot initialise stops the run (exit 2) instead of rec
   for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(dir, 'in', `f${i}.txt`), String(i));
   const r = await sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/broken-init.mjs'), '--state', 'st', '--progress', 'none', '-j', '1'], { cwd: dir });
   t.equal(r.code, 2, r.stderr);
-  t.match(r.stderr, /processor .*broken-init\.mjs could not be loaded: cannot initialise: model file models\/x\.bin is missing/);
-  t.match(r.lines.at(-1), { type: 'summary', stopped: 'the processor could not be loaded', exit_code: 2, failed: 0 });
+  t.match(r.stderr, /processor .*broken-init\.mjs failed while loading: cannot initialise: model file models\/x\.bin is missing/);
+  t.same(r.lines, [], 'refused before the run starts: no result and no summary');
   t.same(readJournal(path.join(dir, 'st')), [], 'no item recorded');
+});
+
+t.test("no module but core/zod.ts imports zod's ES module entry (its ~100 files opened at once fail a start under ulimit -n 64)", async (t) => {
+  const lib = path.join(ROOT, 'lib');
+  const offenders = (fs.readdirSync(lib, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.ts') && f !== path.join('core', 'zod.ts'))
+    .filter((f) => /^import\s+(?!type\b)[^;]*from\s+'zod(\/[^']*)?'/m.test(fs.readFileSync(path.join(lib, f), 'utf8')));
+  t.same(offenders, [], 'import { z } from core/zod.js instead');
 });

@@ -81,7 +81,9 @@ t.test('bad PDFs fail with distinct codes, the run goes on, exit 1', async (t) =
   t.ok(report.failures.find((g: any) => g.code === 'SLUICE_E_PDF_INVALID' && g.count === 3 && g.examples.length === 3));
   t.match(r.lines.at(-1), { type: 'summary', exit_code: 1, failed: 5, ok: 1 });
   const again = await sluice(['run', '--input', dir, '--processor', 'pdf-text', '--state', path.join(dir, '.state')], { cwd: dir });
-  t.equal(again.code, 0, 'a rerun skips the failures too (use --retry-failed to redo them)');
+  t.same(ofType(again.lines, 'result'), [], 'a rerun skips the failures too (use --retry-failed to redo them)');
+  t.equal(again.code, 1, 'and exits 1: the job still holds 5 failed items');
+  t.match(again.lines.at(-1), { type: 'summary', failed: 0, carried_failed: 5 });
   const retry = await sluice(['run', '--input', dir, '--processor', 'pdf-text', '--state', path.join(dir, '.state'), '--retry-failed'], { cwd: dir });
   t.equal(ofType(retry.lines, 'result').length, 5, '--retry-failed redoes only the 5 failures');
   t.equal(retry.code, 1);

@@ -56,7 +56,7 @@ t.test('unknown keys are errors, with a suggestion when close', async (t) => {
 t.test('wrong types and values name the path and what was expected', async (t) => {
   t.match(issuesOf(base.replace('version: 1', 'version: 2'))[0], /^version: expected one of 1, got 2/);
   t.match(issuesOf(base.replace('roots: [docs]', 'roots: docs'))[0], /^source\.walk\.roots: expected array, got "docs"/);
-  t.match(issuesOf(base.replace('path+size+mtime', 'inode'))[0], /^stages\[0\]\.dedupe\.key: expected one of "path\+size\+mtime", "content", got "inode"/);
+  t.match(issuesOf(base.replace('path+size+mtime', 'inode'))[0], /^stages\[0\]\.dedupe\.key: expected one of "path\+size\+mtime", "content", "none", got "inode"/);
   t.match(issuesOf(base.replace('processor: pdf-text', 'processor: ocr'))[0], /^stages\[1\]\.map\.processor: unknown processor "ocr"/);
   t.match(issuesOf(base + '      concurrency: 0\n')[0], /^stages\[1\]\.map\.concurrency: expected a value >= 1, got 0/);
   t.match(issuesOf(base + '      options: { max_pages: "many" }\n')[0], /^stages\[1\]\.map\.options\.max_pages: expected number, got "many"/);
@@ -82,7 +82,7 @@ t.test('JSON pipeline files are accepted', async (t) => {
   fs.writeFileSync(f, JSON.stringify({ version: 1, name: 'j', source: { walk: { roots: ['.'] } }, stages: [{ map: { processor: 'noop' } }] }));
   const cfg = loadPipelineFile(f);
   t.equal(cfg.map.processor, 'noop');
-  t.equal(cfg.dedupe, null);
+  t.equal(cfg.dedupe?.key, 'path+size+mtime', 'no dedupe stage: the default key (resume is the default)');
   t.same(cfg.walk.roots, [dir]);
 });
 
