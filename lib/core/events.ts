@@ -17,7 +17,8 @@ export interface ResultEvent {
   ms: number; attempts: number; output?: Record<string, unknown>; error?: ErrorInfo;
 }
 export interface ProgressEvent {
-  v: 1; type: 'progress'; done: number; total: number | null; walking: boolean; ok: number; failed: number;
+  /** found: items found so far (by the walk, or read from stdin), done or not; the total once the walk ends */
+  v: 1; type: 'progress'; done: number; total: number | null; found: number; walking: boolean; ok: number; failed: number;
   skipped: number; in_flight: number; rate: number; eta_s: number | null; elapsed_s: number; rss_mb: number;
 }
 export interface WarningEvent {

@@ -15,6 +15,7 @@ export function progressEvent(stats: RunStats, inFlight: number, now = Date.now(
     type: 'progress',
     done: stats.done,
     total,
+    found: stats.found,
     walking: stats.walking,
     ok: stats.ok,
     failed: stats.failed,

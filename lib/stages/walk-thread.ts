@@ -96,7 +96,11 @@ export class WalkerThread {
       queue.push(m);
       wake?.();
     };
-    const onMessage = (m: WalkerMessage) => push(m);
+    // the counts are the walker's own, taken as they arrive: what it has found, not what was consumed
+    const onMessage = (m: WalkerMessage) => {
+      if ('found' in m) hooks.onCounts?.(m.found, m.skipped);
+      push(m);
+    };
     const onError = (err: Error) => push({ t: 'exit', why: err.message });
     const onExit = (code: number) => push({ t: 'exit', why: `exit code ${code}` });
     const onAbort = () => wake?.();
@@ -114,7 +118,6 @@ export class WalkerThread {
         const m = queue.shift()!;
         switch (m.t) {
           case 'items':
-            hooks.onCounts?.(m.found, m.skipped);
             for (const item of m.items) {
               if (hooks.signal?.aborted) return;
               yield item;
@@ -122,7 +125,6 @@ export class WalkerThread {
             this.worker.postMessage('more');
             break;
           case 'count':
-            hooks.onCounts?.(m.found, m.skipped);
             break;
           case 'warning':
             hooks.onWarning?.(m.w);
@@ -130,7 +132,6 @@ export class WalkerThread {
           case 'error':
             throw new SluiceError(m.code, m.message);
           case 'done':
-            hooks.onCounts?.(m.found, m.skipped);
             this.bytes = m.bytes;
             this.completed = true;
             return;

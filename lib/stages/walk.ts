@@ -50,7 +50,7 @@ type P = string | Buffer;
 const SEP = Buffer.from('/');
 const STAT_BATCH = 512;
 /** files stat'ed per round with syncStat: half here, half offloaded */
-const CHUNK = 1024;
+const STAT_CHUNK = 1024;
 const MIN_OFFLOAD = 64;
 /** files held, walked but not yet looked up, while the checkpoint loads: the bound on that backlog */
 export const MAX_HELD = 65_536;
@@ -299,8 +299,8 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
       if (hooks.syncStat) {
         // synchronous stat (in the walker thread), half of each chunk handed to a helper thread
         // first (hooks.offload) so that both halves are stat'ed, keyed and looked up at once
-        for (let i = 0; i < files.length; i += CHUNK) {
-          const chunk = files.slice(i, i + CHUNK);
+        for (let i = 0; i < files.length; i += STAT_CHUNK) {
+          const chunk = files.slice(i, i + STAT_CHUNK);
           let cut = hooks.offload && chunk.length >= MIN_OFFLOAD ? Math.round(chunk.length * share) : 0;
           const remote = cut ? hooks.offload!(chunk.slice(0, cut)) : null; // null: not available yet
           if (!remote) cut = 0;
