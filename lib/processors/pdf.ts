@@ -56,12 +56,19 @@ export async function openPdf(data: Uint8Array, shown: string) {
     disableFontFace: true,
     stopAtErrors: false,
   });
+  let doc;
   try {
-    return await task.promise;
+    doc = await task.promise;
   } catch (err) {
     await task.destroy().catch(() => {});
     throw classifyPdfError(err, shown);
   }
+  // pdfjs takes the page count from the page tree as written: a negative one would read as a document with no pages
+  if (!Number.isInteger(doc.numPages) || doc.numPages < 0) {
+    await task.destroy().catch(() => {});
+    throw new SluiceError('SLUICE_E_PDF_INVALID', `damaged: the page tree gives a page count of ${doc.numPages}`, { item: shown });
+  }
+  return doc;
 }
 
 export function classifyPdfError(err: unknown, shown: string): SluiceError {

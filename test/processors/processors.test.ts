@@ -41,6 +41,8 @@ t.test('pdf-text: each kind of bad PDF has its own code', async (t) => {
     ['random-bytes.pdf', /^SLUICE_E_PDF_INVALID$/],
     ['html.pdf', /^SLUICE_E_PDF_INVALID$/],
     ['truncated.pdf', /^SLUICE_E_PDF_(INVALID|PARSE)$/],
+    ['kids-not-array.pdf', /^SLUICE_E_PDF_PARSE$/],
+    ['negative-page-count.pdf', /^SLUICE_E_PDF_INVALID$/],
   ];
   for (const [f, code] of cases) {
     const err = await pdfText(item(pdf(f)), ctx()).then(() => null, (e: { code: string; message: string }) => e);
@@ -77,6 +79,7 @@ t.test('pdf-info: metadata, version, encryption', async (t) => {
   const owner = await pdfInfo(item(pdf('owner-only-encrypted.pdf')), ctx());
   t.match(owner, { encrypted: true, needs_password: false });
   await t.rejects(pdfInfo(item(pdf('random-bytes.pdf')), ctx()), { code: 'SLUICE_E_PDF_INVALID' });
+  await t.rejects(pdfInfo(item(pdf('negative-page-count.pdf')), ctx()), { code: 'SLUICE_E_PDF_INVALID', message: /page count of -3/ });
   const withMeta = (await Promise.all(samplePdfs().map((f) => pdfInfo(item(path.join(SAMPLES, f)), ctx()))))
     .filter((r) => r.title && r.author && r.created);
   t.ok(withMeta.length >= 6, `samples carry title, author and dates (${withMeta.length})`);
