@@ -450,8 +450,10 @@ export class Journal {
 }
 
 /** Wait `ms`, or less if `signal` aborts. */
+/** Wait `ms`, or less: not at all when `signal` is already aborted, until it is otherwise. */
 function pause(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
     const done = () => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve(); };
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
