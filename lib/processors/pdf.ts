@@ -8,7 +8,10 @@ import { openInput, readAt, readRest, type InputRef } from '../core/input.js';
 type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
 let pdfjs: Promise<PdfJs> | undefined;
 const require = createRequire(import.meta.url);
-const STANDARD_FONTS = path.join(path.dirname(require.resolve('pdfjs-dist/package.json')), 'standard_fonts') + '/';
+const PDFJS_DIR = path.dirname(require.resolve('pdfjs-dist/package.json'));
+/** pdfjs' data files, as directory paths ending in "/": the 14 standard fonts, and the predefined CMaps (CJK fonts that are not embedded need them, or their text comes out empty) */
+const STANDARD_FONTS = path.join(PDFJS_DIR, 'standard_fonts') + '/';
+const CMAPS = path.join(PDFJS_DIR, 'cmaps') + '/';
 
 /** What the PDF processors read: a run from flags alone walks only these (any case of .pdf) unless --include says otherwise. */
 export const PDF_FILES = ['**/*.[pP][dD][fF]'];
@@ -52,6 +55,8 @@ export async function openPdf(data: Uint8Array, shown: string) {
     isEvalSupported: false,
     verbosity: 0,
     standardFontDataUrl: STANDARD_FONTS,
+    cMapUrl: CMAPS,
+    cMapPacked: true,
     useSystemFonts: false,
     disableFontFace: true,
     stopAtErrors: false,

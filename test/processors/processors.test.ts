@@ -53,6 +53,12 @@ t.test('pdf-text: each kind of bad PDF has its own code', async (t) => {
   t.ok(owner.pages, 'encrypted with an empty user password still opens');
 });
 
+t.test('pdf-text: Japanese text in a font with a predefined CMap (not embedded) comes out whole, not as zero characters', async (t) => {
+  const r = await pdfText(item(pdf('cjk-predefined-cmap.pdf')), ctx());
+  t.equal(String(r.text).trim(), '日本語テキスト');
+  t.notOk(r.pages_without_text, 'the page counts as a page with text');
+});
+
 t.test('pdf-text: max_pages', async (t) => {
   await t.rejects(pdfText(item(pdf('good.pdf')), ctx({ max_pages: 1 })), { code: 'SLUICE_E_PDF_TOO_LARGE', message: /2 pages, more than max_pages 1/ });
 });
