@@ -3,6 +3,7 @@ import { SluiceError } from '../core/errors.js';
 import type { ComponentSpec } from '../core/spec.js';
 import type { ProcessorContext } from '../worker/context.js';
 import type { TaskMessage } from '../worker/protocol.js';
+import { pageText } from './pdf-layout.js';
 import { classifyPdfError, MAX_PAGES_DEFAULT, openPdf, PDF_FILES, readPdfBytes } from './pdf.js';
 
 export const options = z.strictObject({
@@ -15,7 +16,7 @@ export const options = z.strictObject({
 export const spec: ComponentSpec = {
   kind: 'processor',
   name: 'pdf-text',
-  description: 'Text of every page (pdfjs-dist), pages joined by a form feed. With an output dir the text goes to <out>/<rel>.txt and the result carries text_path; without one, the result carries the text.',
+  description: 'Text of every page (pdfjs-dist), pages joined by a form feed. Spaces and line breaks come from where the text is drawn (a value drawn after its label is not glued to it; a word drawn twice for a bold look is read once), and fonts that are not embedded are read through the predefined CMaps (Chinese, Japanese, Korean). With an output dir the text goes to <out>/<rel>.txt and the result carries text_path; without one, the result carries the text.',
   options,
   accepts: PDF_FILES,
 };
@@ -35,13 +36,7 @@ export default async function pdfText(item: TaskMessage['item'], ctx: ProcessorC
     for (let n = 1; n <= doc.numPages; n++) {
       const page = await doc.getPage(n);
       const content = await page.getTextContent();
-      let text = '';
-      for (const it of content.items) {
-        if ('str' in it) {
-          text += it.str;
-          if (it.hasEOL) text += '\n';
-        }
-      }
+      const text = pageText(content.items);
       if (!text.trim()) emptyPages++;
       chars += text.length + 1;
       if (chars > opts.max_chars) {

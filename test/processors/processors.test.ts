@@ -59,6 +59,13 @@ t.test('pdf-text: Japanese text in a font with a predefined CMap (not embedded) 
   t.notOk(r.pages_without_text, 'the page counts as a page with text');
 });
 
+t.test('pdf-text: words are not glued together: a form value drawn after its label gets a space, a line a line break, fake bold is read once', async (t) => {
+  const form = await pdfText(item(pdf('form-fields.pdf')), ctx());
+  t.equal(String(form.text).trim(), 'Name: Alice\nAmount: $124,000\nannual');
+  const bold = await pdfText(item(pdf('fake-bold.pdf')), ctx());
+  t.equal(String(bold.text).trim(), 'Bold Title');
+});
+
 t.test('pdf-text: max_pages', async (t) => {
   await t.rejects(pdfText(item(pdf('good.pdf')), ctx({ max_pages: 1 })), { code: 'SLUICE_E_PDF_TOO_LARGE', message: /2 pages, more than max_pages 1/ });
 });
