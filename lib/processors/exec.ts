@@ -1,28 +1,20 @@
 // `exec`: run a command per file, as `parallel` and `xargs` do, without a shell unless asked.
 //
 // Invariant: a file name reaches the command only as (part of) one argument, or, with shell: true,
-// as a positional parameter; never as code (see exec-template.ts). The command leads a process
-// group of its own, recorded for the main thread (worker/child-groups.ts): at the item's timeout,
-// when the run stops, or when its worker is stopped, the whole group is killed, and nothing it
-// started outlives the item.
-import type { ChildProcess } from 'node:child_process';
+// as a positional parameter; never as code (see exec-template.ts). The command runs through
+// worker/command.ts: it leads a process group of its own, killed whole at the item's timeout,
+// when the run stops, or when its worker is stopped, and nothing it started outlives the item.
 import { z } from '../core/zod.js';
 import { SluiceError } from '../core/errors.js';
 import type { ComponentSpec } from '../core/spec.js';
 import type { ProcessorContext } from '../worker/context.js';
 import type { TaskMessage } from '../worker/protocol.js';
-import { signalGroup, spawnInGroup } from '../worker/child-groups.js';
+import { runCommand } from '../worker/command.js';
 import { ItemTimeout } from '../worker/deadline.js';
 import { argvFor, compileTemplate, findProgram, programOf, shellArgsFor, TemplateError, type CommandTemplate } from './exec-template.js';
 
 /** The shell of shell: true. */
 export const SHELL = '/bin/sh';
-/** Bytes of stderr kept (the last ones) for messages and results. */
-export const STDERR_TAIL_BYTES = 2000;
-/** After SIGTERM at the timeout, the group gets this long before SIGKILL (ms). */
-export const KILL_AFTER_MS = 250;
-/** After the command exits, how long its stdout may stay open (held by a process that left its group) (ms). */
-const CLOSE_AFTER_EXIT_MS = 1000;
 
 export const options = z.strictObject({
   cmd: z.string().min(1).describe('the command, split into words once like a shell would (quotes, backslashes), run without a shell. Placeholders as in GNU parallel: {} the path, {.} the path without its extension, {/} the file name, {//} the directory, {/.} the file name without its extension; {}, {.} and {//} get "./" in front when they would start with "-". Without a placeholder the path is the last argument. Single quotes keep a placeholder literal. It runs in the current directory (a program given as ./tool is found there, not next to the pipeline file)'),
@@ -85,27 +77,6 @@ function compile(raw: Record<string, unknown>): Compiled {
   return compiled;
 }
 
-/** Keeps the last `cap` bytes written to it. */
-class Tail {
-  private chunks: Buffer[] = [];
-  private bytes = 0;
-  constructor(private readonly cap: number) {}
-  push(b: Buffer): void {
-    this.chunks.push(b);
-    this.bytes += b.length;
-    while (this.bytes - this.chunks[0]!.length >= this.cap) this.bytes -= this.chunks.shift()!.length;
-  }
-  /** The text, cut at the front to `cap` bytes, from a line start when there is one (then it starts with "..."). */
-  text(): string {
-    const all = Buffer.concat(this.chunks);
-    if (all.length <= this.cap) return all.toString('utf8').trim();
-    let s = all.subarray(all.length - this.cap).toString('utf8');
-    const nl = s.indexOf('\n');
-    s = nl !== -1 && nl < s.length - 1 ? s.slice(nl + 1) : s.replace(/^\uFFFD+/, '');
-    return `...${s.trim()}`;
-  }
-}
-
 /** The first `cap` bytes of `buf` as text, not cutting a UTF-8 character in two. */
 function utf8Prefix(buf: Buffer, cap: number): string {
   if (buf.length <= cap) return buf.toString('utf8');
@@ -127,77 +98,27 @@ export default async function exec(item: TaskMessage['item'], ctx: ProcessorCont
   if (signal?.aborted) throw timeoutError(signal.reason, shown, '');
 
   const toFile = ctx.hasOutputDir;
-  // inline: a few bytes past the cap, so that the cut can be made on a character boundary
-  const keep = toFile ? opts.max_output : opts.max_inline + 4;
-  const stdout: Buffer[] = [];
-  let kept = 0;
-  let stdoutBytes = 0;
-  let overflow = false;
-  const stderr = new Tail(STDERR_TAIL_BYTES);
-  let timedOut: unknown;
-
-  const outcome = await new Promise<{ code: number | null; sig: NodeJS.Signals | null; err?: NodeJS.ErrnoException }>((resolve, reject) => {
-    let child: ChildProcess;
-    try {
-      child = spawnInGroup(program, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(argv0 ? { argv0 } : {}) });
-    } catch (err) {
-      reject(err);
-      return;
-    }
-    let killTimer: NodeJS.Timeout | undefined;
-    let closeTimer: NodeJS.Timeout | undefined;
-    let settled = false;
-    const settle = (r: { code: number | null; sig: NodeJS.Signals | null; err?: NodeJS.ErrnoException }) => {
-      if (settled) return;
-      settled = true;
-      signal?.removeEventListener('abort', onAbort);
-      clearTimeout(killTimer);
-      clearTimeout(closeTimer);
-      resolve(r);
-    };
-    const onAbort = () => {
-      timedOut = signal!.reason;
-      signalGroup(child, 'SIGTERM');
-      killTimer = setTimeout(() => signalGroup(child, 'SIGKILL'), KILL_AFTER_MS);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout!.on('data', (b: Buffer) => {
-      stdoutBytes += b.length;
-      if (overflow || kept >= keep) return;
-      if (toFile && kept + b.length > keep) {
-        overflow = true;
-        stdout.length = 0;
-        signalGroup(child, 'SIGKILL');
-        return;
-      }
-      const part = kept + b.length > keep ? b.subarray(0, keep - kept) : b;
-      stdout.push(part);
-      kept += part.length;
-    });
-    child.stderr!.on('data', (b: Buffer) => stderr.push(b));
-    child.once('error', (err: NodeJS.ErrnoException) => settle({ code: null, sig: null, err }));
-    // its group is killed when it exits (spawnInGroup); a process that left the group (setsid)
-    // and still holds stdout open must not hold the item: close our ends after a moment
-    child.once('exit', () => {
-      closeTimer = setTimeout(() => { child.stdout!.destroy(); child.stderr!.destroy(); }, CLOSE_AFTER_EXIT_MS);
-    });
-    child.once('close', (code: number | null, sig: NodeJS.Signals | null) => settle({ code, sig }));
+  const run = await runCommand(program, args, {
+    ...(argv0 ? { argv0 } : {}), ...(signal ? { signal } : {}),
+    // inline: a few bytes past the cap, so that the cut can be made on a character boundary
+    maxStdout: toFile ? opts.max_output : opts.max_inline + 4,
+    overflow: toFile ? 'kill' : 'truncate',
   });
-
-  const tail = stderr.text();
+  const tail = run.stderrTail;
   const withTail = (msg: string) => (tail ? `${msg}; stderr: ${tail}` : `${msg}; no stderr`);
-  if (outcome.err) {
-    throw new SluiceError('SLUICE_E_EXEC_START', `${shown}: could not start: ${outcome.err.code ?? outcome.err.message}`, { item: item.path, cause: outcome.err });
+  if (run.startError) {
+    throw new SluiceError('SLUICE_E_EXEC_START', `${shown}: could not start: ${run.startError.code ?? run.startError.message}`, { item: item.path, cause: run.startError });
   }
-  if (timedOut !== undefined) throw timeoutError(timedOut, shown, tail);
-  if (overflow) {
+  if (run.stopped !== undefined) throw timeoutError(run.stopped, shown, tail);
+  if (run.overflow) {
     throw new SluiceError('SLUICE_E_EXEC_OUTPUT', withTail(`${shown}: stdout passed max_output (${opts.max_output} bytes); the command was stopped`), { item: item.path });
   }
-  if (outcome.sig) throw new SluiceError('SLUICE_E_EXEC_SIGNAL', withTail(`${shown}: killed by ${outcome.sig}`), { item: item.path });
-  if (outcome.code !== 0) throw new SluiceError('SLUICE_E_EXEC_STATUS', withTail(`${shown}: exit status ${outcome.code}`), { item: item.path });
+  if (run.sig) throw new SluiceError('SLUICE_E_EXEC_SIGNAL', withTail(`${shown}: killed by ${run.sig}`), { item: item.path });
+  if (run.code !== 0) throw new SluiceError('SLUICE_E_EXEC_STATUS', withTail(`${shown}: exit status ${run.code}`), { item: item.path });
 
   const out: Record<string, unknown> = {};
-  const data = Buffer.concat(stdout);
+  const data = run.stdout;
+  const stdoutBytes = run.stdoutBytes;
   if (toFile) {
     out.stdout_path = await ctx.writeOutput(item.rel + opts.suffix, data);
   } else {

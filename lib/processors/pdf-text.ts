@@ -1,43 +1,72 @@
 import { z } from '../core/zod.js';
-import { SluiceError } from '../core/errors.js';
+import { SluiceError, type ErrorCode } from '../core/errors.js';
 import type { ComponentSpec } from '../core/spec.js';
 import type { ProcessorContext } from '../worker/context.js';
 import type { TaskMessage } from '../worker/protocol.js';
 import { pageText } from './pdf-layout.js';
-import { classifyPdfError, MAX_PAGES_DEFAULT, openPdf, PDF_FILES, readPdfBytes } from './pdf.js';
+import { classifyPdfError, MAX_PAGES_DEFAULT, openPdf, openPdfInput, PDF_FILES, readPdfBytes } from './pdf.js';
+import { findProgram } from './exec-template.js';
+import { runCommand } from '../worker/command.js';
+import { ItemTimeout } from '../worker/deadline.js';
 
 export const options = z.strictObject({
   max_pages: z.number().int().min(1).default(MAX_PAGES_DEFAULT)
     .describe('a PDF with more pages fails with SLUICE_E_PDF_TOO_LARGE before any text is extracted'),
   max_chars: z.number().int().min(1).default(50_000_000)
     .describe('output size cap: a PDF whose text passes this many characters fails with SLUICE_E_PDF_TOO_LARGE (a text bomb never fills the worker)'),
+  engine: z.enum(['pdfjs', 'pdftotext']).default('pdfjs')
+    .describe('pdfjs: pdfjs-dist inside the worker; pdftotext: poppler\'s pdftotext (apt-get install poppler-utils), a child process per PDF in a process group of its own, killed at the item\'s timeout. Same result fields either way; a pdftotext that is not on PATH is an error when the run starts'),
+});
+
+/** The checks that need the machine: the engine's program exists. */
+const checked = options.superRefine((o, ctx) => {
+  if (o.engine === 'pdftotext' && !findProgram(PDFTOTEXT)) {
+    ctx.addIssue({ code: 'custom', path: ['engine'], input: o.engine, message: 'pdftotext not found on PATH (it comes with poppler-utils: apt-get install poppler-utils)' });
+  }
 });
 
 export const spec: ComponentSpec = {
   kind: 'processor',
   name: 'pdf-text',
   description: 'Text of every page (pdfjs-dist), pages joined by a form feed. Spaces and line breaks come from where the text is drawn (a value drawn after its label is not glued to it; a word drawn twice for a bold look is read once), and fonts that are not embedded are read through the predefined CMaps (Chinese, Japanese, Korean). With an output dir the text goes to <out>/<rel>.txt and the result carries text_path; without one, the result carries the text.',
-  options,
+  options: checked,
   accepts: PDF_FILES,
 };
 
 export default async function pdfText(item: TaskMessage['item'], ctx: ProcessorContext) {
   const opts = options.parse(ctx.options);
+  const { text, out } = opts.engine === 'pdftotext' ? await viaPdftotext(item, ctx, opts) : await viaPdfjs(item, opts);
+  // outside the engines' error handling: an error writing the text is about the output, not the PDF
+  // (writeOutput says what it is: a full disk stops the run, a bad name fails the item)
+  if (ctx.hasOutputDir) out.text_path = await ctx.writeOutput(item.rel + '.txt', text);
+  else out.text = text;
+  return out;
+}
+
+type Options = z.output<typeof options>;
+interface Extracted { text: string; out: Record<string, unknown> }
+
+/** Fields every engine's result has, from the text of each page. */
+function extracted(pages: string[], numPages: number): Extracted {
+  const text = pages.join('\f');
+  const out: Record<string, unknown> = { pages: numPages, chars: text.length };
+  const empty = pages.filter((p) => !p.trim()).length;
+  if (empty) out.pages_without_text = empty;
+  return { text, out };
+}
+
+async function viaPdfjs(item: TaskMessage['item'], opts: Options): Promise<Extracted> {
   const doc = await openPdf(await readPdfBytes(item), item.path);
-  let text: string;
-  const out: Record<string, unknown> = { pages: doc.numPages };
   try {
     if (doc.numPages > opts.max_pages) {
       throw new SluiceError('SLUICE_E_PDF_TOO_LARGE', `${doc.numPages} pages, more than max_pages ${opts.max_pages}`, { item: item.path });
     }
     const pages: string[] = [];
-    let emptyPages = 0;
     let chars = 0;
     for (let n = 1; n <= doc.numPages; n++) {
       const page = await doc.getPage(n);
       const content = await page.getTextContent();
       const text = pageText(content.items);
-      if (!text.trim()) emptyPages++;
       chars += text.length + 1;
       if (chars > opts.max_chars) {
         throw new SluiceError('SLUICE_E_PDF_TOO_LARGE', `text passed max_chars ${opts.max_chars} at page ${n} of ${doc.numPages}`, { item: item.path });
@@ -45,17 +74,59 @@ export default async function pdfText(item: TaskMessage['item'], ctx: ProcessorC
       pages.push(text);
       page.cleanup();
     }
-    text = pages.join('\f');
-    out.chars = text.length;
-    if (emptyPages) out.pages_without_text = emptyPages;
+    return extracted(pages, doc.numPages);
   } catch (err) {
     throw classifyPdfError(err, item.path);
   } finally {
     await doc.destroy().catch(() => {});
   }
-  // outside the block above: an error writing the text is about the output, not the PDF
-  // (writeOutput says what it is: a full disk stops the run, a bad name fails the item)
-  if (ctx.hasOutputDir) out.text_path = await ctx.writeOutput(item.rel + '.txt', text);
-  else out.text = text;
-  return out;
+}
+
+/** poppler's program, looked up on PATH once per worker. */
+const PDFTOTEXT = 'pdftotext';
+let pdftotextPath: string | null | undefined;
+
+/**
+ * pdftotext reads the input through the descriptor sluice opened and checked (as /dev/fd/3),
+ * never by its name again; it stops after max_pages + 1 pages, and its stdout is capped at what
+ * max_chars can take. Its exit status and stderr give the code: 1 could not open it (a password,
+ * or not readable as a PDF), 3 its permissions forbid copying text, anything else a parse failure.
+ */
+async function viaPdftotext(item: TaskMessage['item'], ctx: ProcessorContext, opts: Options): Promise<Extracted> {
+  pdftotextPath ??= findProgram(PDFTOTEXT);
+  if (!pdftotextPath) throw new SluiceError('SLUICE_E_CONFIG', 'pdftotext not found on PATH (apt-get install poppler-utils)');
+  const { fh } = await openPdfInput(item);
+  let run;
+  try {
+    run = await runCommand(pdftotextPath, ['-enc', 'UTF-8', '-l', String(opts.max_pages + 1), '/dev/fd/3', '-'], {
+      argv0: PDFTOTEXT, ...(ctx.signal ? { signal: ctx.signal } : {}), extraFds: [fh.fd],
+      // at most 4 bytes a character in UTF-8, and a form feed a page
+      maxStdout: opts.max_chars * 4 + opts.max_pages + 1, overflow: 'kill',
+    });
+  } finally {
+    await fh.close().catch(() => {});
+  }
+  const err = run.stderrTail.replace(/\s*\n\s*/g, '; ');
+  const fail = (code: ErrorCode, msg: string) => new SluiceError(code, `${msg}${err ? ` (pdftotext: ${err})` : ''}`, { item: item.path });
+  if (run.startError) throw fail('SLUICE_E_EXEC_START', `pdftotext could not start: ${run.startError.code ?? run.startError.message}`);
+  if (run.stopped !== undefined) {
+    throw new SluiceError('SLUICE_E_TIMEOUT', `${run.stopped instanceof ItemTimeout ? run.stopped.message : 'the item was stopped'}: pdftotext and its process group were stopped`, { item: item.path });
+  }
+  if (run.overflow) throw fail('SLUICE_E_PDF_TOO_LARGE', `text passed max_chars ${opts.max_chars}`);
+  if (run.sig) throw fail('SLUICE_E_PDF_PARSE', `pdftotext was killed by ${run.sig}`);
+  if (run.code === 1) {
+    if (/incorrect password/i.test(err)) throw fail('SLUICE_E_PDF_ENCRYPTED', 'encrypted: a password is needed to open it');
+    throw fail('SLUICE_E_PDF_INVALID', 'damaged or not a PDF: pdftotext could not open it');
+  }
+  if (run.code === 3) throw fail('SLUICE_E_PDF_ENCRYPTED', 'encrypted: its permissions forbid copying its text');
+  if (run.code !== 0) throw fail('SLUICE_E_PDF_PARSE', `pdftotext could not read it (exit status ${run.code})`);
+  // every page ends with a form feed
+  const pages = run.stdout.toString('utf8').split('\f');
+  pages.pop();
+  if (pages.length > opts.max_pages) throw fail('SLUICE_E_PDF_TOO_LARGE', `more than max_pages ${opts.max_pages} pages`);
+  if (pages.length === 0) throw fail('SLUICE_E_PDF_PARSE', 'pdftotext found no page in it');
+  const text = pages.map((p) => p.replace(/\n+$/, ''));
+  const chars = text.reduce((n, p) => n + p.length + 1, 0);
+  if (chars > opts.max_chars) throw fail('SLUICE_E_PDF_TOO_LARGE', `text passed max_chars ${opts.max_chars}`);
+  return extracted(text, pages.length);
 }

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { SluiceError } from '../core/errors.js';
+import type { FileHandle } from 'node:fs/promises';
 import { openInput, readAt, readRest, type InputRef } from '../core/input.js';
 
 type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
@@ -24,11 +25,11 @@ export function loadPdfJs(): Promise<PdfJs> {
 const HEADER = Buffer.from('%PDF-');
 
 /**
- * Read an input and check it can be a PDF before pdfjs sees it: cheap, and a clearer reason. The
- * header is checked on the first KB before the rest is read (a 2 GB file that is not a PDF costs
- * one small read).
+ * Open an input and check it can be a PDF before an engine sees it: cheap, and a clearer reason.
+ * The header is checked on the first KB (a 2 GB file that is not a PDF costs one small read).
+ * The caller closes the handle.
  */
-export async function readPdfBytes(item: InputRef): Promise<Uint8Array> {
+export async function openPdfInput(item: InputRef): Promise<{ fh: FileHandle; size: number; got: number }> {
   const { fh, size } = await openInput(item);
   try {
     const head = Buffer.alloc(HEAD_BYTES);
@@ -39,7 +40,17 @@ export async function readPdfBytes(item: InputRef): Promise<Uint8Array> {
       const looks = /<(!doctype html|html|head|body)/.test(text) ? ' (looks like HTML)' : '';
       throw new SluiceError('SLUICE_E_PDF_INVALID', `not a PDF: no %PDF- header in the first ${HEAD_BYTES} bytes${looks}`, { item: item.path });
     }
-    // the whole file (the head again: one buffer for pdfjs, which detaches it)
+    return { fh, size, got };
+  } catch (err) {
+    await fh.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** The whole input, checked as openPdfInput does, in one buffer (for pdfjs, which detaches it). */
+export async function readPdfBytes(item: InputRef): Promise<Uint8Array> {
+  const { fh, size, got } = await openPdfInput(item);
+  try {
     return await readRest(fh, item, Math.max(size, got));
   } finally {
     await fh.close().catch(() => {});
