@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { z } from '../core/zod.js';
 import { SluiceError, type ErrorCode } from '../core/errors.js';
 import type { ComponentSpec } from '../core/spec.js';
@@ -14,12 +16,25 @@ export const options = z.strictObject({
     .describe('a PDF with more pages fails with SLUICE_E_PDF_TOO_LARGE before any text is extracted'),
   max_chars: z.number().int().min(1).default(50_000_000)
     .describe('output size cap: a PDF whose text passes this many characters fails with SLUICE_E_PDF_TOO_LARGE (a text bomb never fills the worker)'),
+  password_file: z.string().min(1).optional()
+    .describe('a file whose first line is the password of encrypted PDFs (relative to the current directory); the password itself is never in the pipeline, the events, the journal or the report. PDFs it does not open fail with SLUICE_E_PDF_ENCRYPTED. Engine pdfjs only'),
   engine: z.enum(['pdfjs', 'pdftotext']).default('pdfjs')
     .describe('pdfjs: pdfjs-dist inside the worker; pdftotext: poppler\'s pdftotext (apt-get install poppler-utils), a child process per PDF in a process group of its own, killed at the item\'s timeout. Same result fields either way; a pdftotext that is not on PATH is an error when the run starts'),
 });
 
-/** The checks that need the machine: the engine's program exists. */
+/** The checks that need the machine: the engine's program exists, the password file can be read. */
 const checked = options.superRefine((o, ctx) => {
+  if (o.password_file !== undefined) {
+    if (o.engine === 'pdftotext') {
+      ctx.addIssue({ code: 'custom', path: ['password_file'], input: o.password_file, message: 'pdftotext takes a password only on its command line, where every user of the machine can read it: use engine pdfjs for encrypted PDFs' });
+    } else {
+      try {
+        readPassword(o.password_file);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['password_file'], input: o.password_file, message: `cannot read it: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+      }
+    }
+  }
   if (o.engine === 'pdftotext' && !findProgram(PDFTOTEXT)) {
     ctx.addIssue({ code: 'custom', path: ['engine'], input: o.engine, message: 'pdftotext not found on PATH (it comes with poppler-utils: apt-get install poppler-utils)' });
   }
@@ -55,8 +70,20 @@ function extracted(pages: string[], numPages: number): Extracted {
   return { text, out };
 }
 
+/** The first line of a password file, read once per worker. */
+const passwords = new Map<string, string>();
+function readPassword(file: string): string {
+  let p = passwords.get(file);
+  if (p === undefined) {
+    p = fs.readFileSync(path.resolve(file), 'utf8').split(/\r?\n/)[0]!;
+    passwords.set(file, p);
+  }
+  return p;
+}
+
 async function viaPdfjs(item: TaskMessage['item'], opts: Options): Promise<Extracted> {
-  const doc = await openPdf(await readPdfBytes(item), item.path);
+  const password = opts.password_file === undefined ? undefined : readPassword(opts.password_file);
+  const doc = await openPdf(await readPdfBytes(item), item.path, password);
   try {
     if (doc.numPages > opts.max_pages) {
       throw new SluiceError('SLUICE_E_PDF_TOO_LARGE', `${doc.numPages} pages, more than max_pages ${opts.max_pages}`, { item: item.path });

@@ -59,10 +59,12 @@ export async function readPdfBytes(item: InputRef): Promise<Uint8Array> {
 
 const HEAD_BYTES = 1024;
 
-export async function openPdf(data: Uint8Array, shown: string) {
+/** Open a PDF with pdfjs; `password` opens an encrypted one (never part of any message). */
+export async function openPdf(data: Uint8Array, shown: string, password?: string) {
   const { getDocument } = await loadPdfJs();
   const task = getDocument({
     data,
+    ...(password !== undefined ? { password } : {}),
     isEvalSupported: false,
     verbosity: 0,
     standardFontDataUrl: STANDARD_FONTS,
@@ -91,7 +93,11 @@ export function classifyPdfError(err: unknown, shown: string): SluiceError {
   if (err instanceof SluiceError) return err;
   const e = err as { name?: string; message?: string };
   const msg = e?.message ?? String(err);
-  if (e?.name === 'PasswordException') return new SluiceError('SLUICE_E_PDF_ENCRYPTED', `encrypted: a password is needed to open it (${msg})`, { item: shown, cause: err });
+  if (e?.name === 'PasswordException') {
+    // pdfjs' code 2: a password was given and it is not this document's
+    const why = (e as { code?: number }).code === 2 ? 'encrypted: the password given did not open it' : `encrypted: a password is needed to open it (${msg})`;
+    return new SluiceError('SLUICE_E_PDF_ENCRYPTED', why, { item: shown, cause: err });
+  }
   if (e?.name === 'InvalidPDFException') return new SluiceError('SLUICE_E_PDF_INVALID', `damaged or not a PDF: ${msg}`, { item: shown, cause: err });
   return new SluiceError('SLUICE_E_PDF_PARSE', `pdfjs could not read it: ${e?.name ? e.name + ': ' : ''}${msg}`, { item: shown, cause: err });
 }
