@@ -6,7 +6,7 @@ import type { ComponentSpec } from '../core/spec.js';
 import type { ProcessorContext } from '../worker/context.js';
 import type { TaskMessage } from '../worker/protocol.js';
 import { pageText } from './pdf-layout.js';
-import { classifyPdfError, MAX_PAGES_DEFAULT, openPdf, openPdfInput, PDF_FILES, readPdfBytes } from './pdf.js';
+import { classifyPdfError, loadPdfJs, MAX_PAGES_DEFAULT, openPdf, openPdfInput, PDF_FILES, readPdfBytes } from './pdf.js';
 import { findProgram } from './exec-template.js';
 import { runCommand } from '../worker/command.js';
 import { ItemTimeout } from '../worker/deadline.js';
@@ -43,7 +43,7 @@ const checked = options.superRefine((o, ctx) => {
 export const spec: ComponentSpec = {
   kind: 'processor',
   name: 'pdf-text',
-  description: 'Text of every page (pdfjs-dist), pages joined by a form feed. Spaces and line breaks come from where the text is drawn (a value drawn after its label is not glued to it; a word drawn twice for a bold look is read once), and fonts that are not embedded are read through the predefined CMaps (Chinese, Japanese, Korean). With an output dir the text goes to <out>/<rel>.txt and the result carries text_path; without one, the result carries the text.',
+  description: 'Text of every page (pdfjs-dist), pages joined by a form feed. A page that draws text but gives no letter or digit (fonts it could not decode, not a scan) is counted in pages_text_lost (checked on the first 8 such pages). Spaces and line breaks come from where the text is drawn (a value drawn after its label is not glued to it; a word drawn twice for a bold look is read once), and fonts that are not embedded are read through the predefined CMaps (Chinese, Japanese, Korean). With an output dir the text goes to <out>/<rel>.txt and the result carries text_path; without one, the result carries the text.',
   options: checked,
   accepts: PDF_FILES,
 };
@@ -61,13 +61,28 @@ export default async function pdfText(item: TaskMessage['item'], ctx: ProcessorC
 type Options = z.output<typeof options>;
 interface Extracted { text: string; out: Record<string, unknown> }
 
-/** Fields every engine's result has, from the text of each page. */
-function extracted(pages: string[], numPages: number): Extracted {
+/** Fields every engine's result has, from the text of each page; `lost`: pages without a letter or digit that draw text (pdfjs only). */
+function extracted(pages: string[], numPages: number, lost = 0): Extracted {
   const text = pages.join('\f');
   const out: Record<string, unknown> = { pages: numPages, chars: text.length };
   const empty = pages.filter((p) => !p.trim()).length;
   if (empty) out.pages_without_text = empty;
+  if (lost) out.pages_text_lost = lost;
   return { text, out };
+}
+
+/**
+ * Pages without a letter or digit that are checked for text drawing operators (a scanned page has none; a
+ * page whose fonts pdfjs could not decode has some): the check builds the page's operator list,
+ * which costs about as much as rendering it, so a document of scans pays it this many times at most.
+ */
+export const TEXT_LOST_CHECKS = 8;
+
+/** Does the page draw text (Tj, TJ, ', ")? */
+async function drawsText(page: { getOperatorList(): Promise<{ fnArray: number[] }> }): Promise<boolean> {
+  const { OPS } = await loadPdfJs();
+  const shows = new Set<number>([OPS.showText, OPS.showSpacedText, OPS.nextLineShowText, OPS.nextLineSetSpacingShowText]);
+  return (await page.getOperatorList()).fnArray.some((op) => shows.has(op));
 }
 
 /** The first line of a password file, read once per worker. */
@@ -90,6 +105,8 @@ async function viaPdfjs(item: TaskMessage['item'], opts: Options): Promise<Extra
     }
     const pages: string[] = [];
     let chars = 0;
+    let checked = 0;
+    let lost = 0;
     for (let n = 1; n <= doc.numPages; n++) {
       const page = await doc.getPage(n);
       const content = await page.getTextContent();
@@ -98,10 +115,15 @@ async function viaPdfjs(item: TaskMessage['item'], opts: Options): Promise<Extra
       if (chars > opts.max_chars) {
         throw new SluiceError('SLUICE_E_PDF_TOO_LARGE', `text passed max_chars ${opts.max_chars} at page ${n} of ${doc.numPages}`, { item: item.path });
       }
+      // no letter and no digit: nothing, or codes pdfjs could not map to characters
+      if (!/[\p{L}\p{N}]/u.test(text) && checked < TEXT_LOST_CHECKS) {
+        checked++;
+        if (await drawsText(page)) lost++;
+      }
       pages.push(text);
       page.cleanup();
     }
-    return extracted(pages, doc.numPages);
+    return extracted(pages, doc.numPages, lost);
   } catch (err) {
     throw classifyPdfError(err, item.path);
   } finally {

@@ -66,6 +66,16 @@ t.test('pdf-text: words are not glued together: a form value drawn after its lab
   t.equal(String(bold.text).trim(), 'Bold Title');
 });
 
+t.test('pdf-text: a page that draws text pdfjs cannot decode is counted in pages_text_lost; a scanned page is not', async (t) => {
+  const lost = await pdfText(item(pdf('undecodable-font.pdf')), ctx());
+  t.match(lost, { pages: 1, pages_text_lost: 1 });
+  const scan = await pdfText(item(path.join(SAMPLES, 'scanned-receipt.pdf')), ctx());
+  t.match(scan, { pages: 1, pages_without_text: 1 });
+  t.notOk('pages_text_lost' in scan, 'a scan draws no text: nothing was lost');
+  const good = await pdfText(item(pdf('good.pdf')), ctx());
+  t.notOk('pages_text_lost' in good);
+});
+
 t.test('pdf-text: max_pages', async (t) => {
   await t.rejects(pdfText(item(pdf('good.pdf')), ctx({ max_pages: 1 })), { code: 'SLUICE_E_PDF_TOO_LARGE', message: /2 pages, more than max_pages 1/ });
 });
