@@ -290,19 +290,38 @@ export interface ConfigParts {
 }
 
 /**
+ * The options that decide an item's result: a built-in processor's options less those at their
+ * default, so that an option a later version adds, left at its default, redoes nothing (a change
+ * of what a processor gives is its version's to announce). A processor file's, as written.
+ */
+export function fingerprintOptions(cfg: PipelineConfig): Record<string, unknown> {
+  const proc = isBuiltin(cfg.map.processor) ? BUILTIN_PROCESSORS[cfg.map.processor] : undefined;
+  if (!proc) return cfg.map.options;
+  const kept: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(cfg.map.options)) {
+    const rest = { ...cfg.map.options };
+    delete rest[k];
+    const r = proc.spec.options.safeParse(rest);
+    if (r.success && JSON.stringify(sortKeys((r.data as Record<string, unknown>)[k])) === JSON.stringify(sortKeys(v))) continue;
+    kept[k] = v;
+  }
+  return kept;
+}
+
+/**
  * The parts of the fingerprint. A built-in processor's version is sluice's; a processor file's
  * is its content, so editing it redoes the done items (as make would), and moving it does not.
  */
 export function configParts(cfg: PipelineConfig, version: string): ConfigParts {
   const proc = isBuiltin(cfg.map.processor) ? `builtin:${cfg.map.processor}@${version}` : `file:${fileDigest(cfg.map.processor)}`;
-  const options = createHash('sha256').update(JSON.stringify(sortKeys(cfg.map.options))).digest('hex').slice(0, 16);
+  const options = createHash('sha256').update(JSON.stringify(sortKeys(fingerprintOptions(cfg)))).digest('hex').slice(0, 16);
   return { proc, options, key: cfg.dedupe?.key ?? null, out: cfg.outputDir !== null };
 }
 
 /** Fingerprint of what decides an item's result: processor, its options, and its version. */
 export function configHash(cfg: PipelineConfig, version: string, parts = configParts(cfg, version)): string {
   const proc = parts.proc;
-  const body = JSON.stringify({ proc, options: sortKeys(cfg.map.options), key: cfg.dedupe?.key ?? null, out: cfg.outputDir !== null });
+  const body = JSON.stringify({ proc, options: sortKeys(fingerprintOptions(cfg)), key: cfg.dedupe?.key ?? null, out: cfg.outputDir !== null });
   return createHash('sha256').update(body).digest('hex').slice(0, 16);
 }
 

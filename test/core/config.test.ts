@@ -1,7 +1,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadPipelineFile, parsePipeline, pipelineJsonSchema } from '../../lib/core/config.js';
+import { ConfigError, configHash, fingerprintOptions, loadPipelineFile, parsePipeline, pipelineJsonSchema } from '../../lib/core/config.js';
 import { tmpDir } from '../helpers.js';
 
 const base = `version: 1
@@ -126,4 +126,16 @@ t.test('hostile pipeline files: alias bombs, custom tags, prototype keys, URLs: 
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype untouched');
   t.match(issuesOf(base.replace('processor: pdf-text', 'processor: https://example.com/p.js'))[0], /stages\[1\]\.map\.processor: unknown processor "https:\/\/example.com\/p.js"/);
   t.match(issuesOf(base.replace('processor: pdf-text', 'processor: data:text/javascript,export default 1'))[0], /unknown processor/);
+});
+
+t.test('the fingerprint leaves out options at their default: written out or not, or added by a later version, they redo nothing', async (t) => {
+  const dir = tmpDir();
+  const cfgOf = (options: string) => parsePipeline(`version: 1\nname: f\nsource:\n  walk:\n    roots: [.]\nstages:\n  - map:\n      processor: pdf-text\n      options: ${options}\n`, 'p.yaml', dir);
+  const hashOf = (options: string) => configHash(cfgOf(options), '1.0.0');
+  const plain = hashOf('{}');
+  t.same(fingerprintOptions(cfgOf('{engine: pdfjs, max_pages: 10}')), { max_pages: 10 }, 'only what is not a default is fingerprinted');
+  t.equal(hashOf('{engine: pdfjs}'), plain, 'the default engine written out');
+  t.equal(hashOf('{max_pages: 5000}'), plain, 'the default max_pages written out');
+  t.not(hashOf('{max_pages: 10}'), plain, 'a value of its own changes it');
+  t.not(hashOf('{engine: pdftotext}'), plain);
 });
