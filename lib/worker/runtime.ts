@@ -1,7 +1,7 @@
 // Runs inside each worker thread. Nothing a processor or a library prints may reach stdout,
 // which belongs to the NDJSON stream: console and process.stdout are sent to stderr first.
 import { workerData } from 'piscina';
-import { fdLimitError, toErrorInfo, SluiceError } from '../core/errors.js';
+import { fdLimitError, toErrorInfo, SluiceError, type ErrorInfo } from '../core/errors.js';
 import { defaultDisplay } from '../stages/walk.js';
 import { makeContext, OutputNames } from './context.js';
 import type { BatchMessage, BatchReply, ReplyMessage, TaskMessage } from './protocol.js';
@@ -110,6 +110,24 @@ function deadlineFor(start: number, timeoutMs: number | undefined, slot: number 
   });
 }
 
+/**
+ * A promise that a processor, or a library it uses, rejected and nobody awaited belongs to the item
+ * in flight: it fails that item, with the code its error gives (as if thrown), instead of killing
+ * the worker, which would fail the item as a crash, then retry and quarantine it. Between items
+ * it is written to stderr and the worker goes on.
+ */
+let strayRejection: ((reason: unknown) => void) | null = null;
+process.on('unhandledRejection', (reason) => {
+  if (strayRejection) strayRejection(reason);
+  else console.error(`sluice: a worker ignored a promise rejected between items: ${(reason as Error)?.message ?? String(reason)}`);
+});
+
+/** Why the item failed: a rejection nobody awaited, with the error it carried. */
+function strayError(reason: unknown): ErrorInfo {
+  const info = toErrorInfo(reason);
+  return { ...info, message: `a promise the processor did not wait for failed: ${info.message}`, retryable: false };
+}
+
 async function runOne(processor: string, options: Record<string, unknown>, outDir: string | null, item: TaskMessage['item'], start: number, timeoutMs?: number, slot?: number): Promise<ReplyMessage> {
   const t0 = performance.now();
   const ms = () => Math.round((performance.now() - t0) * 1000) / 1000;
@@ -119,7 +137,8 @@ async function runOne(processor: string, options: Record<string, unknown>, outDi
     const written = new OutputNames();
     const ctx = makeContext(outDir, options, (p) => defaultDisplay(p), written);
     if (deadline) Object.defineProperty(ctx, 'signal', { get: () => deadline.signal, enumerable: true });
-    const out = await fn(item, ctx);
+    const stray = new Promise<never>((_resolve, reject) => { strayRejection = (reason) => reject(new StrayRejection(reason)); });
+    const out = await Promise.race([fn(item, ctx), stray]);
     const output = out === undefined || out === null ? {} : out;
     if (typeof output !== 'object' || Array.isArray(output)) {
       return { type: 'failed', error: { code: 'SLUICE_E_PROCESSOR', message: `processor returned ${Array.isArray(output) ? 'an array' : typeof output}, expected an object`, retryable: false }, ms: ms() };
@@ -127,6 +146,7 @@ async function runOne(processor: string, options: Record<string, unknown>, outDi
     // a result must survive JSON: fail the item here rather than the writer later
     return { type: 'ok', output: JSON.parse(JSON.stringify(output)) as Record<string, unknown>, ms: ms(), ...written.fields() };
   } catch (err) {
+    if (err instanceof StrayRejection) return { type: 'failed', error: strayError(err.reason), ms: ms() };
     const error = toErrorInfo(err);
     // a processor that stopped because its time was up failed by timeout, whatever it threw
     if (deadline?.expired && error.code !== 'SLUICE_E_TIMEOUT') {
@@ -134,6 +154,11 @@ async function runOne(processor: string, options: Record<string, unknown>, outDi
     }
     return { type: 'failed', error, ms: ms() };
   } finally {
+    strayRejection = null;
     deadline?.done();
   }
+}
+
+class StrayRejection {
+  constructor(readonly reason: unknown) {}
 }

@@ -1,0 +1,19 @@
+// A promise rejected that nobody awaited (a library's bug, e.g. a damaged PDF object stream in
+// pdfjs) fails the item in flight with a coded error; the worker is not lost, the item is not
+// retried as a crash, and the other items are done.
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { FIXTURES, ofType, sluice, tmpDir } from '../helpers.js';
+
+t.test('a rejection nobody awaited fails only its item, once, as SLUICE_E_PROCESSOR (not a worker crash retried and quarantined)', async (t) => {
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'in'));
+  for (const f of ['a.txt', 'stray.txt', 'b.txt', 'c.txt']) fs.writeFileSync(path.join(dir, 'in', f), f);
+  const r = await sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/stray-rejection.mjs'), '-j', '1', '--state', 'st', '--progress', 'none'], { cwd: dir, t });
+  t.equal(r.code, 1, r.stderr);
+  const results = Object.fromEntries(ofType(r.lines, 'result').map((x) => [path.basename(x.path), x]));
+  t.match(results['stray.txt'], { status: 'failed', attempts: 1, error: { code: 'SLUICE_E_PROCESSOR', retryable: false, message: /did not wait for failed: Error: invalid object offset in stray\.txt/ } });
+  t.same(['a.txt', 'b.txt', 'c.txt'].map((f) => results[f]?.status), ['ok', 'ok', 'ok'], 'the others are done');
+  t.notMatch(r.stderr, /worker died|quarantine/);
+});
