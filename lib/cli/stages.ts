@@ -6,7 +6,7 @@ export function stagesCommand(json: boolean, markdown = false): number {
     process.stdout.write(referenceMarkdown());
     return 0;
   }
-  const list = components().map((c) => ({ kind: c.kind, name: c.name, description: c.description, options: optionDocs(c) }));
+  const list = components().map((c) => ({ kind: c.kind, name: c.name, description: c.description, ...(c.here ? { here: c.here() } : {}), options: optionDocs(c) }));
   if (json) {
     for (const c of list) process.stdout.write(JSON.stringify({ v: 1, type: 'component', ...c }) + '\n');
     return 0;
@@ -14,6 +14,7 @@ export function stagesCommand(json: boolean, markdown = false): number {
   const lines: string[] = [];
   for (const c of list) {
     lines.push(`${c.kind} ${c.name}`, `  ${c.description}`);
+    if (c.here) lines.push(`  Here: ${c.here}`);
     for (const o of c.options) {
       const def = o.default !== undefined ? ` (default ${JSON.stringify(o.default)})` : o.required ? ' (required)' : '';
       lines.push(`    ${o.name}: ${o.type}${def}${o.description ? ` - ${o.description}` : ''}`);

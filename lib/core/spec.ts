@@ -11,4 +11,6 @@ export interface ComponentSpec {
   options: z.ZodType;
   /** processors: the files it reads, as walk globs: a run from flags alone walks only these unless --include says otherwise */
   accepts?: string[];
+  /** what this machine has of what it can use (`sluice stages` and its --json say; never the reference, which is the same everywhere) */
+  here?: () => string;
 }

@@ -46,6 +46,10 @@ export const spec: ComponentSpec = {
   description: 'Text of every page (pdfjs-dist), pages joined by a form feed. A page that draws text but gives no letter or digit (fonts it could not decode, not a scan) is counted in pages_text_lost (checked on the first 8 such pages). Spaces and line breaks come from where the text is drawn (a value drawn after its label is not glued to it; a word drawn twice for a bold look is read once), and fonts that are not embedded are read through the predefined CMaps (Chinese, Japanese, Korean). With an output dir the text goes to <out>/<rel>.txt and the result carries text_path; without one, the result carries the text.',
   options: checked,
   accepts: PDF_FILES,
+  here: () => {
+    const found = findProgram(PDFTOTEXT);
+    return found ? `engines pdfjs and pdftotext (${found})` : 'engine pdfjs; pdftotext is not on PATH (apt-get install poppler-utils)';
+  },
 };
 
 export default async function pdfText(item: TaskMessage['item'], ctx: ProcessorContext) {

@@ -81,3 +81,12 @@ t.test('engine pdftotext: a pdftotext that hangs ends in SLUICE_E_TIMEOUT, and n
   t.ok(await gone(child), `the stand-in's own child (pid ${child}) is gone`);
   t.teardown(() => { if (alive(child)) process.kill(child, 'SIGKILL'); });
 });
+
+t.test('sluice stages says which pdf-text engines this machine has', async (t) => {
+  const dir = tmpDir();
+  const here = await sluice(['stages', '--json'], { cwd: dir, t });
+  const pdfText = here.lines.find((l) => l.name === 'pdf-text')!;
+  t.equal(pdfText.here, `engines pdfjs and pdftotext (${findProgram('pdftotext')})`);
+  const without = await sluice(['stages'], { cwd: dir, env: { ...process.env, PATH: path.join(dir, 'empty-path') }, t });
+  t.match(without.stdout, /processor pdf-text\n.*\n  Here: engine pdfjs; pdftotext is not on PATH \(apt-get install poppler-utils\)/);
+});
