@@ -6,7 +6,7 @@ import { killSoak } from '../support/kill-soak.js';
 import { tmpDir } from '../helpers.js';
 
 const ITEMS = 2000;
-const ROUNDS = 2;
+const ROUNDS = 3;
 const KILLS = 11;
 const JOBS = 2;
 
