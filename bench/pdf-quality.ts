@@ -8,12 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pdfText, { options } from '../lib/processors/pdf-text.js';
 import { makeContext } from '../lib/worker/context.js';
-import { machine } from './lib.js';
+import { argOf, machine } from './lib.js';
 
-const argOf = (name: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? undefined : process.argv[i + 1];
-};
 const corpus = argOf('corpus');
 if (!corpus || !fs.existsSync(corpus)) throw new Error('--corpus DIR: a folder of PDFs (bench/corpus/debian-pdfs.sh builds one)');
 const sample = Number(argOf('sample') ?? 1);

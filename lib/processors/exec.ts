@@ -9,8 +9,7 @@ import { SluiceError } from '../core/errors.js';
 import type { ComponentSpec } from '../core/spec.js';
 import type { ProcessorContext } from '../worker/context.js';
 import type { TaskMessage } from '../worker/protocol.js';
-import { runCommand } from '../worker/command.js';
-import { ItemTimeout } from '../worker/deadline.js';
+import { runCommand, stoppedError } from '../worker/command.js';
 import { argvFor, compileTemplate, findProgram, programOf, shellArgsFor, TemplateError, type CommandTemplate } from './exec-template.js';
 
 /** The shell of shell: true. */
@@ -95,7 +94,7 @@ export default async function exec(item: TaskMessage['item'], ctx: ProcessorCont
   const args = template.shell ? shellArgsFor(template, item.path) : argv!.slice(1);
   const shown = template.shell ? 'sh' : argv0 || program;
   const signal = ctx.signal;
-  if (signal?.aborted) throw timeoutError(signal.reason, shown, '');
+  if (signal?.aborted) throw stoppedError(signal.reason, shown, '');
 
   const toFile = ctx.hasOutputDir;
   const run = await runCommand(program, args, {
@@ -109,7 +108,7 @@ export default async function exec(item: TaskMessage['item'], ctx: ProcessorCont
   if (run.startError) {
     throw new SluiceError('SLUICE_E_EXEC_START', `${shown}: could not start: ${run.startError.code ?? run.startError.message}`, { item: item.path, cause: run.startError });
   }
-  if (run.stopped !== undefined) throw timeoutError(run.stopped, shown, tail);
+  if (run.stopped !== undefined) throw stoppedError(run.stopped, shown, tail);
   if (run.overflow) {
     throw new SluiceError('SLUICE_E_EXEC_OUTPUT', withTail(`${shown}: stdout passed max_output (${opts.max_output} bytes); the command was stopped`), { item: item.path });
   }
@@ -128,9 +127,4 @@ export default async function exec(item: TaskMessage['item'], ctx: ProcessorCont
   out.stdout_bytes = stdoutBytes;
   if (tail) out.stderr_tail = tail;
   return out;
-}
-
-function timeoutError(reason: unknown, shown: string, tail: string): SluiceError {
-  const why = reason instanceof ItemTimeout ? reason.message : 'the item was stopped';
-  return new SluiceError('SLUICE_E_TIMEOUT', `${why}: ${shown} and its process group were stopped${tail ? `; stderr: ${tail}` : ''}`);
 }

@@ -8,8 +8,7 @@ import type { TaskMessage } from '../worker/protocol.js';
 import { pageText } from './pdf-layout.js';
 import { classifyPdfError, loadPdfJs, MAX_PAGES_DEFAULT, openPdf, openPdfInput, PDF_FILES, readPdfBytes } from './pdf.js';
 import { findProgram } from './exec-template.js';
-import { runCommand } from '../worker/command.js';
-import { ItemTimeout } from '../worker/deadline.js';
+import { runCommand, stoppedError } from '../worker/command.js';
 
 export const options = z.strictObject({
   max_pages: z.number().int().min(1).default(MAX_PAGES_DEFAULT)
@@ -163,7 +162,7 @@ async function viaPdftotext(item: TaskMessage['item'], ctx: ProcessorContext, op
   const fail = (code: ErrorCode, msg: string) => new SluiceError(code, `${msg}${err ? ` (pdftotext: ${err})` : ''}`, { item: item.path });
   if (run.startError) throw fail('SLUICE_E_EXEC_START', `pdftotext could not start: ${run.startError.code ?? run.startError.message}`);
   if (run.stopped !== undefined) {
-    throw new SluiceError('SLUICE_E_TIMEOUT', `${run.stopped instanceof ItemTimeout ? run.stopped.message : 'the item was stopped'}: pdftotext and its process group were stopped`, { item: item.path });
+    throw stoppedError(run.stopped, PDFTOTEXT, '', item.path);
   }
   if (run.overflow) throw fail('SLUICE_E_PDF_TOO_LARGE', `text passed max_chars ${opts.max_chars}`);
   if (run.sig) throw fail('SLUICE_E_PDF_PARSE', `pdftotext was killed by ${run.sig}`);

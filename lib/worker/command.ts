@@ -6,7 +6,9 @@
 // are held in memory, and the last STDERR_TAIL_BYTES of stderr. The promise never rejects for
 // anything the command does: a start failure, a signal, an overflow or a stop are in the outcome.
 import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { SluiceError } from '../core/errors.js';
 import { signalGroup, spawnInGroup } from './child-groups.js';
+import { ItemTimeout } from './deadline.js';
 
 /** Bytes of stderr kept (the last ones) for messages and results. */
 export const STDERR_TAIL_BYTES = 2000;
@@ -127,4 +129,10 @@ export async function runCommand(program: string, args: string[], o: CommandOpti
     code: r.code, sig: r.sig, ...(r.err ? { startError: r.err } : {}),
     stdout: Buffer.concat(stdout), stdoutBytes, overflow, stopped, stderrTail: stderr.text(),
   };
+}
+
+/** The failure of an item whose command its signal stopped (`stopped` of the outcome): the timeout's words, or a stop's. */
+export function stoppedError(reason: unknown, shown: string, tail: string, item?: string): SluiceError {
+  const why = reason instanceof ItemTimeout ? reason.message : 'the item was stopped';
+  return new SluiceError('SLUICE_E_TIMEOUT', `${why}: ${shown} and its process group were stopped${tail ? `; stderr: ${tail}` : ''}`, item === undefined ? {} : { item });
 }
