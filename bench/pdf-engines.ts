@@ -1,4 +1,4 @@
-// `npm run bench:engines -- --corpus DIR`: pdf-text's engines against `find | parallel -j2 pdftotext`
+// `npm run bench:engines -- --corpus DIR`: pdf-text's engines (pdfjs, pdfium, pdftotext) against `find | parallel -j2 pdftotext`
 // (bench row 5's reference) over a folder of PDFs, interleaved in each run, text to files.
 // Pages/s: the pages the pdfjs run counted, over each tool's wall time (start to exit).
 //
@@ -36,22 +36,21 @@ function parallel(): number {
   return wall;
 }
 
+const ENGINES = ['pdfjs', 'pdfium', 'pdftotext'] as const;
 console.log(`# pdf-text engines over ${corpus}, -j 2 / -j2, ${runs} runs, median — ${machine()}`);
-const rates = { pdfjs: [] as number[], pdftotext: [] as number[], parallel: [] as number[] };
+const rates: Record<string, number[]> = { parallel: [] };
+for (const e of ENGINES) rates[e] = [];
 let pages = 0;
 for (let i = 1; i <= runs; i++) {
-  const a = sluice('pdfjs');
-  pages = a.pages;
-  const b = sluice('pdftotext');
+  const got = ENGINES.map((e) => [e, sluice(e)] as const);
+  pages = got[0]![1].pages; // the pdfjs run's count: the same pages for every tool
   const p = parallel();
-  rates.pdfjs.push(pages / a.wall);
-  rates.pdftotext.push(pages / b.wall);
-  rates.parallel.push(pages / p);
-  console.log(`  run ${i}: ${pages} pages; pdfjs ${a.wall.toFixed(1)} s (${a.ok} ok, ${a.failed} failed), pdftotext engine ${b.wall.toFixed(1)} s (${b.ok} ok, ${b.failed} failed, ${b.pages} pages), parallel pdftotext ${p.toFixed(1)} s`);
+  for (const [e, r] of got) rates[e]!.push(pages / r.wall);
+  rates.parallel!.push(pages / p);
+  console.log(`  run ${i}: ${pages} pages; ${got.map(([e, r]) => `${e} ${r.wall.toFixed(1)} s (${r.ok} ok, ${r.failed} failed, ${r.pages} pages)`).join(', ')}, parallel pdftotext ${p.toFixed(1)} s`);
 }
-const m = { pdfjs: median(rates.pdfjs), pdftotext: median(rates.pdftotext), parallel: median(rates.parallel) };
+const m = Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, median(v)])) as Record<string, number>;
 console.log('| tool | pages/s (median) | / parallel pdftotext |\n|---|---|---|');
-console.log(`| \`sluice run --processor pdf-text -j 2\` (engine pdfjs) | ${m.pdfjs.toFixed(1)} | ${(m.pdfjs / m.parallel).toFixed(2)} |`);
-console.log(`| \`... -O engine=pdftotext\` | ${m.pdftotext.toFixed(1)} | ${(m.pdftotext / m.parallel).toFixed(2)} |`);
-console.log(`| \`find \\| parallel -j2 pdftotext\` | ${m.parallel.toFixed(1)} | 1.00 |`);
+for (const e of ENGINES) console.log(`| \`sluice run --processor pdf-text -j 2 -O engine=${e}\` | ${m[e]!.toFixed(1)} | ${(m[e]! / m.parallel!).toFixed(2)} |`);
+console.log(`| \`find \\| parallel -j2 pdftotext\` | ${m.parallel!.toFixed(1)} | 1.00 |`);
 console.log(JSON.stringify({ bench: 'pdf-engines', machine: machine(), corpus, runs, pages, rates, median: m }));

@@ -1,4 +1,5 @@
-// `npm run bench:quality -- --corpus DIR`: how much text pdf-text's engines agree on, per document
+// `npm run bench:quality -- --corpus DIR`: how much text pdf-text's engines (pdfjs, pdfium, against
+// pdftotext) agree on, per document
 // and per page, over a folder of PDFs (every Nth file with --sample N). Words are compared as
 // multisets after lower-casing (word recall); pages with text in one engine and none in the other
 // are counted, and the documents where the engines disagree most are listed.
@@ -39,39 +40,53 @@ async function textOf(file: string, engine: string): Promise<string[] | string> 
 
 const files = (fs.readdirSync(corpus, { recursive: true }) as string[]).filter((f) => f.toLowerCase().endsWith('.pdf')).sort()
   .filter((_, i) => i % sample === 0).map((f) => path.join(corpus, f));
-console.log(`# pdf-text engines' text, pdfjs against pdftotext, ${files.length} documents of ${corpus} — ${machine()}`);
+/** Each engine is compared with pdftotext (the reference users know), in both directions. */
+const ENGINES = ['pdfjs', 'pdfium'] as const;
+const REF = 'pdftotext';
+console.log(`# pdf-text engines' text, ${ENGINES.join(' and ')} against ${REF}, ${files.length} documents of ${corpus} — ${machine()}`);
 let counted = 0;
-let pdfjsKeeps = 0;
-let pdftotextKeeps = 0;
-let onlyPdfjs = 0;
-let onlyPdftotext = 0;
-const rows: { file: string; a: number; b: number; words: number }[] = [];
+const keeps = Object.fromEntries(ENGINES.map((e) => [e, { ours: 0, theirs: 0, onlyOurs: 0, onlyTheirs: 0 }]));
+const rows: { file: string; words: number; recall: Record<string, [number, number]> }[] = [];
 for (const f of files) {
-  const [a, b] = [await textOf(f, 'pdfjs'), await textOf(f, 'pdftotext')];
-  if (typeof a === 'string' || typeof b === 'string') {
-    console.log(`  ${path.relative(corpus, f)}: pdfjs ${typeof a === 'string' ? a : 'ok'}, pdftotext ${typeof b === 'string' ? b : 'ok'}`);
+  const ref = await textOf(f, REF);
+  const got = Object.fromEntries(await Promise.all(ENGINES.map(async (e) => [e, await textOf(f, e)] as const)));
+  const failed = [REF, ...ENGINES].filter((e) => typeof (e === REF ? ref : got[e]) === 'string');
+  if (failed.length) {
+    console.log(`  ${path.relative(corpus, f)}: ${[REF, ...ENGINES].map((e) => { const x = e === REF ? ref : got[e]; return `${e} ${typeof x === 'string' ? x : 'ok'}`; }).join(', ')}`);
     continue;
   }
-  for (let p = 0; p < Math.max(a.length, b.length); p++) {
-    const ta = words(a[p] ?? '').length > 0;
-    const tb = words(b[p] ?? '').length > 0;
-    if (ta && !tb) onlyPdfjs++;
-    if (tb && !ta) onlyPdftotext++;
+  const b = ref as string[];
+  for (const e of ENGINES) {
+    const a = got[e] as string[];
+    for (let p = 0; p < Math.max(a.length, b.length); p++) {
+      const ta = words(a[p] ?? '').length > 0;
+      const tb = words(b[p] ?? '').length > 0;
+      if (ta && !tb) keeps[e]!.onlyOurs++;
+      if (tb && !ta) keeps[e]!.onlyTheirs++;
+    }
   }
-  const ja = a.join('\n');
   const jb = b.join('\n');
   if (words(jb).length < 20) continue;
   counted++;
-  const ra = recall(ja, jb);
-  const rb = recall(jb, ja);
-  if (ra >= 0.9) pdfjsKeeps++;
-  if (rb >= 0.9) pdftotextKeeps++;
-  rows.push({ file: path.relative(corpus, f), a: ra, b: rb, words: words(jb).length });
+  const recalls: Record<string, [number, number]> = {};
+  for (const e of ENGINES) {
+    const ja = (got[e] as string[]).join('\n');
+    recalls[e] = [recall(ja, jb), recall(jb, ja)];
+    if (recalls[e]![0] >= 0.9) keeps[e]!.ours++;
+    if (recalls[e]![1] >= 0.9) keeps[e]!.theirs++;
+  }
+  rows.push({ file: path.relative(corpus, f), words: words(jb).length, recall: recalls });
 }
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-console.log(`documents where pdftotext finds >= 20 words: ${counted}`);
-console.log(`pdfjs finds >= 90% of pdftotext's words in ${pdfjsKeeps} (${pct(pdfjsKeeps / counted)}); pdftotext finds >= 90% of pdfjs' words in ${pdftotextKeeps} (${pct(pdftotextKeeps / counted)})`);
-console.log(`pages with text in pdfjs only: ${onlyPdfjs}; in pdftotext only: ${onlyPdftotext}`);
-console.log('| document | pdftotext words | pdfjs has of them | pdftotext has of pdfjs\' |\n|---|---|---|---|');
-for (const r of rows.sort((x, y) => Math.min(x.a, x.b) - Math.min(y.a, y.b)).slice(0, 10)) console.log(`| ${r.file} | ${r.words} | ${pct(r.a)} | ${pct(r.b)} |`);
+console.log(`documents where ${REF} finds >= 20 words: ${counted}`);
+for (const e of ENGINES) {
+  const k = keeps[e]!;
+  console.log(`${e} finds >= 90% of ${REF}'s words in ${k.ours} (${pct(k.ours / counted)}); ${REF} finds >= 90% of ${e}'s in ${k.theirs} (${pct(k.theirs / counted)}); pages with text in ${e} only: ${k.onlyOurs}, in ${REF} only: ${k.onlyTheirs}`);
+}
+console.log(`| document | ${REF} words | ${ENGINES.map((e) => `${e} has of them | ${REF} has of ${e}'s`).join(' | ')} |\n|---|---|${ENGINES.map(() => '---|---|').join('')}`);
+const worst = (r: (typeof rows)[number]) => Math.min(...Object.values(r.recall).flat());
+for (const r of rows.sort((x, y) => worst(x) - worst(y)).slice(0, 10)) {
+  console.log(`| ${r.file} | ${r.words} | ${ENGINES.map((e) => `${pct(r.recall[e]![0])} | ${pct(r.recall[e]![1])}`).join(' | ')} |`);
+}
+console.log(JSON.stringify({ bench: 'pdf-quality', machine: machine(), corpus, sample, documents: files.length, counted, keeps }));
 process.exit(0); // pdfjs keeps a worker-less timer or two alive; the figures are out

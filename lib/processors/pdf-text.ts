@@ -8,7 +8,11 @@ import type { TaskMessage } from '../worker/protocol.js';
 import { pageText } from './pdf-layout.js';
 import { classifyPdfError, loadPdfJs, MAX_PAGES_DEFAULT, openPdf, openPdfInput, PDF_FILES, readPdfBytes } from './pdf.js';
 import { findProgram } from './exec-template.js';
+import { pdfiumAvailable, pdfiumPages } from './pdfium.js';
 import { runCommand, stoppedError } from '../worker/command.js';
+
+/** The text engines, in the order `sluice stages` lists them. */
+export const ENGINES = ['pdfjs', 'pdfium', 'pdftotext'] as const;
 
 export const options = z.strictObject({
   max_pages: z.number().int().min(1).default(MAX_PAGES_DEFAULT)
@@ -16,16 +20,18 @@ export const options = z.strictObject({
   max_chars: z.number().int().min(1).default(50_000_000)
     .describe('output size cap: a PDF whose text passes this many characters fails with SLUICE_E_PDF_TOO_LARGE (a text bomb never fills the worker)'),
   password_file: z.string().min(1).optional()
-    .describe('a file whose first line is the password of encrypted PDFs (relative to the current directory); the password itself is never in the pipeline, the events, the journal or the report. PDFs it does not open fail with SLUICE_E_PDF_ENCRYPTED. Engine pdfjs only'),
-  engine: z.enum(['pdfjs', 'pdftotext']).default('pdfjs')
-    .describe('pdfjs: pdfjs-dist inside the worker; pdftotext: poppler\'s pdftotext (apt-get install poppler-utils), a child process per PDF in a process group of its own, killed at the item\'s timeout. Same result fields either way; a pdftotext that is not on PATH is an error when the run starts'),
+    .describe('a file whose first line is the password of encrypted PDFs (relative to the current directory); the password itself is never in the pipeline, the events, the journal or the report. PDFs it does not open fail with SLUICE_E_PDF_ENCRYPTED. Engines pdfjs and pdfium'),
+  max_heap_mb: z.number().int().min(64).max(2048).default(1024)
+    .describe('engine pdfium: the most memory its WebAssembly heap may take in each worker; a PDF that needs more fails with SLUICE_E_WORKER_OOM (the whole document is held in this heap too)'),
+  engine: z.enum(ENGINES).default('pdfjs')
+    .describe('pdfjs: pdfjs-dist inside the worker; pdfium: Google\'s PDFium compiled to WebAssembly, inside the worker (one instance per worker); pdftotext: poppler\'s pdftotext (apt-get install poppler-utils), a child process per PDF in a process group of its own, killed at the item\'s timeout. Same result fields from each; a pdftotext that is not on PATH is an error when the run starts'),
 });
 
 /** The checks that need the machine: the engine's program exists, the password file can be read. */
 const checked = options.superRefine((o, ctx) => {
   if (o.password_file !== undefined) {
     if (o.engine === 'pdftotext') {
-      ctx.addIssue({ code: 'custom', path: ['password_file'], input: o.password_file, message: 'pdftotext takes a password only on its command line, where every user of the machine can read it: use engine pdfjs for encrypted PDFs' });
+      ctx.addIssue({ code: 'custom', path: ['password_file'], input: o.password_file, message: 'pdftotext takes a password only on its command line, where every user of the machine can read it: use engine pdfjs or pdfium for encrypted PDFs' });
     } else {
       try {
         readPassword(o.password_file);
@@ -47,13 +53,15 @@ export const spec: ComponentSpec = {
   accepts: PDF_FILES,
   here: () => {
     const found = findProgram(PDFTOTEXT);
-    return found ? `engines pdfjs and pdftotext (${found})` : 'engine pdfjs; pdftotext is not on PATH (apt-get install poppler-utils)';
+    const inProcess = pdfiumAvailable() ? 'pdfjs, pdfium' : 'pdfjs (pdfium\'s WebAssembly file is missing)';
+    return found ? `engines ${inProcess} and pdftotext (${found})` : `engines ${inProcess}; pdftotext is not on PATH (apt-get install poppler-utils)`;
   },
 };
 
 export default async function pdfText(item: TaskMessage['item'], ctx: ProcessorContext) {
   const opts = options.parse(ctx.options);
-  const { text, out } = opts.engine === 'pdftotext' ? await viaPdftotext(item, ctx, opts) : await viaPdfjs(item, opts);
+  const { text, out } = opts.engine === 'pdftotext' ? await viaPdftotext(item, ctx, opts)
+    : opts.engine === 'pdfium' ? await viaPdfium(item, ctx, opts) : await viaPdfjs(item, opts);
   // outside the engines' error handling: an error writing the text is about the output, not the PDF
   // (writeOutput says what it is: a full disk stops the run, a bad name fails the item)
   if (ctx.hasOutputDir) out.text_path = await ctx.writeOutput(item.rel + '.txt', text);
@@ -64,7 +72,7 @@ export default async function pdfText(item: TaskMessage['item'], ctx: ProcessorC
 type Options = z.output<typeof options>;
 interface Extracted { text: string; out: Record<string, unknown> }
 
-/** Fields every engine's result has, from the text of each page; `lost`: pages without a letter or digit that draw text (pdfjs only). */
+/** Fields every engine's result has, from the text of each page; `lost`: pages that draw text the engine could not decode (pdfjs, pdfium). */
 function extracted(pages: string[], numPages: number, lost = 0): Extracted {
   const text = pages.join('\f');
   const out: Record<string, unknown> = { pages: numPages, chars: text.length };
@@ -97,6 +105,15 @@ function readPassword(file: string): string {
     passwords.set(file, p);
   }
   return p;
+}
+
+async function viaPdfium(item: TaskMessage['item'], ctx: ProcessorContext, opts: Options): Promise<Extracted> {
+  const password = opts.password_file === undefined ? undefined : readPassword(opts.password_file);
+  const { pages, numPages, lost } = await pdfiumPages(await readPdfBytes(item), item.path, {
+    maxHeap: opts.max_heap_mb * 2 ** 20, maxPages: opts.max_pages, maxChars: opts.max_chars,
+    ...(password !== undefined ? { password } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}),
+  });
+  return extracted(pages, numPages, lost);
 }
 
 async function viaPdfjs(item: TaskMessage['item'], opts: Options): Promise<Extracted> {

@@ -13,13 +13,13 @@ function allText(dir: string): string {
     .filter((f) => fs.statSync(f).isFile()).map((f) => fs.readFileSync(f, 'latin1')).join('\n');
 }
 
-t.test('password_file opens an encrypted PDF; the password is in no event and no file of the state dir', async (t) => {
+for (const engine of ['pdfjs', 'pdfium']) t.test(`password_file opens an encrypted PDF (engine ${engine}); the password is in no event and no file of the state dir`, async (t) => {
   const dir = tmpDir();
   fs.mkdirSync(path.join(dir, 'in'));
   fs.copyFileSync(path.join(FIXTURES, 'pdf/encrypted.pdf'), path.join(dir, 'in/locked.pdf'));
   fs.copyFileSync(path.join(FIXTURES, 'pdf/good.pdf'), path.join(dir, 'in/open.pdf'));
   fs.writeFileSync(path.join(dir, 'pw'), `${SECRET}\n`);
-  const r = await sluice(['run', '--input', 'in', '--processor', 'pdf-text', '-O', 'password_file=pw', '--state', 'st', '--progress', 'none'], { cwd: dir, t });
+  const r = await sluice(['run', '--input', 'in', '--processor', 'pdf-text', '-O', 'password_file=pw', '-O', `engine=${engine}`, '--state', 'st', '--progress', 'none'], { cwd: dir, t });
   t.equal(r.code, 0, r.stderr);
   const results = Object.fromEntries(ofType(r.lines, 'result').map((x) => [path.basename(x.path), x]));
   t.match(results['locked.pdf'], { status: 'ok', output: { pages: 2, text: /Hello fixture page one/ } });
@@ -33,10 +33,12 @@ t.test('a wrong password is SLUICE_E_PDF_ENCRYPTED saying so; with engine pdftot
   fs.mkdirSync(path.join(dir, 'in'));
   fs.copyFileSync(path.join(FIXTURES, 'pdf/encrypted.pdf'), path.join(dir, 'in/locked.pdf'));
   fs.writeFileSync(path.join(dir, 'pw'), 'not-it\n');
-  const r = await sluice(['run', '--input', 'in', '--processor', 'pdf-text', '-O', 'password_file=pw', '--state', 'st', '--progress', 'none'], { cwd: dir, t });
-  t.equal(r.code, 1, r.stderr);
-  t.match(ofType(r.lines, 'result')[0], { status: 'failed', error: { code: 'SLUICE_E_PDF_ENCRYPTED', message: 'the password given did not open it' } });
-  t.notMatch(r.stdout, 'not-it');
+  for (const engine of ['pdfjs', 'pdfium']) {
+    const r = await sluice(['run', '--input', 'in', '--processor', 'pdf-text', '-O', 'password_file=pw', '-O', `engine=${engine}`, '--state', `st-${engine}`, '--progress', 'none'], { cwd: dir, t });
+    t.equal(r.code, 1, r.stderr);
+    t.match(ofType(r.lines, 'result')[0], { status: 'failed', error: { code: 'SLUICE_E_PDF_ENCRYPTED', message: 'the password given did not open it' } }, engine);
+    t.notMatch(r.stdout, 'not-it');
+  }
   const p = await sluice(['run', '--input', 'in', '--processor', 'pdf-text', '-O', 'password_file=pw', '-O', 'engine=pdftotext', '--state', 'st2', '--progress', 'none'], { cwd: dir, t });
   t.equal(p.code, 2, p.stderr);
   t.match(p.stderr, /-O password_file: pdftotext takes a password only on its command line/);

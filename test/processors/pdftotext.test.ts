@@ -86,7 +86,7 @@ t.test('sluice stages says which pdf-text engines this machine has', async (t) =
   const dir = tmpDir();
   const here = await sluice(['stages', '--json'], { cwd: dir, t });
   const pdfText = here.lines.find((l) => l.name === 'pdf-text')!;
-  t.equal(pdfText.here, `engines pdfjs and pdftotext (${findProgram('pdftotext')})`);
+  t.equal(pdfText.here, `engines pdfjs, pdfium and pdftotext (${findProgram('pdftotext')})`);
   const without = await sluice(['stages'], { cwd: dir, env: { ...process.env, PATH: path.join(dir, 'empty-path') }, t });
-  t.match(without.stdout, /processor pdf-text\n.*\n  Here: engine pdfjs; pdftotext is not on PATH \(apt-get install poppler-utils\)/);
+  t.match(without.stdout, /processor pdf-text\n.*\n  Here: engines pdfjs, pdfium; pdftotext is not on PATH \(apt-get install poppler-utils\)/);
 });
