@@ -14,7 +14,7 @@ export const ERROR_CODES = {
   SLUICE_E_PROCESSOR_LOAD: { exit: 2, retryable: false, summary: 'the processor module could not be loaded' },
   SLUICE_E_TIMEOUT: { exit: 1, retryable: true, summary: 'the item took longer than map.timeout' },
   SLUICE_E_WORKER_CRASH: { exit: 1, retryable: true, summary: 'the worker thread died while processing the item' },
-  SLUICE_E_WORKER_OOM: { exit: 1, retryable: true, summary: 'the worker ran out of memory on this item (its JS heap, the process\'s max_rss_mb, or pdfium\'s 2 GB WebAssembly heap)' },
+  SLUICE_E_WORKER_OOM: { exit: 1, retryable: true, summary: 'the worker ran out of memory on this item (its JS heap, the process\'s max_rss_mb, or the pdfium engine\'s WebAssembly heap, options.max_heap_mb)' },
   SLUICE_E_QUARANTINED: { exit: 1, retryable: false, summary: 'the item killed its worker map.quarantine_after times (crash or out of memory); not tried again until --retry-failed' },
   SLUICE_E_ABORTED: { exit: 1, retryable: false, summary: 'still running when an interrupted run\'s grace period ran out: not recorded, the next run does it' },
   SLUICE_E_IO: { exit: 1, retryable: true, summary: 'reading the item or writing its output failed; retried, except for a permission error (EACCES, EPERM) or a directory where a file was expected (EISDIR), which a retry cannot fix' },

@@ -48,7 +48,7 @@ const checked = options.superRefine((o, ctx) => {
 export const spec: ComponentSpec = {
   kind: 'processor',
   name: 'pdf-text',
-  description: 'Text of every page (pdfjs-dist), pages joined by a form feed. A page that draws text but gives no letter or digit (fonts it could not decode, not a scan) is counted in pages_text_lost (checked on the first 8 such pages). Spaces and line breaks come from where the text is drawn (a value drawn after its label is not glued to it; a word drawn twice for a bold look is read once), and fonts that are not embedded are read through the predefined CMaps (Chinese, Japanese, Korean). With an output dir the text goes to <out>/<rel>.txt and the result carries text_path; without one, the result carries the text.',
+  description: 'Text of every page, pages joined by a form feed, by one of three engines (`engine`): pdfjs-dist or PDFium inside the workers, or poppler\'s pdftotext as a child process. A page that draws text but gives no letter or digit (fonts it could not decode, not a scan) is counted in pages_text_lost (checked on the first 8 such pages). Spaces and line breaks come from where the text is drawn (a value drawn after its label is not glued to it; a word drawn twice for a bold look is read once), and fonts that are not embedded are read through the predefined CMaps (Chinese, Japanese, Korean). With an output dir the text goes to <out>/<rel>.txt and the result carries text_path; without one, the result carries the text.',
   options: checked,
   accepts: PDF_FILES,
   here: () => {
