@@ -1,7 +1,7 @@
 // `npm run bench:quality -- --corpus DIR`: how much text pdf-text's engines (pdfjs, pdfium, against
 // pdftotext) agree on, per document
 // and per page, over a folder of PDFs (every Nth file with --sample N). Words are compared as
-// multisets after lower-casing (word recall); pages with text in one engine and none in the other
+// multisets after lower-casing (word recall), and also after NFKC folding; pages with text in one engine and none in the other
 // are counted, and the documents where the engines disagree most are listed.
 //
 // Usage: node dist/bench/pdf-quality.js --corpus DIR [--sample 8]
@@ -16,13 +16,15 @@ if (!corpus || !fs.existsSync(corpus)) throw new Error('--corpus DIR: a folder o
 const sample = Number(argOf('sample') ?? 1);
 
 const words = (s: string) => s.toLowerCase().split(/\s+/).filter(Boolean);
+/** The same, after Unicode compatibility folding (NFKC): a ligature "ﬁ" is "fi", as a search index sees it. */
+const folded = (s: string) => words(s.normalize('NFKC'));
 /** Share of `ref`'s words (as a multiset) that `text` has too. */
-function recall(text: string, ref: string): number {
+function recall(text: string, ref: string, split = words): number {
   const left = new Map<string, number>();
-  const r = words(ref);
+  const r = split(ref);
   for (const w of r) left.set(w, (left.get(w) ?? 0) + 1);
   let hit = 0;
-  for (const w of words(text)) {
+  for (const w of split(text)) {
     const k = left.get(w);
     if (k) { hit++; left.set(w, k - 1); }
   }
@@ -45,7 +47,7 @@ const ENGINES = ['pdfjs', 'pdfium'] as const;
 const REF = 'pdftotext';
 console.log(`# pdf-text engines' text, ${ENGINES.join(' and ')} against ${REF}, ${files.length} documents of ${corpus} — ${machine()}`);
 let counted = 0;
-const keeps = Object.fromEntries(ENGINES.map((e) => [e, { ours: 0, theirs: 0, onlyOurs: 0, onlyTheirs: 0 }]));
+const keeps = Object.fromEntries(ENGINES.map((e) => [e, { ours: 0, theirs: 0, oursFolded: 0, theirsFolded: 0, onlyOurs: 0, onlyTheirs: 0 }]));
 const rows: { file: string; words: number; recall: Record<string, [number, number]> }[] = [];
 for (const f of files) {
   const ref = await textOf(f, REF);
@@ -74,6 +76,8 @@ for (const f of files) {
     recalls[e] = [recall(ja, jb), recall(jb, ja)];
     if (recalls[e]![0] >= 0.9) keeps[e]!.ours++;
     if (recalls[e]![1] >= 0.9) keeps[e]!.theirs++;
+    if (recall(ja, jb, folded) >= 0.9) keeps[e]!.oursFolded++;
+    if (recall(jb, ja, folded) >= 0.9) keeps[e]!.theirsFolded++;
   }
   rows.push({ file: path.relative(corpus, f), words: words(jb).length, recall: recalls });
 }
@@ -82,6 +86,7 @@ console.log(`documents where ${REF} finds >= 20 words: ${counted}`);
 for (const e of ENGINES) {
   const k = keeps[e]!;
   console.log(`${e} finds >= 90% of ${REF}'s words in ${k.ours} (${pct(k.ours / counted)}); ${REF} finds >= 90% of ${e}'s in ${k.theirs} (${pct(k.theirs / counted)}); pages with text in ${e} only: ${k.onlyOurs}, in ${REF} only: ${k.onlyTheirs}`);
+  console.log(`  after NFKC folding (ligatures as letters): ${e} >= 90% of ${REF}'s in ${k.oursFolded} (${pct(k.oursFolded / counted)}); ${REF} >= 90% of ${e}'s in ${k.theirsFolded} (${pct(k.theirsFolded / counted)})`);
 }
 console.log(`| document | ${REF} words | ${ENGINES.map((e) => `${e} has of them | ${REF} has of ${e}'s`).join(' | ')} |\n|---|---|${ENGINES.map(() => '---|---|').join('')}`);
 const worst = (r: (typeof rows)[number]) => Math.min(...Object.values(r.recall).flat());

@@ -72,9 +72,14 @@ export default async function pdfText(item: TaskMessage['item'], ctx: ProcessorC
 type Options = z.output<typeof options>;
 interface Extracted { text: string; out: Record<string, unknown> }
 
-/** Fields every engine's result has, from the text of each page; `lost`: pages that draw text the engine could not decode (pdfjs, pdfium). */
+/**
+ * Fields every engine's result has, from the text of each page; `lost`: pages that draw text the
+ * engine could not decode (pdfjs, pdfium). A form feed separates pages, so one inside a page's text
+ * (a glyph whose font maps it to U+000C) becomes a space: splitting the text on form feeds always
+ * gives the pages.
+ */
 function extracted(pages: string[], numPages: number, lost = 0): Extracted {
-  const text = pages.join('\f');
+  const text = pages.map((p) => p.replace(/\f/g, ' ')).join('\f');
   const out: Record<string, unknown> = { pages: numPages, chars: text.length };
   const empty = pages.filter((p) => !p.trim()).length;
   if (empty) out.pages_without_text = empty;

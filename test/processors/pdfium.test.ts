@@ -71,3 +71,11 @@ t.test('engine pdfium: a stopped item ends at the next page with the signal\'s r
   const again = await pdfText(item(pdf('good.pdf')), ctx({ engine: 'pdfium' }));
   t.equal(again.pages, 2, 'the instance is still good');
 });
+
+t.test('a glyph read as a form feed stays inside its page: the text splits into exactly its pages (pdfjs and pdfium)', async (t) => {
+  for (const engine of ['pdfjs', 'pdfium']) {
+    const r = await pdfText(item(pdf('form-feed-glyph.pdf')), ctx({ engine }));
+    t.equal(r.pages, 1, engine);
+    t.same(String(r.text).split('\f'), ['A B'], `${engine}: the form feed is a space`);
+  }
+});
