@@ -1,7 +1,8 @@
 // `npm run bench:quality -- --corpus DIR`: how much text pdf-text's engines (pdfjs, pdfium, against
 // pdftotext) agree on, per document
 // and per page, over a folder of PDFs (every Nth file with --sample N). Words are compared as
-// multisets after lower-casing (word recall), and also after NFKC folding; pages with text in one engine and none in the other
+// multisets after lower-casing (word recall), and also as a search index sees them (NFKC folding,
+// tokens with a letter or digit only); pages with text in one engine and none in the other
 // are counted, and the documents where the engines disagree most are listed.
 //
 // Usage: node dist/bench/pdf-quality.js --corpus DIR [--sample 8]
@@ -16,8 +17,11 @@ if (!corpus || !fs.existsSync(corpus)) throw new Error('--corpus DIR: a folder o
 const sample = Number(argOf('sample') ?? 1);
 
 const words = (s: string) => s.toLowerCase().split(/\s+/).filter(Boolean);
-/** The same, after Unicode compatibility folding (NFKC): a ligature "ﬁ" is "fi", as a search index sees it. */
-const folded = (s: string) => words(s.normalize('NFKC'));
+/**
+ * Words as a search index sees them: after Unicode compatibility folding (NFKC: a ligature "ﬁ" is
+ * "fi"), and only the tokens with a letter or a digit (a dot leader ". . ." is not three words).
+ */
+const folded = (s: string) => words(s.normalize('NFKC')).filter((w) => /[\p{L}\p{N}]/u.test(w));
 /** Share of `ref`'s words (as a multiset) that `text` has too. */
 function recall(text: string, ref: string, split = words): number {
   const left = new Map<string, number>();
@@ -86,7 +90,7 @@ console.log(`documents where ${REF} finds >= 20 words: ${counted}`);
 for (const e of ENGINES) {
   const k = keeps[e]!;
   console.log(`${e} finds >= 90% of ${REF}'s words in ${k.ours} (${pct(k.ours / counted)}); ${REF} finds >= 90% of ${e}'s in ${k.theirs} (${pct(k.theirs / counted)}); pages with text in ${e} only: ${k.onlyOurs}, in ${REF} only: ${k.onlyTheirs}`);
-  console.log(`  after NFKC folding (ligatures as letters): ${e} >= 90% of ${REF}'s in ${k.oursFolded} (${pct(k.oursFolded / counted)}); ${REF} >= 90% of ${e}'s in ${k.theirsFolded} (${pct(k.theirsFolded / counted)})`);
+  console.log(`  words with a letter or digit, after NFKC folding: ${e} >= 90% of ${REF}'s in ${k.oursFolded} (${pct(k.oursFolded / counted)}); ${REF} >= 90% of ${e}'s in ${k.theirsFolded} (${pct(k.theirsFolded / counted)})`);
 }
 console.log(`| document | ${REF} words | ${ENGINES.map((e) => `${e} has of them | ${REF} has of ${e}'s`).join(' | ')} |\n|---|---|${ENGINES.map(() => '---|---|').join('')}`);
 const worst = (r: (typeof rows)[number]) => Math.min(...Object.values(r.recall).flat());

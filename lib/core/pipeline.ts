@@ -153,6 +153,7 @@ async function runLocked(o: RunOptions, stateDir: string, warnLine: (m: string) 
   const pool = new WorkerPool({
     concurrency: o.concurrency, maxMemoryMb: cfg.map.max_memory_mb, maxRssMb: cfg.map.max_rss_mb ?? defaultMaxRssMb(o.concurrency),
     preload: cfg.map.processor,
+    preloadOptions: cfg.map.options,
   });
   // nothing recorded: every file found will run, so the workers start now, while the journal
   // opens and the walk begins (a resume starts them with its first item to do, if any)

@@ -9,14 +9,14 @@ import { loadPdfJs } from './pdf.js';
 
 export interface BuiltinProcessor {
   spec: ComponentSpec;
-  /** the module, and what its first item would otherwise wait for (pdfjs), loaded in a worker */
-  load(): Promise<{ default: unknown }>;
+  /** the module, and what its first item would otherwise wait for (the run's PDF engine), loaded in a worker; `options` are the run's, not yet checked */
+  load(options?: Record<string, unknown>): Promise<{ default: unknown }>;
 }
 
-// Each module loads pdfjs lazily, so importing this table is cheap in the main thread; a worker
-// loads it with the processor, while it boots (see the preload in worker/runtime.ts).
+// Each module loads its PDF engine lazily, so importing this table is cheap in the main thread; a
+// worker loads the run's engine with the processor, while it boots (see the preload in worker/runtime.ts).
 export const BUILTIN_PROCESSORS: Record<string, BuiltinProcessor> = Object.assign(Object.create(null) as object, {
-  'pdf-text': { spec: pdfText.spec, load: async () => (await loadPdfJs(), pdfText) },
+  'pdf-text': { spec: pdfText.spec, load: async (options?: Record<string, unknown>) => (await pdfText.prepare(options), pdfText) },
   'pdf-info': { spec: pdfInfo.spec, load: async () => (await loadPdfJs(), pdfInfo) },
   sha256: { spec: sha256.spec, load: async () => sha256 },
   noop: { spec: noop.spec, load: async () => noop },

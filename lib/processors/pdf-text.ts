@@ -8,7 +8,7 @@ import type { TaskMessage } from '../worker/protocol.js';
 import { pageText } from './pdf-layout.js';
 import { classifyPdfError, loadPdfJs, MAX_PAGES_DEFAULT, openPdf, openPdfInput, PDF_FILES, readPdfBytes } from './pdf.js';
 import { findProgram } from './exec-template.js';
-import { pdfiumAvailable, pdfiumPages } from './pdfium.js';
+import { pdfiumAvailable, pdfiumPages, warmPdfium } from './pdfium.js';
 import { runCommand, stoppedError } from '../worker/command.js';
 
 /** The text engines, in the order `sluice stages` lists them. */
@@ -57,6 +57,22 @@ export const spec: ComponentSpec = {
     return found ? `engines ${inProcess} and pdftotext (${found})` : `engines ${inProcess}; pdftotext is not on PATH (apt-get install poppler-utils)`;
   },
 };
+
+/**
+ * Make the run's engine ready while a worker boots, so that the first PDF does not wait for it:
+ * pdfjs' modules, or a PDFium instance (its WebAssembly compiled). Never throws: options that do
+ * not parse, or an engine that cannot start, are reported by the first item.
+ */
+export async function prepare(raw: Record<string, unknown> = {}): Promise<void> {
+  const o = options.safeParse(raw);
+  const engine = o.success ? o.data.engine : 'pdfjs';
+  try {
+    if (engine === 'pdfjs') await loadPdfJs();
+    else if (engine === 'pdfium') await warmPdfium(o.data!.max_heap_mb * 2 ** 20);
+  } catch {
+    // the first item says what it is
+  }
+}
 
 export default async function pdfText(item: TaskMessage['item'], ctx: ProcessorContext) {
   const opts = options.parse(ctx.options);

@@ -97,6 +97,15 @@ function pdfium(): Promise<PdfiumModule> {
   return made;
 }
 
+/** Make the worker's instance now (for a heap limit of `maxHeap` bytes), before its first PDF. */
+export async function warmPdfium(maxHeap: number): Promise<void> {
+  if (maxHeap !== heapCap) {
+    heapCap = maxHeap;
+    instance = undefined;
+  }
+  await pdfium();
+}
+
 /** Is PDFium usable here (its WebAssembly file is in place)? For `sluice stages`. */
 export function pdfiumAvailable(): boolean {
   try {

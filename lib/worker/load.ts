@@ -13,11 +13,11 @@ export type ProcessorFn = (item: TaskMessage['item'], ctx: ProcessorContext) => 
  * when the module has no default export function. The worker runtime and the start-up check
  * (check.ts) load through here, so both agree on what a loadable processor is.
  */
-export async function loadProcessor(spec: string): Promise<ProcessorFn> {
+export async function loadProcessor(spec: string, options?: Record<string, unknown>): Promise<ProcessorFn> {
   const builtin = isBuiltin(spec) ? BUILTIN_PROCESSORS[spec]! : null;
   // the config resolved a module path once, against the pipeline file: never again against the cwd
   if (!builtin && !path.isAbsolute(spec)) throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec}: expected a built-in name or an absolute path`);
-  const mod = builtin ? await builtin.load() : await import(pathToFileURL(spec).href);
+  const mod = builtin ? await builtin.load(options) : await import(pathToFileURL(spec).href);
   const fn = (mod as { default?: unknown }).default;
   if (typeof fn !== 'function') {
     throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec} has no default export function (export default async (item, ctx) => result)`);

@@ -13,8 +13,10 @@ export interface PoolOptions {
   maxRssMb?: number;
   /** how often the watchdog looks (ms) */
   watchMs?: number;
-  /** processor the workers load as they start, before their first task (a PDF processor loads pdfjs) */
+  /** processor the workers load as they start, before their first task (a PDF processor makes its engine ready) */
   preload?: string;
+  /** the run's processor options, given to a built-in's load (which engine to make ready) */
+  preloadOptions?: Record<string, unknown>;
 }
 
 /** Why a task was aborted by the memory watchdog (the signal's reason). */
@@ -175,7 +177,7 @@ export class WorkerPool {
       // one task running and one waiting per worker (see `starts`); a longer queue would only hide a bug
       maxQueue: opts.concurrency,
       resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb, maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
-      workerData: { starts: this.starts, current: this.current, booted: this.booted, halt: this.halt, preload: opts.preload, children: this.groups.table, cooperative: this.cooperative },
+      workerData: { starts: this.starts, current: this.current, booted: this.booted, halt: this.halt, preload: opts.preload, preloadOptions: opts.preloadOptions, children: this.groups.table, cooperative: this.cooperative },
       // without require(esm): see threadExecArgv
       execArgv: threadExecArgv(),
     });

@@ -23,11 +23,11 @@ const loaded = new Map<string, ProcessorFn>();
  * item's (SLUICE_E_PROCESSOR_LOAD, or SLUICE_E_FD_LIMIT when out of file descriptors): the run
  * stops and no item is recorded with it.
  */
-async function load(spec: string): Promise<ProcessorFn> {
+async function load(spec: string, options?: Record<string, unknown>): Promise<ProcessorFn> {
   let fn = loaded.get(spec);
   if (fn) return fn;
   try {
-    fn = await loadProcessor(spec);
+    fn = await loadProcessor(spec, options);
   } catch (err) {
     if (err instanceof SluiceError) throw err;
     const e = err as Error;
@@ -43,6 +43,8 @@ async function load(spec: string): Promise<ProcessorFn> {
 /** start time and item index (in a batch) per pool slot, read by the main thread for timeouts, the memory watchdog and blame */
 const shared = workerData as {
   starts?: Float64Array; current?: Int32Array; booted?: Int32Array; halt?: Int32Array; preload?: string;
+  /** the run's processor options, for a built-in to make its engine ready (not yet checked) */
+  preloadOptions?: Record<string, unknown>;
   /** per slot: the process group of the item's command (worker/child-groups.ts) */
   children?: Int32Array;
   /** per slot: 1 once the item's processor has read ctx.signal (worker/deadline.ts) */
@@ -67,7 +69,7 @@ const PRELOAD_WAIT_MS = 10_000;
 if (shared?.preload) {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
-    load(shared.preload).catch(() => {}),
+    load(shared.preload, shared.preloadOptions).catch(() => {}),
     new Promise<void>((resolve) => { timer = setTimeout(resolve, PRELOAD_WAIT_MS); }),
   ]);
   clearTimeout(timer);
