@@ -12,6 +12,9 @@ export const spec: ComponentSpec = {
   accepts: PDF_FILES,
 };
 
+/** pdfjs' stray rejections are the PDF's parse failures (see pdf.ts). */
+export { classifyStray } from './pdf.js';
+
 const ENCRYPT = Buffer.from('/Encrypt');
 
 export default async function pdfInfo(item: TaskMessage['item'], _ctx: ProcessorContext) {

@@ -102,4 +102,13 @@ export function classifyPdfError(err: unknown, shown: string): SluiceError {
   return new SluiceError('SLUICE_E_PDF_PARSE', `pdfjs could not read it: ${e?.name ? e.name + ': ' : ''}${msg}`, { item: shown, cause: err });
 }
 
+/**
+ * A promise pdfjs rejected while reading an item, and awaited by nobody (its lazy object loading
+ * meets a damaged object stream or xref entry): the PDF's fault, coded as if thrown. The PDF
+ * processors export it as `classifyStray` for the worker runtime.
+ */
+export function classifyStray(reason: unknown, item: InputRef): SluiceError {
+  return classifyPdfError(reason, item.path);
+}
+
 export const MAX_PAGES_DEFAULT = 5000;

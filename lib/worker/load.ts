@@ -5,7 +5,14 @@ import { BUILTIN_PROCESSORS, isBuiltin } from '../processors/index.js';
 import type { ProcessorContext } from './context.js';
 import type { TaskMessage } from './protocol.js';
 
-export type ProcessorFn = (item: TaskMessage['item'], ctx: ProcessorContext) => Promise<unknown> | unknown;
+export type ProcessorFn = ((item: TaskMessage['item'], ctx: ProcessorContext) => Promise<unknown> | unknown) & {
+  /**
+   * The module's optional `classifyStray(reason, item)` export: what a promise rejected while the
+   * item ran, and awaited by nobody, means for the item (e.g. a PDF library's parse error is the
+   * PDF's fault). Returns the error to fail the item with; without it the reason is used as it is.
+   */
+  classifyStray?: (reason: unknown, item: TaskMessage['item']) => unknown;
+};
 
 /**
  * Load a processor: a built-in by name, else the module at `spec` (an absolute path, resolved by the config). Resolves to
@@ -22,5 +29,9 @@ export async function loadProcessor(spec: string, options?: Record<string, unkno
   if (typeof fn !== 'function') {
     throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec} has no default export function (export default async (item, ctx) => result)`);
   }
-  return fn as ProcessorFn;
+  const classify = (mod as { classifyStray?: unknown }).classifyStray;
+  if (typeof classify !== 'function') return fn as ProcessorFn;
+  const withClassify: ProcessorFn = (item, ctx) => (fn as ProcessorFn)(item, ctx);
+  withClassify.classifyStray = classify as ProcessorFn['classifyStray'];
+  return withClassify;
 }

@@ -124,6 +124,16 @@ process.on('unhandledRejection', (reason) => {
   else console.error(`sluice: a worker ignored a promise rejected between items: ${(reason as Error)?.message ?? String(reason)}`);
 });
 
+/** The processor's reading of a stray rejection (its `classifyStray`), or the reason as it is; a classifier that throws is not trusted. */
+function classified(fn: ProcessorFn | undefined, reason: unknown, item: TaskMessage['item']): unknown {
+  if (!fn?.classifyStray) return reason;
+  try {
+    return fn.classifyStray(reason, item);
+  } catch {
+    return reason;
+  }
+}
+
 /** Why the item failed: a rejection nobody awaited, with the error it carried. */
 function strayError(reason: unknown): ErrorInfo {
   const info = toErrorInfo(reason);
@@ -134,8 +144,9 @@ async function runOne(processor: string, options: Record<string, unknown>, outDi
   const t0 = performance.now();
   const ms = () => Math.round((performance.now() - t0) * 1000) / 1000;
   const deadline = deadlineFor(start, timeoutMs, slot);
+  let fn: ProcessorFn | undefined;
   try {
-    const fn = await load(processor);
+    fn = await load(processor);
     const written = new OutputNames();
     const ctx = makeContext(outDir, options, (p) => defaultDisplay(p), written);
     if (deadline) Object.defineProperty(ctx, 'signal', { get: () => deadline.signal, enumerable: true });
@@ -148,7 +159,7 @@ async function runOne(processor: string, options: Record<string, unknown>, outDi
     // a result must survive JSON: fail the item here rather than the writer later
     return { type: 'ok', output: JSON.parse(JSON.stringify(output)) as Record<string, unknown>, ms: ms(), ...written.fields() };
   } catch (err) {
-    if (err instanceof StrayRejection) return { type: 'failed', error: strayError(err.reason), ms: ms() };
+    if (err instanceof StrayRejection) return { type: 'failed', error: strayError(classified(fn, err.reason, item)), ms: ms() };
     const error = toErrorInfo(err);
     // a processor that stopped because its time was up failed by timeout, whatever it threw
     if (deadline?.expired && error.code !== 'SLUICE_E_TIMEOUT') {

@@ -7,13 +7,13 @@ import { BIN, FIXTURES, NO_DAC_OVERRIDE, exitWithin, ofType, readJournal, sluice
 
 const byName = (lines: Record<string, any>[]) => Object.fromEntries(ofType(lines, 'result').map((r) => [path.basename(r.path), r]));
 
-t.test('a decompression bomb PDF: its worker is stopped by the RSS watchdog, quarantined after 2 kills, the run goes on', async (t) => {
+t.test('a decompression bomb PDF read by pdfjs (whose memory no heap limit holds): its worker is stopped by the RSS watchdog, quarantined after 2 kills, the run goes on', async (t) => {
   const dir = tmpDir();
   fs.mkdirSync(path.join(dir, 'in'));
   for (const f of ['bomb.pdf', 'good.pdf']) fs.copyFileSync(path.join(FIXTURES, 'pdf', f), path.join(dir, 'in', f));
   fs.writeFileSync(path.join(dir, 'p.yaml'), [
     'version: 1', 'name: bomb', 'source: { walk: { roots: [in] } }', 'stages:', '  - dedupe: {}',
-    '  - map: { processor: pdf-text, concurrency: 2, timeout: 120s, max_rss_mb: 800, retries: { max: 3 }, quarantine_after: 2 }', '',
+    '  - map: { processor: pdf-text, concurrency: 2, timeout: 120s, max_rss_mb: 800, retries: { max: 3 }, quarantine_after: 2, options: { engine: pdfjs } }', '',
   ].join('\n'));
   const r = await sluice(['run', 'p.yaml', '--progress', 'none'], { cwd: dir });
   t.equal(r.code, 1, r.stderr);
@@ -172,12 +172,12 @@ t.test('an unreadable file fails with SLUICE_E_IO (not retried); an unreadable d
   t.match(ofType(lines, 'warning'), [{ code: 'EACCES', path: 'in/locked' }]);
 });
 
-t.test('PDFs whose xref or page tree loops back on itself: one result each, no hang', async (t) => {
+for (const engine of ['pdfium', 'pdfjs']) t.test(`PDFs whose xref or page tree loops back on itself: one result each, no hang (engine ${engine})`, async (t) => {
   const dir = tmpDir();
   fs.mkdirSync(path.join(dir, 'in'));
   for (const f of ['xref-loop.pdf', 'pages-loop.pdf']) fs.copyFileSync(path.join(FIXTURES, 'pdf', f), path.join(dir, 'in', f));
-  // if pdfjs ever looped on them, the 20 s item timeout would end it with SLUICE_E_TIMEOUT
-  const r = await sluice(['run', '--input', 'in', '--processor', 'pdf-text', '--state', 'st', '--progress', 'none', '--timeout', '20s'], { cwd: dir });
+  // if the engine ever looped on them, the 20 s item timeout would end it with SLUICE_E_TIMEOUT
+  const r = await sluice(['run', '--input', 'in', '--processor', 'pdf-text', '-O', `engine=${engine}`, '--state', 'st', '--progress', 'none', '--timeout', '20s'], { cwd: dir });
   const by = byName(r.lines);
   t.same(Object.keys(by).sort(), ['pages-loop.pdf', 'xref-loop.pdf']);
   t.match(by['xref-loop.pdf'], { status: 'ok', output: { pages: 2, text: /Hello fixture page one/ } }, 'the looping /Prev is ignored');

@@ -17,3 +17,21 @@ t.test('a rejection nobody awaited fails only its item, once, as SLUICE_E_PROCES
   t.same(['a.txt', 'b.txt', 'c.txt'].map((f) => results[f]?.status), ['ok', 'ok', 'ok'], 'the others are done');
   t.notMatch(r.stderr, /worker died|quarantine/);
 });
+
+t.test('a processor module that exports classifyStray gives such a rejection its own code (the PDF processors call pdfjs\' ones parse failures)', async (t) => {
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'in'));
+  for (const f of ['a.txt', 'stray.txt']) fs.writeFileSync(path.join(dir, 'in', f), f);
+  const r = await sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/stray-classified.mjs'), '-j', '1', '--state', 'st', '--progress', 'none'], { cwd: dir, t });
+  t.equal(r.code, 1, r.stderr);
+  const results = Object.fromEntries(ofType(r.lines, 'result').map((x) => [path.basename(x.path), x]));
+  t.match(results['stray.txt'], { status: 'failed', attempts: 1, error: { code: 'SLUICE_E_PDF_PARSE', retryable: false, message: /did not wait for failed: stray\.txt: invalid object offset in stray\.txt/ } });
+  t.equal(results['a.txt']?.status, 'ok');
+  const pdf = path.join(FIXTURES, 'pdf/good.pdf');
+  const item = { path: pdf, file: pdf, rel: 'good.pdf', size: 1, mtime_ms: 1 };
+  for (const mod of [await import('../../lib/processors/pdf-text.js'), await import('../../lib/processors/pdf-info.js')]) {
+    const err = new Error('invalid object number in the ObjStm stream');
+    err.name = 'FormatError';
+    t.match(mod.classifyStray(err, item), { code: 'SLUICE_E_PDF_PARSE', message: /FormatError: invalid object number in the ObjStm stream/ });
+  }
+});
