@@ -2,7 +2,7 @@ import { z } from '../core/zod.js';
 import type { ComponentSpec } from '../core/spec.js';
 import type { TaskMessage } from '../worker/protocol.js';
 import type { ProcessorContext } from '../worker/context.js';
-import { classifyPdfError, loadPdfJs, openPdf, PDF_FILES, readPdfBytes } from './pdf.js';
+import { classifyPdfError, closePdf, loadPdfJs, openPdf, PDF_FILES, readPdfBytes } from './pdf.js';
 
 export const spec: ComponentSpec = {
   kind: 'processor',
@@ -54,6 +54,6 @@ export default async function pdfInfo(item: TaskMessage['item'], _ctx: Processor
   } catch (err) {
     throw classifyPdfError(err, item.path);
   } finally {
-    await doc.destroy().catch(() => {});
+    await closePdf(doc);
   }
 }

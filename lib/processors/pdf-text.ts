@@ -6,7 +6,7 @@ import type { ComponentSpec } from '../core/spec.js';
 import type { ProcessorContext } from '../worker/context.js';
 import type { TaskMessage } from '../worker/protocol.js';
 import { pageText } from './pdf-layout.js';
-import { classifyPdfError, loadPdfJs, MAX_PAGES_DEFAULT, openPdf, openPdfInput, PDF_FILES, readPdfBytes } from './pdf.js';
+import { classifyPdfError, closePdf, loadPdfJs, MAX_PAGES_DEFAULT, openPdf, openPdfInput, PDF_FILES, readPdfBytes } from './pdf.js';
 import { findProgram } from './exec-template.js';
 import { pdfiumAvailable, pdfiumPages, warmPdfium } from './pdfium.js';
 import { runCommand, stoppedError } from '../worker/command.js';
@@ -171,7 +171,7 @@ async function viaPdfjs(item: TaskMessage['item'], opts: Options): Promise<Extra
   } catch (err) {
     throw classifyPdfError(err, item.path);
   } finally {
-    await doc.destroy().catch(() => {});
+    await closePdf(doc);
   }
 }
 

@@ -102,12 +102,32 @@ export function classifyPdfError(err: unknown, shown: string): SluiceError {
   return new SluiceError('SLUICE_E_PDF_PARSE', `pdfjs could not read it: ${e?.name ? e.name + ': ' : ''}${msg}`, { item: shown, cause: err });
 }
 
+/** Set while a document pdfjs has finished with is settling (see `closePdf`). */
+let settling = false;
+
 /**
- * A promise pdfjs rejected while reading an item, and awaited by nobody (its lazy object loading
- * meets a damaged object stream or xref entry): the PDF's fault, coded as if thrown. The PDF
- * processors export it as `classifyStray` for the worker runtime.
+ * Destroy a pdfjs document, then give the loop one turn: objects pdfjs was still loading for it
+ * reject then (a damaged xref entry or object stream), while its item is still the one running,
+ * and not at the start of the worker's next item, which would be blamed for them.
  */
-export function classifyStray(reason: unknown, item: InputRef): SluiceError {
+export async function closePdf(doc: { destroy(): Promise<void> }): Promise<void> {
+  await doc.destroy().catch(() => {});
+  settling = true;
+  try {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  } finally {
+    settling = false;
+  }
+}
+
+/**
+ * A promise pdfjs rejected while reading an item, and awaited by nobody: while its document is
+ * settling after the work is done (closePdf), left-over loading that nothing needed (null: the
+ * item keeps its result); before, the PDF's fault, coded as if thrown. The PDF processors export
+ * it as `classifyStray` for the worker runtime.
+ */
+export function classifyStray(reason: unknown, item: InputRef): SluiceError | null {
+  if (settling) return null;
   return classifyPdfError(reason, item.path);
 }
 

@@ -9,7 +9,9 @@ export type ProcessorFn = ((item: TaskMessage['item'], ctx: ProcessorContext) =>
   /**
    * The module's optional `classifyStray(reason, item)` export: what a promise rejected while the
    * item ran, and awaited by nobody, means for the item (e.g. a PDF library's parse error is the
-   * PDF's fault). Returns the error to fail the item with; without it the reason is used as it is.
+   * PDF's fault). Returns the error to fail the item with, or null when the processor knows it
+   * for harmless (left over from work it finished) and the item goes on; without it the reason
+   * fails the item as it is.
    */
   classifyStray?: (reason: unknown, item: TaskMessage['item']) => unknown;
 };

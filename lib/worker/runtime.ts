@@ -124,7 +124,11 @@ process.on('unhandledRejection', (reason) => {
   else console.error(`sluice: a worker ignored a promise rejected between items: ${(reason as Error)?.message ?? String(reason)}`);
 });
 
-/** The processor's reading of a stray rejection (its `classifyStray`), or the reason as it is; a classifier that throws is not trusted. */
+/**
+ * The processor's reading of a stray rejection (its `classifyStray`), or the reason as it is; a
+ * classifier that throws is not trusted. `null`: the processor knows it for harmless (left over
+ * from work it has finished), and the item goes on.
+ */
 function classified(fn: ProcessorFn | undefined, reason: unknown, item: TaskMessage['item']): unknown {
   if (!fn?.classifyStray) return reason;
   try {
@@ -150,7 +154,12 @@ async function runOne(processor: string, options: Record<string, unknown>, outDi
     const written = new OutputNames();
     const ctx = makeContext(outDir, options, (p) => defaultDisplay(p), written);
     if (deadline) Object.defineProperty(ctx, 'signal', { get: () => deadline.signal, enumerable: true });
-    const stray = new Promise<never>((_resolve, reject) => { strayRejection = (reason) => reject(new StrayRejection(reason)); });
+    const stray = new Promise<never>((_resolve, reject) => {
+      strayRejection = (reason) => {
+        const meant = classified(fn, reason, item);
+        if (meant !== null) reject(new StrayRejection(meant));
+      };
+    });
     const out = await Promise.race([fn(item, ctx), stray]);
     const output = out === undefined || out === null ? {} : out;
     if (typeof output !== 'object' || Array.isArray(output)) {
@@ -159,7 +168,7 @@ async function runOne(processor: string, options: Record<string, unknown>, outDi
     // a result must survive JSON: fail the item here rather than the writer later
     return { type: 'ok', output: JSON.parse(JSON.stringify(output)) as Record<string, unknown>, ms: ms(), ...written.fields() };
   } catch (err) {
-    if (err instanceof StrayRejection) return { type: 'failed', error: strayError(classified(fn, err.reason, item)), ms: ms() };
+    if (err instanceof StrayRejection) return { type: 'failed', error: strayError(err.reason), ms: ms() };
     const error = toErrorInfo(err);
     // a processor that stopped because its time was up failed by timeout, whatever it threw
     if (deadline?.expired && error.code !== 'SLUICE_E_TIMEOUT') {

@@ -35,3 +35,12 @@ t.test('a processor module that exports classifyStray gives such a rejection its
     t.match(mod.classifyStray(err, item), { code: 'SLUICE_E_PDF_PARSE', message: /FormatError: invalid object number in the ObjStm stream/ });
   }
 });
+
+t.test('a rejection the processor\'s classifyStray calls harmless (null) leaves the item its result', async (t) => {
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'in'));
+  for (const f of ['a.txt', 'b.txt']) fs.writeFileSync(path.join(dir, 'in', f), f);
+  const r = await sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/stray-harmless.mjs'), '-j', '1', '--state', 'st', '--progress', 'none'], { cwd: dir, t });
+  t.equal(r.code, 0, r.stderr);
+  t.same(ofType(r.lines, 'result').map((x) => x.status), ['ok', 'ok']);
+});
