@@ -133,9 +133,10 @@ t.test('the fingerprint leaves out options at their default: written out or not,
   const cfgOf = (options: string) => parsePipeline(`version: 1\nname: f\nsource:\n  walk:\n    roots: [.]\nstages:\n  - map:\n      processor: pdf-text\n      options: ${options}\n`, 'p.yaml', dir);
   const hashOf = (options: string) => configHash(cfgOf(options), '1.0.0');
   const plain = hashOf('{}');
-  t.same(fingerprintOptions(cfgOf('{engine: pdfjs, max_pages: 10}')), { max_pages: 10 }, 'only what is not a default is fingerprinted');
-  t.equal(hashOf('{engine: pdfjs}'), plain, 'the default engine written out');
+  t.same(fingerprintOptions(cfgOf('{engine: pdfium, max_pages: 10}')), { max_pages: 10 }, 'only what is not a default is fingerprinted');
+  t.equal(hashOf('{engine: pdfium}'), plain, 'the default engine written out');
   t.equal(hashOf('{max_pages: 5000}'), plain, 'the default max_pages written out');
   t.not(hashOf('{max_pages: 10}'), plain, 'a value of its own changes it');
   t.not(hashOf('{engine: pdftotext}'), plain);
+  t.not(hashOf('{engine: pdfjs}'), plain, 'another engine changes it');
 });
