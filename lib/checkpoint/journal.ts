@@ -292,7 +292,7 @@ export class Journal {
       this.added++;
       if (entry.status === 'failed') this.addedFailed++;
     }
-    this.pending.push(JSON.stringify(entry));
+    this.pending.push(formatLine(entry));
     this.lines++;
     if (this.opts.fsync === 'always' || this.pending.length >= this.opts.batchItems) return this.write();
     if (!this.writeScheduled) {
@@ -542,8 +542,9 @@ export function pathKey(p: string): string {
   return hex(h1) + hex(h2) + hex(h1 ^ 0xdeadbeef) + hex(h2 ^ 0x9e3779b9);
 }
 
-// sluice's own lines start {"key":"<32 hex>","status":"ok|failed","path":" (JSON.stringify of a
-// JournalEntry, keys in this order); the fast path recognises that start, a closing brace, no NUL
+// sluice's own lines start {"key":"<32 hex>","status":"ok|failed","path":" (formatLine writes
+// them so, whatever the order of the entry's properties); the fast path recognises that start, a
+// closing brace, no NUL
 const PREFIX = '{"key":"';
 const PREFIX_BYTES = Buffer.from(PREFIX);
 const OK_TAIL = ',"status":"ok","path":"';
@@ -571,15 +572,30 @@ function hexWord(buf: Buffer, at: number): number {
   return v;
 }
 /**
+ * The line of an entry: JSON with key, status and path first, in that order, which is what
+ * parseLine's fast path reads; the other fields follow as the entry holds them. This module alone
+ * writes and parses the format.
+ */
+export function formatLine(entry: JournalEntry): string {
+  const { key, status, path: p, ...rest } = entry;
+  return JSON.stringify({ key, status, path: p, ...rest });
+}
+
+/** Whether `line` is read by parseLine's fast path (for tests: a line sluice writes must be). */
+export function isFastLine(line: string): boolean {
+  return line.length > MIN_FAST && line.startsWith(PREFIX) && line.charCodeAt(40) === 0x22
+    && (line.startsWith(OK_TAIL, 41) || line.startsWith(FAILED_TAIL, 41));
+}
+
+/**
  * Parse a journal line: a fast path for the lines sluice writes, JSON.parse for anything else; null
  * for an unreadable line. A line holding a NUL byte is unreadable (JSON never holds one raw).
  */
 export function parseLine(line: string): { key: string; status: FinalStatus } | null {
   if (!line || line.charCodeAt(line.length - 1) !== 0x7d /* } */ || line.includes('\0')) return null;
-  if (line.length > MIN_FAST && line.startsWith(PREFIX) && line.charCodeAt(40) === 0x22) {
+  if (isFastLine(line)) {
     const key = line.slice(8, 40);
-    const status = line.startsWith(OK_TAIL, 40 + 1) ? 'ok' : line.startsWith(FAILED_TAIL, 40 + 1) ? 'failed' : null;
-    if (status && KeySet.isKey(key)) return { key, status };
+    if (KeySet.isKey(key)) return { key, status: line.startsWith(OK_TAIL, 41) ? 'ok' : 'failed' };
   }
   const e = parseEntry(line);
   return e ? { key: e.key, status: e.status } : null;

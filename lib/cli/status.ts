@@ -6,6 +6,7 @@ import { metaKey } from '../checkpoint/keys.js';
 import { lockHolder } from '../checkpoint/lock.js';
 import { readRunState, type RunState } from '../checkpoint/state.js';
 import type { PipelineConfig } from '../core/config.js';
+import { ownFilesOf } from '../core/pipeline.js';
 import { walk, defaultDisplay } from '../stages/walk.js';
 import { requireState, resolveStateDir, type StateArgs } from './state-dir.js';
 
@@ -55,7 +56,8 @@ export async function readStatus(dir: string, config: PipelineConfig | null): Pr
   if (config && (config.dedupe?.key ?? 'path+size+mtime') === 'path+size+mtime') {
     pending = 0;
     found = 0;
-    for await (const item of walk(config.walk)) {
+    // the run's own files are never inputs (the rule run and plan follow)
+    for await (const item of walk(config.walk, { skip: ownFilesOf(config, path.resolve(dir)) })) {
       found++;
       if (!config.dedupe || !done.has(metaKey(item))) pending++;
     }

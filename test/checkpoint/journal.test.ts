@@ -1,7 +1,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Journal, latestLines, parseLine, reverseLines, type JournalEntry } from '../../lib/checkpoint/journal.js';
+import { isFastLine, Journal, latestLines, parseLine, reverseLines, type JournalEntry } from '../../lib/checkpoint/journal.js';
 import { tmpDir } from '../helpers.js';
 
 const key = (i: number) => i.toString(16).padStart(32, '0');
@@ -189,5 +189,26 @@ t.test('vanished: keys not looked up this run whose file is gone', async (t) => 
   t.same(await again.vanished(2), { count: 3, examples: [at(4), at(3)] });
   t.ok(again.lookup(key(1)) && again.lookup(key(2)) && again.lookup(key(3)) && again.lookup(key(4)));
   t.same(await again.vanished(2), { count: 0, examples: [] }, 'all seen: nothing vanished');
+  await again.close();
+});
+
+t.test('a line sluice writes takes the fast path whatever the order of the entry\'s properties', async (t) => {
+  const dir = tmpDir();
+  const j = await Journal.open(dir);
+  const k = key(1);
+  // the fields in another order than the format's: what a caller building the entry might do
+  const shuffled = { at: '2026-01-01T00:00:00.000Z', ms: 3, path: 'a "quoted" name.pdf', error: { code: 'SLUICE_E_PDF_PARSE', message: 'm' }, status: 'failed', key: k } as JournalEntry;
+  await j.append(shuffled);
+  await j.append({ ms: 1, attempts: 1, path: 'b.pdf', at: '2026-01-01T00:00:00.000Z', status: 'ok', key: key(2) } as JournalEntry);
+  await j.close();
+  const lines = fs.readFileSync(path.join(dir, 'journal.ndjson'), 'utf8').trim().split('\n');
+  t.equal(lines.length, 2);
+  for (const line of lines) t.ok(isFastLine(line), `fast path: ${line.slice(0, 60)}`);
+  t.same(parseLine(lines[0]!), { key: k, status: 'failed' });
+  t.same(JSON.parse(lines[0]!), shuffled, 'every field kept');
+  t.notOk(isFastLine(JSON.stringify(shuffled)), 'the same entry as JSON.stringify writes it would not be');
+  const again = await Journal.open(dir);
+  t.ok(again.isFailed(k));
+  t.ok(again.isOk(key(2)));
   await again.close();
 });
