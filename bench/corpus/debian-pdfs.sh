@@ -19,7 +19,7 @@
 # Layout produced:
 #   DEST/<package>/<path under usr/share/doc/texlive-doc, '/' -> '__'>.pdf
 #   DEST/.complete              number of PDFs (marks a finished corpus)
-#   DEST/../debian-pdf.manifest package, version, PDFs taken, .deb sha256
+#   DEST.manifest              package, version, PDFs taken, .deb sha256 (beside DEST)
 #
 # Re-running is a no-op once DEST/.complete exists; delete DEST to rebuild.
 set -euo pipefail
@@ -83,7 +83,7 @@ DEST="$PARENT/$(basename "$DEST")"
 DEBS="${SLUICE_CORPUS_DEBS:-$PARENT/debs}"
 mkdir -p "$DEBS"
 DEBS="$(cd "$DEBS" && pwd)"
-MANIFEST="$PARENT/debian-pdf.manifest"
+MANIFEST="$PARENT/$(basename "$DEST").manifest"
 
 STAGE="$DEST.partial"
 rm -rf "$STAGE"
