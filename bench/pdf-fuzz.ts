@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { argOf, BIN, DATA, machine, ROOT } from './lib.js';
+import { seeded } from '../test/support/seeded.js';
 
 const corpus = argOf('corpus');
 if (!corpus || !fs.existsSync(corpus)) throw new Error('--corpus DIR: a folder of real PDFs to mutate (bench/corpus/debian-pdfs.sh builds one)');
@@ -21,17 +22,6 @@ const engines = (argOf('engines') ?? 'pdfjs,pdfium,pdftotext').split(',');
 const maxSource = Number(argOf('max-source-mb') ?? 4) * 2 ** 20;
 const RSS_LIMIT = 2 * 2 ** 30;
 
-/** mulberry32: a small seeded generator, so that the same seed makes the same files. */
-function rng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MUTATIONS = ['flip', 'zero', 'repeat', 'truncate', 'splice'] as const;
 
@@ -40,7 +30,7 @@ function mutate(dir: string): Record<string, number> {
   const sources = (fs.readdirSync(corpus!, { recursive: true }) as string[]).map((f) => path.join(corpus!, f))
     .filter((f) => /\.pdf$/i.test(f) && fs.statSync(f).isFile() && fs.statSync(f).size <= maxSource).sort();
   if (sources.length < 2) throw new Error(`${corpus}: fewer than 2 PDFs of at most ${maxSource / 2 ** 20} MB`);
-  const r = rng(seed);
+  const r = seeded(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
   const made: Record<string, number> = {};
   fs.mkdirSync(dir, { recursive: true });
