@@ -1,8 +1,10 @@
 // PDFium, Google's PDF library (BSD licence), compiled to WebAssembly (@hyzyla/pdfium, MIT), for
 // pdf-text's engine pdfium.
 //
-// Invariant: one PDFium instance per worker thread, made on first use; every document and page it
-// opens is closed before `pdfiumPages` returns or throws, and the document's bytes freed. An
+// Invariant: one PDFium instance per worker thread, made while the worker boots or on first use;
+// its heap never grows past the run's max_heap_mb (give or take the allocator's last step); every
+// document and page it opens is closed before `pdfiumPages` returns or throws, and the document's
+// bytes freed. An
 // instance whose heap grew past HEAP_KEEP_BYTES, or that trapped (a WebAssembly error leaves its
 // state unknown), is dropped after the item and the next item gets a new one: a WebAssembly heap
 // never shrinks, and a worker must not keep the largest document's memory for the rest of the run.
