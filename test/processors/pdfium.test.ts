@@ -56,10 +56,10 @@ t.test('engine pdfium: a page that draws text its fonts cannot decode is counted
   t.equal(good.pages_text_lost, undefined, 'not on pages with readable text');
 });
 
-t.test('engine pdfium: a PDF that fills its 2 GB heap is SLUICE_E_WORKER_OOM, and the next PDF gets a new instance', async (t) => {
-  const err = await failure(pdfText(item(pdf('bomb.pdf')), ctx({ engine: 'pdfium' })));
-  t.match(err, { code: 'SLUICE_E_WORKER_OOM', message: /pdfium ran out of memory/ });
-  const next = await pdfText(item(pdf('good.pdf')), ctx({ engine: 'pdfium' }));
+t.test('engine pdfium: a PDF that needs more heap than max_heap_mb is SLUICE_E_WORKER_OOM, and the next PDF gets a new instance', async (t) => {
+  const err = await failure(pdfText(item(pdf('bomb.pdf')), ctx({ engine: 'pdfium', max_heap_mb: 256 })));
+  t.match(err, { code: 'SLUICE_E_WORKER_OOM', message: /pdfium ran out of memory: its heap would pass 256 MB \(max_heap_mb\)/ });
+  const next = await pdfText(item(pdf('good.pdf')), ctx({ engine: 'pdfium', max_heap_mb: 256 }));
   t.match(next, { pages: 2, text: /Hello fixture page one/ });
 });
 
