@@ -99,13 +99,18 @@ function pdfium(): Promise<PdfiumModule> {
   return made;
 }
 
-/** Make the worker's instance now (for a heap limit of `maxHeap` bytes), before its first PDF. */
-export async function warmPdfium(maxHeap: number): Promise<void> {
+/** The worker's instance for a heap limit of `maxHeap` bytes: one made for another limit is replaced. */
+function pdfiumFor(maxHeap: number): Promise<PdfiumModule> {
   if (maxHeap !== heapCap) {
     heapCap = maxHeap;
     instance = undefined;
   }
-  await pdfium();
+  return pdfium();
+}
+
+/** Make the worker's instance now (for a heap limit of `maxHeap` bytes), before its first PDF. */
+export async function warmPdfium(maxHeap: number): Promise<void> {
+  await pdfiumFor(maxHeap);
 }
 
 /** Is PDFium usable here (its WebAssembly file is in place)? For `sluice stages`. */
@@ -164,11 +169,7 @@ function pageText(m: PdfiumModule, page: number): string {
  * (not readable as a PDF), SLUICE_E_PDF_TOO_LARGE (max_pages, max_chars), SLUICE_E_PDF_PARSE.
  */
 export async function pdfiumPages(bytes: Uint8Array, shown: string, o: PdfiumLimits): Promise<{ pages: string[]; numPages: number; lost: number }> {
-  if (o.maxHeap !== heapCap) {
-    heapCap = o.maxHeap;
-    instance = undefined;
-  }
-  const m = await pdfium();
+  const m = await pdfiumFor(o.maxHeap);
   lastMessage = '';
   refused = '';
   let trapped = false;

@@ -6,25 +6,27 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FIXTURES, ofType, sluice, tmpDir } from '../helpers.js';
 
-t.test('a rejection nobody awaited fails only its item, once, as SLUICE_E_PROCESSOR (not a worker crash retried and quarantined)', async (t) => {
+/** Run a fixture processor over files named `names` (one worker), and its results by file name. */
+async function runOver(t: { teardown(fn: () => void): void }, processor: string, names: string[]) {
   const dir = tmpDir();
   fs.mkdirSync(path.join(dir, 'in'));
-  for (const f of ['a.txt', 'stray.txt', 'b.txt', 'c.txt']) fs.writeFileSync(path.join(dir, 'in', f), f);
-  const r = await sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/stray-rejection.mjs'), '-j', '1', '--state', 'st', '--progress', 'none'], { cwd: dir, t });
-  t.equal(r.code, 1, r.stderr);
+  for (const f of names) fs.writeFileSync(path.join(dir, 'in', f), f);
+  const r = await sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors', processor), '-j', '1', '--state', 'st', '--progress', 'none'], { cwd: dir, t });
   const results = Object.fromEntries(ofType(r.lines, 'result').map((x) => [path.basename(x.path), x]));
+  return { r, results };
+}
+
+t.test('a rejection nobody awaited fails only its item, once, as SLUICE_E_PROCESSOR (not a worker crash retried and quarantined)', async (t) => {
+  const { r, results } = await runOver(t, 'stray-rejection.mjs', ['a.txt', 'stray.txt', 'b.txt', 'c.txt']);
+  t.equal(r.code, 1, r.stderr);
   t.match(results['stray.txt'], { status: 'failed', attempts: 1, error: { code: 'SLUICE_E_PROCESSOR', retryable: false, message: /did not wait for failed: Error: invalid object offset in stray\.txt/ } });
   t.same(['a.txt', 'b.txt', 'c.txt'].map((f) => results[f]?.status), ['ok', 'ok', 'ok'], 'the others are done');
   t.notMatch(r.stderr, /worker died|quarantine/);
 });
 
 t.test('a processor module that exports classifyStray gives such a rejection its own code (the PDF processors call pdfjs\' ones parse failures)', async (t) => {
-  const dir = tmpDir();
-  fs.mkdirSync(path.join(dir, 'in'));
-  for (const f of ['a.txt', 'stray.txt']) fs.writeFileSync(path.join(dir, 'in', f), f);
-  const r = await sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/stray-classified.mjs'), '-j', '1', '--state', 'st', '--progress', 'none'], { cwd: dir, t });
+  const { r, results } = await runOver(t, 'stray-classified.mjs', ['a.txt', 'stray.txt']);
   t.equal(r.code, 1, r.stderr);
-  const results = Object.fromEntries(ofType(r.lines, 'result').map((x) => [path.basename(x.path), x]));
   t.match(results['stray.txt'], { status: 'failed', attempts: 1, error: { code: 'SLUICE_E_PDF_PARSE', retryable: false, message: /did not wait for failed: stray\.txt: invalid object offset in stray\.txt/ } });
   t.equal(results['a.txt']?.status, 'ok');
   const pdf = path.join(FIXTURES, 'pdf/good.pdf');
@@ -37,10 +39,7 @@ t.test('a processor module that exports classifyStray gives such a rejection its
 });
 
 t.test('a rejection the processor\'s classifyStray calls harmless (null) leaves the item its result', async (t) => {
-  const dir = tmpDir();
-  fs.mkdirSync(path.join(dir, 'in'));
-  for (const f of ['a.txt', 'b.txt']) fs.writeFileSync(path.join(dir, 'in', f), f);
-  const r = await sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/stray-harmless.mjs'), '-j', '1', '--state', 'st', '--progress', 'none'], { cwd: dir, t });
+  const { r } = await runOver(t, 'stray-harmless.mjs', ['a.txt', 'b.txt']);
   t.equal(r.code, 0, r.stderr);
   t.same(ofType(r.lines, 'result').map((x) => x.status), ['ok', 'ok']);
 });

@@ -7,32 +7,20 @@ import path from 'node:path';
 import pdfText, { options as pdfTextOptions } from '../../lib/processors/pdf-text.js';
 import { findProgram } from '../../lib/processors/exec-template.js';
 import { makeContext } from '../../lib/worker/context.js';
-import { FIXTURES, SAMPLES, ofType, sluice, tmpDir } from '../helpers.js';
+import { FIXTURES, ofType, sluice, tmpDir } from '../helpers.js';
 import { alive, gone, pidFrom } from '../support/procs.js';
+import { sameAsPdfjsOnSamples } from '../support/engine-samples.js';
 
 const pdf = (name: string) => path.join(FIXTURES, 'pdf', name);
 const item = (file: string) => ({ path: file, file, rel: path.basename(file), size: fs.statSync(file).size, mtime_ms: 1 });
 const ctx = (options: Record<string, unknown> = {}) => makeContext(null, pdfTextOptions.parse(options), (p) => p);
-const words = (s: string) => s.toLowerCase().split(/\s+/).filter(Boolean);
 
 t.test('pdftotext is installed for these tests (apt-get install poppler-utils)', async (t) => {
   t.ok(findProgram('pdftotext'), 'pdftotext on PATH');
 });
 
 t.test('engine pdftotext: the same result fields as pdfjs, and the words pdfjs finds in each sample', async (t) => {
-  const samples = fs.readdirSync(SAMPLES).filter((f) => f.endsWith('.pdf')).map((f) => path.join(SAMPLES, f));
-  t.ok(samples.length >= 10, `${samples.length} samples`);
-  for (const f of samples) {
-    const a = await pdfText(item(f), ctx());
-    const b = await pdfText(item(f), ctx({ engine: 'pdftotext' }));
-    t.same(Object.keys(b).sort(), Object.keys(a).sort(), `${path.basename(f)}: same fields`);
-    t.equal(b.pages, a.pages, `${path.basename(f)}: same page count`);
-    t.equal(b.chars, String(b.text).length);
-    const theirs = new Set(words(String(b.text)));
-    const ours = words(String(a.text));
-    const found = ours.filter((w) => theirs.has(w)).length;
-    t.ok(ours.length === 0 || found / ours.length >= 0.9, `${path.basename(f)}: ${found} of ${ours.length} words`);
-  }
+  await sameAsPdfjsOnSamples(t, 'pdftotext');
 });
 
 t.test('engine pdftotext: each kind of bad PDF has its own code', async (t) => {
