@@ -1,8 +1,8 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { referenceMarkdown } from '../lib/core/docs.js';
-import { components, optionDocs } from '../lib/core/registry.js';
+import { referenceMarkdown } from '../lib/run/docs.js';
+import { components, optionDocs } from '../lib/run/registry.js';
 import { ERROR_CODES } from '../lib/core/errors.js';
 import { ROOT } from './helpers.js';
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OUTPUT_TMP_DIR } from '../lib/worker/output.js';
+import { OUTPUT_TMP_DIR } from '../lib/core/output.js';
 
 /** Repository root: tests run from dist/test/..., fixtures live in the source tree. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { latestLines, pathKey, type Journal, type JournalEntry, type LatestLine } from './journal.js';
 import { KeySet } from './keyset.js';
 import type { RunState, SetAsideOutputs } from './state.js';
-import { outputAt, removeOutput } from '../worker/output.js';
+import { outputAt, removeOutput } from '../core/output.js';
 
 /** `outputs_dir` of a journal whose runs wrote to more than one output dir: its names are ambiguous, not checked. */
 export const MIXED = 'mixed';

@@ -3,8 +3,6 @@ import path from 'node:path';
 import { SluiceError } from '../core/errors.js';
 import { isUnsafePath, ownDir, readOwnFileSync, removeStaleTemps, writeAtomic } from '../core/safe-fs.js';
 import { JOURNAL_FILE, LEGACY_COMPACT_TMP } from './journal.js';
-import { reportMdPath, STATE_REPORT_FILE } from '../stages/report.js';
-import type { ConfigParts } from '../core/config.js';
 
 /**
  * The state dir and run.json. The state dir is sluice's own: a real directory (not a link to one)
@@ -13,6 +11,25 @@ import type { ConfigParts } from '../core/config.js';
  * SLUICE_E_STATE (exit 3) before a byte is written. Every file in it is opened through
  * lib/core/safe-fs.
  */
+
+/** The report's name in the state dir when the pipeline names no report path. */
+export const STATE_REPORT_FILE = 'report.json';
+
+/** Where the md report of a JSON report path goes: <path without .json>.md */
+export function reportMdPath(file: string): string {
+  return file.replace(/\.json$/i, '') + '.md';
+}
+
+/** What decides an item's result, part by part (run.json keeps them, to name what changed). */
+export interface ConfigParts {
+  /** `builtin:<name>@<sluice version>`, or `file:<sha256 of the module>` */
+  proc: string;
+  /** sha256 of the processor options, keys sorted (16 hex digits) */
+  options: string;
+  key: string | null;
+  /** outputs go to files (an output dir is set) rather than inline in the result */
+  out: boolean;
+}
 
 export interface RunRecord {
   run: string;

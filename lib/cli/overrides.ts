@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { RESERVED_KEYS, yaml } from '../core/config.js';
+import { RESERVED_KEYS, yaml } from '../run/config.js';
 import { SluiceError } from '../core/errors.js';
 import { isModulePath, resolveProcessor } from '../processors/index.js';
 

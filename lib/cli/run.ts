@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadPipelineFile, parsePipeline, type PipelineConfig } from '../core/config.js';
+import { ConfigError, loadPipelineFile, parsePipeline, type PipelineConfig } from '../run/config.js';
 import { SluiceError } from '../core/errors.js';
 import { DURATION_FORMS, parseDuration } from '../core/duration.js';
-import { runPipeline, type RunOptions } from '../core/pipeline.js';
-import type { ProgressMode } from '../core/progress.js';
+import { runPipeline, type RunOptions } from '../run/run.js';
+import type { ProgressMode } from '../run/progress.js';
 import { VERSION } from '../core/version.js';
 import { defaultConcurrency } from '../stages/map.js';
 import { BUILTIN_PROCESSORS } from '../processors/index.js';

@@ -1,5 +1,5 @@
-import { components, optionDocs } from '../core/registry.js';
-import { referenceMarkdown } from '../core/docs.js';
+import { components, optionDocs } from '../run/registry.js';
+import { referenceMarkdown } from '../run/docs.js';
 
 export function stagesCommand(json: boolean, markdown = false): number {
   if (markdown) {

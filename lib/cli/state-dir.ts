@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { PipelineConfig } from '../core/config.js';
+import type { PipelineConfig } from '../run/config.js';
 import { SluiceError } from '../core/errors.js';
-import { stateDirFor, stateDirLevels } from '../core/pipeline.js';
+import { stateDirFor, stateDirLevels } from '../run/state-dir.js';
 import { checkStateDir } from '../checkpoint/state.js';
-import { defaultDisplay } from '../stages/walk.js';
 import { configFromArgs, type RunArgs } from './run.js';
+import { defaultDisplay } from '../core/fsx.js';
 
 export type StateArgs = Omit<RunArgs, 'progress' | 'progressInterval' | 'grace'>;
 

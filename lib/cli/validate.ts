@@ -1,5 +1,5 @@
-import { loadPipelineFile } from '../core/config.js';
-import { checkReportPath, stateDirFor } from '../core/pipeline.js';
+import { loadPipelineFile } from '../run/config.js';
+import { checkReportPath, stateDirFor } from '../run/state-dir.js';
 import { defaultConcurrency } from '../stages/map.js';
 import { checkProcessor } from '../worker/check.js';
 

@@ -37,3 +37,9 @@ export function canonicalPath(p: string): string {
     }
   }
 }
+
+/** A path as shown to the user: relative to the cwd when under it, else absolute. */
+export function defaultDisplay(abs: string, cwd = process.cwd()): string {
+  const rel = path.relative(cwd, abs);
+  return rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
+}

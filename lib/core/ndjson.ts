@@ -1,12 +1,24 @@
 import type { Writable } from 'node:stream';
 
 /**
+ * Where a run's events go, one object at a time: `write` resolves when the reader can take more
+ * (backpressure), `busy` says a write now would wait (periodic lines are skipped then), and
+ * `onClosed` fires once when nobody reads any more.
+ */
+export interface EventSink {
+  readonly closed: boolean;
+  readonly busy: boolean;
+  write(event: object): Promise<void>;
+  onClosed(fn: () => void): void;
+}
+
+/**
  * Writes one JSON object per line to a byte stream and honours its backpressure: `write`
  * resolves at once while the stream takes data and waits for 'drain' when it does not, so a slow
  * reader slows the run instead of filling memory. When the reader goes away (EPIPE, `| head`),
  * `closed` turns true, `onClosed` fires once, and further lines are dropped quietly.
  */
-export class NdjsonWriter {
+export class NdjsonWriter implements EventSink {
   closed = false;
   lines = 0;
   private closedListeners: (() => void)[] = [];

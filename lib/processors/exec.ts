@@ -7,9 +7,8 @@
 import { z } from '../core/zod.js';
 import { SluiceError } from '../core/errors.js';
 import type { ComponentSpec } from '../core/spec.js';
-import type { ProcessorContext } from '../worker/context.js';
-import type { TaskMessage } from '../worker/protocol.js';
-import { runCommand, stoppedError } from '../worker/command.js';
+import type { ProcessorContext, ProcessorItem } from '../core/processor.js';
+import { runCommand, stoppedError } from '../core/command.js';
 import { argvFor, compileTemplate, findProgram, programOf, shellArgsFor, TemplateError, type CommandTemplate } from './exec-template.js';
 
 /** The shell of shell: true. */
@@ -84,7 +83,7 @@ function utf8Prefix(buf: Buffer, cap: number): string {
   return buf.subarray(0, end).toString('utf8');
 }
 
-export default async function exec(item: TaskMessage['item'], ctx: ProcessorContext): Promise<Record<string, unknown>> {
+export default async function exec(item: ProcessorItem, ctx: ProcessorContext): Promise<Record<string, unknown>> {
   const { opts, template, file, argv0 } = compile(ctx.options);
   if (typeof item.file !== 'string') {
     throw new SluiceError('SLUICE_E_EXEC_START', 'the file name is not valid UTF-8, and a command line can only carry text: rename the file, or use a processor module (it gets the exact name)', { item: item.path });

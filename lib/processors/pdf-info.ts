@@ -1,7 +1,6 @@
 import { z } from '../core/zod.js';
 import type { ComponentSpec } from '../core/spec.js';
-import type { TaskMessage } from '../worker/protocol.js';
-import type { ProcessorContext } from '../worker/context.js';
+import type { ProcessorContext, ProcessorItem } from '../core/processor.js';
 import { classifyPdfError, closePdf, loadPdfJs, openPdf, PDF_FILES, readPdfBytes } from './pdf.js';
 
 export const spec: ComponentSpec = {
@@ -17,7 +16,7 @@ export { classifyStray } from './pdf.js';
 
 const ENCRYPT = Buffer.from('/Encrypt');
 
-export default async function pdfInfo(item: TaskMessage['item'], _ctx: ProcessorContext) {
+export default async function pdfInfo(item: ProcessorItem, _ctx: ProcessorContext) {
   const data = await readPdfBytes(item);
   // pdfjs detaches `data`; look for an /Encrypt entry (trailer) before handing it over
   const tail = Buffer.from(data.buffer, data.byteOffset, data.byteLength);

@@ -3,13 +3,12 @@ import path from 'node:path';
 import { z } from '../core/zod.js';
 import { SluiceError, type ErrorCode } from '../core/errors.js';
 import type { ComponentSpec } from '../core/spec.js';
-import type { ProcessorContext } from '../worker/context.js';
-import type { TaskMessage } from '../worker/protocol.js';
+import type { ProcessorContext, ProcessorItem } from '../core/processor.js';
 import { pageText } from './pdf-layout.js';
 import { classifyPdfError, closePdf, loadPdfJs, MAX_PAGES_DEFAULT, openPdf, openPdfInput, PDF_FILES, readPdfBytes } from './pdf.js';
 import { findProgram } from './exec-template.js';
 import { pdfiumAvailable, pdfiumPages, warmPdfium } from './pdfium.js';
-import { runCommand, stoppedError } from '../worker/command.js';
+import { runCommand, stoppedError } from '../core/command.js';
 
 /** The text engines, in the order `sluice stages` lists them. */
 export const ENGINES = ['pdfjs', 'pdfium', 'pdftotext'] as const;
@@ -77,7 +76,7 @@ export async function prepare(raw: Record<string, unknown> = {}): Promise<void> 
 /** pdfjs' stray rejections are the PDF's parse failures (see pdf.ts). */
 export { classifyStray } from './pdf.js';
 
-export default async function pdfText(item: TaskMessage['item'], ctx: ProcessorContext) {
+export default async function pdfText(item: ProcessorItem, ctx: ProcessorContext) {
   const opts = options.parse(ctx.options);
   const { text, out } = opts.engine === 'pdftotext' ? await viaPdftotext(item, ctx, opts)
     : opts.engine === 'pdfium' ? await viaPdfium(item, ctx, opts) : await viaPdfjs(item, opts);
@@ -131,7 +130,7 @@ function readPassword(file: string): string {
   return p;
 }
 
-async function viaPdfium(item: TaskMessage['item'], ctx: ProcessorContext, opts: Options): Promise<Extracted> {
+async function viaPdfium(item: ProcessorItem, ctx: ProcessorContext, opts: Options): Promise<Extracted> {
   const password = opts.password_file === undefined ? undefined : readPassword(opts.password_file);
   const { pages, numPages, lost } = await pdfiumPages(await readPdfBytes(item), item.path, {
     maxHeap: opts.max_heap_mb * 2 ** 20, maxPages: opts.max_pages, maxChars: opts.max_chars,
@@ -140,7 +139,7 @@ async function viaPdfium(item: TaskMessage['item'], ctx: ProcessorContext, opts:
   return extracted(pages, numPages, lost);
 }
 
-async function viaPdfjs(item: TaskMessage['item'], opts: Options): Promise<Extracted> {
+async function viaPdfjs(item: ProcessorItem, opts: Options): Promise<Extracted> {
   const password = opts.password_file === undefined ? undefined : readPassword(opts.password_file);
   const doc = await openPdf(await readPdfBytes(item), item.path, password);
   try {
@@ -185,7 +184,7 @@ let pdftotextPath: string | null | undefined;
  * max_chars can take. Its exit status and stderr give the code: 1 could not open it (a password,
  * or not readable as a PDF), 3 its permissions forbid copying text, anything else a parse failure.
  */
-async function viaPdftotext(item: TaskMessage['item'], ctx: ProcessorContext, opts: Options): Promise<Extracted> {
+async function viaPdftotext(item: ProcessorItem, ctx: ProcessorContext, opts: Options): Promise<Extracted> {
   pdftotextPath ??= findProgram(PDFTOTEXT);
   if (!pdftotextPath) throw new SluiceError('SLUICE_E_CONFIG', 'pdftotext not found on PATH (apt-get install poppler-utils)');
   const { fh } = await openPdfInput(item);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { inputChunks } from '../core/input.js';
 import { z } from '../core/zod.js';
 import type { ComponentSpec } from '../core/spec.js';
-import type { TaskMessage } from '../worker/protocol.js';
+import type { ProcessorItem } from '../core/processor.js';
 
 export const spec: ComponentSpec = {
   kind: 'processor',
@@ -11,7 +11,7 @@ export const spec: ComponentSpec = {
   options: z.strictObject({}),
 };
 
-export default async function sha256(item: TaskMessage['item']): Promise<{ sha256: string; bytes: number }> {
+export default async function sha256(item: ProcessorItem): Promise<{ sha256: string; bytes: number }> {
   const h = createHash('sha256');
   let bytes = 0;
   for await (const chunk of inputChunks(item)) {

@@ -4,9 +4,9 @@ import type { ItemResult } from './map.js';
 import type { ComponentSpec } from '../core/spec.js';
 import { z } from '../core/zod.js';
 import { latestLines } from '../checkpoint/journal.js';
-import { canonicalPath, isInside } from '../core/fsx.js';
-import { defaultDisplay as shown } from './walk.js';
+import { canonicalPath, isInside, defaultDisplay as shown } from '../core/fsx.js';
 import { writeAtomic } from '../core/safe-fs.js';
+import { reportMdPath } from '../checkpoint/state.js';
 import type { StaleOutputs } from '../checkpoint/stale-outputs.js';
 
 export const spec: ComponentSpec = {
@@ -216,13 +216,6 @@ export function reportFiles(file: string, formats: readonly ('json' | 'md')[]): 
   return formats.includes('md') ? [file, reportMdPath(file)] : [file];
 }
 
-/** The report's name in the state dir when the pipeline names no report path. */
-export const STATE_REPORT_FILE = 'report.json';
-
-/** Where the md report of a JSON report path goes: <path without .json>.md */
-export function reportMdPath(file: string): string {
-  return file.replace(/\.json$/i, '') + '.md';
-}
 
 /** report.json (and report.md), each written atomically through safe-fs: never through a link. */
 export function writeReport(file: string, formats: ('json' | 'md')[], r: Report): void {

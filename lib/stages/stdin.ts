@@ -6,7 +6,8 @@ import { z } from '../core/zod.js';
 import type { Item } from '../core/item.js';
 import type { ComponentSpec } from '../core/spec.js';
 import { fdLimitError, SluiceError } from '../core/errors.js';
-import { defaultDisplay, type WalkHooks } from './walk.js';
+import { type WalkHooks } from './walk/walk.js';
+import { defaultDisplay } from '../core/fsx.js';
 
 export const STDIN_FORMATS = ['ndjson', 'lines', 'nul'] as const;
 export type StdinFormat = (typeof STDIN_FORMATS)[number];

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { SluiceError } from '../core/errors.js';
 import { threadExecArgv } from '../core/threads.js';
 import { isBuiltin } from '../processors/index.js';
-import { defaultDisplay } from '../stages/walk.js';
+import { defaultDisplay } from '../core/fsx.js';
 
 const CHECKER = fileURLToPath(new URL('./check-worker.js', import.meta.url));
 

@@ -1,27 +1,8 @@
 import path from 'node:path';
 import { SluiceError } from '../core/errors.js';
-import { writeOutputFile } from './output.js';
+import { writeOutputFile } from '../core/output.js';
 import { MAX_OUTPUT_NAME_CHARS } from './protocol.js';
-
-/** What a processor receives besides the item. */
-export interface ProcessorContext {
-  options: Record<string, unknown>;
-  /** true when outputs go to files (an output dir is set); else return them inline */
-  hasOutputDir: boolean;
-  /**
-   * Write `data` atomically to `name` under the run's output dir (temp file, fsync, rename) and
-   * return its path as shown to the user. `name` must be relative and stay inside the dir, and no
-   * directory on the way may be a symbolic link. It rejects only with a SluiceError that says
-   * what went wrong with the output (a full disk is SLUICE_E_DISK_FULL and stops the run): a
-   * processor should let it through as it is.
-   */
-  writeOutput(name: string, data: string | Uint8Array): Promise<string>;
-  /**
-   * Aborts when the item's time (map.timeout) is up. A processor that reads it gets a moment more
-   * to stop and reply before its worker is stopped (see worker/deadline.ts). Set in a worker.
-   */
-  readonly signal?: AbortSignal;
-}
+import type { ProcessorContext } from '../core/processor.js';
 
 /**
  * The outputs one item wrote, as its reply carries them to the journal: each name once, relative

@@ -7,13 +7,7 @@
 // before the worker is stopped. A processor that never reads it pays nothing (the controller and
 // its timer are made on first use) and is stopped at the timeout, as before.
 
-/** The abort reason: the item ran out of time. */
-export class ItemTimeout extends Error {
-  constructor(readonly timeoutMs: number) {
-    super(`no result after ${timeoutMs} ms (map.timeout)`);
-    this.name = 'ItemTimeout';
-  }
-}
+import { ItemTimeout } from '../core/processor.js';
 
 export class ItemDeadline {
   private ctl: AbortController | undefined;

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SluiceError } from '../core/errors.js';
 import { BUILTIN_PROCESSORS, isBuiltin } from '../processors/index.js';
-import type { ProcessorContext } from './context.js';
+import type { ProcessorContext } from '../core/processor.js';
 import type { TaskMessage } from './protocol.js';
 
 export type ProcessorFn = ((item: TaskMessage['item'], ctx: ProcessorContext) => Promise<unknown> | unknown) & {

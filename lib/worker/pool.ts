@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { fdLimitError, type ErrorInfo } from '../core/errors.js';
 import { isBatchReply, isReply, type BatchMessage, type ReplyMessage, type TaskMessage } from './protocol.js';
-import { ChildGroups } from './child-groups.js';
+import { ChildGroups } from '../core/child-groups.js';
 
 export interface PoolOptions {
   concurrency: number;

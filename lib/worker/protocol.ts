@@ -1,4 +1,5 @@
 import type { ErrorInfo } from '../core/errors.js';
+import type { ProcessorItem } from '../core/processor.js';
 
 /** The one message the main thread sends a worker per item. */
 export interface TaskMessage {
@@ -6,15 +7,7 @@ export interface TaskMessage {
   /** built-in processor name, or an absolute path (file URL) to a module */
   processor: string;
   options: Record<string, unknown>;
-  item: {
-    path: string;
-    file: string | Uint8Array;
-    rel: string;
-    size: number;
-    mtime_ms: number;
-    /** reached through a link the user asked to follow, or named by the user: readers may follow it (see core/input.ts) */
-    follow?: boolean;
-  };
+  item: ProcessorItem;
   /** absolute output dir, or null when outputs go inline in the result */
   outDir: string | null;
   /** the pool's slot for this task: the worker writes its start time there (set by the pool) */

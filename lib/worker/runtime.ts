@@ -2,12 +2,12 @@
 // which belongs to the NDJSON stream: console and process.stdout are sent to stderr first.
 import { workerData } from 'piscina';
 import { fdLimitError, toErrorInfo, SluiceError, type ErrorInfo } from '../core/errors.js';
-import { defaultDisplay } from '../stages/walk.js';
 import { makeContext, OutputNames } from './context.js';
 import type { BatchMessage, BatchReply, ReplyMessage, TaskMessage } from './protocol.js';
 import { loadProcessor, type ProcessorFn } from './load.js';
-import { bindChildTable, setChildSlot } from './child-groups.js';
+import { bindChildTable, setChildSlot } from '../core/child-groups.js';
 import { ItemDeadline } from './deadline.js';
+import { defaultDisplay } from '../core/fsx.js';
 
 const toStderr = (...args: unknown[]) => console.error(...args);
 console.log = toStderr;

@@ -4,7 +4,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { hostTag } from '../../lib/worker/output.js';
+import { hostTag } from '../../lib/core/output.js';
 import { FIXTURES, ofType, outputTemps, resultsByPath, sluice, tmpDir, waitForFile } from '../helpers.js';
 
 const gate = path.join(FIXTURES, 'processors/gate.mjs');

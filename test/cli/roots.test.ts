@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { hash } from 'node:crypto';
 import { makeTree, ofType, readJournal, sluice, tmpDir } from '../helpers.js';
-import { walk } from '../../lib/stages/walk.js';
-import { WalkerThread } from '../../lib/stages/walk-thread.js';
+import { walk } from '../../lib/stages/walk/walk.js';
+import { WalkerThread } from '../../lib/stages/walk/thread.js';
 import { Journal } from '../../lib/checkpoint/journal.js';
 import { metaKey } from '../../lib/checkpoint/keys.js';
 import type { Item } from '../../lib/core/item.js';
@@ -120,7 +120,7 @@ t.test('files given as roots from one folder keep their keys; from two folders t
 });
 
 t.test('root prefixes: empty for one root, the path from the common folder otherwise', async (t) => {
-  const { rootPrefixes } = await import('../../lib/stages/roots.js');
+  const { rootPrefixes } = await import('../../lib/stages/walk/roots.js');
   t.same(rootPrefixes(['/x/docs']), ['']);
   t.same(rootPrefixes(['/x/ra', '/x/rb']), ['ra/', 'rb/']);
   t.same(rootPrefixes(['/data/2023/docs', '/data/2024/docs']), ['2023/docs/', '2024/docs/'], 'same basenames told apart by their parents');

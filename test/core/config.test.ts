@@ -1,7 +1,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, configHash, fingerprintOptions, loadPipelineFile, parsePipeline, pipelineJsonSchema } from '../../lib/core/config.js';
+import { ConfigError, configHash, fingerprintOptions, loadPipelineFile, parsePipeline, pipelineJsonSchema } from '../../lib/run/config.js';
 import { tmpDir } from '../helpers.js';
 
 const base = `version: 1

@@ -1,7 +1,7 @@
 // Durations: units, bare seconds (as timeout(1) takes them), decimals, and errors naming the forms.
 import t from 'tap';
 import { parseDuration } from '../../lib/core/duration.js';
-import { ConfigError, parsePipeline } from '../../lib/core/config.js';
+import { ConfigError, parsePipeline } from '../../lib/run/config.js';
 
 const pipeline = (timeout: string) => `version: 1
 name: d

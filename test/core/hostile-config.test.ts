@@ -2,7 +2,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, parsePipeline } from '../../lib/core/config.js';
+import { ConfigError, parsePipeline } from '../../lib/run/config.js';
 import { applyOverrides, setPath } from '../../lib/cli/overrides.js';
 import { sluice, tmpDir } from '../helpers.js';
 

@@ -144,7 +144,7 @@ t.test('exec: at the deadline (ctx.signal) the whole process group is stopped an
   const grandchild = await pidFrom(pidFile);
   pids.push(grandchild);
   t.ok(alive(grandchild), 'the grandchild runs');
-  ac.abort(new (await import('../../lib/worker/deadline.js')).ItemTimeout(1234));
+  ac.abort(new (await import('../../lib/core/processor.js')).ItemTimeout(1234));
   t.match(await running, { code: 'SLUICE_E_TIMEOUT', message: 'no result after 1234 ms (map.timeout): sh and its process group were stopped; stderr: started' });
   t.ok(await gone(grandchild), `grandchild ${grandchild} is gone`);
 });

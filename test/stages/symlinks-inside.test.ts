@@ -2,9 +2,9 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { walk, type WalkOptions, type WalkWarning } from '../../lib/stages/walk.js';
-import { WalkerThread } from '../../lib/stages/walk-thread.js';
-import { parsePipeline } from '../../lib/core/config.js';
+import { walk, type WalkOptions, type WalkWarning } from '../../lib/stages/walk/walk.js';
+import { WalkerThread } from '../../lib/stages/walk/thread.js';
+import { parsePipeline } from '../../lib/run/config.js';
 import type { Item } from '../../lib/core/item.js';
 import { ofType, sluice, tmpDir } from '../helpers.js';
 

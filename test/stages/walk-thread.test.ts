@@ -3,8 +3,8 @@
 import t from 'tap';
 import path from 'node:path';
 import fs from 'node:fs';
-import { walk, type Deferred, type FileEntry, type Offloaded, type WalkOptions, checkFileSync } from '../../lib/stages/walk.js';
-import { WalkerThread } from '../../lib/stages/walk-thread.js';
+import { walk, type Deferred, type FileEntry, type Offloaded, type WalkOptions, checkFileSync } from '../../lib/stages/walk/walk.js';
+import { WalkerThread } from '../../lib/stages/walk/thread.js';
 import { Journal } from '../../lib/checkpoint/journal.js';
 import { metaKey } from '../../lib/checkpoint/keys.js';
 import type { Item } from '../../lib/core/item.js';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { walk, type WalkOptions } from '../../lib/stages/walk.js';
+import { walk, type WalkOptions } from '../../lib/stages/walk/walk.js';
 import type { Item } from '../../lib/core/item.js';
 import { makeTree, tmpDir } from '../helpers.js';
 

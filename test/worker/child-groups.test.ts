@@ -1,9 +1,9 @@
 // The shared table of command process groups: how the main thread reaches a command whose worker
-// it stops or loses (lib/worker/child-groups.ts).
+// it stops or loses (lib/core/child-groups.ts).
 import t from 'tap';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { bindChildTable, ChildGroups, killByToken, setChildSlot, SlotFenced, spawnInGroup, TOKEN_VAR } from '../../lib/worker/child-groups.js';
+import { bindChildTable, ChildGroups, killByToken, setChildSlot, SlotFenced, spawnInGroup, TOKEN_VAR } from '../../lib/core/child-groups.js';
 import { tmpDir } from '../helpers.js';
 import { alive, gone, killAll, pidFrom } from '../support/procs.js';
 

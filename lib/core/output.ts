@@ -12,12 +12,12 @@
 //   SluiceError), so a full disk stops the run and is never recorded as a bad document, and a
 //   missing directory of the output dir is never a vanished input.
 import fs, { constants as C, promises as fsp } from 'node:fs';
-import { faultHook } from '../core/faults.js';
+import { faultHook } from './faults.js';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { SluiceError, toErrorInfo } from '../core/errors.js';
-import { syncDir } from '../core/fsx.js';
+import { SluiceError, toErrorInfo } from './errors.js';
+import { syncDir } from './fsx.js';
 
 /** Where writeOutput keeps its temp files, inside the output dir (same file system: the rename is atomic). */
 export const OUTPUT_TMP_DIR = '.sluice-tmp';

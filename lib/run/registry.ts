@@ -1,7 +1,7 @@
-import { z } from './zod.js';
-import type { ComponentSpec } from './spec.js';
-import { DURATION_RE } from './duration.js';
-import { spec as walk } from '../stages/walk-spec.js';
+import { z } from '../core/zod.js';
+import type { ComponentSpec } from '../core/spec.js';
+import { DURATION_RE } from '../core/duration.js';
+import { spec as walk } from '../stages/walk/spec.js';
 import { spec as stdin } from '../stages/stdin.js';
 import { spec as dedupe } from '../stages/dedupe.js';
 import { spec as map } from '../stages/map.js';

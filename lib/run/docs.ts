@@ -1,6 +1,6 @@
 import { components, KIND_LABEL, optionDocs } from './registry.js';
 import { pipelineKeys } from './config.js';
-import { ERROR_CODES } from './errors.js';
+import { ERROR_CODES } from '../core/errors.js';
 
 /** docs/reference.md, generated from the schemas and the error table (`sluice stages --markdown`). */
 export function referenceMarkdown(): string {

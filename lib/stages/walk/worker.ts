@@ -1,20 +1,19 @@
-// The walker thread (see walk-thread.ts): walk, key, drop what the checkpoint has, send the rest.
-import { WALKER_YOUNG_GENERATION_MB, threadExecArgv } from '../core/threads.js';
-import { parentPort, receiveMessageOnPort, workerData, Worker, type MessagePort } from 'node:worker_threads';
+// The walker thread (see thread.ts): walk, key, drop what the checkpoint has, send the rest.
+import { WALKER_YOUNG_GENERATION_MB, threadExecArgv } from '../../core/threads.js';
+import { parentPort, receiveMessageOnPort, workerData, Worker } from 'node:worker_threads';
 import { walk, type FileEntry, type Offloaded, type WalkWarning } from './walk.js';
-import { Keyer, type KeyTable } from './walk-keys.js';
-import type { HelperReply, HelperRequest } from './walk-helper.js';
-import { isFdExhausted, SluiceError } from '../core/errors.js';
-import type { Item } from '../core/item.js';
-import { WALK_BATCH, WALK_CREDIT, type WalkerInit, type WalkerMessage } from './walk-thread.js';
+import { Keyer, type KeyTable } from './keys.js';
+import { isFdExhausted, SluiceError } from '../../core/errors.js';
+import type { Item } from '../../core/item.js';
+import { WALK_BATCH, WALK_CREDIT, type CreditMessage, type HelperData, type HelperReply, type HelperRequest, type TableMessage, type WalkerData, type WalkerMessage } from './protocol.js';
 
-const init = workerData as WalkerInit & { tablePort: MessagePort; ready: Int32Array };
+const init = workerData as WalkerData;
 const port = parentPort!;
 const send = (m: WalkerMessage) => port.postMessage(m);
 
 let credit = WALK_CREDIT;
 let wake: (() => void) | null = null;
-port.on('message', () => {
+port.on('message', (_m: CreditMessage) => {
   credit++;
   wake?.();
 });
@@ -28,8 +27,8 @@ let helperBytes = 0;
 let nextId = 0;
 const waiting = new Map<number, (r: Offloaded) => void>();
 if (init.helper) {
-  helper = new Worker(new URL('./walk-helper.js', import.meta.url), {
-    workerData: { dedupe: init.dedupe, countOnly: !!init.countOnly },
+  helper = new Worker(new URL('./helper.js', import.meta.url), {
+    workerData: { dedupe: init.dedupe, countOnly: !!init.countOnly } satisfies HelperData,
     execArgv: threadExecArgv(),
       resourceLimits: { maxYoungGenerationSizeMb: WALKER_YOUNG_GENERATION_MB },
   });
@@ -53,7 +52,7 @@ if (init.helper) {
 function pollTable(wait: boolean): KeyTable | undefined {
   if (wait) Atomics.wait(init.ready, 0, 0);
   else if (!Atomics.load(init.ready, 0)) return undefined;
-  const m = receiveMessageOnPort(init.tablePort)?.message as { table: KeyTable['table']; seen: KeyTable['seen'] } | undefined;
+  const m = receiveMessageOnPort(init.tablePort)?.message as TableMessage | undefined;
   const keys = { table: m?.table ?? null, seen: m?.seen ?? null };
   helper?.postMessage({ t: 'table', keys } satisfies HelperRequest);
   return keys;

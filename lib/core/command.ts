@@ -6,9 +6,9 @@
 // are held in memory, and the last STDERR_TAIL_BYTES of stderr. The promise never rejects for
 // anything the command does: a start failure, a signal, an overflow or a stop are in the outcome.
 import type { ChildProcess, StdioOptions } from 'node:child_process';
-import { SluiceError } from '../core/errors.js';
+import { SluiceError } from './errors.js';
 import { signalGroup, spawnInGroup } from './child-groups.js';
-import { ItemTimeout } from './deadline.js';
+import { ItemTimeout } from './processor.js';
 
 /** Bytes of stderr kept (the last ones) for messages and results. */
 export const STDERR_TAIL_BYTES = 2000;

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
-import type { ProgressEvent } from './events.js';
+import type { EventSink } from '../core/ndjson.js';
+import type { ProgressEvent } from '../core/events.js';
 import type { RunStats } from '../stages/report.js';
 
 export type ProgressMode = 'auto' | 'ndjson' | 'bar' | 'none';
@@ -51,4 +52,44 @@ function fmtSecs(s: number): string {
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/**
+ * The run's progress: an NDJSON line every interval unless asked not to (skipped while the
+ * reader is behind), and a bar on stderr when it is a terminal (or asked for).
+ */
+export class ProgressTicker {
+  private readonly ndjson: boolean;
+  private readonly bar: ProgressBar | null;
+  private readonly timer: NodeJS.Timeout | null;
+
+  constructor(private readonly mode: ProgressMode, intervalMs: number, private readonly events: EventSink, err: Writable & { isTTY?: boolean; columns?: number }, now: () => [RunStats, number]) {
+    this.ndjson = mode === 'auto' || mode === 'ndjson';
+    this.bar = mode === 'bar' || (mode === 'auto' && err.isTTY) ? new ProgressBar(err) : null;
+    const tick = () => {
+      // a timer must never throw: reading RSS fails when out of file descriptors; skip this line
+      let p;
+      try {
+        p = progressEvent(...now());
+      } catch {
+        return;
+      }
+      if (this.ndjson && !this.events.busy) void this.events.write(p);
+      this.bar?.draw(p);
+    };
+    this.timer = mode === 'none' ? null : setInterval(tick, intervalMs);
+    this.timer?.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** The last line, nothing in flight, and the bar cleared. */
+  async final(stats: RunStats): Promise<void> {
+    if (this.mode === 'none') return;
+    const p = progressEvent(stats, 0);
+    if (this.ndjson) await this.events.write(p);
+    if (this.bar) { this.bar.draw(p); this.bar.clear(); }
+  }
 }

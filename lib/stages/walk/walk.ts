@@ -2,13 +2,13 @@ import fs, { promises as fsp, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import picomatch from 'picomatch';
-import type { Item } from '../core/item.js';
-import { fdLimitError, SluiceError } from '../core/errors.js';
-import type { WalkOptions } from './walk-spec.js';
+import type { Item } from '../../core/item.js';
+import { fdLimitError, SluiceError } from '../../core/errors.js';
+import type { WalkOptions } from './spec.js';
 import { rootPrefixes } from './roots.js';
-import { canonicalPath } from '../core/fsx.js';
+import { canonicalPath, defaultDisplay } from '../../core/fsx.js';
 
-export type { WalkOptions } from './walk-spec.js';
+export type { WalkOptions } from './spec.js';
 
 export interface WalkWarning {
   path: string;
@@ -126,10 +126,6 @@ function join(dir: P, name: P): P {
   return Buffer.concat([typeof dir === 'string' ? Buffer.from(dir) : dir, SEP, typeof name === 'string' ? Buffer.from(name) : name]);
 }
 
-export function defaultDisplay(abs: string, cwd = process.cwd()): string {
-  const rel = path.relative(cwd, abs);
-  return rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
-}
 
 interface Frame { dir: P; rel: string }
 

@@ -1,15 +1,14 @@
-// The walker thread's helper (see walk-thread.ts): stat, key and look up the half of each chunk
+// The walker thread's helper (see thread.ts): stat, key and look up the half of each chunk
 // of files it is sent, while the walker does the other half.
 import { parentPort, workerData } from 'node:worker_threads';
 import { checkFileSync, type CheckResult, type FileEntry } from './walk.js';
-import { Keyer, type KeyTable } from './walk-keys.js';
+import { Keyer } from './keys.js';
+import type { HelperData, HelperReply, HelperRequest } from './protocol.js';
 
-export type HelperRequest = { t: 'table'; keys: KeyTable } | { t: 'batch'; id: number; paths: (string | Uint8Array)[]; rels: string[]; links: boolean[] | null };
-export interface HelperReply { id: number; results: CheckResult[]; found: number; skipped: number; bytes: number; ms: number }
 
 const port = parentPort!;
 // until the walker hands the checkpoint's table over, keys come back deferred
-const init = workerData as { dedupe: boolean; countOnly: boolean };
+const init = workerData as HelperData;
 const keyer = new Keyer(init.dedupe, () => undefined, init.countOnly);
 port.on('message', (m: HelperRequest) => {
   if (m.t === 'table') {

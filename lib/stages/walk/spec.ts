@@ -1,7 +1,7 @@
 // The walk source's options and description, apart from the walk itself: the walker thread
 // imports walk.ts and should not pay for zod.
-import { z } from '../core/zod.js';
-import type { ComponentSpec } from '../core/spec.js';
+import { z } from '../../core/zod.js';
+import type { ComponentSpec } from '../../core/spec.js';
 
 export const walkOptions = z.strictObject({
   roots: z.array(z.string().min(1)).min(1).describe('files or directories to walk; relative paths are relative to the pipeline file'),

@@ -1,5 +1,5 @@
-import { metaDigest } from '../checkpoint/keys.js';
-import { KeySet, type KeySetSnapshot } from '../checkpoint/keyset.js';
+import { metaDigest } from '../../checkpoint/keys.js';
+import { KeySet, type KeySetSnapshot } from '../../checkpoint/keyset.js';
 import type { Deferred } from './walk.js';
 
 export interface KeyTable { table: KeySetSnapshot | null; seen: Uint8Array | null }

@@ -1,14 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { z } from './zod.js';
+import { z } from '../core/zod.js';
 import { createRequire } from 'node:module';
 import type { LineCounter, Node } from 'yaml';
-import { SluiceError } from './errors.js';
-import type { ComponentSpec } from './spec.js';
-import { check, duration, formatPath, show, type SchemaIssue } from './schema-util.js';
-import { parseDuration } from './duration.js';
-import { walkOptions, type WalkOptions } from '../stages/walk-spec.js';
+import { SluiceError } from '../core/errors.js';
+import type { ConfigParts } from '../checkpoint/state.js';
+import type { ComponentSpec } from '../core/spec.js';
+import { check, duration, formatPath, show, type SchemaIssue } from '../core/schema-util.js';
+import { parseDuration } from '../core/duration.js';
+import { walkOptions, type WalkOptions } from '../stages/walk/spec.js';
 import { dedupeOptions, type DedupeOptions } from '../stages/dedupe.js';
 import { mapOptions, type MapOptions } from '../stages/map.js';
 import { BUILTIN_PROCESSORS, isBuiltin, isModulePath, resolveProcessor } from '../processors/index.js';
@@ -278,16 +279,6 @@ function lineOf(root: unknown, p: (string | number)[], lines: LineCounter): numb
   return off === undefined ? undefined : lines.linePos(off).line;
 }
 
-/** What decides an item's result, part by part (run.json keeps them, to name what changed). */
-export interface ConfigParts {
-  /** `builtin:<name>@<sluice version>`, or `file:<sha256 of the module>` */
-  proc: string;
-  /** sha256 of the processor options, keys sorted (16 hex digits) */
-  options: string;
-  key: string | null;
-  /** outputs go to files (an output dir is set) rather than inline in the result */
-  out: boolean;
-}
 
 /**
  * The options that decide an item's result: a built-in processor's options less those at their

@@ -1,33 +1,10 @@
-import { WALKER_YOUNG_GENERATION_MB, threadExecArgv } from '../core/threads.js';
+import { WALKER_YOUNG_GENERATION_MB, threadExecArgv } from '../../core/threads.js';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import type { Item } from '../core/item.js';
-import { isFdExhausted, SluiceError, type ErrorCode } from '../core/errors.js';
-import type { KeySetSnapshot } from '../checkpoint/keyset.js';
-import type { WalkOptions, WalkWarning } from './walk.js';
-
-/** Items sent in one message at most; a starved consumer gets them one at a time. */
-export const WALK_BATCH = 64;
-/** Messages of items sent and not yet consumed: with the batch, the bound on items in transit. */
-export const WALK_CREDIT = 4;
-
-export interface WalkerInit {
-  opts: WalkOptions;
-  skip: string[];
-  /** look keys up in the checkpoint's table (sent once loaded) and drop the done ones */
-  dedupe: boolean;
-  /** start a helper thread that takes half of the stat, key and lookup work */
-  helper: boolean;
-  /** send no items, only the counts (and bytes): a plan */
-  countOnly?: boolean;
-}
-
-/** Messages from the walker thread. */
-export type WalkerMessage =
-  | { t: 'items'; items: Item[]; found: number; skipped: number }
-  | { t: 'count'; found: number; skipped: number }
-  | { t: 'warning'; w: WalkWarning }
-  | { t: 'error'; code: ErrorCode; message: string }
-  | { t: 'done'; found: number; skipped: number; bytes: number };
+import type { Item } from '../../core/item.js';
+import { isFdExhausted, SluiceError } from '../../core/errors.js';
+import type { KeySetSnapshot } from '../../checkpoint/keyset.js';
+import type { WalkWarning } from './walk.js';
+import { CREDIT, type TableMessage, type WalkerData, type WalkerInit, type WalkerMessage } from './protocol.js';
 
 export interface WalkerHooks {
   signal?: AbortSignal;
@@ -64,8 +41,8 @@ export class WalkerThread {
   constructor(init: WalkerInit) {
     const { port1, port2 } = new MessageChannel();
     this.tablePort = port1;
-    this.worker = new Worker(new URL('./walk-worker.js', import.meta.url), {
-      workerData: { ...init, tablePort: port2, ready: this.ready },
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), {
+      workerData: { ...init, tablePort: port2, ready: this.ready } satisfies WalkerData,
       transferList: [port2],
       execArgv: threadExecArgv(),
       resourceLimits: { maxYoungGenerationSizeMb: WALKER_YOUNG_GENERATION_MB },
@@ -80,7 +57,7 @@ export class WalkerThread {
     if (this.closed || Atomics.load(this.ready, 0)) return;
     this.snap = snap;
     this.seen = snap ? new Uint8Array(new SharedArrayBuffer(snap.capacity)) : null;
-    this.tablePort.postMessage({ table: snap, seen: this.seen });
+    this.tablePort.postMessage({ table: snap, seen: this.seen } satisfies TableMessage);
     Atomics.store(this.ready, 0, 1);
     Atomics.notify(this.ready, 0);
   }
@@ -122,7 +99,7 @@ export class WalkerThread {
               if (hooks.signal?.aborted) return;
               yield item;
             }
-            this.worker.postMessage('more');
+            this.worker.postMessage(CREDIT);
             break;
           case 'count':
             break;

@@ -1,0 +1,44 @@
+// What a processor is given and gives back: the types a processor module is written against,
+// built-in or the user's. The worker runtime (worker/runtime.ts) makes them; nothing here runs.
+
+/** The item a processor is called with. */
+export interface ProcessorItem {
+  /** the path as shown to the user (relative to the cwd when under it) */
+  path: string;
+  /** what to open: an absolute path, or its raw bytes when the name is not valid UTF-8 */
+  file: string | Uint8Array;
+  /** the path relative to its walk root, `/`-separated */
+  rel: string;
+  size: number;
+  mtime_ms: number;
+  /** reached through a link the user asked to follow, or named by the user: readers may follow it (see core/input.ts) */
+  follow?: boolean;
+}
+
+/** What a processor receives besides the item. */
+export interface ProcessorContext {
+  options: Record<string, unknown>;
+  /** true when outputs go to files (an output dir is set); else return them inline */
+  hasOutputDir: boolean;
+  /**
+   * Write `data` atomically to `name` under the run's output dir (temp file, fsync, rename) and
+   * return its path as shown to the user. `name` must be relative and stay inside the dir, and no
+   * directory on the way may be a symbolic link. It rejects only with a SluiceError that says
+   * what went wrong with the output (a full disk is SLUICE_E_DISK_FULL and stops the run): a
+   * processor should let it through as it is.
+   */
+  writeOutput(name: string, data: string | Uint8Array): Promise<string>;
+  /**
+   * Aborts when the item's time (map.timeout) is up. A processor that reads it gets a moment more
+   * to stop and reply before its worker is stopped (see worker/deadline.ts). Set in a worker.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** The abort reason of `ctx.signal`: the item ran out of time. */
+export class ItemTimeout extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`no result after ${timeoutMs} ms (map.timeout)`);
+    this.name = 'ItemTimeout';
+  }
+}

@@ -1,0 +1,75 @@
+import { Writable } from 'node:stream';
+import { ERROR_CODES, isErrorCode } from '../core/errors.js';
+import type { ResultEvent } from '../core/events.js';
+import { MAX_JOURNALED_OUTPUT, type Journal, type JournalEntry } from '../checkpoint/journal.js';
+import type { ItemResult } from '../stages/map.js';
+
+// Recording a result: what a finished item becomes in the journal and on stdout, and back. The
+// line's bytes (field order, the fast parser's prefix) are checkpoint/journal.ts's formatLine and
+// isFastLine; which fields a result puts there, and how `sluice results` turns a line back into
+// the event the run printed, are here, and nowhere else.
+
+/** The output goes into the journal when small, so `sluice results` can rebuild what stdout showed. */
+function journaledOutput(output: Record<string, unknown> | undefined): { output?: Record<string, unknown>; output_omitted?: true } {
+  if (!output) return {};
+  return JSON.stringify(output).length <= MAX_JOURNALED_OUTPUT ? { output } : { output_omitted: true };
+}
+
+/** The journal entry of a finished item. */
+export function entryOf(r: ItemResult, at = new Date()): JournalEntry {
+  return {
+    key: r.item.key!, status: r.status, path: r.item.path, ...(r.item.path_b64 ? { path_b64: r.item.path_b64 } : {}),
+    at: at.toISOString(), ms: r.ms, attempts: r.attempts, ...journaledOutput(r.output),
+    ...(r.outputs ? { outputs: r.outputs } : {}), ...(r.outputs_more ? { outputs_more: r.outputs_more } : {}),
+    ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
+  };
+}
+
+/** The `result` event a run prints for a finished item. */
+export function eventOf(r: ItemResult): ResultEvent {
+  const ev: ResultEvent = { v: 1, type: 'result', key: r.item.key!, path: r.item.path, status: r.status, ms: r.ms, attempts: r.attempts };
+  if (r.item.path_b64) ev.path_b64 = r.item.path_b64;
+  if (r.output) ev.output = r.output;
+  if (r.error) ev.error = r.error;
+  return ev;
+}
+
+/** A journal entry as the `result` event the run printed for it (`sluice results`). */
+export function eventOfEntry(e: JournalEntry): ResultEvent & { output_omitted?: true; at: string } {
+  const ev: ResultEvent & { output_omitted?: true; at: string } = {
+    v: 1, type: 'result', key: e.key, path: e.path, status: e.status, ms: e.ms, attempts: e.attempts ?? 1, at: e.at,
+  };
+  if (e.path_b64) ev.path_b64 = e.path_b64;
+  if (e.output) ev.output = e.output;
+  if (e.output_omitted) ev.output_omitted = true;
+  if (e.error) ev.error = { code: e.error.code, message: e.error.message, retryable: isErrorCode(e.error.code) ? ERROR_CODES[e.error.code].retryable : false };
+  return ev;
+}
+
+export interface RecordHooks {
+  /** whether to record this result; one that is not is left for the next run (default: record every result) */
+  keep?: (r: ItemResult) => boolean | Error;
+  /** after the line is handed to the journal: print the event, count it (awaited: backpressure) */
+  recorded?: (r: ItemResult, ev: ResultEvent) => Promise<void> | void;
+  /** a result not kept, or a null (an item dropped at a stop) */
+  dropped?: (r: ItemResult | null) => Promise<void> | void;
+}
+
+/**
+ * The journal sink: each result is appended to the journal, and only then printed (`recorded`),
+ * one at a time in arrival order, so that whatever was printed is on record. A `keep` that
+ * returns an Error fails the stream with it.
+ */
+export class RecordSink extends Writable {
+  constructor(private readonly journal: Journal, private readonly hooks: RecordHooks = {}) {
+    super({ objectMode: true, highWaterMark: 16 });
+  }
+
+  override _write(r: ItemResult | null, _e: BufferEncoding, cb: (err?: Error | null) => void): void {
+    const h = this.hooks;
+    const keep = r ? (h.keep?.(r) ?? true) : false;
+    if (keep instanceof Error) return cb(keep);
+    if (!keep) return void Promise.resolve(h.dropped?.(r)).then(() => cb(), cb);
+    this.journal.append(entryOf(r!)).then(() => h.recorded?.(r!, eventOf(r!))).then(() => cb(), cb);
+  }
+}

@@ -1,0 +1,98 @@
+import { faultHook } from '../core/faults.js';
+import type { Item } from '../core/item.js';
+import { defaultDisplay } from '../core/fsx.js';
+import type { Journal } from '../checkpoint/journal.js';
+import { metaDigest } from '../checkpoint/keys.js';
+import { walk, type WalkWarning } from '../stages/walk/walk.js';
+import { WalkerThread } from '../stages/walk/thread.js';
+import { stdinItems, type StdinFormat } from '../stages/stdin.js';
+import type { RunStats } from '../stages/report.js';
+import type { PipelineConfig } from './config.js';
+
+// Where a run's items come from: paths on stdin, the walker thread (the default key: walk, key
+// and dedupe off the main thread), or the walk in this thread (content keys, which read files and
+// stay a stream stage). The choice and the wiring of each are here.
+
+export interface StdinSource { input: AsyncIterable<Buffer | string>; format: StdinFormat; strict: boolean }
+
+/**
+ * A journal this big (~50k items) makes the walk worth a helper thread: a resume stats, keys and
+ * looks up every file before the first new one; a fresh run is bound by its processor instead.
+ */
+const HELPER_MIN_JOURNAL = 8 << 20;
+
+/** The default key walks, keys and dedupes in a thread of its own; content keys read files in the stream. */
+export function walksInThread(cfg: PipelineConfig): boolean {
+  return cfg.dedupe?.key !== 'content';
+}
+
+/**
+ * The walker thread, started before the journal loads so that the walk gets going meanwhile
+ * (null: stdin, or content keys). `recordedBytes`: the journal's size, which decides the helper.
+ */
+export function startWalker(cfg: PipelineConfig, ownFiles: Set<string>, recordedBytes: number, stdin: boolean): WalkerThread | null {
+  if (stdin || !walksInThread(cfg)) return null;
+  const helperMin = Number(faultHook('SLUICE_WALK_HELPER_MIN_BYTES') ?? HELPER_MIN_JOURNAL);
+  return new WalkerThread({ opts: cfg.walk, skip: [...ownFiles], dedupe: !!cfg.dedupe, helper: recordedBytes >= helperMin });
+}
+
+/** Give the walker the checkpoint's table (its first lookup waits for it). */
+export function handTable(walker: WalkerThread, cfg: PipelineConfig, journal: Journal): void {
+  // test hook: hand the table over late, so that the walk has to hold files meanwhile
+  const late = Number(faultHook('SLUICE_FAULT_TABLE_DELAY_MS') ?? 0);
+  const hand = () => walker.setTable(cfg.dedupe ? journal.snapshot() : null);
+  if (late > 0) setTimeout(hand, late).unref();
+  else hand();
+}
+
+export interface SourceOptions {
+  cfg: PipelineConfig;
+  journal: Journal;
+  stats: RunStats;
+  signal: AbortSignal;
+  walker: WalkerThread | null;
+  stdin?: StdinSource;
+  ownFiles: Set<string>;
+  onWarning: (w: WalkWarning) => void;
+  /** a stdin line that names no item */
+  onInputError: (line: number, message: string) => void;
+  say: (line: string) => void;
+}
+
+/** The items to run, counted in `stats` (found, and skipped as done) as they are read. */
+export function sourceItems(s: SourceOptions): AsyncIterable<Item> {
+  const { cfg, journal, stats } = s;
+  const fused = walksInThread(cfg);
+  // stdin and the in-thread walk: counting and (with the default key) dedupe happen as names are read, synchronously
+  const admit = (rel: string, size: number, mtimeMs: number): string | boolean => {
+    stats.found++;
+    if (!fused) return true;
+    const digest = metaDigest({ rel, size, mtime_ms: mtimeMs });
+    if (cfg.dedupe && journal.lookupDigest(digest)) {
+      stats.skipped++;
+      return false;
+    }
+    return digest.toString('hex', 0, 16); // the key, hashed once
+  };
+  if (s.stdin) {
+    return stdinItems(s.stdin.input, { format: s.stdin.format, strict: s.stdin.strict }, {
+      signal: s.signal,
+      admit,
+      onProblem: (p) => s.onInputError(p.line, `stdin line ${p.line}: ${p.message}`),
+      onNote: (message) => s.say(`sluice: ${message}`),
+    });
+  }
+  if (s.walker) {
+    return s.walker.items({
+      signal: s.signal,
+      onCounts: (found, skipped) => { stats.found = found; stats.skipped = skipped; },
+      onWarning: s.onWarning,
+    });
+  }
+  return walk(cfg.walk, { signal: s.signal, skip: s.ownFiles, onWarning: s.onWarning, admit });
+}
+
+/** A walk warning as the event printed for it. */
+export function warningEvent(w: WalkWarning) {
+  return { v: 1 as const, type: 'warning' as const, code: w.code, path: defaultDisplay(w.path), message: w.message };
+}
