@@ -137,14 +137,21 @@ export async function main(argv: string[]): Promise<number> {
         .example('sluice results --state .sluice/pdf-text --status failed | jq -r .path', 'rebuild the list of failures after losing stdout'),
       async (a) => { code = await resultsCommand(a); },
     )
-    .command<{ json?: boolean; markdown?: boolean }>(
+    .command<{ json?: boolean; markdown?: boolean; processor?: string[] }>(
       'stages',
       'list every source, stage and processor with its options',
       (y) => y.option('json', { type: 'boolean', describe: 'one NDJSON line per component' })
-        .option('markdown', { type: 'boolean', describe: 'the reference page (docs/reference.md), with the error codes' }),
-      (a) => { code = stagesCommand(!!a.json, !!a.markdown); },
+        .option('markdown', { type: 'boolean', describe: 'the reference page (docs/reference.md), with the error codes' })
+        .option('processor', { type: 'string', array: true, describe: 'also list this processor module (defineProcessor), with its options' })
+        .example('sluice stages --processor ./my-processor.mjs', 'a processor module of your own, listed like the built-ins'),
+      async (a) => { code = await stagesCommand(!!a.json, !!a.markdown, a.processor ?? []); },
     )
-    .command('schema', 'print the JSON Schema of pipeline files (for editors)', () => {}, () => { code = schemaCommand(); })
+    .command<{ processor?: string[] }>(
+      'schema',
+      'print the JSON Schema of pipeline files (for editors)',
+      (y) => y.option('processor', { type: 'string', array: true, describe: 'include this processor module\'s options (defineProcessor) under map.options' }),
+      async (a) => { code = await schemaCommand(a.processor ?? []); },
+    )
     .demandCommand(1, 'name a command: run, plan, status, results, validate, stages or schema')
     .strict()
     .version(VERSION)

@@ -10,7 +10,7 @@ import { checkProcessor } from '../worker/check.js';
 export async function validateCommand(file: string, json: boolean): Promise<number> {
   const cfg = loadPipelineFile(file);
   checkReportPath(cfg, stateDirFor(cfg)); // a report that would overwrite the checkpoint or an input
-  await checkProcessor(cfg.map.processor);
+  await checkProcessor(cfg.map.processor, cfg.map.options);
   if (json) {
     process.stdout.write(JSON.stringify({ v: 1, type: 'valid', pipeline: cfg.name, file, processor: cfg.map.processor }) + '\n');
   } else {

@@ -42,7 +42,7 @@ export interface SummaryEvent {
 export interface ErrorEvent {
   v: 1; type: 'error'; code: string; line?: number; message: string;
 }
-export type SluiceEvent = StartEvent | ResultEvent | ProgressEvent | WarningEvent | SummaryEvent;
+export type SluiceEvent = StartEvent | ResultEvent | ProgressEvent | WarningEvent | ErrorEvent | SummaryEvent;
 
 export function runId(now = new Date()): string {
   return `${now.toISOString().replace(/\.\d+Z$/, 'Z')}-${Math.random().toString(16).slice(2, 6)}`;

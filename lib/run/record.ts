@@ -1,8 +1,9 @@
 import { Writable } from 'node:stream';
-import { ERROR_CODES, isErrorCode } from '../core/errors.js';
+import { ERROR_CODES, isErrorCode, stopsRun } from '../core/errors.js';
 import type { ResultEvent } from '../core/events.js';
 import { MAX_JOURNALED_OUTPUT, type Journal, type JournalEntry } from '../checkpoint/journal.js';
 import type { ItemResult } from '../stages/map.js';
+import { runErrorStop, type StopReason } from './stop.js';
 
 // Recording a result: what a finished item becomes in the journal and on stdout, and back. The
 // line's bytes (field order, the fast parser's prefix) are checkpoint/journal.ts's formatLine and
@@ -46,9 +47,23 @@ export function eventOfEntry(e: JournalEntry): ResultEvent & { output_omitted?: 
   return ev;
 }
 
+/**
+ * What is never recorded: an item stopped at a stop (SLUICE_E_ABORTED: the next run does it),
+ * and a failure that is the run's, not the item's (a full disk, no descriptors, a processor that
+ * cannot load: errors.ts stopsRun), which stops the run (the sink ends with its error). Else
+ * the result is recorded (true).
+ */
+export function keepByDefault(r: ItemResult): boolean | RunErrorStop {
+  if (r.error?.code === 'SLUICE_E_ABORTED') return false;
+  if (r.error && stopsRun(r.error.code)) return runErrorStop(r.item.path, r.error);
+  return true;
+}
+
+type RunErrorStop = StopReason & { kind: 'run-error' };
+
 export interface RecordHooks {
-  /** whether to record this result; one that is not is left for the next run (default: record every result) */
-  keep?: (r: ItemResult) => boolean | Error;
+  /** whether to record this result; one that is not is left for the next run; an Error or a run-error stop ends the stream (default: keepByDefault) */
+  keep?: (r: ItemResult) => boolean | Error | RunErrorStop;
   /** after the line is handed to the journal: print the event, count it (awaited: backpressure) */
   recorded?: (r: ItemResult, ev: ResultEvent) => Promise<void> | void;
   /** a result not kept, or a null (an item dropped at a stop) */
@@ -67,8 +82,9 @@ export class RecordSink extends Writable {
 
   override _write(r: ItemResult | null, _e: BufferEncoding, cb: (err?: Error | null) => void): void {
     const h = this.hooks;
-    const keep = r ? (h.keep?.(r) ?? true) : false;
+    const keep = r ? (h.keep ?? keepByDefault)(r) : false;
     if (keep instanceof Error) return cb(keep);
+    if (typeof keep === 'object') return cb(keep.error);
     if (!keep) return void Promise.resolve(h.dropped?.(r)).then(() => cb(), cb);
     this.journal.append(entryOf(r!)).then(() => h.recorded?.(r!, eventOf(r!))).then(() => cb(), cb);
   }

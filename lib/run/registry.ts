@@ -6,7 +6,8 @@ import { spec as stdin } from '../stages/stdin.js';
 import { spec as dedupe } from '../stages/dedupe.js';
 import { spec as map } from '../stages/map.js';
 import { spec as report } from '../stages/report.js';
-import { BUILTIN_PROCESSORS } from '../processors/index.js';
+import { BUILTIN_PROCESSORS, resolveProcessor } from '../processors/index.js';
+import { checkProcessor, type ProcessorInfo } from '../worker/check.js';
 import { checkpointSpec, outputSpec } from './config.js';
 
 /** Every source, stage and processor, in pipeline order, then the other top-level keys: drives `sluice stages` and the docs. */
@@ -21,7 +22,12 @@ export interface OptionDoc { name: string; type: string; default?: unknown; requ
 
 /** Options of a component, flattened one level deep (retries.max), from its schema. */
 export function optionDocs(spec: ComponentSpec): OptionDoc[] {
-  const js = z.toJSONSchema(spec.options, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  return optionDocsOf(z.toJSONSchema(spec.options, { io: 'input', unrepresentable: 'any' }));
+}
+
+/** The same from an options schema already in JSON Schema form (a processor module's, from its checking thread). */
+export function optionDocsOf(schema: unknown): OptionDoc[] {
+  const js = (schema ?? {}) as JsonSchema;
   const out: OptionDoc[] = [];
   const walkProps = (s: JsonSchema, prefix: string) => {
     for (const [k, v] of Object.entries(s.properties ?? {})) {
@@ -56,4 +62,15 @@ function typeName(s: JsonSchema): string {
   if (s.type === 'array') return `list of ${s.items ? typeName(s.items) : 'any'}`;
   if (Array.isArray(s.type)) return s.type.join(' | ');
   return s.type ?? 'any';
+}
+
+/** Processor modules named on the command line, loaded (each in a thread of its own) for what they declare. */
+export async function moduleProcessors(files: string[]): Promise<{ file: string; info: ProcessorInfo }[]> {
+  const out: { file: string; info: ProcessorInfo }[] = [];
+  for (const f of files) {
+    const file = resolveProcessor(f.startsWith('/') || f.startsWith('.') ? f : './' + f, process.cwd());
+    const info = await checkProcessor(file);
+    out.push({ file, info: info ?? { name: f, description: 'a processor module without a definition (a default export function): no options schema', options: null } });
+  }
+  return out;
 }

@@ -4,7 +4,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { faultHook } from '../core/faults.js';
-import { SluiceError, stopsRun } from '../core/errors.js';
+import { SluiceError } from '../core/errors.js';
 import { checkFdLimit } from '../core/limits.js';
 import { runId, type ResultEvent, type StartEvent, type SummaryEvent } from '../core/events.js';
 import type { Item } from '../core/item.js';
@@ -23,13 +23,14 @@ import { buildReport, checkpointFailures, RunStats, writeReport } from '../stage
 import { Reorder } from '../stages/reorder.js';
 import { WorkerPool } from '../worker/pool.js';
 import { checkProcessor } from '../worker/check.js';
+import { isBuiltin } from '../processors/index.js';
 import type { TaskMessage } from '../worker/protocol.js';
 import { configHash, configParts, describeChange, type PipelineConfig } from './config.js';
 import { ProgressTicker, type ProgressMode } from './progress.js';
-import { RecordSink } from './record.js';
+import { keepByDefault, RecordSink } from './record.js';
 import { handTable, sourceItems, startWalker, walksInThread, warningEvent, type StdinSource } from './source.js';
 import { checkReportPath, journalBytes, ownFilesOf, reportPathOf, stateDirFor, stateDirLevels } from './state-dir.js';
-import { abortReason, exitCodeOf, interrupts, runErrorStop, Stopper, stopText, type StopReason } from './stop.js';
+import { abortReason, exitCodeOf, interrupts, Stopper, stopText, type StopReason } from './stop.js';
 
 // One run, from the lock to the summary: runPipeline checks and locks, runLocked prepares (run
 // state, set-aside journal, walker thread, worker pool), runWith wires source → limit → map →
@@ -85,7 +86,7 @@ export async function runPipeline(o: RunOptions): Promise<RunOutcome> {
   // too few file descriptors would fail items half-way through: say what is needed now
   checkFdLimit(o.concurrency);
   // a processor that cannot load is one error before anything is recorded, not a failure per item
-  await checkProcessor(cfg.map.processor);
+  await checkProcessor(cfg.map.processor, cfg.map.options);
   const stateDir = stateDirFor(cfg, o.stateDir);
   checkReportPath(cfg, stateDir);
   checkStateDir(stateDir, stateDirLevels(o.stateDir), true);
@@ -265,15 +266,14 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
   let fatal: SluiceError | null = null;
   const sink = new RecordSink(journal, {
     keep(r) {
-      // stopped by the end of the grace period: not the item's fault, not recorded, redone next run
-      if (r.error?.code === 'SLUICE_E_ABORTED') return false;
-      if (r.error && stopsRun(r.error.code)) {
+      const keep = keepByDefault(r);
+      if (typeof keep === 'object') {
         // not the item's fault and not recorded: the next run, with space, descriptors or a working processor, does it
-        const stop = runErrorStop(r.item.path, r.error);
-        fatal ??= stop.error;
-        stopper.stop(stop);
+        fatal ??= keep.error;
+        stopper.stop(keep);
         return false;
       }
+      if (!keep) return false;
       // --max-failures N records N failures: one that comes back after (from a batch that was
       // already running) is left unrecorded for the next run, like an item stopped at a signal
       if (r.status === 'failed' && o.maxFailures !== undefined && stats.failed >= o.maxFailures) return false;
@@ -300,6 +300,8 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
     if (graceTimer) clearTimeout(graceTimer);
     workersAtEnd = pool.threads;
     memoryKills = pool.memoryKills;
+    // a processor module's teardown (built-ins have none)
+    if (!isBuiltin(cfg.map.processor)) for (const m of await pool.teardown()) say(`sluice: processor ${defaultDisplay(cfg.map.processor)}: ${m}`);
     await pool.close().catch(() => {});
     await journal.close().catch((err: unknown) => { fatal ??= err as SluiceError; });
   }

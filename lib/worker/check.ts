@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SluiceError } from '../core/errors.js';
+import { formatPath, type SchemaIssue } from '../core/schema-util.js';
 import { threadExecArgv } from '../core/threads.js';
 import { isBuiltin } from '../processors/index.js';
 import { defaultDisplay } from '../core/fsx.js';
@@ -17,18 +18,39 @@ const CHECKER = fileURLToPath(new URL('./check-worker.js', import.meta.url));
  * naming the module file and, for a syntax error in it, the line. Built-ins are known to load.
  * The module's own output while loading goes to stderr (stdout is the NDJSON stream).
  */
-export async function checkProcessor(spec: string): Promise<void> {
-  if (isBuiltin(spec)) return;
-  const worker = new Worker(CHECKER, { workerData: { spec }, execArgv: threadExecArgv(), stdout: true });
+/** What a defineProcessor module declares, as `sluice stages` lists it (options as JSON Schema). */
+export interface ProcessorInfo { name: string; description: string; accepts?: string[]; options: unknown }
+
+/** The checking thread's reply (check-worker.ts). */
+export interface CheckReply {
+  ok: boolean;
+  name?: string;
+  message?: string;
+  code?: string | null;
+  info?: ProcessorInfo;
+  issues?: SchemaIssue[];
+}
+
+/**
+ * With `options` (the run's map.options), a defineProcessor module's options are checked against
+ * its schema too: a bad one is SLUICE_E_CONFIG (exit 2) naming the key. Resolves to what the
+ * module declares (null for a plain function or a built-in).
+ */
+export async function checkProcessor(spec: string, options?: Record<string, unknown>): Promise<ProcessorInfo | null> {
+  if (isBuiltin(spec)) return null;
+  const worker = new Worker(CHECKER, { workerData: { spec, options }, execArgv: threadExecArgv(), stdout: true });
   worker.stdout.pipe(process.stderr, { end: false });
-  const reply = await new Promise<{ ok: boolean; name?: string; message?: string; code?: string | null }>((resolve) => {
+  const reply = await new Promise<CheckReply>((resolve) => {
     worker.once('message', resolve);
     worker.once('error', (err) => resolve({ ok: false, name: err.name, message: err.message }));
     worker.once('exit', (code) => resolve({ ok: false, name: 'Error', message: `the module ended the thread loading it (exit ${code})` }));
   });
   await worker.terminate();
-  if (reply.ok) return;
   const file = defaultDisplay(spec);
+  if (reply.ok && reply.issues?.length) {
+    throw new SluiceError('SLUICE_E_CONFIG', `invalid options for processor ${reply.info?.name ?? file} (${file}):\n${reply.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`).join('\n')}`);
+  }
+  if (reply.ok) return reply.info ?? null;
   if (reply.code === 'SLUICE_E_PROCESSOR_LOAD') throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', reply.message!.replace(spec, file));
   if (reply.name === 'SyntaxError') {
     const line = await syntaxErrorLine(spec);

@@ -3,6 +3,8 @@ import { pathToFileURL } from 'node:url';
 import { SluiceError } from '../core/errors.js';
 import { BUILTIN_PROCESSORS, isBuiltin } from '../processors/index.js';
 import type { ProcessorContext } from '../core/processor.js';
+import { isDefinedProcessor, type DefinedProcessor } from '../core/define.js';
+import { check, formatPath } from '../core/schema-util.js';
 import type { TaskMessage } from './protocol.js';
 
 export type ProcessorFn = ((item: TaskMessage['item'], ctx: ProcessorContext) => Promise<unknown> | unknown) & {
@@ -14,6 +16,10 @@ export type ProcessorFn = ((item: TaskMessage['item'], ctx: ProcessorContext) =>
    * fails the item as it is.
    */
   classifyStray?: (reason: unknown, item: TaskMessage['item']) => unknown;
+  /** a defineProcessor module's definition */
+  definition?: DefinedProcessor<unknown, unknown, unknown>;
+  /** undo setup in this worker, if it ran (defineProcessor's teardown) */
+  teardown?: () => Promise<void>;
 };
 
 /**
@@ -28,12 +34,62 @@ export async function loadProcessor(spec: string, options?: Record<string, unkno
   if (!builtin && !path.isAbsolute(spec)) throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec}: expected a built-in name or an absolute path`);
   const mod = builtin ? await builtin.load(options) : await import(pathToFileURL(spec).href);
   const fn = (mod as { default?: unknown }).default;
+  if (isDefinedProcessor(fn)) return fromDefinition(fn);
   if (typeof fn !== 'function') {
-    throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec} has no default export function (export default async (item, ctx) => result)`);
+    throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec} has no default export function (export default async (item, ctx) => result, or export default defineProcessor({...}))`);
   }
   const classify = (mod as { classifyStray?: unknown }).classifyStray;
   if (typeof classify !== 'function') return fn as ProcessorFn;
   const withClassify: ProcessorFn = (item, ctx) => (fn as ProcessorFn)(item, ctx);
   withClassify.classifyStray = classify as ProcessorFn['classifyStray'];
   return withClassify;
+}
+
+/**
+ * A defineProcessor definition as the function the runtime calls: options parsed by its schema
+ * (defaults filled in) and setup run once, at the first item, in this worker; a setup that
+ * throws is the run's failure (SLUICE_E_PROCESSOR_LOAD), not the item's.
+ */
+function fromDefinition(def: DefinedProcessor<unknown, unknown, unknown>): ProcessorFn {
+  let ready: Promise<{ options: Record<string, unknown>; state: unknown }> | undefined;
+  let set: { state: unknown } | undefined;
+  const prepare = (raw: Record<string, unknown>) => (ready ??= (async () => {
+    let options: Record<string, unknown>;
+    try {
+      options = parseOptions(def, raw);
+    } catch (err) {
+      // checked before the run (check.ts); a program that composes the stages itself meets it here
+      throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', (err as Error).message);
+    }
+    try {
+      const state = def.setup ? await def.setup(options) : undefined;
+      set = { state };
+      return { options, state };
+    } catch (err) {
+      throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${def.name}: setup failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+  })());
+  const fn: ProcessorFn = async (item, ctx) => {
+    const { options, state } = await prepare(ctx.options);
+    // the context's own properties as they are (ctx.signal stays a getter: reading it is what marks the item cooperative)
+    const dctx = Object.defineProperties({}, Object.getOwnPropertyDescriptors(ctx)) as ProcessorContext & { state?: unknown };
+    dctx.options = options;
+    dctx.state = state;
+    return def.process(item, dctx as never);
+  };
+  fn.definition = def;
+  if (def.classifyStray) fn.classifyStray = def.classifyStray;
+  fn.teardown = async () => {
+    if (set && def.teardown) await def.teardown(set.state);
+    set = undefined;
+  };
+  return fn;
+}
+
+/** The options through the definition's schema; a bad one is the run's error (checked before the run, see check.ts). */
+export function parseOptions(def: DefinedProcessor<unknown, unknown, unknown>, raw: Record<string, unknown>): Record<string, unknown> {
+  if (!def.options) return raw;
+  const r = check(def.options as never, raw, ['map', 'options']);
+  if (r.ok) return r.value as Record<string, unknown>;
+  throw new SluiceError('SLUICE_E_CONFIG', `processor ${def.name}: ${r.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`);
 }

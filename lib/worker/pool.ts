@@ -405,6 +405,27 @@ export class WorkerPool {
     p.resolve(reply);
   }
 
+  /**
+   * Each worker thread undoes its processor's setup (defineProcessor's teardown), all within
+   * `ms`: one teardown message per thread, each thread holding its own until all have theirs
+   * (protocol.ts TeardownMessage). Resolves to the failures' messages; never rejects.
+   */
+  async teardown(ms = 5_000): Promise<string[]> {
+    const p = this.started;
+    const threads = p?.threads.length ?? 0;
+    if (!p || !threads || this.closing) return [];
+    const barrier = new Int32Array(new SharedArrayBuffer(4));
+    const deadline = Date.now() + ms;
+    const one = () => (p.run({ type: 'teardown', barrier, threads, deadline } as never) as Promise<{ ok: boolean; message?: string }>)
+      .catch((err: Error) => ({ ok: false, message: err.message }));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), ms + 1_000); });
+    const replies = await Promise.race([Promise.all(Array.from({ length: threads }, one)), late]);
+    clearTimeout(timer);
+    if (!replies) return [`teardown: no reply from every worker within ${ms} ms`];
+    return replies.filter((r) => !r.ok).map((r) => r.message ?? 'teardown failed');
+  }
+
   /** Stop the workers (idempotent). Items still queued, and any item run() is given later, come back SLUICE_E_ABORTED. */
   close(): Promise<void> {
     if (this.watchdog) clearInterval(this.watchdog);

@@ -28,6 +28,18 @@ export interface BatchMessage {
 }
 
 /**
+ * The end of a run, sent once per worker thread: each undoes its processor's setup (teardown),
+ * then waits at `barrier` until every thread has had its message (or `deadline`, Date.now() ms),
+ * so that no thread takes two and none is left out.
+ */
+export interface TeardownMessage {
+  type: 'teardown';
+  barrier: Int32Array;
+  threads: number;
+  deadline: number;
+}
+
+/**
  * `ms`: time in the processor, measured in the worker. `outputs`: the names (relative to the
  * output dir, `/`-separated) the item wrote through ctx.writeOutput, for the journal; at most
  * MAX_OUTPUT_NAME_CHARS characters of names cross, `outputs_more` counts the rest.

@@ -3,7 +3,7 @@
 import { workerData } from 'piscina';
 import { fdLimitError, toErrorInfo, SluiceError, type ErrorInfo } from '../core/errors.js';
 import { makeContext, OutputNames } from './context.js';
-import type { BatchMessage, BatchReply, ReplyMessage, TaskMessage } from './protocol.js';
+import type { BatchMessage, BatchReply, ReplyMessage, TaskMessage, TeardownMessage } from './protocol.js';
 import { loadProcessor, type ProcessorFn } from './load.js';
 import { bindChildTable, setChildSlot } from '../core/child-groups.js';
 import { ItemDeadline } from './deadline.js';
@@ -76,7 +76,8 @@ if (shared?.preload) {
 }
 if (shared?.booted) Atomics.add(shared.booted, 0, 1);
 
-export default async function run(task: TaskMessage | BatchMessage): Promise<ReplyMessage | BatchReply> {
+export default async function run(task: TaskMessage | BatchMessage | TeardownMessage): Promise<ReplyMessage | BatchReply | { type: 'teardown'; ok: boolean; message?: string }> {
+  if (task.type === 'teardown') return teardown(task);
   if (task.type === 'batch') {
     const replies: ReplyMessage[] = [];
     for (let i = 0; i < task.items.length; i++) {
@@ -90,6 +91,26 @@ export default async function run(task: TaskMessage | BatchMessage): Promise<Rep
   }
   if (halted()) return NOT_STARTED;
   return runOne(task.processor, task.options, task.outDir, task.item, mark(task.slot, 0), task.timeoutMs, task.slot);
+}
+
+/** Undo the setup of every processor this worker loaded, then wait for the other threads (see TeardownMessage). */
+async function teardown(m: TeardownMessage): Promise<{ type: 'teardown'; ok: boolean; message?: string }> {
+  let message: string | undefined;
+  for (const fn of loaded.values()) {
+    try {
+      await fn.teardown?.();
+    } catch (err) {
+      message ??= `teardown failed: ${(err as Error)?.message ?? String(err)}`;
+    }
+  }
+  Atomics.add(m.barrier, 0, 1);
+  // synchronous on purpose: this thread must not be given a second teardown while it waits
+  for (let n = Atomics.load(m.barrier, 0); n < m.threads; n = Atomics.load(m.barrier, 0)) {
+    const left = m.deadline - Date.now();
+    if (left <= 0) break;
+    Atomics.wait(m.barrier, 0, n, left);
+  }
+  return message ? { type: 'teardown', ok: false, message } : { type: 'teardown', ok: true };
 }
 
 /** The item starts now: say so in the slot's shared entries; returns the start (Date.now()). */
