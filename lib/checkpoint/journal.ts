@@ -1,12 +1,12 @@
 import fs, { constants as C, promises as fsp } from 'node:fs';
-import { faultHook } from '../core/faults.js';
+import type { Faults } from '../core/faults.js';
 import path from 'node:path';
 import { SluiceError, type ErrorInfo } from '../core/errors.js';
 import { KeySet, MAX_LOAD, type KeySetSnapshot } from './keyset.js';
 import { syncDir } from '../core/fsx.js';
 import { createTemp, isUnsafePath, openOwnFile } from '../core/safe-fs.js';
 
-export type FinalStatus = 'ok' | 'failed';
+type FinalStatus = 'ok' | 'failed';
 
 export interface JournalEntry {
   key: string;
@@ -32,6 +32,8 @@ export interface JournalOptions {
   /** ... or this long after the first line not yet synced */
   batchMs: number;
   warn?: (msg: string) => void;
+  /** test-only faults (core/faults.ts) */
+  faults?: Pick<Faults, 'journalEnospcAfter' | 'compactPauseMs'>;
 }
 
 export const JOURNAL_FILE = 'journal.ndjson';
@@ -78,9 +80,9 @@ export class Journal {
   /** of those, the ones recorded failed */
   private addedFailed = 0;
   /** test hook: fail writes with ENOSPC once the file would pass this many bytes */
-  private readonly faultAfterBytes = Number(faultHook('SLUICE_FAULT_JOURNAL_ENOSPC_AFTER') ?? 0);
+  private get faultAfterBytes(): number { return this.opts.faults?.journalEnospcAfter ?? 0; }
   /** test hook: compaction waits this long with its temp file written, before the rename */
-  private readonly faultCompactPauseMs = Number(faultHook('SLUICE_FAULT_COMPACT_PAUSE_MS') ?? 0);
+  private get faultCompactPauseMs(): number { return this.opts.faults?.compactPauseMs ?? 0; }
   private bytes = 0;
 
   private constructor(dir: string, private readonly opts: JournalOptions) {
@@ -602,7 +604,7 @@ export function parseLine(line: string): { key: string; status: FinalStatus } | 
 }
 
 /** The whole entry of a line, or null when it is not JSON or lacks what every entry has. */
-export function parseEntry(line: string): JournalEntry | null {
+function parseEntry(line: string): JournalEntry | null {
   let e: JournalEntry;
   try {
     e = JSON.parse(line) as JournalEntry;

@@ -4,7 +4,7 @@
  * (up to 1/MAX_LOAD ... 2/MAX_LOAD times that, by how full the table is) outside the JS heap: no per-key object, no GC work,
  * and a Map's doubling rehash spikes are gone. A Map<string, number> took ~80 bytes of heap per key.
  */
-export const EMPTY = 0;
+const EMPTY = 0;
 /** the table grows past this load: linear probing stays short (~2 probes a hit) and a million keys fit 2^21 slots */
 export const MAX_LOAD = 0.7;
 

@@ -39,9 +39,9 @@ import { fileKind } from '../core/safe-fs.js';
  * reuse on this host, no live writer behind an unreadable file older than the grace period).
  */
 
-export const LOCK_FILE = 'lock';
+const LOCK_FILE = 'lock';
 /** How long an empty or unreadable lock file counts as held, from its mtime. */
-export const LOCK_GRACE_MS = 5000;
+const LOCK_GRACE_MS = 5000;
 const MAX_BYTES = 4096;
 const MAX_ATTEMPTS = 8;
 const MAX_CLAIM_DEPTH = 3;
@@ -50,10 +50,10 @@ const CLAIM_RE = /^lock(\.claim-[0-9a-f]{16})+$/;
 /** Temp files of a run killed between writing and naming them are swept after this long. */
 const TEMP_SWEEP_MS = 60_000;
 
-export interface LockInfo { pid: number; host: string; started: string; nonce?: string }
+interface LockInfo { pid: number; host: string; started: string; nonce?: string }
 
 /** What a lock file holds, read without following a link or blocking. */
-export interface LockRecord {
+interface LockRecord {
   /** the record's identity: device, inode, mtime, size and bytes */
   id: string;
   ino: bigint;
@@ -129,7 +129,7 @@ export function readLockRecord(file: string): LockRecord | null {
 }
 
 /** The one rule: does this record stand for a run that may still be going on? */
-export function isHeld(rec: LockRecord, now = Date.now()): boolean {
+function isHeld(rec: LockRecord, now = Date.now()): boolean {
   if (!rec.info) return Math.abs(now - rec.mtimeMs) < LOCK_GRACE_MS;
   return rec.info.host !== os.hostname() || alive(rec.info.pid);
 }

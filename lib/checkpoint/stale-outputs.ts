@@ -19,9 +19,9 @@ import type { RunState, SetAsideOutputs } from './state.js';
 import { outputAt, removeOutput } from '../core/output.js';
 
 /** `outputs_dir` of a journal whose runs wrote to more than one output dir: its names are ambiguous, not checked. */
-export const MIXED = 'mixed';
+const MIXED = 'mixed';
 /** set-aside journals still to check, at most (the oldest is dropped, and said, past this) */
-export const MAX_SET_ASIDE = 8;
+const MAX_SET_ASIDE = 8;
 
 export interface OutputsBook {
   outputs_dir: string | null;
@@ -60,7 +60,7 @@ export interface StaleOutputs {
   unchecked?: string;
 }
 
-export interface StaleOptions {
+interface StaleOptions {
   /** the journal after a run whose walk completed (its seen marks are complete) */
   journal: Journal;
   stateDir: string;

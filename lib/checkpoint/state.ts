@@ -31,7 +31,7 @@ export interface ConfigParts {
   out: boolean;
 }
 
-export interface RunRecord {
+interface RunRecord {
   run: string;
   started: string;
   ended: string | null;

@@ -195,7 +195,7 @@ export async function main(argv: string[]): Promise<number> {
  * yargs names an unknown flag in both spellings ("Unknown arguments: max-itemz, maxItemz"): say
  * each once, as typed ("unknown option --max-itemz"); a word that is not a flag stays an argument.
  */
-export function unknownFlags(message: string, argv: string[]): string {
+function unknownFlags(message: string, argv: string[]): string {
   const m = /^Unknown arguments?: (.*)$/.exec(message);
   if (!m) return message;
   const names = m[1]!.split(', ');

@@ -1,7 +1,7 @@
 import { makePlan, type Plan } from '../run/plan.js';
 import { configFromArgs, modeOf, type RunArgs } from './run.js';
 
-export function formatPlan(p: Plan): string {
+function formatPlan(p: Plan): string {
   const lines = [
     `pipeline ${p.pipeline} (processor ${p.processor}, config ${p.config_hash}), state ${p.state}, mode ${p.mode}`,
     `found ${p.found}: ${p.done} already done, ${p.todo} to do (${formatBytes(p.todo_bytes)})`,

@@ -1,3 +1,4 @@
+import { faultsFromEnv } from '../core/faults.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadPipelineFile, parsePipeline, type PipelineConfig } from '../run/config.js';
@@ -69,7 +70,7 @@ export function configFromArgs(a: RunArgs): PipelineConfig {
 }
 
 /** A run from flags alone skips dotfiles and dot-directories, as ls and shell globs do. */
-export const FLAG_RUN_EXCLUDE = ['**/.*'] as const;
+const FLAG_RUN_EXCLUDE = ['**/.*'] as const;
 
 function isDirectory(p: string): boolean {
   try {
@@ -80,7 +81,7 @@ function isDirectory(p: string): boolean {
 }
 
 /** `sluice run -` or `--input -`: items come from standard input. */
-export function readsStdin(a: RunArgs): boolean {
+function readsStdin(a: RunArgs): boolean {
   return a.pipeline === STDIN_ARG || (a.input?.includes(STDIN_ARG) ?? false);
 }
 
@@ -121,6 +122,7 @@ export async function runCommand(a: RunArgs, stop: AbortSignal): Promise<number>
     out: process.stdout,
     err: process.stderr,
     stop,
+    faults: faultsFromEnv(),
   });
   return outcome.exitCode;
 }

@@ -4,7 +4,7 @@ import { JOURNAL_FILE } from '../checkpoint/journal.js';
 import { readStatus, type Status } from '../run/status.js';
 import { requireState, resolveStateDir, type StateArgs } from './state-dir.js';
 
-export function formatStatus(s: Status): string {
+function formatStatus(s: Status): string {
   const out = [`state ${s.state}${s.pipeline ? ` (pipeline ${s.pipeline}, config ${s.config_hash ?? '?'})` : ''}`];
   out.push(s.running ? `running now: pid ${s.running.pid}${s.running.host === os.hostname() ? '' : ` on ${s.running.host}`}, since ${s.running.started}` : 'not running');
   out.push(`done ${s.done}: ${s.ok} ok, ${s.failed} failed${s.pending !== null ? `; pending ${s.pending} of ${s.found} found` : ''}`);

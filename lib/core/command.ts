@@ -11,13 +11,13 @@ import { signalGroup, spawnInGroup } from './child-groups.js';
 import { ItemTimeout } from './processor.js';
 
 /** Bytes of stderr kept (the last ones) for messages and results. */
-export const STDERR_TAIL_BYTES = 2000;
+const STDERR_TAIL_BYTES = 2000;
 /** After SIGTERM at the timeout, the group gets this long before SIGKILL (ms). */
-export const KILL_AFTER_MS = 250;
+const KILL_AFTER_MS = 250;
 /** After the command exits, how long its stdout may stay open (held by a process that left its group) (ms). */
 const CLOSE_AFTER_EXIT_MS = 1000;
 
-export interface CommandOptions {
+interface CommandOptions {
   /** argv[0] as the command sees it */
   argv0?: string;
   /** the item's signal: its abort stops the command's group */
@@ -30,7 +30,7 @@ export interface CommandOptions {
   extraFds?: number[];
 }
 
-export interface CommandOutcome {
+interface CommandOutcome {
   code: number | null;
   sig: NodeJS.Signals | null;
   /** the command could not be started (ENOENT, EACCES, ...) */

@@ -10,7 +10,7 @@ import type { ProcessorContext, ProcessorItem } from './processor.js';
 // function `(item, ctx) => result` is a processor too (no options schema, no setup).
 
 /** The brand a definition carries, shared by every copy of sluice loaded in one thread. */
-export const PROCESSOR_BRAND: unique symbol = Symbol.for('sluice.processor') as never;
+const PROCESSOR_BRAND: unique symbol = Symbol.for('sluice.processor') as never;
 
 /** What a defined processor's `process` receives: the context, with the options parsed by the schema and setup's state. */
 export interface DefinedContext<O, S> extends ProcessorContext {

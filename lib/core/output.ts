@@ -12,7 +12,6 @@
 //   SluiceError), so a full disk stops the run and is never recorded as a bad document, and a
 //   missing directory of the output dir is never a vanished input.
 import fs, { constants as C, promises as fsp } from 'node:fs';
-import { faultHook } from './faults.js';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -21,15 +20,13 @@ import { syncDir } from './fsx.js';
 
 /** Where writeOutput keeps its temp files, inside the output dir (same file system: the rename is atomic). */
 export const OUTPUT_TMP_DIR = '.sluice-tmp';
-/** test hook: an output whose name contains this string fails with ENOSPC */
-const FAULT_OUTPUT_ENOSPC = faultHook('SLUICE_FAULT_OUTPUT_ENOSPC') ?? '';
 
 // (O_NOFOLLOW is missing on Windows; O_EXCL alone never opens through a link there either)
 const TEMP_FLAGS = C.O_WRONLY | C.O_CREAT | C.O_EXCL | (C.O_NOFOLLOW ?? 0);
 const TEMP_NAME = /^(.+)\.(\d+)\.[0-9a-f]{16}\.tmp$/;
 
 /** Check an output name and return the path it stands for (lexically) under `outDir`. */
-export function safeOutputPath(outDir: string, name: string): string {
+function safeOutputPath(outDir: string, name: string): string {
   if (typeof name !== 'string' || !name) throw new SluiceError('SLUICE_E_OUTPUT_PATH', 'output name is empty');
   if (name.includes('\0')) throw new SluiceError('SLUICE_E_OUTPUT_PATH', `output name contains a NUL byte: ${JSON.stringify(name)}`);
   if (path.isAbsolute(name)) throw new SluiceError('SLUICE_E_OUTPUT_PATH', `output name must be relative: ${name}`);
@@ -48,7 +45,7 @@ export function safeOutputPath(outDir: string, name: string): string {
  * Returns the path (under `outDir` as given) it was written to. `shown` turns a path into what a
  * message should say.
  */
-export async function writeOutputFile(outDir: string, name: string, data: string | Uint8Array, shown: (abs: string) => string): Promise<string> {
+export async function writeOutputFile(outDir: string, name: string, data: string | Uint8Array, shown: (abs: string) => string, faultEnospc = ''): Promise<string> {
   const target = safeOutputPath(outDir, name);
   const rel = path.relative(path.resolve(outDir), target);
   try {
@@ -61,7 +58,7 @@ export async function writeOutputFile(outDir: string, name: string, data: string
     const tmp = path.join(tmpDir, tempName());
     const fh = await fsp.open(tmp, TEMP_FLAGS, 0o666);
     try {
-      if (FAULT_OUTPUT_ENOSPC && name.includes(FAULT_OUTPUT_ENOSPC)) {
+      if (faultEnospc && name.includes(faultEnospc)) {
         throw Object.assign(new Error(`ENOSPC: no space left on device, write '${name}' (fault injected by SLUICE_FAULT_OUTPUT_ENOSPC)`), { code: 'ENOSPC' });
       }
       await fh.writeFile(data);
@@ -145,7 +142,7 @@ const PATH_CODES = new Set(['ENAMETOOLONG', 'ENOTDIR', 'EISDIR']);
  * link met on the way SLUICE_E_OUTPUT_UNSAFE, and a missing directory SLUICE_E_IO (only an input
  * can vanish). Anything else with an errno is SLUICE_E_IO.
  */
-export function outputError(err: unknown, name: string): SluiceError {
+function outputError(err: unknown, name: string): SluiceError {
   if (err instanceof SluiceError) return err;
   const code = (err as { code?: unknown } | null)?.code;
   const why = `cannot write the output ${name}: ${(err as Error | null)?.message ?? String(err)}`;
@@ -236,7 +233,7 @@ export function removeDeadTemps(outDir: string): { removed: number; problems: st
 }
 
 /** What stands at an output's name: a regular file sluice could have written, nothing, or something else (and why it is not touched). */
-export type OutputAt = { kind: 'file'; file: string } | { kind: 'missing' } | { kind: 'other'; why: string };
+type OutputAt = { kind: 'file'; file: string } | { kind: 'missing' } | { kind: 'other'; why: string };
 
 /**
  * What is at the output `rel` (a name as the journal records it) under the real output dir,

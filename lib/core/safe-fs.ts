@@ -24,7 +24,7 @@ const NOFOLLOW = C.O_NOFOLLOW ?? 0;
 const NONBLOCK = C.O_NONBLOCK ?? 0;
 
 /** A path sluice will not open or write: a link, a FIFO, a directory someone else owns, ... */
-export class UnsafePathError extends Error {
+class UnsafePathError extends Error {
   readonly code = 'ESLUICEUNSAFE';
   constructor(readonly path: string, readonly why: string) {
     super(`${path} ${why}`);
@@ -93,7 +93,7 @@ function after(file: string, seen: fs.Stats | null, st: fs.Stats): void {
  * Open a regular file without following a link or blocking on a FIFO. `flags` are O_* flags
  * (O_RDONLY, O_RDWR|O_APPEND|O_CREAT, ...); O_NOFOLLOW and O_NONBLOCK are added.
  */
-export function openOwnFileSync(file: string, flags: number, mode = 0o666): number {
+function openOwnFileSync(file: string, flags: number, mode = 0o666): number {
   const seen = before(file);
   let fd: number;
   try {
@@ -148,7 +148,7 @@ export function readOwnFileSync(file: string): string | null {
 const TEMP_SUFFIX = /^\.\d+\.[0-9a-f]{12}\.tmp$/;
 
 /** A unique temp file name next to `file` (created with O_EXCL: never an existing file). */
-export function tempPathFor(file: string): string {
+function tempPathFor(file: string): string {
   return `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
 }
 
@@ -159,7 +159,7 @@ export async function createTemp(file: string): Promise<{ path: string; fh: fsp.
 }
 
 /** Refuse to replace `file` unless it is missing or a regular file (a link is replaced, never followed, but is still refused). */
-export function assertReplaceable(file: string): void {
+function assertReplaceable(file: string): void {
   const st = lstatOrNull(file);
   if (st && !st.isFile()) throw notRegular(file, st);
 }

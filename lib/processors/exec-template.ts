@@ -10,11 +10,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /** GNU parallel's replacement strings, in the order of their positional parameters in shell mode. */
-export const PLACEHOLDERS = ['{}', '{.}', '{/}', '{//}', '{/.}'] as const;
-export type Placeholder = (typeof PLACEHOLDERS)[number];
+const PLACEHOLDERS = ['{}', '{.}', '{/}', '{//}', '{/.}'] as const;
+type Placeholder = (typeof PLACEHOLDERS)[number];
 
 /** A word of argv: literal text and placeholders, joined once the names are known. */
-export type Word = (string | { ph: Placeholder })[];
+type Word = (string | { ph: Placeholder })[];
 
 export interface ArgvTemplate { shell: false; words: Word[] }
 export interface ShellTemplate { shell: true; script: string }

@@ -12,7 +12,7 @@ import { runCommand, stoppedError } from '../core/command.js';
 import { argvFor, compileTemplate, findProgram, programOf, shellArgsFor, TemplateError, type CommandTemplate } from './exec-template.js';
 
 /** The shell of shell: true. */
-export const SHELL = '/bin/sh';
+const SHELL = '/bin/sh';
 
 export const options = z.strictObject({
   cmd: z.string().min(1).describe('the command, split into words once like a shell would (quotes, backslashes), run without a shell. Placeholders as in GNU parallel: {} the path, {.} the path without its extension, {/} the file name, {//} the directory, {/.} the file name without its extension; {}, {.} and {//} get "./" in front when they would start with "-". Without a placeholder the path is the last argument. Single quotes keep a placeholder literal. It runs in the current directory (a program given as ./tool is found there, not next to the pipeline file)'),
@@ -24,7 +24,7 @@ export const options = z.strictObject({
   max_output: z.number().int().min(1).default(64 * 2 ** 20)
     .describe('with an output dir, stdout may be at most this many bytes (it is held in memory until written); past it, the command is stopped and the item fails with SLUICE_E_EXEC_OUTPUT'),
 });
-export type ExecOptions = z.output<typeof options>;
+type ExecOptions = z.output<typeof options>;
 
 /** The checks that need the machine, not only the text: the template reads, and its program exists. */
 const checked = options.superRefine((o, ctx) => {

@@ -7,7 +7,7 @@ import * as pdfInfo from './pdf-info.js';
 import * as exec from './exec.js';
 import { loadPdfJs } from './pdf.js';
 
-export interface BuiltinProcessor {
+interface BuiltinProcessor {
   spec: ComponentSpec;
   /** the module, and what its first item would otherwise wait for (the run's PDF engine), loaded in a worker; `options` are the run's, not yet checked */
   load(options?: Record<string, unknown>): Promise<{ default: unknown }>;

@@ -110,7 +110,7 @@ function extracted(pages: string[], numPages: number, lost = 0): Extracted {
  * page whose fonts pdfjs could not decode has some): the check builds the page's operator list,
  * which costs about as much as rendering it, so a document of scans pays it this many times at most.
  */
-export const TEXT_LOST_CHECKS = 8;
+const TEXT_LOST_CHECKS = 8;
 
 /** Does the page draw text (Tj, TJ, ', ")? */
 async function drawsText(page: { getOperatorList(): Promise<{ fnArray: number[] }> }): Promise<boolean> {

@@ -38,7 +38,7 @@ const ERR = { FILE: 2, FORMAT: 3, PASSWORD: 4, SECURITY: 5 } as const;
  */
 const UNDECODED = /^[\u0001-\u0008\u000e-\u001f\ufffd\s]*[\u0001-\u0008\u000e-\u001f\ufffd][\u0001-\u0008\u000e-\u001f\ufffd\s]*$/;
 /** A heap past this after an item is given back (the instance is dropped). */
-export const HEAP_KEEP_BYTES = 256 * 2 ** 20;
+const HEAP_KEEP_BYTES = 256 * 2 ** 20;
 
 /** The WebAssembly calls used here (the project compiles without the DOM's type library). */
 type WasmModule = object;
@@ -122,7 +122,7 @@ export function pdfiumAvailable(): boolean {
   }
 }
 
-export interface PdfiumLimits {
+interface PdfiumLimits {
   /** the instance's heap may grow to this many bytes (an instance made for a smaller limit is replaced) */
   maxHeap: number;
   maxPages: number;

@@ -15,13 +15,13 @@ import { mapOptions, type MapOptions } from '../stages/map.js';
 import { BUILTIN_PROCESSORS, isBuiltin, isModulePath, resolveProcessor } from '../processors/index.js';
 import { reportOptions } from '../stages/report.js';
 
-export const MAX_PIPELINE_BYTES = 1024 * 1024;
+const MAX_PIPELINE_BYTES = 1024 * 1024;
 
-export const STAGE_SCHEMAS = { dedupe: dedupeOptions, map: mapOptions } as const;
-export type StageName = keyof typeof STAGE_SCHEMAS;
+const STAGE_SCHEMAS = { dedupe: dedupeOptions, map: mapOptions } as const;
+type StageName = keyof typeof STAGE_SCHEMAS;
 
-export const outputOptions = z.strictObject({ dir: z.string().min(1).describe('per-item outputs go under it; relative to the pipeline file') });
-export const checkpointOptions = z.strictObject({
+const outputOptions = z.strictObject({ dir: z.string().min(1).describe('per-item outputs go under it; relative to the pipeline file') });
+const checkpointOptions = z.strictObject({
   dir: z.string().min(1).default('.sluice').describe('state lives in <dir>/<name>; relative to the pipeline file'),
   fsync: z.enum(['always', 'batch', 'never']).default('batch').describe('journal durability: fsync every line, every batch (group commit), or never (lines still reach the OS at once: a killed process loses nothing, a power cut may)'),
   fsync_every: z.number().int().min(1).max(1_000_000).default(512).describe('with fsync: batch, sync after this many journal lines ...'),

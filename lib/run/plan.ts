@@ -31,7 +31,7 @@ export interface Plan {
  * What `sluice run` with the same arguments would do, without doing it: walk, key and look up
  * every file against the checkpoint (read-only, no lock: a run may be going on), and count.
  */
-export interface PlanOptions {
+interface PlanOptions {
   /** the state dir as given (--state); else the pipeline's own */
   stateDir?: string;
   mode: Plan['mode'];

@@ -5,7 +5,7 @@ import type { RunStats } from '../stages/report.js';
 
 export type ProgressMode = 'auto' | 'ndjson' | 'bar' | 'none';
 
-export function progressEvent(stats: RunStats, inFlight: number, now = Date.now()): ProgressEvent {
+function progressEvent(stats: RunStats, inFlight: number, now = Date.now()): ProgressEvent {
   const rate = stats.rate(now);
   const total = stats.total;
   const remaining = total === null ? null : Math.max(0, total - stats.done);
@@ -30,7 +30,7 @@ export function progressEvent(stats: RunStats, inFlight: number, now = Date.now(
 }
 
 /** One-line bar for a terminal on stderr: redrawn in place, cleared at the end. */
-export class ProgressBar {
+class ProgressBar {
   constructor(private readonly err: Writable & { columns?: number }) {}
 
   draw(p: ProgressEvent): void {

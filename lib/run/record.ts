@@ -17,7 +17,7 @@ function journaledOutput(output: Record<string, unknown> | undefined): { output?
 }
 
 /** The journal entry of a finished item. */
-export function entryOf(r: ItemResult, at = new Date()): JournalEntry {
+function entryOf(r: ItemResult, at = new Date()): JournalEntry {
   return {
     key: r.item.key!, status: r.status, path: r.item.path, ...(r.item.path_b64 ? { path_b64: r.item.path_b64 } : {}),
     at: at.toISOString(), ms: r.ms, attempts: r.attempts, ...journaledOutput(r.output),
@@ -27,7 +27,7 @@ export function entryOf(r: ItemResult, at = new Date()): JournalEntry {
 }
 
 /** The `result` event a run prints for a finished item. */
-export function eventOf(r: ItemResult): ResultEvent {
+function eventOf(r: ItemResult): ResultEvent {
   const ev: ResultEvent = { v: 1, type: 'result', key: r.item.key!, path: r.item.path, status: r.status, ms: r.ms, attempts: r.attempts };
   if (r.item.path_b64) ev.path_b64 = r.item.path_b64;
   if (r.output) ev.output = r.output;

@@ -18,7 +18,7 @@ export function components(): ComponentSpec[] {
 /** How a kind reads in the docs. */
 export const KIND_LABEL: Record<ComponentSpec['kind'], string> = { source: 'source', stage: 'stage', processor: 'processor', key: 'top-level key' };
 
-export interface OptionDoc { name: string; type: string; default?: unknown; required: boolean; description: string }
+interface OptionDoc { name: string; type: string; default?: unknown; required: boolean; description: string }
 
 /** Options of a component, flattened one level deep (retries.max), from its schema. */
 export function optionDocs(spec: ComponentSpec): OptionDoc[] {

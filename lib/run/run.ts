@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
-import { faultHook } from '../core/faults.js';
+import type { Faults } from '../core/faults.js';
 import { SluiceError } from '../core/errors.js';
 import { checkFdLimit } from '../core/limits.js';
 import { runId, type ResultEvent, type StartEvent, type SummaryEvent } from '../core/events.js';
@@ -67,6 +67,8 @@ export interface RunOptions {
   err: Writable & { isTTY?: boolean; columns?: number };
   /** aborting it stops taking new items; in-flight items finish, then everything is saved */
   stop?: AbortSignal;
+  /** test-only fault injection (core/faults.ts; the CLI reads it from the environment) */
+  faults?: Faults;
 }
 
 export interface RunOutcome {
@@ -137,11 +139,12 @@ async function runLocked(o: RunOptions, stateDir: string, say: (m: string) => vo
   // where the journal's output names are relative to, and set-aside journals whose outputs may be stale
   const book = outputsBook(prev, { setAside, freshJournal: recorded === 0, outDir: cfg.outputDir });
   for (const line of book.notes) say(line);
-  const walker = startWalker(cfg, ownFiles, recorded, !!o.stdin);
+  const walker = startWalker(cfg, ownFiles, recorded, !!o.stdin, o.faults);
   const pool = new WorkerPool({
     concurrency: o.concurrency, maxMemoryMb: cfg.map.max_memory_mb, maxRssMb: cfg.map.max_rss_mb ?? defaultMaxRssMb(o.concurrency),
     preload: cfg.map.processor,
     preloadOptions: cfg.map.options,
+    outputEnospc: o.faults?.outputEnospc,
   });
   // nothing recorded: every file found will run, so the workers start now, while the journal
   // opens and the walk begins (a resume starts them with its first item to do, if any)
@@ -174,10 +177,10 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
   const { o, stateDir, say, walker, pool } = s;
   const cfg = o.config;
   const journal = await Journal.open(stateDir, {
-    fsync: cfg.checkpoint.fsync, batchItems: cfg.checkpoint.fsyncEvery, batchMs: cfg.checkpoint.fsyncIntervalMs, warn: say,
+    fsync: cfg.checkpoint.fsync, batchItems: cfg.checkpoint.fsyncEvery, batchMs: cfg.checkpoint.fsyncIntervalMs, warn: say, faults: o.faults,
   });
   if (o.mode === 'retry-failed') journal.forgetFailed();
-  if (walker) handTable(walker, cfg, journal);
+  if (walker) handTable(walker, cfg, journal, o.faults);
   const events: EventSink = o.events ?? new NdjsonWriter(o.out!);
   const stats = new RunStats();
   const stopper = new Stopper();
@@ -261,7 +264,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
   const contentDedupe = walksInThread(cfg) ? null : new Dedupe({ isDone: (k) => journal.lookup(k) }, 'content', () => stats.skipped++, timeoutMs);
   const limiter = admission(o, stopper, order, print);
   // test hook: the result stream breaks with an unexpected error after this many results
-  const breakAfter = Number(faultHook('SLUICE_FAULT_SINK_BREAK_AFTER') ?? 0);
+  const breakAfter = o.faults?.sinkBreakAfter ?? 0;
   const dropped = (r: ItemResult | null) => (r ? print(r.item, null) : undefined);
   let fatal: SluiceError | null = null;
   const sink = new RecordSink(journal, {

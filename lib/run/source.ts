@@ -1,4 +1,4 @@
-import { faultHook } from '../core/faults.js';
+import type { Faults } from '../core/faults.js';
 import type { Item } from '../core/item.js';
 import { defaultDisplay } from '../core/fsx.js';
 import type { Journal } from '../checkpoint/journal.js';
@@ -30,22 +30,22 @@ export function walksInThread(cfg: PipelineConfig): boolean {
  * The walker thread, started before the journal loads so that the walk gets going meanwhile
  * (null: stdin, or content keys). `recordedBytes`: the journal's size, which decides the helper.
  */
-export function startWalker(cfg: PipelineConfig, ownFiles: Set<string>, recordedBytes: number, stdin: boolean): WalkerThread | null {
+export function startWalker(cfg: PipelineConfig, ownFiles: Set<string>, recordedBytes: number, stdin: boolean, faults: Faults = {}): WalkerThread | null {
   if (stdin || !walksInThread(cfg)) return null;
-  const helperMin = Number(faultHook('SLUICE_WALK_HELPER_MIN_BYTES') ?? HELPER_MIN_JOURNAL);
+  const helperMin = faults.walkHelperMinBytes ?? HELPER_MIN_JOURNAL;
   return new WalkerThread({ opts: cfg.walk, skip: [...ownFiles], dedupe: !!cfg.dedupe, helper: recordedBytes >= helperMin });
 }
 
 /** Give the walker the checkpoint's table (its first lookup waits for it). */
-export function handTable(walker: WalkerThread, cfg: PipelineConfig, journal: Journal): void {
+export function handTable(walker: WalkerThread, cfg: PipelineConfig, journal: Journal, faults: Faults = {}): void {
   // test hook: hand the table over late, so that the walk has to hold files meanwhile
-  const late = Number(faultHook('SLUICE_FAULT_TABLE_DELAY_MS') ?? 0);
+  const late = faults.tableDelayMs ?? 0;
   const hand = () => walker.setTable(cfg.dedupe ? journal.snapshot() : null);
   if (late > 0) setTimeout(hand, late).unref();
   else hand();
 }
 
-export interface SourceOptions {
+interface SourceOptions {
   cfg: PipelineConfig;
   journal: Journal;
   stats: RunStats;

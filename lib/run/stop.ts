@@ -33,7 +33,7 @@ export function stopText(r: StopReason): string {
 }
 
 /** Items taken but not started are dropped (the next run does them); --max-items lets the admitted ones run. */
-export function dropsQueued(r: StopReason): boolean {
+function dropsQueued(r: StopReason): boolean {
   return r.kind !== 'max-items';
 }
 

@@ -18,7 +18,7 @@ export const spec: ComponentSpec = {
   options: dedupeOptions,
 };
 
-export interface DoneLookup {
+interface DoneLookup {
   isDone(key: string): boolean;
 }
 

@@ -9,7 +9,7 @@ import { duration } from '../core/schema-util.js';
 import type { ReplyMessage } from '../worker/protocol.js';
 
 export const RETRY_CAUSES = ['timeout', 'worker_crash', 'io'] as const;
-export type RetryCause = (typeof RETRY_CAUSES)[number];
+type RetryCause = (typeof RETRY_CAUSES)[number];
 
 export const mapOptions = z.strictObject({
   processor: z.string().min(1).describe('built-in name (pdf-text, pdf-info, sha256, noop, exec) or a path to a module, relative to the pipeline file'),
@@ -64,7 +64,7 @@ const CAUSE: Partial<Record<ErrorCode, RetryCause>> = {
   SLUICE_E_IO: 'io',
 };
 
-export type Attempt = (item: Item) => Promise<ReplyMessage>;
+type Attempt = (item: Item) => Promise<ReplyMessage>;
 
 /**
  * One item through `attempt`, retried by cause with exponential backoff (100 ms, 200 ms, 400 ms

@@ -24,7 +24,7 @@ export const reportOptions = z.strictObject({
 const EXAMPLES_PER_CODE = 5;
 const SLOWEST = 10;
 
-export interface FailureGroup { code: string; count: number; examples: { path: string; message: string }[] }
+interface FailureGroup { code: string; count: number; examples: { path: string; message: string }[] }
 
 /** Run totals; bounded whatever the item count: a few examples per error code, the N slowest. */
 export class RunStats {
@@ -77,12 +77,12 @@ export class RunStats {
   }
 }
 
-export function peakRssMb(): number {
+function peakRssMb(): number {
   // maxRSS is in KiB and covers the whole process, worker threads included
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
-export interface ReportMeta {
+interface ReportMeta {
   run: string;
   pipeline: string;
   processor: string;
@@ -144,7 +144,7 @@ export function buildReport(stats: RunStats, meta: ReportMeta) {
     slowest: stats.slowItems(),
   };
 }
-export type Report = ReturnType<typeof buildReport>;
+type Report = ReturnType<typeof buildReport>;
 
 /** Failure groups as Markdown: a heading per code, its examples quoted as code. */
 function failureLines(lines: string[], groups: FailureGroup[]): void {
@@ -212,7 +212,7 @@ export function reportMarkdown(r: Report): string {
 }
 
 /** The files a report is written to: the JSON path, and with md the same path ending in .md. */
-export function reportFiles(file: string, formats: readonly ('json' | 'md')[]): string[] {
+function reportFiles(file: string, formats: readonly ('json' | 'md')[]): string[] {
   return formats.includes('md') ? [file, reportMdPath(file)] : [file];
 }
 

@@ -9,17 +9,17 @@ import { fdLimitError, SluiceError } from '../core/errors.js';
 import { type WalkHooks } from './walk/walk.js';
 import { defaultDisplay } from '../core/fsx.js';
 
-export const STDIN_FORMATS = ['ndjson', 'lines', 'nul'] as const;
+const STDIN_FORMATS = ['ndjson', 'lines', 'nul'] as const;
 export type StdinFormat = (typeof STDIN_FORMATS)[number];
 /** A line longer than this is rejected (and skipped), never buffered further. */
 export const MAX_LINE_BYTES = 1 << 20;
 
-export const stdinOptions = z.strictObject({
+const stdinOptions = z.strictObject({
   format: z.enum(STDIN_FORMATS).default('ndjson')
     .describe('ndjson: one JSON object with a "path" (or the raw bytes as "path_b64") per line (`sluice run -`), a plain list of paths being detected and read as lines; lines: one path per line (--lines); nul: NUL-separated paths, for find -print0 (-0)'),
   strict: z.boolean().default(false).describe('a malformed line stops the run (exit 2) instead of being reported and skipped'),
 });
-export type StdinOptions = z.output<typeof stdinOptions>;
+type StdinOptions = z.output<typeof stdinOptions>;
 
 export const spec: ComponentSpec = {
   kind: 'source',
@@ -28,7 +28,7 @@ export const spec: ComponentSpec = {
   options: stdinOptions,
 };
 
-export interface InputProblem { line: number; message: string }
+interface InputProblem { line: number; message: string }
 
 /**
  * Split a byte stream into records on `sep`, numbering them from 1. A record over `max` bytes is
@@ -64,7 +64,7 @@ export async function* records(input: AsyncIterable<Buffer | string>, sep: numbe
 }
 
 /** A path as read: a string when its bytes are UTF-8, else the raw bytes (opened as they are). */
-export type PathName = string | Buffer;
+type PathName = string | Buffer;
 
 /** Where to point users whose stdin is not NDJSON. */
 const PATH_LIST_HINT = 'for a list of paths, use --lines (one per line) or -0 (NUL-separated)';
@@ -108,13 +108,13 @@ function firstNonBlank(data: Buffer): number {
  * True when a record does not look like NDJSON (its first non-blank byte is not `{`): stdin
  * holding a plain list of paths, as `ls` and `find` print them.
  */
-export function looksLikePath(data: Buffer): boolean {
+function looksLikePath(data: Buffer): boolean {
   const b = firstNonBlank(data);
   return b !== -1 && b !== 0x7b;
 }
 
 /** The note printed once when NDJSON was expected and stdin turned out to be a list of paths. */
-export const PATH_LIST_NOTE = 'stdin is a list of paths, not NDJSON: reading one path per line (--lines; use -0 for names holding newlines)';
+const PATH_LIST_NOTE = 'stdin is a list of paths, not NDJSON: reading one path per line (--lines; use -0 for names holding newlines)';
 
 /** Where a path on stdin points: what to open, the key's `rel`, the path to show and its raw bytes. */
 interface Located { file: PathName; rel: string; shown: string; path_b64?: string }

@@ -30,13 +30,14 @@ export class OutputNames {
   }
 }
 
-export function makeContext(outDir: string | null, options: Record<string, unknown>, display: (abs: string) => string, written?: OutputNames): ProcessorContext {
+/** `faultEnospc`: test-only, outputs whose name contains it fail with ENOSPC (core/faults.ts) */
+export function makeContext(outDir: string | null, options: Record<string, unknown>, display: (abs: string) => string, written?: OutputNames, faultEnospc = ''): ProcessorContext {
   return {
     options,
     hasOutputDir: outDir !== null,
     async writeOutput(name, data) {
       if (outDir === null) throw new SluiceError('SLUICE_E_OUTPUT_PATH', 'this run has no output dir (set output.dir or --out)');
-      const target = await writeOutputFile(outDir, name, data, display);
+      const target = await writeOutputFile(outDir, name, data, display, faultEnospc);
       written?.add(path.relative(path.resolve(outDir), target).split(path.sep).join('/'));
       return display(target);
     },

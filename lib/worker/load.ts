@@ -87,7 +87,7 @@ function fromDefinition(def: DefinedProcessor<unknown, unknown, unknown>): Proce
 }
 
 /** The options through the definition's schema; a bad one is the run's error (checked before the run, see check.ts). */
-export function parseOptions(def: DefinedProcessor<unknown, unknown, unknown>, raw: Record<string, unknown>): Record<string, unknown> {
+function parseOptions(def: DefinedProcessor<unknown, unknown, unknown>, raw: Record<string, unknown>): Record<string, unknown> {
   if (!def.options) return raw;
   const r = check(def.options as never, raw, ['map', 'options']);
   if (r.ok) return r.value as Record<string, unknown>;

@@ -5,7 +5,7 @@ import { fdLimitError, type ErrorInfo } from '../core/errors.js';
 import { isBatchReply, isReply, type BatchMessage, type ReplyMessage, type TaskMessage } from './protocol.js';
 import { ChildGroups } from '../core/child-groups.js';
 
-export interface PoolOptions {
+interface PoolOptions {
   concurrency: number;
   /** JS heap limit per worker (resourceLimits) */
   maxMemoryMb: number;
@@ -17,6 +17,8 @@ export interface PoolOptions {
   preload?: string;
   /** the run's processor options, given to a built-in's load (which engine to make ready) */
   preloadOptions?: Record<string, unknown>;
+  /** test-only: outputs whose name contains this fail with ENOSPC (core/faults.ts) */
+  outputEnospc?: string;
 }
 
 /** Why a task was aborted by the memory watchdog (the signal's reason). */
@@ -53,7 +55,7 @@ const BATCH_TARGET_MS = 2;
  * Times an item may go back to the queue when its batch is lost and another item (or none) is
  * blamed; past it, the item takes the failure itself. No item is requeued without bound.
  */
-export const MAX_REQUEUES = 3;
+const MAX_REQUEUES = 3;
 /**
  * How long past map.timeout a cooperative item (its processor read ctx.signal, which aborted at
  * the timeout) may take to stop and reply before its worker is stopped: the `exec` processor
@@ -177,7 +179,7 @@ export class WorkerPool {
       // one task running and one waiting per worker (see `starts`); a longer queue would only hide a bug
       maxQueue: opts.concurrency,
       resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb, maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
-      workerData: { starts: this.starts, current: this.current, booted: this.booted, halt: this.halt, preload: opts.preload, preloadOptions: opts.preloadOptions, children: this.groups.table, cooperative: this.cooperative },
+      workerData: { starts: this.starts, current: this.current, booted: this.booted, halt: this.halt, preload: opts.preload, preloadOptions: opts.preloadOptions, children: this.groups.table, cooperative: this.cooperative, outputEnospc: opts.outputEnospc },
       // without require(esm): see threadExecArgv
       execArgv: threadExecArgv(),
     });
@@ -457,7 +459,7 @@ class PoolClosed extends Error {
  * reason, or PoolClosed when the pool refused it), else how its worker died. A piscina AbortError
  * is a timeout only when the sweep aborted the task: piscina also aborts tasks it refuses.
  */
-export function classifyPoolError(err: unknown, reason: unknown, timeoutMs: number): ErrorInfo {
+function classifyPoolError(err: unknown, reason: unknown, timeoutMs: number): ErrorInfo {
   if (reason instanceof ShutdownAbort || reason instanceof PoolClosed) return { code: 'SLUICE_E_ABORTED', message: reason.message, retryable: false };
   if (reason instanceof MemoryExceeded) {
     return { code: 'SLUICE_E_WORKER_OOM', message: `${reason.message} while this item was the longest running: its worker was stopped (memory outside the JS heap, e.g. decoded PDF streams)`, retryable: true };

@@ -49,6 +49,8 @@ const shared = workerData as {
   children?: Int32Array;
   /** per slot: 1 once the item's processor has read ctx.signal (worker/deadline.ts) */
   cooperative?: Int32Array;
+  /** test-only: outputs whose name contains this fail with ENOSPC (core/faults.ts) */
+  outputEnospc?: string;
 } | undefined;
 bindChildTable(shared?.children);
 
@@ -173,7 +175,7 @@ async function runOne(processor: string, options: Record<string, unknown>, outDi
   try {
     fn = await load(processor);
     const written = new OutputNames();
-    const ctx = makeContext(outDir, options, (p) => defaultDisplay(p), written);
+    const ctx = makeContext(outDir, options, (p) => defaultDisplay(p), written, shared?.outputEnospc);
     if (deadline) Object.defineProperty(ctx, 'signal', { get: () => deadline.signal, enumerable: true });
     const stray = new Promise<never>((_resolve, reject) => {
       strayRejection = (reason) => {

@@ -158,9 +158,7 @@ t.test('a compaction stopped by an abort leaves the journal as it was and no tem
   for (let i = 0; i < 30; i++) await first.append(entry(i % 5));
   await first.close();
   const before = fs.readFileSync(first.file);
-  process.env.SLUICE_FAULT_COMPACT_PAUSE_MS = '60000'; // test hook: wait with the temp file written
-  const j = await Journal.open(dir);
-  delete process.env.SLUICE_FAULT_COMPACT_PAUSE_MS;
+  const j = await Journal.open(dir, { faults: { compactPauseMs: 60_000 } }); // test hook: wait with the temp file written
   await j.close();
   const stop = new AbortController();
   const compacting = j.compactIfWorthIt(stop.signal);

@@ -6,7 +6,7 @@ import type { KeySetSnapshot } from '../../checkpoint/keyset.js';
 import type { WalkWarning } from './walk.js';
 import { CREDIT, type TableMessage, type WalkerData, type WalkerInit, type WalkerMessage } from './protocol.js';
 
-export interface WalkerHooks {
+interface WalkerHooks {
   signal?: AbortSignal;
   onWarning?: (w: WalkWarning) => void;
   /** Running totals: files found, and files dropped as already done. */

@@ -53,7 +53,7 @@ const STAT_BATCH = 512;
 const STAT_CHUNK = 1024;
 const MIN_OFFLOAD = 64;
 /** files held, walked but not yet looked up, while the checkpoint loads: the bound on that backlog */
-export const MAX_HELD = 65_536;
+const MAX_HELD = 65_536;
 
 /** What the helper made of offloaded files, and how long it took (ms), to balance the shares. */
 export interface Offloaded { results: CheckResult[]; ms: number }
@@ -97,7 +97,7 @@ export type CheckResult = false | { code: string; message: string } | { size: nu
  */
 export interface Deferred { words: [number, number, number, number] }
 
-export type Admit = (rel: string, size: number, mtimeMs: number) => string | boolean | Deferred;
+type Admit = (rel: string, size: number, mtimeMs: number) => string | boolean | Deferred;
 
 /** stat and admit one file, synchronously (the walker thread and its helper both use this). */
 export function checkFileSync(f: FileEntry, admit: Admit | undefined): CheckResult {
