@@ -19,6 +19,8 @@ export { defineProcessor, isDefinedProcessor } from './core/define.js';
 export type { DefinedContext, DefinedProcessor, ProcessorDefinition } from './core/define.js';
 export { ItemTimeout } from './core/processor.js';
 export type { ProcessorContext, ProcessorItem } from './core/processor.js';
+/** read an item's bytes as the built-ins do: never through a link the walk did not follow, never a FIFO or device */
+export { inputChunks, readInput } from './core/input.js';
 
 export { SluiceError, ERROR_CODES, isErrorCode } from './core/errors.js';
 export type { ErrorCode, ErrorInfo } from './core/errors.js';

@@ -118,3 +118,14 @@ export async function* inputChunks(item: InputRef, chunkBytes = 1 << 20): AsyncG
     await fh.close().catch(() => {});
   }
 }
+
+/** The whole of an input, read under the checks above (for a processor module: `readInput` in sluice/processor). */
+export async function readInput(item: InputRef): Promise<Buffer> {
+  const { fh, size } = await openInput(item);
+  try {
+    const bytes = await readRest(fh, item, size);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
