@@ -2,7 +2,7 @@
 //
 // Invariant: a file name reaches the command only as (part of) one argument, or, with shell: true,
 // as a positional parameter; never as code (see exec-template.ts). The command runs through
-// worker/command.ts: it leads a process group of its own, killed whole at the item's timeout,
+// core/command.ts: it leads a process group of its own, killed whole at the item's timeout,
 // when the run stops, or when its worker is stopped, and nothing it started outlives the item.
 import { z } from '../core/zod.js';
 import { SluiceError } from '../core/errors.js';

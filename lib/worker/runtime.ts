@@ -45,7 +45,7 @@ const shared = workerData as {
   starts?: Float64Array; current?: Int32Array; booted?: Int32Array; halt?: Int32Array; preload?: string;
   /** the run's processor options, for a built-in to make its engine ready (not yet checked) */
   preloadOptions?: Record<string, unknown>;
-  /** per slot: the process group of the item's command (worker/child-groups.ts) */
+  /** per slot: the process group of the item's command (core/child-groups.ts) */
   children?: Int32Array;
   /** per slot: 1 once the item's processor has read ctx.signal (worker/deadline.ts) */
   cooperative?: Int32Array;
