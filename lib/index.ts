@@ -3,7 +3,7 @@
 // defined with defineProcessor (also in 'sluice/processor', which loads nothing else).
 
 export { run, EVENTS_KEPT } from './run/api.js';
-export type { PipelineSpec, RunApiOptions, RunHandle } from './run/api.js';
+export type { PipelineSpec, RunApiOptions, RunHandle, StageSpec } from './run/api.js';
 export type { RunOutcome } from './run/run.js';
 export { EXIT, exitCodeOf, stopText } from './run/stop.js';
 export type { StopReason } from './run/stop.js';

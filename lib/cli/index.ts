@@ -149,7 +149,7 @@ export async function main(argv: string[]): Promise<number> {
     .command<{ processor?: string[] }>(
       'schema',
       'print the JSON Schema of pipeline files (for editors)',
-      (y) => y.option('processor', { type: 'string', array: true, describe: 'include this processor module\'s options (defineProcessor) under map.options' }),
+      (y) => y.option('processor', { type: 'string', array: true, describe: 'include this processor module\'s options schema (defineProcessor), applied to map.options of a stage whose processor names that file' }),
       async (a) => { code = await schemaCommand(a.processor ?? []); },
     )
     .demandCommand(1, 'name a command: run, plan, status, results, validate, stages or schema')

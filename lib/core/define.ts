@@ -13,11 +13,12 @@ import type { ProcessorContext, ProcessorItem } from './processor.js';
 const PROCESSOR_BRAND: unique symbol = Symbol.for('sluice.processor') as never;
 
 /** What a defined processor's `process` receives: the context, with the options parsed by the schema and setup's state. */
-export interface DefinedContext<O, S> extends ProcessorContext {
-  options: O & Record<string, unknown>;
+export type DefinedContext<O, S> = Omit<ProcessorContext, 'options'> & {
+  /** the options, parsed by the definition's schema (defaults filled in) */
+  options: O;
   /** what setup returned (undefined without setup), the same object for every item of this worker */
   state: S;
-}
+};
 
 export interface ProcessorDefinition<O = Record<string, unknown>, S = undefined, R = unknown> {
   /** shown by `sluice stages`; letters, digits, `-`, `_` */

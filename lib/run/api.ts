@@ -5,8 +5,10 @@ import type { ErrorEvent, SluiceEvent, SummaryEvent } from '../core/events.js';
 import type { EventSink } from '../core/ndjson.js';
 import { VERSION } from '../core/version.js';
 import { defaultConcurrency } from '../stages/map.js';
-import { loadPipelineFile, parsePipeline, type PipelineConfig } from './config.js';
+import { loadPipelineFile, parsePipeline, type PipelineConfig, type PipelineSpec } from './config.js';
 import { runPipeline, type RunOutcome } from './run.js';
+
+export type { PipelineSpec, StageSpec } from './config.js';
 
 // run() for programs: the same code path as `sluice run` (runPipeline: lock, walker thread,
 // journal, stop handling, report), in this process, with the events as objects.
@@ -37,8 +39,6 @@ export interface RunApiOptions {
   baseDir?: string;
 }
 
-/** A pipeline as a program writes it: the same keys as a pipeline file. */
-export type PipelineSpec = Record<string, unknown>;
 
 /**
  * A run going on. Iterate it for the events (start, result, progress, warning, error, summary:

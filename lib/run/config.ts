@@ -1,3 +1,4 @@
+import type * as zod from 'zod';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -42,6 +43,12 @@ const pipelineSchema = z.strictObject({
   checkpoint: checkpointOptions.default({ dir: '.sluice', fsync: 'batch', fsync_every: 512, fsync_interval: '200ms' }).describe('the state dir and journal durability (see key `checkpoint`)'),
   report: reportOptions.optional().describe('the report file and its formats (see key `report`)'),
 });
+
+/** A stage entry of a pipeline as a program writes it (the input side of the schemas: defaults may be left out). */
+export type StageSpec = { dedupe: zod.input<typeof dedupeOptions> } | { map: zod.input<typeof mapOptions> };
+
+/** A pipeline as a program writes it: the pipeline file's keys, typed. */
+export type PipelineSpec = Omit<zod.input<typeof pipelineSchema>, 'stages'> & { stages: StageSpec[] };
 
 /** The top-level keys of a pipeline file, for the docs. */
 export function pipelineKeys(): { name: string; required: boolean; description: string }[] {

@@ -106,6 +106,7 @@ async function teardown(m: TeardownMessage): Promise<{ type: 'teardown'; ok: boo
     }
   }
   Atomics.add(m.barrier, 0, 1);
+  Atomics.notify(m.barrier, 0);
   // synchronous on purpose: this thread must not be given a second teardown while it waits
   for (let n = Atomics.load(m.barrier, 0); n < m.threads; n = Atomics.load(m.barrier, 0)) {
     const left = m.deadline - Date.now();

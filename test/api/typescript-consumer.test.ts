@@ -94,6 +94,7 @@ import { defineProcessor, z } from 'sluice/processor';
 
 run(123); // TS2345
 map({ processor: 1 }); // TS2322
+run({ version: 1, name: 'x', source: { walk: { roots: ['.'] } }, stages: [{ map: { procesor: 'sha256' } }] }); // TS2561
 
 export const p = defineProcessor({
   name: 'misused',
@@ -102,7 +103,8 @@ export const p = defineProcessor({
   process(_item, ctx) {
     const upper = ctx.options.min_length.toUpperCase(); // TS2339
     const when: string = ctx.state.startedAt; // TS2322
-    return { upper, when };
+    const typo = ctx.options.min_lenght; // TS2551
+    return { upper, when, typo };
   },
 });
 
@@ -183,7 +185,7 @@ t.test('a strict TypeScript consumer compiles against the built package; a misus
     const m = / \/\/ (TS\d+)$/.exec(l);
     return m ? [`misuse.ts(${i + 1}) ${m[1]}`] : [];
   });
-  t.equal(expected.length, 5, 'five misuses marked');
+  t.equal(expected.length, 7, 'seven misuses marked');
   const got = [...bad.out.matchAll(/^(\S+)\((\d+),\d+\): error (TS\d+):/gm)].map((m) => `${m[1]}(${m[2]}) ${m[3]}`);
   t.same([...new Set(got)].sort(), expected.sort(), `each misuse, and nothing else, is an error:\n${bad.out}`);
   t.match(bad.out, /Property 'toUpperCase' does not exist on type 'number'/, 'ctx.options.min_length is the number the schema says');
