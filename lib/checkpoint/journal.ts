@@ -4,6 +4,7 @@ import path from 'node:path';
 import { SluiceError, type ErrorInfo } from '../core/errors.js';
 import { KeySet, MAX_LOAD, type KeySetSnapshot } from './keyset.js';
 import { syncDir } from '../core/fsx.js';
+import { journalPath } from './files.js';
 import { createTemp, isUnsafePath, openOwnFile } from '../core/safe-fs.js';
 
 type FinalStatus = 'ok' | 'failed';
@@ -36,9 +37,6 @@ export interface JournalOptions {
   faults?: Pick<Faults, 'journalEnospcAfter' | 'compactPauseMs'>;
 }
 
-export const JOURNAL_FILE = 'journal.ndjson';
-/** the compaction temp file of sluice versions that used one fixed name */
-export const LEGACY_COMPACT_TMP = 'journal.ndjson.compact.tmp';
 /** An output bigger than this is left out of the journal line (the output file has it). */
 export const MAX_JOURNALED_OUTPUT = 4096;
 
@@ -86,7 +84,7 @@ export class Journal {
   private bytes = 0;
 
   private constructor(dir: string, private readonly opts: JournalOptions) {
-    this.file = path.join(dir, JOURNAL_FILE);
+    this.file = journalPath(dir);
   }
 
   static async open(dir: string, opts: Partial<JournalOptions> = {}): Promise<Journal> {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SluiceError } from '../core/errors.js';
+import { LOCK_FILE } from './files.js';
 import { fileKind } from '../core/safe-fs.js';
 
 /**
@@ -39,7 +40,6 @@ import { fileKind } from '../core/safe-fs.js';
  * reuse on this host, no live writer behind an unreadable file older than the grace period).
  */
 
-const LOCK_FILE = 'lock';
 /** How long an empty or unreadable lock file counts as held, from its mtime. */
 const LOCK_GRACE_MS = 5000;
 const MAX_BYTES = 4096;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SluiceError } from '../core/errors.js';
 import { isUnsafePath, ownDir, readOwnFileSync, removeStaleTemps, writeAtomic } from '../core/safe-fs.js';
-import { JOURNAL_FILE, LEGACY_COMPACT_TMP } from './journal.js';
+import { JOURNAL_FILE, LEGACY_COMPACT_TMP, reportMdPath, RUN_FILE, STATE_REPORT_FILE } from './files.js';
 
 /**
  * The state dir and run.json. The state dir is sluice's own: a real directory (not a link to one)
@@ -12,13 +12,6 @@ import { JOURNAL_FILE, LEGACY_COMPACT_TMP } from './journal.js';
  * lib/core/safe-fs.
  */
 
-/** The report's name in the state dir when the pipeline names no report path. */
-export const STATE_REPORT_FILE = 'report.json';
-
-/** Where the md report of a JSON report path goes: <path without .json>.md */
-export function reportMdPath(file: string): string {
-  return file.replace(/\.json$/i, '') + '.md';
-}
 
 /** What decides an item's result, part by part (run.json keeps them, to name what changed). */
 export interface ConfigParts {
@@ -100,7 +93,6 @@ export function removeDeadRunTemps(stateDir: string): string[] {
   return removeStaleTemps(stateDir, [JOURNAL_FILE, RUN_FILE, STATE_REPORT_FILE, reportMdPath(STATE_REPORT_FILE)], [LEGACY_COMPACT_TMP]);
 }
 
-export const RUN_FILE = 'run.json';
 
 export function readRunState(stateDir: string): RunState | null {
   const file = path.join(stateDir, RUN_FILE);

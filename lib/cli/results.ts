@@ -1,5 +1,5 @@
-import path from 'node:path';
-import { JOURNAL_FILE, latestLines } from '../checkpoint/journal.js';
+import { latestLines } from '../checkpoint/journal.js';
+import { journalPath } from '../run/state-dir.js';
 import { NdjsonWriter } from '../core/ndjson.js';
 import { eventOfEntry } from '../run/record.js';
 import { requireState, resolveStateDir, type StateArgs } from './state-dir.js';
@@ -12,7 +12,7 @@ export async function resultsCommand(a: StateArgs & { status?: string }): Promis
   const { dir, own } = resolveStateDir(a);
   requireState(dir, own);
   const out = new NdjsonWriter(process.stdout);
-  const file = path.join(dir, JOURNAL_FILE);
+  const file = journalPath(dir);
   const read = { lines: 0, unreadable: 0 };
   for await (const latest of latestLines(file, read)) {
     if (a.status && latest.status !== a.status) continue;

@@ -1,7 +1,6 @@
 import os from 'node:os';
-import path from 'node:path';
-import { JOURNAL_FILE } from '../checkpoint/journal.js';
 import { readStatus, type Status } from '../run/status.js';
+import { journalPath } from '../run/state-dir.js';
 import { requireState, resolveStateDir, type StateArgs } from './state-dir.js';
 
 function formatStatus(s: Status): string {
@@ -21,7 +20,7 @@ export async function statusCommand(a: StateArgs & { json?: boolean }): Promise<
   const { dir, config, own } = resolveStateDir(a);
   requireState(dir, own);
   const s = await readStatus(dir, config);
-  if (s.unreadable_lines) process.stderr.write(`sluice: journal ${path.join(dir, JOURNAL_FILE)}: skipped ${s.unreadable_lines} unreadable line(s)\n`);
+  if (s.unreadable_lines) process.stderr.write(`sluice: journal ${journalPath(dir)}: skipped ${s.unreadable_lines} unreadable line(s)\n`);
   process.stdout.write(a.json ? JSON.stringify(s) + '\n' : formatStatus(s));
   return 0;
 }

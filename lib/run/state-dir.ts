@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SluiceError } from '../core/errors.js';
-import { JOURNAL_FILE } from '../checkpoint/journal.js';
-import { reportMdPath, STATE_REPORT_FILE } from '../checkpoint/state.js';
+import { journalPath, reportMdPath, STATE_REPORT_FILE } from '../checkpoint/files.js';
+import { lockHolder } from '../checkpoint/lock.js';
 import { reportPathProblem } from '../stages/report.js';
 import type { PipelineConfig } from './config.js';
 
-// Where a run keeps its state, and which files are its own: the one rule run, plan, status and
-// results follow (the file names themselves are checkpoint/state.ts's, the lock's liveness
-// checkpoint/lock.ts's lockHolder).
+// Where a run keeps its state, which files are its own, and whether a run holds it now: the one
+// rule run, plan, status and results follow (the file names are checkpoint/files.ts's; liveness is
+// the lock's own rule, checkpoint/lock.ts's isHeld, which a run applies when it takes the lock).
 
 export function stateDirFor(cfg: PipelineConfig, override?: string): string {
   return override ? path.resolve(override) : path.join(cfg.checkpoint.dir, cfg.name);
@@ -40,9 +40,17 @@ export function checkReportPath(cfg: PipelineConfig, stateDir: string): void {
 /** The journal's size on disk (0 when there is none). */
 export function journalBytes(stateDir: string): number {
   try {
-    return fs.lstatSync(path.join(stateDir, JOURNAL_FILE)).size;
+    return fs.lstatSync(journalPath(stateDir)).size;
   } catch {
     return 0;
   }
 }
 
+
+/** The run holding the state dir's lock now, by the lock's own rule (a live pid of any user, or a run on another host); null if none. */
+export function runningNow(stateDir: string): { pid: number; host: string; started: string } | null {
+  const l = lockHolder(stateDir);
+  return l.held && l.holder ? { pid: l.holder.pid, host: l.holder.host, started: l.holder.started } : null;
+}
+
+export { journalPath };

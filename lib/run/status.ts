@@ -1,11 +1,10 @@
 import path from 'node:path';
-import { JOURNAL_FILE, latestLines } from '../checkpoint/journal.js';
+import { latestLines } from '../checkpoint/journal.js';
 import { KeySet } from '../checkpoint/keyset.js';
 import { metaKey } from '../checkpoint/keys.js';
-import { lockHolder } from '../checkpoint/lock.js';
 import { readRunState, type RunState } from '../checkpoint/state.js';
 import type { PipelineConfig } from './config.js';
-import { ownFilesOf } from './state-dir.js';
+import { journalPath, ownFilesOf, runningNow } from './state-dir.js';
 import { walk } from '../stages/walk/walk.js';
 import { defaultDisplay } from '../core/fsx.js';
 
@@ -39,7 +38,7 @@ export async function readStatus(dir: string, config: PipelineConfig | null): Pr
   const read = { lines: 0, unreadable: 0 };
   const codes = new Map<string, number>();
   // one pass, backwards; only failed entries are parsed whole (for their error code)
-  for await (const latest of latestLines(path.join(dir, JOURNAL_FILE), read)) {
+  for await (const latest of latestLines(journalPath(dir), read)) {
     done.set(latest.key, 1);
     if (latest.status === 'ok') ok++;
     else {
@@ -63,15 +62,10 @@ export async function readStatus(dir: string, config: PipelineConfig | null): Pr
   }
   return {
     v: 1, type: 'status', state: defaultDisplay(dir), pipeline: run?.pipeline ?? config?.name ?? null, config_hash: run?.config_hash ?? null,
-    runs: run?.runs ?? 0, running: running(dir), done: ok + failed, ok, failed, pending, found, journal_lines: lines, unreadable_lines: read.unreadable,
+    runs: run?.runs ?? 0, running: runningNow(dir), done: ok + failed, ok, failed, pending, found, journal_lines: lines, unreadable_lines: read.unreadable,
     last_run: run?.last ?? null,
     top_errors: [...codes].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([code, count]) => ({ code, count })),
   };
 }
 
-/** The run holding the lock, by the lock's own rule (a live pid of any user, or another host's). */
-function running(dir: string): Status['running'] {
-  const l = lockHolder(dir);
-  return l.held && l.holder ? { pid: l.holder.pid, host: l.holder.host, started: l.holder.started } : null;
-}
 

@@ -6,7 +6,7 @@ import { z } from '../core/zod.js';
 import { latestLines } from '../checkpoint/journal.js';
 import { canonicalPath, isInside, defaultDisplay as shown } from '../core/fsx.js';
 import { writeAtomic } from '../core/safe-fs.js';
-import { reportMdPath } from '../checkpoint/state.js';
+import { reportMdPath } from '../checkpoint/files.js';
 import type { StaleOutputs } from '../checkpoint/stale-outputs.js';
 
 export const spec: ComponentSpec = {

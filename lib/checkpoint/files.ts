@@ -1,0 +1,24 @@
+import path from 'node:path';
+
+// The names of the files in a state dir, in one place: the journal, the lock, run.json and the
+// report a run keeps there when the pipeline names no report path. Every module that opens one
+// (journal.ts, lock.ts, state.ts) and every command that reads one (run, plan, status, results,
+// through run/state-dir.ts) takes its name from here.
+
+export const JOURNAL_FILE = 'journal.ndjson';
+/** the compaction temp file of sluice versions that used one fixed name */
+export const LEGACY_COMPACT_TMP = 'journal.ndjson.compact.tmp';
+export const LOCK_FILE = 'lock';
+export const RUN_FILE = 'run.json';
+/** The report's name in the state dir when the pipeline names no report path. */
+export const STATE_REPORT_FILE = 'report.json';
+
+/** Where the md report of a JSON report path goes: <path without .json>.md */
+export function reportMdPath(file: string): string {
+  return file.replace(/\.json$/i, '') + '.md';
+}
+
+/** The journal of a state dir. */
+export function journalPath(stateDir: string): string {
+  return path.join(stateDir, JOURNAL_FILE);
+}
