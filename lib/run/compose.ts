@@ -12,7 +12,7 @@ import { WalkerThread } from '../stages/walk/thread.js';
 import type { WalkWarning } from '../stages/walk/walk.js';
 import { Dedupe } from '../stages/dedupe.js';
 import { defaultConcurrency, defaultMaxRssMb, mapOptions, ParallelMap, processWithRetries, type ItemResult } from '../stages/map.js';
-import { buildReport, RunStats, writeReport } from '../stages/report.js';
+import { buildReport, RunStats, writeReport } from './report.js';
 import { BUILTIN_PROCESSORS, isBuiltin, resolveProcessor } from '../processors/index.js';
 import { WorkerPool } from '../worker/pool.js';
 import { checkProcessor } from '../worker/check.js';

@@ -14,7 +14,7 @@ import { walkOptions, type WalkOptions } from '../stages/walk/spec.js';
 import { dedupeOptions, type DedupeOptions } from '../stages/dedupe.js';
 import { mapOptions, type MapOptions } from '../stages/map.js';
 import { BUILTIN_PROCESSORS, isBuiltin, isModulePath, resolveProcessor } from '../processors/index.js';
-import { reportOptions } from '../stages/report.js';
+import { reportOptions } from './report.js';
 
 const MAX_PIPELINE_BYTES = 1024 * 1024;
 

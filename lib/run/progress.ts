@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { EventSink } from '../core/ndjson.js';
 import type { ProgressEvent } from '../core/events.js';
-import type { RunStats } from '../stages/report.js';
+import type { RunStats } from './report.js';
 
 export type ProgressMode = 'auto' | 'ndjson' | 'bar' | 'none';
 

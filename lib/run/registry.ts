@@ -5,7 +5,7 @@ import { spec as walk } from '../stages/walk/spec.js';
 import { spec as stdin } from '../stages/stdin.js';
 import { spec as dedupe } from '../stages/dedupe.js';
 import { spec as map } from '../stages/map.js';
-import { spec as report } from '../stages/report.js';
+import { spec as report } from './report.js';
 import { BUILTIN_PROCESSORS, resolveProcessor } from '../processors/index.js';
 import { checkProcessor, type ProcessorInfo } from '../worker/check.js';
 import { checkpointSpec, outputSpec } from './config.js';

@@ -20,7 +20,7 @@ import { bookFields, outputsBook, staleNotes, staleOutputs, type OutputsBook } f
 import type { WalkerThread } from '../stages/walk/thread.js';
 import { Dedupe } from '../stages/dedupe.js';
 import { ParallelMap, defaultMaxRssMb, processWithRetries, type ItemResult } from '../stages/map.js';
-import { buildReport, checkpointFailures, RunStats, writeReport } from '../stages/report.js';
+import { buildReport, checkpointFailures, RunStats, writeReport } from './report.js';
 import { Reorder } from '../stages/reorder.js';
 import { WorkerPool } from '../worker/pool.js';
 import { checkProcessor } from '../worker/check.js';

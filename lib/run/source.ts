@@ -6,7 +6,7 @@ import { metaDigest } from '../checkpoint/keys.js';
 import { walk, type WalkWarning } from '../stages/walk/walk.js';
 import { WalkerThread } from '../stages/walk/thread.js';
 import { stdinItems, type StdinFormat } from '../stages/stdin.js';
-import type { RunStats } from '../stages/report.js';
+import type { RunStats } from './report.js';
 import type { PipelineConfig } from './config.js';
 
 // Where a run's items come from: paths on stdin, the walker thread (the default key: walk, key

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { SluiceError } from '../core/errors.js';
 import { journalPath, reportMdPath, STATE_REPORT_FILE } from '../checkpoint/files.js';
 import { lockHolder } from '../checkpoint/lock.js';
-import { reportPathProblem } from '../stages/report.js';
+import { reportPathProblem } from './report.js';
 import type { PipelineConfig } from './config.js';
 
 // Where a run keeps its state, which files are its own, and whether a run holds it now: the one

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ItemResult } from './map.js';
+import type { ItemResult } from '../stages/map.js';
 import type { ComponentSpec } from '../core/spec.js';
 import { z } from '../core/zod.js';
 import { latestLines } from '../checkpoint/journal.js';

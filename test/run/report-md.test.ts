@@ -1,6 +1,6 @@
 // report.md quotes file names and messages so that no name can inject Markdown or HTML.
 import t from 'tap';
-import * as report from '../../lib/stages/report.js';
+import * as report from '../../lib/run/report.js';
 
 const { buildReport, reportMarkdown, RunStats } = report;
 
