@@ -82,6 +82,10 @@ export class Journal {
   /** test hook: compaction waits this long with its temp file written, before the rename */
   private get faultCompactPauseMs(): number { return this.opts.faults?.compactPauseMs ?? 0; }
   private bytes = 0;
+  /** lines handed to write() whose write has not finished */
+  private queued = 0;
+  /** close() was called: append refuses */
+  private closing = false;
 
   private constructor(dir: string, private readonly opts: JournalOptions) {
     this.file = journalPath(dir);
@@ -284,6 +288,7 @@ export class Journal {
    */
   append(entry: JournalEntry): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
+    if (this.closing) return Promise.reject(new SluiceError('SLUICE_E_STATE', `journal ${this.file} is closed: nothing more can be recorded in it`));
     // only keys already recorded are updated in the table; a key new in this run is not added:
     // nothing in this run looks it up again (the walk has produced it), so a fresh run over
     // millions of items keeps an empty table instead of growing it (and its rehash peaks)
@@ -294,7 +299,9 @@ export class Journal {
     }
     this.pending.push(formatLine(entry));
     this.lines++;
-    if (this.opts.fsync === 'always' || this.pending.length >= this.opts.batchItems) return this.write();
+    // lines handed to write() and not yet on disk count too: however the producer paces itself,
+    // no more than a group waits in memory (a slow disk slows the run instead)
+    if (this.opts.fsync === 'always' || this.pending.length + this.queued >= this.opts.batchItems) return this.write();
     if (!this.writeScheduled) {
       this.writeScheduled = true;
       setImmediate(() => { this.write().catch(() => {}); });
@@ -309,6 +316,7 @@ export class Journal {
     const text = this.pending.join('\n') + '\n';
     const n = this.pending.length;
     this.pending = [];
+    this.queued += n;
     this.chain = this.chain.then(async () => {
       if (this.failure) throw this.failure;
       try {
@@ -327,6 +335,7 @@ export class Journal {
           throw err;
         }
         this.bytes += buf.length;
+        this.queued -= n;
         this.unsynced += n;
         if (this.opts.fsync === 'always' || (this.opts.fsync === 'batch' && this.unsynced >= this.opts.batchItems)) await this.sync();
         else if (this.opts.fsync === 'batch') this.syncTimer ??= setTimeout(() => { this.chain = this.chain.then(() => this.sync()).catch(() => {}); }, this.opts.batchMs);
@@ -352,6 +361,7 @@ export class Journal {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     try {
       await this.flush();
     } finally {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
-import { SluiceError } from '../core/errors.js';
+import { SluiceError, toErrorInfo } from '../core/errors.js';
 import type { Item } from '../core/item.js';
 import { check, formatPath } from '../core/schema-util.js';
 import { parseDuration } from '../core/duration.js';
@@ -41,14 +41,14 @@ export interface Checkpoint {
  * in and the journal sink records to. Refuses a state dir that is not sluice's own, or locked by
  * a live run (SLUICE_E_LOCKED).
  */
-export async function openCheckpoint(stateDir: string, options: Partial<Pick<JournalOptions, 'fsync' | 'batchItems' | 'batchMs'>> & { warn?: (line: string) => void } = {}): Promise<Checkpoint> {
+export async function openCheckpoint(stateDir: string, options: Partial<Pick<JournalOptions, 'fsync' | 'batchItems' | 'batchMs' | 'faults'>> & { warn?: (line: string) => void } = {}): Promise<Checkpoint> {
   const dir = path.resolve(stateDir);
   checkStateDir(dir, 1, true);
   const warn = options.warn ?? ((line: string) => void process.stderr.write(line + '\n'));
   const lock = Lock.acquire(dir, warn);
   try {
     removeDeadRunTemps(dir);
-    const journal = await Journal.open(dir, { fsync: options.fsync ?? 'batch', batchItems: options.batchItems ?? 256, batchMs: options.batchMs ?? 1000, warn });
+    const journal = await Journal.open(dir, { fsync: options.fsync ?? 'batch', batchItems: options.batchItems ?? 256, batchMs: options.batchMs ?? 1000, warn, faults: options.faults });
     let closed: Promise<void> | undefined;
     return {
       stateDir: dir, journal,
@@ -99,8 +99,12 @@ export function walk(options: WalkStageOptions): Readable {
 
 /** Key items and drop those the checkpoint has done: 'content' keys (sha256 of the bytes) need this stage; the walk already keys by path+size+mtime. */
 export function dedupe(options: { checkpoint: Checkpoint; key?: 'path+size+mtime' | 'content'; timeoutMs?: number; onSkip?: (item: Item) => void }): Transform {
+  const key = options.key ?? 'path+size+mtime';
+  if (key !== 'path+size+mtime' && key !== 'content') {
+    throw invalid('dedupe options', [{ path: ['key'], message: `expected "path+size+mtime" or "content", got ${JSON.stringify(key)} (without dedupe, leave the stage out)` }]);
+  }
   const journal = options.checkpoint.journal;
-  return new Dedupe({ isDone: (k) => journal.lookup(k) }, options.key ?? 'path+size+mtime', options.onSkip, options.timeoutMs ?? 60_000);
+  return new Dedupe({ isDone: (k) => journal.lookup(k) }, key, options.onSkip, options.timeoutMs ?? 60_000);
 }
 
 export interface MapStageOptions {
@@ -120,7 +124,8 @@ export interface MapStageOptions {
 /**
  * Items in, results out (ItemResult: status, output or error with its code), through a pool of
  * worker threads: the same isolation, timeouts, retries and memory caps as a run. At most
- * `concurrency` items are in the workers; the stream's buffers hold 16 more on each side. The
+ * 64 × `concurrency` items are in flight (fast items go to the workers in batches), plus 16 in
+ * each of the stream's buffers. The
  * processor (and a defineProcessor module's options) is checked before the first item. The pool
  * closes when the stream ends or is destroyed (a processor module's teardown runs at the end).
  */
@@ -155,14 +160,16 @@ export function map(options: MapStageOptions): Transform {
     return processWithRetries(item, attempt, m.retries, 100, m.quarantine_after);
   }, pool.itemCapacity);
   let closing = false;
-  const close = async () => {
+  const close = async (destroyed: boolean) => {
     if (closing) return;
     closing = true;
-    if (!isBuiltin(processor)) await pool.teardown();
+    // destroyed: nothing more starts (items of a batch already handed out included), and close() stops the workers
+    if (destroyed) pool.halting();
+    else if (!isBuiltin(processor)) await pool.teardown();
     await pool.close();
   };
-  stage.once('end', () => void close());
-  stage.once('close', () => void close());
+  stage.once('end', () => void close(false));
+  stage.once('close', () => void close(stage.destroyed && !stage.readableEnded));
   return stage;
 }
 
@@ -205,7 +212,9 @@ export function report(options: ReportStageOptions): Transform {
         }));
         cb();
       } catch (err) {
-        cb(err as Error);
+        const info = toErrorInfo(err);
+        const code = info.code === 'SLUICE_E_DISK_FULL' || info.code === 'SLUICE_E_STATE' ? info.code : 'SLUICE_E_IO';
+        cb(new SluiceError(code, `cannot write the report ${options.path}: ${info.message}`, { cause: err }));
       }
     },
   });

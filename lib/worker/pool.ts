@@ -243,7 +243,7 @@ export class WorkerPool {
    * here, tasks waiting in piscina, and the items of a batch its worker has not come to yet.
    */
   abortQueued(): number {
-    Atomics.store(this.halt, 0, 1);
+    this.halting();
     let n = this.dropQueue(new ShutdownAbort());
     for (const r of this.running) {
       if (!this.starts[r.slot]) {
@@ -252,6 +252,11 @@ export class WorkerPool {
       }
     }
     return n;
+  }
+
+  /** Workers start no further item of a batch they hold (the items in hand finish, or are stopped with their worker). */
+  halting(): void {
+    Atomics.store(this.halt, 0, 1);
   }
 
   get threads(): number {

@@ -46,9 +46,7 @@ if (mode === 'destroy-all') {
   await checkpoint.close();
   say(plain(rejection));
 } else if (mode === 'disk-full-sink') {
-  if (process.env.SLUICE_TEST_HOOKS !== '1') throw new Error('needs SLUICE_TEST_HOOKS=1 in the environment');
-  process.env.SLUICE_FAULT_JOURNAL_ENOSPC_AFTER = '1';
-  const checkpoint = await openCheckpoint(path.join(dir, 'full-disk-state'), { batchItems: 1, warn: () => {} });
+  const checkpoint = await openCheckpoint(path.join(dir, 'full-disk-state'), { batchItems: 1, warn: () => {}, faults: { journalEnospcAfter: 1 } });
   const results: ItemResult[] = [0, 1].map((i) => ({
     item: { path: `r${i}`, file: `r${i}`, root: dir, rel: `r${i}`, size: 1, mtime_ms: 1, key: `key-${i}` }, status: 'ok', ms: 1, attempts: 1, output: {},
   }));

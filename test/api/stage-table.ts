@@ -190,7 +190,6 @@ export const STAGES: StageRow[] = [
         fs.writeFileSync(file, 'not a folder');
         return settle(pipeline(Readable.from([aResult(0, env)]), report({ path: path.join(file, 'report.json') }), devNull()));
       },
-      todo: { code: 'compose.ts report(): flush passes writeReport\'s raw fs error (EEXIST from mkdir) to the callback instead of a SluiceError' },
     }],
   },
   {
@@ -205,7 +204,7 @@ export const STAGES: StageRow[] = [
     boundWhy: `source buffer ${HWM} + the sink's buffer ${HWM} + 2 in hand`,
     ownErrors: [
       {
-        what: 'a journal write that fails for a full disk (in a child process: fault hook SLUICE_FAULT_JOURNAL_ENOSPC_AFTER, journal written per item)',
+        what: 'a journal write that fails for a full disk (in a child process: the journalEnospcAfter fault, journal written per item)',
         code: 'SLUICE_E_DISK_FULL',
         provoke: (env) => childRejection(['disk-full-sink', env.dir]),
       },
@@ -217,15 +216,8 @@ export const STAGES: StageRow[] = [
           await cp.close();
           return settle(pipeline(Readable.from([aResult(0, env), aResult(1, env)]), journalSink(cp)));
         },
-        todo: {
-          rejects: 'Journal.append after close() queues the line and resolves; the deferred write fails (fh undefined) and its error is swallowed, so the pipeline resolves with nothing recorded',
-          code: 'same bug: the error only shows from the 256th item on, as SLUICE_E_STATE "Cannot read properties of undefined (reading \'truncate\')"',
-        },
       },
     ],
-    todo: {
-      memory: 'checkpoint/journal.ts append(): lines handed to write() wait in the promise chain uncounted, so with a producer that yields between items the unwritten lines (and their text) grow without bound: append only waits once `pending` (reset by each write) reaches batchItems',
-    },
   },
 ];
 
