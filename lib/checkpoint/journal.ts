@@ -37,6 +37,8 @@ export interface JournalOptions {
   faults?: Pick<Faults, 'journalEnospcAfter' | 'compactPauseMs'>;
 }
 
+/** How many groups of lines may wait for the disk before append waits for them. */
+const QUEUED_GROUPS = 4;
 /** An output bigger than this is left out of the journal line (the output file has it). */
 export const MAX_JOURNALED_OUTPUT = 4096;
 
@@ -299,9 +301,11 @@ export class Journal {
     }
     this.pending.push(formatLine(entry));
     this.lines++;
+    if (this.opts.fsync === 'always' || this.pending.length >= this.opts.batchItems) return this.write();
     // lines handed to write() and not yet on disk count too: however the producer paces itself,
-    // no more than a group waits in memory (a slow disk slows the run instead)
-    if (this.opts.fsync === 'always' || this.pending.length + this.queued >= this.opts.batchItems) return this.write();
+    // no more than a few groups wait in memory (a slow disk slows the run instead). Not one group:
+    // a write waits for the group commit's fsync, and the run would wait for each fsync with it
+    if (this.pending.length + this.queued >= QUEUED_GROUPS * this.opts.batchItems) return this.write();
     if (!this.writeScheduled) {
       this.writeScheduled = true;
       setImmediate(() => { this.write().catch(() => {}); });

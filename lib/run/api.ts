@@ -6,31 +6,20 @@ import type { EventSink } from '../core/ndjson.js';
 import { VERSION } from '../core/version.js';
 import { defaultConcurrency } from '../stages/map.js';
 import { loadPipelineFile, parsePipeline, type PipelineConfig, type PipelineSpec } from './config.js';
-import { runPipeline, type RunOutcome } from './run.js';
+import { runPipeline, type RunOptions, type RunOutcome } from './run.js';
 
 export type { PipelineSpec, StageSpec } from './config.js';
 
 // run() for programs: the same code path as `sluice run` (runPipeline: lock, walker thread,
 // journal, stop handling, report), in this process, with the events as objects.
 
-export interface RunApiOptions {
-  /** 'resume' (default), 'fresh' (set the journal aside), 'retry-failed' */
-  mode?: 'resume' | 'fresh' | 'retry-failed';
-  /** a changed processor or options keeps the done items (--keep-done) */
-  keepDone?: boolean;
-  /** the state dir (--state); default <checkpoint.dir>/<name> */
-  stateDir?: string;
-  /** worker threads; default map.concurrency, else the number of cores */
-  concurrency?: number;
+/**
+ * What `sluice run`'s flags say, as options: the same fields as the run's own (run.ts RunOptions,
+ * where each is described), and what only a program has.
+ */
+export interface RunApiOptions extends Partial<Pick<RunOptions, 'mode' | 'keepDone' | 'stateDir' | 'concurrency' | 'maxItems' | 'maxFailures' | 'keepOrder' | 'runStatus' | 'pruneOutputs' | 'graceMs'>> {
   /** a `progress` event this often (ms, at least 50); 0 for none. Default 1000 */
   progressIntervalMs?: number;
-  maxItems?: number;
-  maxFailures?: number;
-  keepOrder?: boolean;
-  runStatus?: boolean;
-  pruneOutputs?: boolean;
-  /** after an abort, how long items in flight may take before they are stopped (ms; default 10000) */
-  graceMs?: number;
   /** aborting stops the run as Ctrl-C would: no new items, in-flight ones finish (within graceMs), everything recorded is kept; exit code 130 (143 when the reason is 'SIGTERM') */
   signal?: AbortSignal;
   /** where sluice's own messages go (warnings, notes); default process.stderr */

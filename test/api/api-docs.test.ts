@@ -21,11 +21,12 @@ function exportsOf(text: string): string[] {
   return names;
 }
 
-/** The members of `interface name` in a .d.ts (one per line, as tsc writes them). */
+/** The members of `interface name` in a .d.ts (one per line, as tsc writes them), with those it picks from another (`extends Pick<T, 'a' | 'b'>`). */
 function membersOf(text: string, name: string): string[] {
-  const m = new RegExp(`export interface ${name}(?:<[^>]*>)?(?: extends [^{]*)? \\{\\n([\\s\\S]*?)\\n\\}`).exec(text);
+  const m = new RegExp(`export interface ${name}(?:<[^>]*>)?( extends [^{]*)? \\{\\n([\\s\\S]*?)\\n\\}`).exec(text);
   if (!m) return [];
-  return [...m[1]!.matchAll(/^ {4}(?:readonly )?([A-Za-z_$][\w$]*)\??[(:<]/gm)].map((x) => x[1]!);
+  const picked = [...(m[1] ?? '').matchAll(/['"]([\w$]+)['"]/g)].map((x) => x[1]!);
+  return [...picked, ...[...m[2]!.matchAll(/^ {4}(?:readonly )?([A-Za-z_$][\w$]*)\??[(:<]/gm)].map((x) => x[1]!)];
 }
 
 /** The text of the section under `### name` (to the next heading). */
