@@ -3,7 +3,6 @@ import { Readable, Transform, type TransformCallback, type Writable } from 'node
 import { SluiceError, toErrorInfo } from '../core/errors.js';
 import type { Item } from '../core/item.js';
 import { check, formatPath } from '../core/schema-util.js';
-import { parseDuration } from '../core/duration.js';
 import { Journal, type JournalOptions } from '../checkpoint/journal.js';
 import { Lock } from '../checkpoint/lock.js';
 import { checkStateDir, removeDeadRunTemps } from '../checkpoint/state.js';
@@ -11,12 +10,10 @@ import { walkOptions } from '../stages/walk/spec.js';
 import { WalkerThread } from '../stages/walk/thread.js';
 import type { WalkWarning } from '../stages/walk/walk.js';
 import { Dedupe } from '../stages/dedupe.js';
-import { defaultConcurrency, defaultMaxRssMb, mapOptions, ParallelMap, processWithRetries, type ItemResult } from '../stages/map.js';
+import { defaultConcurrency, MapStage, mapOptions, ParallelMap, type ItemResult } from '../stages/map.js';
 import { buildReport, RunStats, writeReport } from './report.js';
 import { BUILTIN_PROCESSORS, isBuiltin, resolveProcessor } from '../processors/index.js';
-import { WorkerPool } from '../worker/pool.js';
 import { checkProcessor } from '../worker/check.js';
-import type { TaskMessage } from '../worker/protocol.js';
 import { RecordSink, type RecordHooks } from './record.js';
 import { runId } from '../core/events.js';
 
@@ -140,36 +137,17 @@ export function map(options: MapStageOptions): Transform {
     if (!o.ok) throw invalid(`options for processor ${processor}`, o.issues);
     m.options = o.value as Record<string, unknown>;
   }
-  const concurrency = m.concurrency ?? defaultConcurrency();
-  const timeoutMs = parseDuration(m.timeout)!;
-  const pool = new WorkerPool({
-    concurrency, maxMemoryMb: m.max_memory_mb, maxRssMb: m.max_rss_mb ?? defaultMaxRssMb(concurrency), preload: processor, preloadOptions: m.options,
-  });
+  const mapStage = new MapStage({ map: m, processor, concurrency: m.concurrency ?? defaultConcurrency(), outDir: outDir ? path.resolve(outDir) : null });
   const checked = checkProcessor(processor, m.options);
   checked.catch(() => {});
-  const attempt = (item: Item) => {
-    const task: TaskMessage = {
-      type: 'task', processor, options: m.options, outDir: outDir ? path.resolve(outDir) : null,
-      item: { path: item.path, file: item.file, rel: item.rel, size: item.size, mtime_ms: item.mtime_ms, ...(item.follow ? { follow: true } : {}) },
-    };
-    return pool.run(task, timeoutMs);
-  };
   const stage = new ParallelMap<Item, ItemResult>(async (item) => {
     await checked;
-    if (item.failure) return { item, status: 'failed', ms: 0, attempts: 1, error: item.failure };
-    return processWithRetries(item, attempt, m.retries, 100, m.quarantine_after);
-  }, pool.itemCapacity);
-  let closing = false;
-  const close = async (destroyed: boolean) => {
-    if (closing) return;
-    closing = true;
-    // destroyed: nothing more starts (items of a batch already handed out included), and close() stops the workers
-    if (destroyed) pool.halting();
-    else if (!isBuiltin(processor)) await pool.teardown();
-    await pool.close();
-  };
-  stage.once('end', () => void close(false));
-  stage.once('close', () => void close(stage.destroyed && !stage.readableEnded));
+    return mapStage.process(item);
+  }, mapStage.pool.itemCapacity);
+  // destroyed before its end: nothing more starts, and the workers are stopped
+  const close = (cut: boolean) => void mapStage.end(cut);
+  stage.once('end', () => close(false));
+  stage.once('close', () => close(stage.destroyed && !stage.readableEnded));
   return stage;
 }
 

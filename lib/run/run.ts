@@ -19,13 +19,10 @@ import { checkStateDir, readRunState, removeDeadRunTemps, setAsideJournal, write
 import { bookFields, outputsBook, staleNotes, staleOutputs, type OutputsBook } from '../checkpoint/stale-outputs.js';
 import type { WalkerThread } from '../stages/walk/thread.js';
 import { Dedupe } from '../stages/dedupe.js';
-import { ParallelMap, defaultMaxRssMb, processWithRetries, type ItemResult } from '../stages/map.js';
+import { MapStage, ParallelMap, type ItemResult } from '../stages/map.js';
 import { buildReport, checkpointFailures, RunStats, writeReport } from './report.js';
 import { Reorder } from '../stages/reorder.js';
-import { WorkerPool } from '../worker/pool.js';
 import { checkProcessor } from '../worker/check.js';
-import { isBuiltin } from '../processors/index.js';
-import type { TaskMessage } from '../worker/protocol.js';
 import { configHash, configParts, describeChange, type PipelineConfig } from './config.js';
 import { ProgressTicker, type ProgressMode } from './progress.js';
 import { keepByDefault, RecordSink } from './record.js';
@@ -116,7 +113,7 @@ interface RunSetup {
   configChanged: boolean;
   ownFiles: Set<string>;
   walker: WalkerThread | null;
-  pool: WorkerPool;
+  stage: MapStage;
   book: OutputsBook;
 }
 
@@ -141,23 +138,18 @@ async function runLocked(o: RunOptions, stateDir: string, say: (m: string) => vo
   const book = outputsBook(prev, { setAside, freshJournal: recorded === 0, outDir: cfg.outputDir });
   for (const line of book.notes) say(line);
   const walker = startWalker(cfg, ownFiles, recorded, !!o.stdin, o.faults);
-  const pool = new WorkerPool({
-    concurrency: o.concurrency, maxMemoryMb: cfg.map.max_memory_mb, maxRssMb: cfg.map.max_rss_mb ?? defaultMaxRssMb(o.concurrency),
-    preload: cfg.map.processor,
-    preloadOptions: cfg.map.options,
-    outputEnospc: o.faults?.outputEnospc,
-  });
+  const stage = new MapStage({ map: cfg.map, processor: cfg.map.processor, concurrency: o.concurrency, outDir: cfg.outputDir, outputEnospc: o.faults?.outputEnospc });
   // nothing recorded: every file found will run, so the workers start now, while the journal
   // opens and the walk begins (a resume starts them with its first item to do, if any)
-  if (recorded === 0 && !o.stdin) pool.warm();
+  if (recorded === 0 && !o.stdin) stage.pool.warm();
   try {
     return await runWith({
       o, stateDir, say, reportPath: reportPathOf(cfg, stateDir), parts, run: runId(), started: new Date().toISOString(),
-      hash, prev, configChanged, ownFiles, walker, pool, book,
+      hash, prev, configChanged, ownFiles, walker, stage, book,
     });
   } finally {
     await walker?.close();
-    await pool.close().catch(() => {});
+    await stage.end(true);
   }
 }
 
@@ -175,7 +167,8 @@ interface Ran {
 }
 
 async function runWith(s: RunSetup): Promise<RunOutcome> {
-  const { o, stateDir, say, walker, pool } = s;
+  const { o, stateDir, say, walker, stage } = s;
+  const pool = stage.pool;
   const cfg = o.config;
   const journal = await Journal.open(stateDir, {
     fsync: cfg.checkpoint.fsync, batchItems: cfg.checkpoint.fsyncEvery, batchMs: cfg.checkpoint.fsyncIntervalMs, warn: say, faults: o.faults,
@@ -218,17 +211,6 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
     last: { run: s.run, started: s.started, ended: null, ok: 0, failed: 0, skipped: 0, exit_code: null }, ...bookFields(s.book),
   });
 
-  const timeoutMs = parseDuration(cfg.map.timeout)!;
-  const attempt = (item: Item) => {
-    const task: TaskMessage = {
-      type: 'task',
-      processor: cfg.map.processor,
-      options: cfg.map.options,
-      item: { path: item.path, file: item.file, rel: item.rel, size: item.size, mtime_ms: item.mtime_ms, ...(item.follow ? { follow: true } : {}) },
-      outDir: cfg.outputDir,
-    };
-    return pool.run(task, timeoutMs);
-  };
   // once stopping, items still queued in stream buffers are not started: they were never
   // journaled, so the next run picks them up; only the ones already in a worker finish
   const mapper = new ParallelMap<Item, ItemResult | null>(
@@ -237,8 +219,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
         void print(item, null);
         return null;
       }
-      if (item.failure) return { item, status: 'failed', ms: 0, attempts: 1, error: item.failure };
-      return processWithRetries(item, attempt, cfg.map.retries, 100, cfg.map.quarantine_after);
+      return stage.process(item);
     },
     pool.itemCapacity,
   );
@@ -262,7 +243,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
     if (!stopper.signal.aborted) stats.walking = false;
   });
   // content keys read the file: that stays an asynchronous stage
-  const contentDedupe = walksInThread(cfg) ? null : new Dedupe({ isDone: (k) => journal.lookup(k) }, 'content', () => stats.skipped++, timeoutMs);
+  const contentDedupe = walksInThread(cfg) ? null : new Dedupe({ isDone: (k) => journal.lookup(k) }, 'content', () => stats.skipped++, parseDuration(cfg.map.timeout)!);
   const limiter = admission(o, stopper, order, print);
   // test hook: the result stream breaks with an unexpected error after this many results
   const breakAfter = o.faults?.sinkBreakAfter ?? 0;
@@ -304,9 +285,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
     if (graceTimer) clearTimeout(graceTimer);
     workersAtEnd = pool.threads;
     memoryKills = pool.memoryKills;
-    // a processor module's teardown (built-ins have none)
-    if (!isBuiltin(cfg.map.processor)) for (const m of await pool.teardown()) say(`sluice: processor ${defaultDisplay(cfg.map.processor)}: ${m}`);
-    await pool.close().catch(() => {});
+    for (const m of await stage.end()) say(`sluice: processor ${defaultDisplay(cfg.map.processor)}: ${m}`);
     await journal.close().catch((err: unknown) => { fatal ??= err as SluiceError; });
   }
   return finish(s, { journal, stats, stopper, fatal, inputErrors, workersAtEnd, memoryKills, events, ticker });

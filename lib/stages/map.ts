@@ -6,7 +6,10 @@ import type { ErrorCode, ErrorInfo } from '../core/errors.js';
 import type { Item } from '../core/item.js';
 import type { ComponentSpec } from '../core/spec.js';
 import { duration } from '../core/schema-util.js';
-import type { ReplyMessage } from '../worker/protocol.js';
+import { parseDuration } from '../core/duration.js';
+import type { ReplyMessage, TaskMessage } from '../worker/protocol.js';
+import { WorkerPool } from '../worker/pool.js';
+import { isBuiltin } from '../processors/index.js';
 
 export const RETRY_CAUSES = ['timeout', 'worker_crash', 'io'] as const;
 type RetryCause = (typeof RETRY_CAUSES)[number];
@@ -146,5 +149,64 @@ export class ParallelMap<I, O> extends Transform {
   override _flush(callback: TransformCallback): void {
     if (this.inFlight === 0) callback();
     else this.onIdle = callback;
+  }
+}
+
+/** How one map stage runs: its checked options, where outputs go, and the processor resolved. */
+export interface MapStageSetup {
+  /** the stage's options, checked (mapOptions) */
+  map: MapOptions;
+  /** built-in name or absolute module path */
+  processor: string;
+  concurrency: number;
+  /** absolute output dir, or null (outputs inline) */
+  outDir: string | null;
+  /** test-only: outputs whose name contains this fail with ENOSPC (core/faults.ts) */
+  outputEnospc?: string;
+}
+
+/**
+ * One map stage: its worker pool and the per-item rule, an item already failed upstream is
+ * recorded as it is, any other goes to the processor with retries by cause and quarantine.
+ * `end` is the one way a stage's pool is closed: a processor module's teardown (built-ins have
+ * none) on every thread first, unless the stage was cut short.
+ */
+export class MapStage {
+  readonly pool: WorkerPool;
+  private readonly timeoutMs: number;
+  private ended: Promise<string[]> | undefined;
+
+  constructor(private readonly s: MapStageSetup) {
+    this.pool = new WorkerPool({
+      concurrency: s.concurrency, maxMemoryMb: s.map.max_memory_mb, maxRssMb: s.map.max_rss_mb ?? defaultMaxRssMb(s.concurrency),
+      preload: s.processor, preloadOptions: s.map.options, outputEnospc: s.outputEnospc,
+    });
+    this.timeoutMs = parseDuration(s.map.timeout)!;
+  }
+
+  /** The item's result: its upstream failure, or the processor's (retried by cause). */
+  process(item: Item): Promise<ItemResult> {
+    if (item.failure) return Promise.resolve({ item, status: 'failed', ms: 0, attempts: 1, error: item.failure });
+    return processWithRetries(item, (it) => this.pool.run(this.task(it), this.timeoutMs), this.s.map.retries, 100, this.s.map.quarantine_after);
+  }
+
+  private task(item: Item): TaskMessage {
+    return {
+      type: 'task', processor: this.s.processor, options: this.s.map.options, outDir: this.s.outDir,
+      item: { path: item.path, file: item.file, rel: item.rel, size: item.size, mtime_ms: item.mtime_ms, ...(item.follow ? { follow: true } : {}) },
+    };
+  }
+
+  /**
+   * Close the pool, once. `cut`: the stage was destroyed, nothing more starts (items of a batch
+   * already handed out included) and no teardown runs. Resolves to the teardown's complaints.
+   */
+  end(cut = false): Promise<string[]> {
+    return (this.ended ??= (async () => {
+      if (cut) this.pool.halting();
+      const said = !cut && !isBuiltin(this.s.processor) ? await this.pool.teardown() : [];
+      await this.pool.close().catch(() => {});
+      return said;
+    })());
   }
 }
