@@ -13,6 +13,12 @@ export interface ProcessorItem {
   mtime_ms: number;
   /** reached through a link the user asked to follow, or named by the user: readers may follow it (see core/input.ts) */
   follow?: boolean;
+  /**
+   * In a pipeline of several stages: the output of the previous map stage for this item (what
+   * that processor returned). Absent in the first map stage. The file fields above stay the
+   * original input's, whatever stage the item is at.
+   */
+  input?: Record<string, unknown>;
 }
 
 /** What a processor receives besides the item. */
