@@ -24,6 +24,10 @@ export interface JournalEntry {
   outputs?: string[];
   outputs_more?: number;
   error?: Pick<ErrorInfo, 'code' | 'message'>;
+  /** pipelines of several stages: the stage the item ended at */
+  stage?: string;
+  /** recorded ok because a filter stage (`stage`) dropped it: done, not printed */
+  filtered?: true;
 }
 
 export interface JournalOptions {

@@ -22,6 +22,8 @@ export interface ConfigParts {
   key: string | null;
   /** outputs go to files (an output dir is set) rather than inline in the result */
   out: boolean;
+  /** pipelines of several stages: sha256 of every stage's kind, processor and options, in order (16 hex digits) */
+  chain?: string;
 }
 
 interface RunRecord {

@@ -133,7 +133,7 @@ export async function main(argv: string[]): Promise<number> {
       'the durable results: one NDJSON result line per item, latest status, newest first',
       (y) => y.positional('pipeline', { type: 'string', describe: 'pipeline file (its state dir)' })
         .options(SOURCE_FLAGS)
-        .option('status', { choices: ['ok', 'failed'], describe: 'only items with this status' })
+        .option('status', { choices: ['ok', 'failed', 'filtered'], describe: 'only items with this status (filtered: dropped by a filter stage)' })
         .example('sluice results --state .sluice/pdf-text --status failed | jq -r .path', 'rebuild the list of failures after losing stdout'),
       async (a) => { code = await resultsCommand(a); },
     )

@@ -15,10 +15,14 @@ export async function resultsCommand(a: StateArgs & { status?: string }): Promis
   const file = journalPath(dir);
   const read = { lines: 0, unreadable: 0 };
   for await (const latest of latestLines(file, read)) {
-    if (a.status && latest.status !== a.status) continue;
+    // ok and failed are the journal's own statuses; filtered is an ok line a filter stage wrote
+    if (a.status === 'failed' && latest.status !== 'failed') continue;
     if (out.closed) break;
     const entry = latest.entry;
-    if (entry) await out.write(eventOfEntry(entry));
+    if (!entry) continue;
+    const ev = eventOfEntry(entry);
+    if (a.status && ev.status !== a.status) continue;
+    await out.write(ev);
   }
   if (read.unreadable) process.stderr.write(`sluice: journal ${file}: skipped ${read.unreadable} unreadable line(s)\n`);
   return 0;

@@ -1,7 +1,7 @@
 import { loadPipelineFile } from '../run/config.js';
 import { checkReportPath, stateDirFor } from '../run/state-dir.js';
 import { defaultConcurrency } from '../stages/map.js';
-import { checkProcessor } from '../worker/check.js';
+import { checkProcessors } from '../stages/chain.js';
 
 /**
  * Exit 0 with a one-line description, or throw ConfigError (exit 2) naming every bad key, or
@@ -10,11 +10,16 @@ import { checkProcessor } from '../worker/check.js';
 export async function validateCommand(file: string, json: boolean): Promise<number> {
   const cfg = loadPipelineFile(file);
   checkReportPath(cfg, stateDirFor(cfg)); // a report that would overwrite the checkpoint or an input
-  await checkProcessor(cfg.map.processor, cfg.map.options);
+  await checkProcessors(cfg.chain);
   if (json) {
     process.stdout.write(JSON.stringify({ v: 1, type: 'valid', pipeline: cfg.name, file, processor: cfg.map.processor }) + '\n');
   } else {
-    const stages = [cfg.dedupe ? `dedupe(${cfg.dedupe.key})` : null, `map(${cfg.map.processor}, concurrency ${cfg.map.concurrency ?? `${defaultConcurrency()} (cores)`}, timeout ${cfg.map.timeout})`].filter(Boolean);
+    const several = cfg.chain.length > 1;
+    const stages = [cfg.dedupe ? `dedupe(${cfg.dedupe.key})` : null, ...cfg.chain.map((st) => {
+      const name = several ? `${st.name}: ` : '';
+      if (st.kind === 'filter') return `filter(${name}${Object.keys(st.filter).filter((k) => k !== 'name').join(', ') || 'keeps all'})`;
+      return `map(${name}${st.map.processor}, concurrency ${st.map.concurrency ?? `${defaultConcurrency()} (cores)`}, timeout ${st.map.timeout})`;
+    })].filter(Boolean);
     process.stdout.write(`${file}: valid pipeline "${cfg.name}": walk -> ${stages.join(' -> ')}\n`);
   }
   return 0;

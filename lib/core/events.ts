@@ -11,16 +11,25 @@ export interface StartEvent {
   dedupe: string;
   /** items in the checkpoint this run skips (0 with dedupe none) */
   already_done: number; config_changed: boolean;
+  /** pipelines of several stages: each stage in order (`processor` above is the first map's) */
+  stages?: { name: string; kind: string; processor?: string }[];
 }
 export interface ResultEvent {
-  v: 1; type: 'result'; key: string; path: string; path_b64?: string; status: 'ok' | 'failed';
+  /** status filtered: dropped by a filter stage; a run does not print these (`sluice results` lists them) */
+  v: 1; type: 'result'; key: string; path: string; path_b64?: string; status: 'ok' | 'failed' | 'filtered';
   ms: number; attempts: number; output?: Record<string, unknown>; error?: ErrorInfo;
+  /** pipelines of several stages: the stage the item ended at (the last one, or the one that failed or dropped it) */
+  stage?: string;
 }
 export interface ProgressEvent {
   /** found: items found so far (by the walk, or read from stdin), done or not; the total once the walk ends */
   v: 1; type: 'progress'; done: number; total: number | null; found: number; walking: boolean; ok: number; failed: number;
   skipped: number; in_flight: number; rate: number; eta_s: number | null; elapsed_s: number; rss_mb: number;
+  /** pipelines of several stages: items a filter dropped, and each stage's figures */
+  filtered?: number; stages?: StageFigures[];
 }
+/** One stage of a pipeline of several: items in, how they came out, time in the stage (ms, summed over items). */
+export interface StageFigures { name: string; kind: string; in: number; ok: number; failed: number; filtered: number; ms: number }
 export interface WarningEvent {
   v: 1; type: 'warning'; code: string; path?: string; message: string;
 }
@@ -37,6 +46,8 @@ export interface SummaryEvent {
   error?: { code: string; message: string };
   /** only when some: outputs on disk of inputs that now fail or are gone, the first 20, and (with --prune-outputs) how many were removed */
   stale_outputs?: number; stale_output_paths?: string[]; pruned_outputs?: number;
+  /** pipelines of several stages: items a filter dropped, and each stage's figures */
+  filtered?: number; stages?: StageFigures[];
 }
 /** A problem with the input itself, not with an item: a bad stdin line. */
 export interface ErrorEvent {

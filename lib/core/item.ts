@@ -30,6 +30,8 @@ export interface Item {
    * out): the map stage records this failure without handing the item to a processor.
    */
   failure?: ErrorInfo;
+  /** In a pipeline of several stages: the output of the map stage before the one it is at. */
+  input?: Record<string, unknown>;
   /** Set by dedupe: the checkpoint key. */
   key?: string;
 }

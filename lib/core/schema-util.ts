@@ -14,6 +14,11 @@ export const duration = () =>
     z.number({ error: durationError }).refine(isDuration, { error: durationError }),
   ], { error: durationError });
 
+/** The optional `name` of a stage: how events, the report and --set refer to it. */
+export const stageName = () =>
+  z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, { error: (iss) => `expected a name of letters, digits, "_" or "-", starting with a letter, got ${show(iss.input)}` }).optional()
+    .describe('names the stage in events, the report and --set (default: its kind and place in `stages`, e.g. map2)');
+
 export function show(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (typeof v === 'string') return JSON.stringify(v.length > 60 ? v.slice(0, 57) + '...' : v);

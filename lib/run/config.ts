@@ -13,12 +13,14 @@ import { parseDuration } from '../core/duration.js';
 import { walkOptions, type WalkOptions } from '../stages/walk/spec.js';
 import { dedupeOptions, type DedupeOptions } from '../stages/dedupe.js';
 import { mapOptions, type MapOptions } from '../stages/map.js';
+import { filterOptions, type FilterOptions } from '../stages/filter.js';
+import { isMultiStage, stageNameOf, type ChainStage } from '../stages/chain.js';
 import { BUILTIN_PROCESSORS, isBuiltin, isModulePath, resolveProcessor } from '../processors/index.js';
 import { reportOptions } from './report.js';
 
 const MAX_PIPELINE_BYTES = 1024 * 1024;
 
-const STAGE_SCHEMAS = { dedupe: dedupeOptions, map: mapOptions } as const;
+const STAGE_SCHEMAS = { dedupe: dedupeOptions, map: mapOptions, filter: filterOptions } as const;
 type StageName = keyof typeof STAGE_SCHEMAS;
 
 const outputOptions = z.strictObject({ dir: z.string().min(1).describe('per-item outputs go under it; relative to the pipeline file') });
@@ -38,14 +40,14 @@ const pipelineSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: (iss) => `expected a name of letters, digits, ".", "_" or "-", got ${show(iss.input)}` })
     .describe('names the run and its state dir (.sluice/<name>)'),
   source: z.strictObject({ walk: walkOptions }).describe('where items come from: `walk` (or paths on standard input with `sluice run -`)'),
-  stages: z.array(z.unknown()).min(1).describe('dedupe (optional; without it, the default key) then map, each a one-key mapping like {map: {...}}'),
+  stages: z.array(z.unknown()).min(1).describe('dedupe (optional, first; without it, the default key), then map and filter stages in any order (at least one map), each a one-key mapping like {map: {...}}'),
   output: outputOptions.optional().describe('per-item output files (see key `output`)'),
   checkpoint: checkpointOptions.default({ dir: '.sluice', fsync: 'batch', fsync_every: 512, fsync_interval: '200ms' }).describe('the state dir and journal durability (see key `checkpoint`)'),
   report: reportOptions.optional().describe('the report file and its formats (see key `report`)'),
 });
 
 /** A stage entry of a pipeline as a program writes it (the input side of the schemas: defaults may be left out). */
-export type StageSpec = { dedupe: zod.input<typeof dedupeOptions> } | { map: zod.input<typeof mapOptions> };
+export type StageSpec = { dedupe: zod.input<typeof dedupeOptions> } | { map: zod.input<typeof mapOptions> } | { filter: zod.input<typeof filterOptions> };
 
 /** A pipeline as a program writes it: the pipeline file's keys, typed. */
 export type PipelineSpec = Omit<zod.input<typeof pipelineSchema>, 'stages'> & { stages: StageSpec[] };
@@ -64,16 +66,29 @@ export interface PipelineConfig {
   origin: string;
   walk: WalkOptions;
   dedupe: DedupeOptions | null;
+  /** the first map stage (a single-stage pipeline's only one) */
   map: MapOptions;
+  /** every stage after dedupe, in order: maps and filters */
+  chain: ChainStage[];
   outputDir: string | null;
   checkpoint: { dir: string; fsync: 'always' | 'batch' | 'never'; fsyncEvery: number; fsyncIntervalMs: number };
   report: { path: string | null; formats: ('json' | 'md')[] };
 }
 
 export class ConfigError extends SluiceError {
-  constructor(readonly origin: string, readonly issues: (SchemaIssue & { line?: number; col?: number })[]) {
-    super('SLUICE_E_CONFIG', `invalid pipeline ${origin}:\n` + issues.map((i) => `  ${formatPath(i.path)}: ${i.message}${i.line ? ` (line ${i.line}${i.col ? `, column ${i.col}` : ''})` : ''}`).join('\n'));
+  constructor(readonly origin: string, readonly issues: (SchemaIssue & { line?: number; col?: number; stage?: string })[]) {
+    super('SLUICE_E_CONFIG', `invalid pipeline ${origin}:\n` + issues.map((i) => `  ${formatPath(i.path)}${i.stage ? ` (stage ${JSON.stringify(i.stage)})` : ''}: ${i.message}${i.line ? ` (line ${i.line}${i.col ? `, column ${i.col}` : ''})` : ''}`).join('\n'));
   }
+}
+
+/** Issues inside a stage that has a name say it: stages[2].map.timeout (stage "text"). */
+function withStageNames(issues: SchemaIssue[], stages: unknown[]): (SchemaIssue & { stage?: string })[] {
+  return issues.map((i) => {
+    if (i.path[0] !== 'stages' || typeof i.path[1] !== 'number') return i;
+    const entry = stages[i.path[1]];
+    const opts = entry && typeof entry === 'object' && !Array.isArray(entry) ? Object.values(entry)[0] as { name?: unknown } | null : null;
+    return typeof opts?.name === 'string' ? { ...i, stage: opts.name } : i;
+  });
 }
 
 /** Keys that name JavaScript's object machinery: never a setting, refused wherever they appear. */
@@ -185,6 +200,18 @@ export function parsePipeline(text: string, origin: string, baseDir: string, pat
   let dedupe: DedupeOptions | null = null;
   let dedupeGiven = false;
   let map: MapOptions | null = null;
+  const chain: ChainStage[] = [];
+  const names = new Map<string, number>();
+  const named = (kind: ChainStage['kind'], given: string | undefined, i: number): string | null => {
+    const name = stageNameOf(kind, given, i);
+    const before = names.get(name);
+    if (before !== undefined) {
+      issues.push({ path: ['stages', i, kind, 'name'], message: `stage name ${JSON.stringify(name)} is already used by stages[${before}]` });
+      return null;
+    }
+    names.set(name, i);
+    return name;
+  };
   stages.forEach((entry, i) => {
     if (!entry || typeof entry !== 'object' || Array.isArray(entry) || Object.keys(entry).length !== 1) {
       issues.push({ path: ['stages', i], message: `expected a mapping with one stage name (${Object.keys(STAGE_SCHEMAS).join(', ')})` });
@@ -207,12 +234,19 @@ export function parsePipeline(text: string, origin: string, baseDir: string, pat
     }
     if (name === 'dedupe') {
       if (dedupeGiven) issues.push({ path: ['stages', i, name], message: 'only one dedupe stage is allowed' });
-      else if (map) issues.push({ path: ['stages', i, name], message: 'dedupe must come before map' });
+      else if (chain.length || i > 0) issues.push({ path: ['stages', i, name], message: 'dedupe must be the first stage' });
       dedupeGiven = true;
       const d = r.value as DedupeOptions;
       dedupe = d.key === 'none' ? null : d;
+    } else if (name === 'filter') {
+      const f = r.value as FilterOptions;
+      if (!map && f.where?.some((w) => w.trim().startsWith('output'))) {
+        issues.push({ path: ['stages', i, name, 'where'], message: 'a condition on output needs a map stage before this filter (output is the previous map stage\'s)' });
+        return;
+      }
+      const n = named('filter', f.name, i);
+      if (n !== null) chain.push({ kind: 'filter', name: n, filter: f });
     } else {
-      if (map) { issues.push({ path: ['stages', i, name], message: 'only one map stage is allowed' }); return; }
       const m = r.value as MapOptions;
       const proc = BUILTIN_PROCESSORS[m.processor];
       if (proc) {
@@ -228,11 +262,13 @@ export function parsePipeline(text: string, origin: string, baseDir: string, pat
         const problem = moduleProblem(m.processor);
         if (problem) { issues.push({ path: ['stages', i, name, 'processor'], message: `${problem}: ${m.processor}` }); return; }
       }
-      map = m;
+      map ??= m;
+      const n = named('map', m.name, i);
+      if (n !== null) chain.push({ kind: 'map', name: n, map: m });
     }
   });
   if (!issues.length && !map) issues.push({ path: ['stages'], message: 'a map stage is required' });
-  if (issues.length || !top.ok) throw new ConfigError(origin, withLines(issues));
+  if (issues.length || !top.ok) throw new ConfigError(origin, withLines(withStageNames(issues, stages)));
   const cfg = top.value;
   // resume is the default: no dedupe stage means the default key (`key: none` says no checkpoint skipping)
   if (!dedupeGiven) dedupe = dedupeOptions.parse({});
@@ -246,6 +282,7 @@ export function parsePipeline(text: string, origin: string, baseDir: string, pat
     walk: { ...cfg.source.walk, roots: cfg.source.walk.roots.map(abs) },
     dedupe,
     map: map!,
+    chain,
     outputDir: cfg.output ? abs(cfg.output.dir) : null,
     checkpoint: {
       dir: abs(cfg.checkpoint.dir), fsync: cfg.checkpoint.fsync,
@@ -292,12 +329,12 @@ function lineOf(root: unknown, p: (string | number)[], lines: LineCounter): numb
  * default, so that an option a later version adds, left at its default, redoes nothing (a change
  * of what a processor gives is its version's to announce). A processor file's, as written.
  */
-export function fingerprintOptions(cfg: PipelineConfig): Record<string, unknown> {
-  const proc = isBuiltin(cfg.map.processor) ? BUILTIN_PROCESSORS[cfg.map.processor] : undefined;
-  if (!proc) return cfg.map.options;
+export function fingerprintOptions(map: Pick<MapOptions, 'processor' | 'options'>): Record<string, unknown> {
+  const proc = isBuiltin(map.processor) ? BUILTIN_PROCESSORS[map.processor] : undefined;
+  if (!proc) return map.options;
   const kept: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(cfg.map.options)) {
-    const rest = { ...cfg.map.options };
+  for (const [k, v] of Object.entries(map.options)) {
+    const rest = { ...map.options };
     delete rest[k];
     const r = proc.spec.options.safeParse(rest);
     if (r.success && JSON.stringify(sortKeys((r.data as Record<string, unknown>)[k])) === JSON.stringify(sortKeys(v))) continue;
@@ -306,20 +343,37 @@ export function fingerprintOptions(cfg: PipelineConfig): Record<string, unknown>
   return kept;
 }
 
+/** A processor as the fingerprint knows it: a built-in's version is sluice's; a processor file's is its content. */
+function processorId(processor: string, version: string): string {
+  return isBuiltin(processor) ? `builtin:${processor}@${version}` : `file:${fileDigest(processor)}`;
+}
+
+/** What of one stage decides the results: a map's processor and options, a filter's conditions (names and pool settings do not). */
+function stageIdentity(s: ChainStage, version: string): unknown {
+  if (s.kind === 'filter') {
+    const { name: _n, ...conditions } = s.filter;
+    return ['filter', sortKeys(conditions)];
+  }
+  return ['map', processorId(s.map.processor, version), sortKeys(fingerprintOptions(s.map))];
+}
+
 /**
  * The parts of the fingerprint. A built-in processor's version is sluice's; a processor file's
  * is its content, so editing it redoes the done items (as make would), and moving it does not.
+ * A single-stage pipeline's parts are what they always were; several stages add `chain`.
  */
 export function configParts(cfg: PipelineConfig, version: string): ConfigParts {
-  const proc = isBuiltin(cfg.map.processor) ? `builtin:${cfg.map.processor}@${version}` : `file:${fileDigest(cfg.map.processor)}`;
-  const options = createHash('sha256').update(JSON.stringify(sortKeys(fingerprintOptions(cfg)))).digest('hex').slice(0, 16);
-  return { proc, options, key: cfg.dedupe?.key ?? null, out: cfg.outputDir !== null };
+  const proc = processorId(cfg.map.processor, version);
+  const options = createHash('sha256').update(JSON.stringify(sortKeys(fingerprintOptions(cfg.map)))).digest('hex').slice(0, 16);
+  const parts: ConfigParts = { proc, options, key: cfg.dedupe?.key ?? null, out: cfg.outputDir !== null };
+  if (isMultiStage(cfg.chain)) parts.chain = createHash('sha256').update(JSON.stringify(cfg.chain.map((s) => stageIdentity(s, version)))).digest('hex').slice(0, 16);
+  return parts;
 }
 
-/** Fingerprint of what decides an item's result: processor, its options, and its version. */
+/** Fingerprint of what decides an item's result: processor, its options, and its version (every stage's, with several). */
 export function configHash(cfg: PipelineConfig, version: string, parts = configParts(cfg, version)): string {
   const proc = parts.proc;
-  const body = JSON.stringify({ proc, options: sortKeys(fingerprintOptions(cfg)), key: cfg.dedupe?.key ?? null, out: cfg.outputDir !== null });
+  const body = JSON.stringify({ proc, options: sortKeys(fingerprintOptions(cfg.map)), key: cfg.dedupe?.key ?? null, out: cfg.outputDir !== null, ...(parts.chain ? { chain: parts.chain } : {}) });
   return createHash('sha256').update(body).digest('hex').slice(0, 16);
 }
 
@@ -334,6 +388,7 @@ export function describeChange(before: ConfigParts | undefined, now: ConfigParts
   }
   if (before.options !== now.options) what.push('the processor options');
   if (before.key !== now.key) what.push(`the dedupe key (${before.key ?? 'none'} -> ${now.key ?? 'none'})`);
+  if (before.chain !== now.chain && (before.chain || now.chain)) what.push('the stages (a processor, its options or a filter)');
   if (before.out !== now.out) what.push(now.out ? 'outputs now go to an output dir (they were inline)' : 'outputs are now inline (there was an output dir)');
   return what.length ? what.join(', ') : null;
 }

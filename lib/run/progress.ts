@@ -26,6 +26,7 @@ function progressEvent(stats: RunStats, inFlight: number, now = Date.now()): Pro
     eta_s: eta,
     elapsed_s: Number(stats.elapsedS(now).toFixed(1)),
     rss_mb: Math.round(process.memoryUsage.rss() / 1048576),
+    ...(stats.stages ? { filtered: stats.filtered, stages: stats.stages.map((c) => c.toJSON()) } : {}),
   };
 }
 

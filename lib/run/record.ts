@@ -19,10 +19,11 @@ function journaledOutput(output: Record<string, unknown> | undefined): { output?
 /** The journal entry of a finished item. */
 function entryOf(r: ItemResult, at = new Date()): JournalEntry {
   return {
-    key: r.item.key!, status: r.status, path: r.item.path, ...(r.item.path_b64 ? { path_b64: r.item.path_b64 } : {}),
+    key: r.item.key!, status: r.status === 'failed' ? 'failed' : 'ok', path: r.item.path, ...(r.item.path_b64 ? { path_b64: r.item.path_b64 } : {}),
     at: at.toISOString(), ms: r.ms, attempts: r.attempts, ...journaledOutput(r.output),
     ...(r.outputs ? { outputs: r.outputs } : {}), ...(r.outputs_more ? { outputs_more: r.outputs_more } : {}),
     ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
+    ...(r.stage ? { stage: r.stage } : {}), ...(r.status === 'filtered' ? { filtered: true as const } : {}),
   };
 }
 
@@ -30,6 +31,7 @@ function entryOf(r: ItemResult, at = new Date()): JournalEntry {
 function eventOf(r: ItemResult): ResultEvent {
   const ev: ResultEvent = { v: 1, type: 'result', key: r.item.key!, path: r.item.path, status: r.status, ms: r.ms, attempts: r.attempts };
   if (r.item.path_b64) ev.path_b64 = r.item.path_b64;
+  if (r.stage) ev.stage = r.stage;
   if (r.output) ev.output = r.output;
   if (r.error) ev.error = r.error;
   return ev;
@@ -38,9 +40,10 @@ function eventOf(r: ItemResult): ResultEvent {
 /** A journal entry as the `result` event the run printed for it (`sluice results`). */
 export function eventOfEntry(e: JournalEntry): ResultEvent & { output_omitted?: true; at: string } {
   const ev: ResultEvent & { output_omitted?: true; at: string } = {
-    v: 1, type: 'result', key: e.key, path: e.path, status: e.status, ms: e.ms, attempts: e.attempts ?? 1, at: e.at,
+    v: 1, type: 'result', key: e.key, path: e.path, status: e.filtered ? 'filtered' : e.status, ms: e.ms, attempts: e.attempts ?? 1, at: e.at,
   };
   if (e.path_b64) ev.path_b64 = e.path_b64;
+  if (e.stage) ev.stage = e.stage;
   if (e.output) ev.output = e.output;
   if (e.output_omitted) ev.output_omitted = true;
   if (e.error) ev.error = { code: e.error.code, message: e.error.message, retryable: isErrorCode(e.error.code) ? ERROR_CODES[e.error.code].retryable : false };

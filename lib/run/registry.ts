@@ -5,6 +5,7 @@ import { spec as walk } from '../stages/walk/spec.js';
 import { spec as stdin } from '../stages/stdin.js';
 import { spec as dedupe } from '../stages/dedupe.js';
 import { spec as map } from '../stages/map.js';
+import { spec as filter } from '../stages/filter.js';
 import { spec as report } from './report.js';
 import { BUILTIN_PROCESSORS, resolveProcessor } from '../processors/index.js';
 import { checkProcessor, type ProcessorInfo } from '../worker/check.js';
@@ -12,7 +13,7 @@ import { checkpointSpec, outputSpec } from './config.js';
 
 /** Every source, stage and processor, in pipeline order, then the other top-level keys: drives `sluice stages` and the docs. */
 export function components(): ComponentSpec[] {
-  return [walk, stdin, dedupe, map, ...Object.values(BUILTIN_PROCESSORS).map((p) => p.spec), outputSpec, checkpointSpec, report];
+  return [walk, stdin, dedupe, map, filter, ...Object.values(BUILTIN_PROCESSORS).map((p) => p.spec), outputSpec, checkpointSpec, report];
 }
 
 /** How a kind reads in the docs. */

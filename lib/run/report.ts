@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ItemResult } from '../stages/map.js';
+import type { StageCounts } from '../stages/chain.js';
 import type { ComponentSpec } from '../core/spec.js';
 import { z } from '../core/zod.js';
 import { latestLines } from '../checkpoint/journal.js';
@@ -31,7 +32,11 @@ export class RunStats {
   ok = 0;
   failed = 0;
   skipped = 0;
+  /** dropped by a filter stage */
+  filtered = 0;
   found = 0;
+  /** pipelines of several stages: each stage's figures */
+  stages: readonly StageCounts[] | null = null;
   walking = true;
   readonly started = Date.now();
   private firstProcessed = 0;
@@ -39,7 +44,7 @@ export class RunStats {
   private slowest: { path: string; ms: number }[] = [];
 
   get processed(): number { return this.ok + this.failed; }
-  get done(): number { return this.ok + this.failed + this.skipped; }
+  get done(): number { return this.ok + this.failed + this.skipped + this.filtered; }
   get total(): number | null { return this.walking ? null : this.found; }
   elapsedS(now = Date.now()): number { return (now - this.started) / 1000; }
 
@@ -51,6 +56,10 @@ export class RunStats {
   }
 
   add(r: ItemResult): void {
+    if (r.status === 'filtered') {
+      this.filtered++;
+      return;
+    }
     if (!this.firstProcessed) this.firstProcessed = Date.now() - r.ms;
     if (r.status === 'ok') this.ok++;
     else {
@@ -136,6 +145,7 @@ export function buildReport(stats: RunStats, meta: ReportMeta) {
     ok: stats.ok,
     failed: stats.failed,
     skipped: stats.skipped,
+    ...(stats.stages ? { filtered: stats.filtered, stages: stats.stages.map((c) => c.toJSON()) } : {}),
     success_rate: processed ? Number((stats.ok / processed).toFixed(4)) : null,
     elapsed_s: Number(stats.elapsedS().toFixed(3)),
     items_per_s: Number(stats.rate().toFixed(2)),
@@ -183,6 +193,11 @@ export function reportMarkdown(r: Report): string {
     `| ${r.total ?? r.found} | ${r.ok} | ${r.failed} | ${r.skipped} | ${r.success_rate === null ? '-' : (r.success_rate * 100).toFixed(1) + '%'} | ${r.elapsed_s}s | ${r.items_per_s} | ${r.peak_rss_mb} MB |`,
     '',
   ];
+  if (r.stages) {
+    lines.push('## Stages', '', '| stage | kind | in | ok | failed | filtered | time in stage |', '|---|---|---|---|---|---|---|');
+    for (const st of r.stages) lines.push(`| ${mdCode(st.name)} | ${st.kind} | ${st.in} | ${st.ok} | ${st.failed} | ${st.filtered} | ${(st.ms / 1000).toFixed(1)}s |`);
+    lines.push('');
+  }
   if (r.failures.length) {
     lines.push('## Failures', '');
     failureLines(lines, r.failures);

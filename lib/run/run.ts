@@ -19,10 +19,10 @@ import { checkStateDir, readRunState, removeDeadRunTemps, setAsideJournal, write
 import { bookFields, outputsBook, staleNotes, staleOutputs, type OutputsBook } from '../checkpoint/stale-outputs.js';
 import type { WalkerThread } from '../stages/walk/thread.js';
 import { Dedupe } from '../stages/dedupe.js';
-import { MapStage, ParallelMap, type ItemResult } from '../stages/map.js';
+import { ParallelMap, type ItemResult } from '../stages/map.js';
+import { Chain, checkProcessors, startOf } from '../stages/chain.js';
 import { buildReport, checkpointFailures, RunStats, writeReport } from './report.js';
 import { Reorder } from '../stages/reorder.js';
-import { checkProcessor } from '../worker/check.js';
 import { configHash, configParts, describeChange, type PipelineConfig } from './config.js';
 import { ProgressTicker, type ProgressMode } from './progress.js';
 import { keepByDefault, RecordSink } from './record.js';
@@ -86,7 +86,7 @@ export async function runPipeline(o: RunOptions): Promise<RunOutcome> {
   // too few file descriptors would fail items half-way through: say what is needed now
   checkFdLimit(o.concurrency);
   // a processor that cannot load is one error before anything is recorded, not a failure per item
-  await checkProcessor(cfg.map.processor, cfg.map.options);
+  await checkProcessors(cfg.chain);
   const stateDir = stateDirFor(cfg, o.stateDir);
   checkReportPath(cfg, stateDir);
   checkStateDir(stateDir, stateDirLevels(o.stateDir), true);
@@ -113,7 +113,7 @@ interface RunSetup {
   configChanged: boolean;
   ownFiles: Set<string>;
   walker: WalkerThread | null;
-  stage: MapStage;
+  chain: Chain;
   book: OutputsBook;
 }
 
@@ -138,18 +138,18 @@ async function runLocked(o: RunOptions, stateDir: string, say: (m: string) => vo
   const book = outputsBook(prev, { setAside, freshJournal: recorded === 0, outDir: cfg.outputDir });
   for (const line of book.notes) say(line);
   const walker = startWalker(cfg, ownFiles, recorded, !!o.stdin, o.faults);
-  const stage = new MapStage({ map: cfg.map, processor: cfg.map.processor, concurrency: o.concurrency, outDir: cfg.outputDir, outputEnospc: o.faults?.outputEnospc });
+  const chain = new Chain(cfg.chain, { concurrency: o.concurrency, outDir: cfg.outputDir, outputEnospc: o.faults?.outputEnospc });
   // nothing recorded: every file found will run, so the workers start now, while the journal
   // opens and the walk begins (a resume starts them with its first item to do, if any)
-  if (recorded === 0 && !o.stdin) stage.pool.warm();
+  if (recorded === 0 && !o.stdin) chain.warm();
   try {
     return await runWith({
       o, stateDir, say, reportPath: reportPathOf(cfg, stateDir), parts, run: runId(), started: new Date().toISOString(),
-      hash, prev, configChanged, ownFiles, walker, stage, book,
+      hash, prev, configChanged, ownFiles, walker, chain, book,
     });
   } finally {
     await walker?.close();
-    await stage.end(true);
+    await chain.end(true);
   }
 }
 
@@ -167,8 +167,7 @@ interface Ran {
 }
 
 async function runWith(s: RunSetup): Promise<RunOutcome> {
-  const { o, stateDir, say, walker, stage } = s;
-  const pool = stage.pool;
+  const { o, stateDir, say, walker, chain } = s;
   const cfg = o.config;
   const journal = await Journal.open(stateDir, {
     fsync: cfg.checkpoint.fsync, batchItems: cfg.checkpoint.fsyncEvery, batchMs: cfg.checkpoint.fsyncIntervalMs, warn: say, faults: o.faults,
@@ -177,15 +176,16 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
   if (walker) handTable(walker, cfg, journal, o.faults);
   const events: EventSink = o.events ?? new NdjsonWriter(o.out!);
   const stats = new RunStats();
+  stats.stages = chain.counts;
   const stopper = new Stopper();
   // --keep-order: results wait here for the ones admitted before them (window: what the pool holds, twice)
-  const order = o.keepOrder ? new Reorder<ResultEvent>(2 * pool.itemCapacity, (ev) => events.write(ev)) : null;
+  const order = o.keepOrder ? new Reorder<ResultEvent>(2 * chain.maps.reduce((n, m) => n + m.pool.itemCapacity, 0), (ev) => events.write(ev)) : null;
   /** item `it` prints `ev`, or nothing (null): in order with --keep-order, else at once */
   const print = (it: Item, ev: ResultEvent | null): Promise<void> => (order ? order.put(it.seq!, ev) : ev ? events.write(ev) : Promise.resolve());
   stopper.onStop((drop) => {
     order?.release();
     // items handed to the pool but not started yet are dropped too (not recorded: the next run does them)
-    if (drop) pool.abortQueued();
+    if (drop) chain.abortQueued();
   });
   events.onClosed(() => stopper.stop({ kind: 'pipe' }));
   let graceTimer: NodeJS.Timeout | undefined;
@@ -193,7 +193,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
     stopper.stop(abortReason(o.stop!));
     // items in flight may finish within the grace period; then they are stopped, not recorded
     graceTimer = setTimeout(() => {
-      const n = pool.abortAll();
+      const n = chain.abortAll();
       if (n) say(`sluice: grace period over: stopping ${n} item(s) still running; the next run does them`);
     }, o.graceMs ?? 10_000);
     graceTimer.unref();
@@ -205,6 +205,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
     v: 1, type: 'start', run: s.run, pipeline: cfg.name, processor: cfg.map.processor, concurrency: o.concurrency,
     config_hash: s.hash, state: defaultDisplay(stateDir), mode: o.mode, dedupe: cfg.dedupe?.key ?? 'none', already_done: cfg.dedupe ? journal.size : 0, config_changed: s.configChanged,
   };
+  if (chain.counts) start.stages = cfg.chain.map((st) => ({ name: st.name, kind: st.kind, ...(st.kind === 'map' ? { processor: defaultDisplay(st.map.processor) } : {}) }));
   await events.write(start);
   writeRunState(stateDir, {
     pipeline: cfg.name, processor: cfg.map.processor, config_hash: s.hash, config_parts: s.parts, runs: (s.prev?.runs ?? 0) + 1,
@@ -213,17 +214,20 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
 
   // once stopping, items still queued in stream buffers are not started: they were never
   // journaled, so the next run picks them up; only the ones already in a worker finish
-  const mapper = new ParallelMap<Item, ItemResult | null>(
-    async (item) => {
-      if (stopper.dropQueued) {
-        void print(item, null);
+  const stages = chain.steps.map(({ step, stage }) => new ParallelMap<Item | ItemResult, ItemResult | null>(
+    async (x) => {
+      const r = 'item' in x ? x : startOf(x);
+      if (r.status !== 'ok') return r;
+      if (stage && stopper.dropQueued) {
+        void print(r.item, null);
         return null;
       }
-      return stage.process(item);
+      return step(r);
     },
-    pool.itemCapacity,
-  );
-  const ticker = new ProgressTicker(o.progress, o.progressIntervalMs, events, o.err, () => [stats, pool.busy]);
+    // a filter reads at most the first bytes of a file: a few at once keep it off the critical path
+    stage ? stage.pool.itemCapacity : 16,
+  ));
+  const ticker = new ProgressTicker(o.progress, o.progressIntervalMs, events, o.err, () => [stats, chain.busy]);
 
   // temp files of runs killed mid-write; other runs may share the output dir: theirs stay
   if (cfg.outputDir) for (const p of removeDeadTemps(cfg.outputDir).problems) say(`sluice: output temp files: ${p}`);
@@ -267,14 +271,15 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
       if (o.maxFailures !== undefined && stats.failed >= o.maxFailures) stopper.stop({ kind: 'max-failures', limit: o.maxFailures });
       return true;
     },
-    recorded: (r, ev) => print(r.item, ev),
+    // an item a filter dropped is recorded (a rerun does not decide it again), not printed
+    recorded: (r, ev) => print(r.item, r.status === 'filtered' ? null : ev),
     dropped,
   });
 
   let workersAtEnd = 0;
   let memoryKills = 0;
   try {
-    await (contentDedupe ? pipeline(source, contentDedupe, limiter, mapper, sink) : pipeline(source, limiter, mapper, sink));
+    await pipeline([source, ...(contentDedupe ? [contentDedupe] : []), limiter, ...stages, sink]);
   } catch (err) {
     fatal = err instanceof SluiceError ? err : new SluiceError('SLUICE_E_FATAL', (err as Error).message, { cause: err });
   } finally {
@@ -283,9 +288,9 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
     ticker.stop();
     o.stop?.removeEventListener('abort', onAbort);
     if (graceTimer) clearTimeout(graceTimer);
-    workersAtEnd = pool.threads;
-    memoryKills = pool.memoryKills;
-    for (const m of await stage.end()) say(`sluice: processor ${defaultDisplay(cfg.map.processor)}: ${m}`);
+    workersAtEnd = chain.threads;
+    memoryKills = chain.memoryKills;
+    for (const m of await chain.end()) say(`sluice: processor ${defaultDisplay(m.processor)}: ${m.message}`);
     await journal.close().catch((err: unknown) => { fatal ??= err as SluiceError; });
   }
   return finish(s, { journal, stats, stopper, fatal, inputErrors, workersAtEnd, memoryKills, events, ticker });
@@ -377,6 +382,10 @@ async function finish(s: RunSetup, r: Ran): Promise<RunOutcome> {
     report: defaultDisplay(s.reportPath), exit_code: exitCode,
   };
   if (why) summary.stopped = why;
+  if (stats.stages) {
+    summary.filtered = stats.filtered;
+    summary.stages = stats.stages.map((c) => c.toJSON());
+  }
   if (fatal) summary.error = { code: fatal.code, message: fatal.message };
   if (inputErrors) summary.input_errors = inputErrors;
   if (carried) summary.carried_failed = carried;

@@ -5,7 +5,7 @@ import { z } from '../core/zod.js';
 import type { ErrorCode, ErrorInfo } from '../core/errors.js';
 import type { Item } from '../core/item.js';
 import type { ComponentSpec } from '../core/spec.js';
-import { duration } from '../core/schema-util.js';
+import { duration, stageName } from '../core/schema-util.js';
 import { parseDuration } from '../core/duration.js';
 import type { ReplyMessage, TaskMessage } from '../worker/protocol.js';
 import { WorkerPool } from '../worker/pool.js';
@@ -15,6 +15,7 @@ export const RETRY_CAUSES = ['timeout', 'worker_crash', 'io'] as const;
 type RetryCause = (typeof RETRY_CAUSES)[number];
 
 export const mapOptions = z.strictObject({
+  name: stageName(),
   processor: z.string().min(1).describe('built-in name (pdf-text, pdf-info, sha256, noop, exec) or a path to a module, relative to the pipeline file'),
   concurrency: z.number().int().min(1).max(256).optional().describe('worker threads (default: available cores)'),
   timeout: duration().default('60s').describe('per item; the worker is stopped and replaced, the item fails with SLUICE_E_TIMEOUT'),
@@ -50,7 +51,8 @@ export function defaultConcurrency(): number {
 /** The outcome of one item, as the sinks see it. */
 export interface ItemResult {
   item: Item;
-  status: 'ok' | 'failed';
+  /** filtered: dropped by a filter stage (recorded, not printed) */
+  status: 'ok' | 'failed' | 'filtered';
   ms: number;
   attempts: number;
   output?: Record<string, unknown>;
@@ -58,6 +60,8 @@ export interface ItemResult {
   outputs?: string[];
   outputs_more?: number;
   error?: ErrorInfo;
+  /** pipelines of several stages: the stage it ended at (the last, or the one that failed or dropped it) */
+  stage?: string;
 }
 
 const CAUSE: Partial<Record<ErrorCode, RetryCause>> = {
@@ -193,7 +197,10 @@ export class MapStage {
   private task(item: Item): TaskMessage {
     return {
       type: 'task', processor: this.s.processor, options: this.s.map.options, outDir: this.s.outDir,
-      item: { path: item.path, file: item.file, rel: item.rel, size: item.size, mtime_ms: item.mtime_ms, ...(item.follow ? { follow: true } : {}) },
+      item: {
+        path: item.path, file: item.file, rel: item.rel, size: item.size, mtime_ms: item.mtime_ms,
+        ...(item.follow ? { follow: true } : {}), ...(item.input ? { input: item.input } : {}),
+      },
     };
   }
 

@@ -66,7 +66,7 @@ t.test('wrong types and values name the path and what was expected', async (t) =
 t.test('structure errors: missing map, map before dedupe, missing keys', async (t) => {
   t.match(issuesOf(base.replace(/  - map:[\s\S]*$/, '')), ['stages: a map stage is required']);
   const swapped = base.replace('  - dedupe: { key: path+size+mtime }\n', '') + '  - dedupe: {}\n';
-  t.match(issuesOf(swapped)[0], /stages\[1\]\.dedupe: dedupe must come before map/);
+  t.match(issuesOf(swapped)[0], /stages\[1\]\.dedupe: dedupe must be the first stage/);
   t.match(issuesOf('version: 1\nname: x\nstages: [{map: {processor: noop}}]\n')[0], /^source: required/);
 });
 
@@ -133,7 +133,7 @@ t.test('the fingerprint leaves out options at their default: written out or not,
   const cfgOf = (options: string) => parsePipeline(`version: 1\nname: f\nsource:\n  walk:\n    roots: [.]\nstages:\n  - map:\n      processor: pdf-text\n      options: ${options}\n`, 'p.yaml', dir);
   const hashOf = (options: string) => configHash(cfgOf(options), '1.0.0');
   const plain = hashOf('{}');
-  t.same(fingerprintOptions(cfgOf('{engine: pdfium, max_pages: 10}')), { max_pages: 10 }, 'only what is not a default is fingerprinted');
+  t.same(fingerprintOptions(cfgOf('{engine: pdfium, max_pages: 10}').map), { max_pages: 10 }, 'only what is not a default is fingerprinted');
   t.equal(hashOf('{engine: pdfium}'), plain, 'the default engine written out');
   t.equal(hashOf('{max_pages: 5000}'), plain, 'the default max_pages written out');
   t.not(hashOf('{max_pages: 10}'), plain, 'a value of its own changes it');
