@@ -24,7 +24,7 @@ const SOURCE_FLAGS = {
   input: { alias: 'i', type: 'string', array: true, describe: 'files or directories to walk (replaces source.walk.roots); - reads paths from stdin' },
   include: { type: 'string', array: true, describe: 'globs a path (relative to its root) must match (replaces source.walk.include; default from flags alone: what the processor reads, e.g. **/*.pdf)' },
   exclude: { type: 'string', array: true, describe: 'globs that skip a file or a whole directory (replaces source.walk.exclude; default from flags alone: dotfiles, **/.*)' },
-  processor: { alias: 'p', type: 'string', describe: 'built-in name (pdf-text, pdf-info, sha256, noop, exec) or ./module.js' },
+  processor: { alias: 'p', type: 'string', describe: 'built-in name (pdf-text, pdf-info, chunk, sha256, noop, exec) or ./module.js' },
   exec: { type: 'string', describe: "run a command per file, no shell: 'pdftotext {} -' ({} path, {.} without extension, {/} name, {//} dir, {/.} name without extension); stdout is the output" },
   shell: { type: 'boolean', describe: 'with --exec: run the command with /bin/sh -c (pipes, redirections); the names reach it as "$1"..., never as code' },
   option: { alias: 'O', type: 'string', array: true, describe: 'a processor option: -O max_pages=100 (map.options; the value is read as YAML)' },

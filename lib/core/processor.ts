@@ -39,6 +39,14 @@ export interface ProcessorContext {
    * to stop and reply before its worker is stopped (see worker/deadline.ts). Set in a worker.
    */
   readonly signal?: AbortSignal;
+  /**
+   * Fan-out (pipelines of several stages): hand one child item to the rest of the chain. Resolves
+   * when the downstream has room (backpressure): await it before making the next child, so
+   * children are never gathered in memory. Children are numbered in emit order from 0; each gets
+   * a key derived from its parent's key and index. Absent when the processor runs where children
+   * cannot go (e.g. `sluice run` with a single stage).
+   */
+  emit?: (child: Record<string, unknown>) => Promise<void>;
 }
 
 /** The abort reason of `ctx.signal`: the item ran out of time. */

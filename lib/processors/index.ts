@@ -4,6 +4,7 @@ import * as noop from './noop.js';
 import * as sha256 from './sha256.js';
 import * as pdfText from './pdf-text.js';
 import * as pdfInfo from './pdf-info.js';
+import * as chunk from './chunk.js';
 import * as exec from './exec.js';
 import { loadPdfJs } from './pdf.js';
 
@@ -18,6 +19,7 @@ interface BuiltinProcessor {
 export const BUILTIN_PROCESSORS: Record<string, BuiltinProcessor> = Object.assign(Object.create(null) as object, {
   'pdf-text': { spec: pdfText.spec, load: async (options?: Record<string, unknown>) => (await pdfText.prepare(options), pdfText) },
   'pdf-info': { spec: pdfInfo.spec, load: async () => (await loadPdfJs(), pdfInfo) },
+  chunk: { spec: chunk.spec, load: async () => chunk },
   sha256: { spec: sha256.spec, load: async () => sha256 },
   noop: { spec: noop.spec, load: async () => noop },
   exec: { spec: exec.spec, load: async () => exec },

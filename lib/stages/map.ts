@@ -16,7 +16,7 @@ type RetryCause = (typeof RETRY_CAUSES)[number];
 
 export const mapOptions = z.strictObject({
   name: stageName(),
-  processor: z.string().min(1).describe('built-in name (pdf-text, pdf-info, sha256, noop, exec) or a path to a module, relative to the pipeline file'),
+  processor: z.string().min(1).describe('built-in name (pdf-text, pdf-info, chunk, sha256, noop, exec) or a path to a module, relative to the pipeline file'),
   concurrency: z.number().int().min(1).max(256).optional().describe('worker threads (default: available cores)'),
   timeout: duration().default('60s').describe('per item; the worker is stopped and replaced, the item fails with SLUICE_E_TIMEOUT'),
   retries: z.strictObject({
