@@ -28,6 +28,11 @@ export interface JournalEntry {
   stage?: string;
   /** recorded ok because a filter stage (`stage`) dropped it: done, not printed */
   filtered?: true;
+  /** a child item (fan-out): its parent's key and its index among the parent's children */
+  parent?: string;
+  index?: number;
+  /** a parent: how many children it handed on */
+  children?: number;
 }
 
 export interface JournalOptions {

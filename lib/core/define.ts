@@ -34,6 +34,8 @@ export interface ProcessorDefinition<O = Record<string, unknown>, S = undefined,
   process: (item: ProcessorItem, ctx: DefinedContext<O, S>) => R | Promise<R>;
   /** once per worker thread when the run ends normally (bounded: a few seconds), with setup's state */
   teardown?: (state: S) => void | Promise<void>;
+  /** every item fans out into children (ctx.emit): an item that emits none ends at this stage, not handed on as it is */
+  fanOut?: boolean;
   /** see ProcessorFn.classifyStray (worker/load.ts): what a promise rejected after the fact means for the item */
   classifyStray?: (reason: unknown, item: ProcessorItem) => unknown;
 }

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   SLUICE_E_NOT_REGULAR: { exit: 1, retryable: false, summary: 'the input is not a regular file when opened (a FIFO, device, socket, directory or symbolic link put in its place after the walk, or a file whose reads would block, like /proc/kmsg): not read' },
   SLUICE_E_OUTPUT_PATH: { exit: 1, retryable: false, summary: 'an output name cannot be used: absolute, `..`, NUL, under `.sluice-tmp/`, too long for the file system, or a file or directory is in the way' },
   SLUICE_E_OUTPUT_UNSAFE: { exit: 1, retryable: false, summary: 'refused to write an output through a symbolic link inside the output dir (it could lead outside it); nothing was written' },
+  SLUICE_E_CHILD_FAILED: { exit: 1, retryable: false, summary: 'the item fanned out into child items and some of them failed (their own results say why); --retry-failed runs the item again, and only its children not done' },
   SLUICE_E_TOO_LARGE: { exit: 1, retryable: false, summary: 'the item\'s text is longer than the processor\'s options.max_chars (chunk): not processed' },
   SLUICE_E_PDF_EMPTY: { exit: 1, retryable: false, summary: 'the file is empty (0 bytes)' },
   SLUICE_E_PDF_INVALID: { exit: 1, retryable: false, summary: 'not a PDF, or damaged beyond repair' },

@@ -20,6 +20,10 @@ export interface ResultEvent {
   ms: number; attempts: number; output?: Record<string, unknown>; error?: ErrorInfo;
   /** pipelines of several stages: the stage the item ended at (the last one, or the one that failed or dropped it) */
   stage?: string;
+  /** a child item (fan-out): its parent's key and its index among the parent's children (its path is the parent's) */
+  parent?: string; index?: number;
+  /** a parent (fan-out): how many children it handed on (each has its own result line, before this one) */
+  children?: number;
 }
 export interface ProgressEvent {
   /** found: items found so far (by the walk, or read from stdin), done or not; the total once the walk ends */
@@ -48,6 +52,8 @@ export interface SummaryEvent {
   stale_outputs?: number; stale_output_paths?: string[]; pruned_outputs?: number;
   /** pipelines of several stages: items a filter dropped, and each stage's figures */
   filtered?: number; stages?: StageFigures[];
+  /** fan-out: child items by outcome (not counted in ok, failed, filtered), those done in an earlier run, and the most in flight at once */
+  children?: { ok: number; failed: number; filtered: number; skipped: number; peak_in_flight: number };
 }
 /** A problem with the input itself, not with an item: a bad stdin line. */
 export interface ErrorEvent {

@@ -32,6 +32,9 @@ export interface Item {
   failure?: ErrorInfo;
   /** In a pipeline of several stages: the output of the map stage before the one it is at. */
   input?: Record<string, unknown>;
+  /** A child item (fan-out): its parent's key, and its place among the parent's children (from 0). */
+  parent?: string;
+  index?: number;
   /** Set by dedupe: the checkpoint key. */
   key?: string;
 }

@@ -39,6 +39,7 @@ const checked = options.superRefine((o, ctx) => {
 export const spec: ComponentSpec = {
   kind: 'processor',
   name: 'chunk',
+  fanOut: true,
   description: 'Splits text into chunks of about `size` characters that overlap by up to `overlap`, cut at a paragraph, else a sentence, else a word, else a grapheme boundary, and hands each chunk to the next stage as a child item (fan-out): `{index, text, start, end, pages}` (start and end are offsets in the whole text, end exclusive; `pages`, the 1-based pages the chunk covers, when the text has form feeds or comes from a PDF stage; a form feed is a newline in the chunk\'s text). The text is the previous stage\'s `text` (pdf-text without an output dir), else the file at its `text_path` (with one), else the file itself read as UTF-8. Its result is `{chunks, chars}`. It needs a stage after it: alone, every item fails with SLUICE_E_CONFIG.',
   options: checked,
 };

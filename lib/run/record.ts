@@ -24,6 +24,7 @@ function entryOf(r: ItemResult, at = new Date()): JournalEntry {
     ...(r.outputs ? { outputs: r.outputs } : {}), ...(r.outputs_more ? { outputs_more: r.outputs_more } : {}),
     ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
     ...(r.stage ? { stage: r.stage } : {}), ...(r.status === 'filtered' ? { filtered: true as const } : {}),
+    ...(r.item.parent !== undefined ? { parent: r.item.parent, index: r.item.index } : {}), ...(r.children !== undefined ? { children: r.children } : {}),
   };
 }
 
@@ -32,6 +33,11 @@ function eventOf(r: ItemResult): ResultEvent {
   const ev: ResultEvent = { v: 1, type: 'result', key: r.item.key!, path: r.item.path, status: r.status, ms: r.ms, attempts: r.attempts };
   if (r.item.path_b64) ev.path_b64 = r.item.path_b64;
   if (r.stage) ev.stage = r.stage;
+  if (r.item.parent !== undefined) {
+    ev.parent = r.item.parent;
+    ev.index = r.item.index!;
+  }
+  if (r.children !== undefined) ev.children = r.children;
   if (r.output) ev.output = r.output;
   if (r.error) ev.error = r.error;
   return ev;
@@ -44,6 +50,11 @@ export function eventOfEntry(e: JournalEntry): ResultEvent & { output_omitted?: 
   };
   if (e.path_b64) ev.path_b64 = e.path_b64;
   if (e.stage) ev.stage = e.stage;
+  if (e.parent !== undefined) {
+    ev.parent = e.parent;
+    ev.index = e.index ?? 0;
+  }
+  if (e.children !== undefined) ev.children = e.children;
   if (e.output) ev.output = e.output;
   if (e.output_omitted) ev.output_omitted = true;
   if (e.error) ev.error = { code: e.error.code, message: e.error.message, retryable: isErrorCode(e.error.code) ? ERROR_CODES[e.error.code].retryable : false };
@@ -71,6 +82,10 @@ export interface RecordHooks {
   recorded?: (r: ItemResult, ev: ResultEvent) => Promise<void> | void;
   /** a result not kept, or a null (an item dropped at a stop) */
   dropped?: (r: ItemResult | null) => Promise<void> | void;
+  /** fan-in, before anything else: the result to record (changed or not), or 'hold' (nothing now), or 'drop' (not recorded) */
+  arrive?: (r: ItemResult) => ItemResult | 'hold' | 'drop';
+  /** after a result was recorded (true) or not: results it releases, each recorded in turn (true) or dropped (false) */
+  after?: (r: ItemResult, recorded: boolean) => { r: ItemResult; record: boolean }[];
 }
 
 /**
@@ -84,11 +99,25 @@ export class RecordSink extends Writable {
   }
 
   override _write(r: ItemResult | null, _e: BufferEncoding, cb: (err?: Error | null) => void): void {
+    const arrived = r && this.hooks.arrive ? this.hooks.arrive(r) : r;
+    if (arrived === 'hold') return cb();
+    const step = arrived === 'drop' ? this.drop(r!) : this.one(arrived);
+    step.then(() => cb(), cb);
+  }
+
+  private async one(r: ItemResult | null): Promise<void> {
     const h = this.hooks;
     const keep = r ? (h.keep ?? keepByDefault)(r) : false;
-    if (keep instanceof Error) return cb(keep);
-    if (typeof keep === 'object') return cb(keep.error);
-    if (!keep) return void Promise.resolve(h.dropped?.(r)).then(() => cb(), cb);
-    this.journal.append(entryOf(r!)).then(() => h.recorded?.(r!, eventOf(r!))).then(() => cb(), cb);
+    if (keep instanceof Error) throw keep;
+    if (typeof keep === 'object') throw keep.error;
+    if (!keep) return this.drop(r);
+    await this.journal.append(entryOf(r!));
+    await h.recorded?.(r!, eventOf(r!));
+    for (const next of h.after?.(r!, true) ?? []) await (next.record ? this.one(next.r) : this.drop(next.r));
+  }
+
+  private async drop(r: ItemResult | null): Promise<void> {
+    await this.hooks.dropped?.(r);
+    if (r) for (const next of this.hooks.after?.(r, false) ?? []) await (next.record ? this.one(next.r) : this.drop(next.r));
   }
 }

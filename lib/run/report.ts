@@ -35,6 +35,10 @@ export class RunStats {
   /** dropped by a filter stage */
   filtered = 0;
   found = 0;
+  /** fan-out: child items, by outcome (not in ok, failed, filtered: those count the items found) */
+  readonly childCounts = { ok: 0, failed: 0, filtered: 0 };
+  /** children done in an earlier run, not run again */
+  skippedChildren = 0;
   /** pipelines of several stages: each stage's figures */
   stages: readonly StageCounts[] | null = null;
   walking = true;
@@ -44,6 +48,12 @@ export class RunStats {
   private slowest: { path: string; ms: number }[] = [];
 
   get processed(): number { return this.ok + this.failed; }
+  get hasChildren(): boolean { return this.childCounts.ok + this.childCounts.failed + this.childCounts.filtered + this.skippedChildren > 0; }
+  /** fan-out figures; `peak_in_flight`: most children handed on and not yet recorded at once (set by the run) */
+  peakChildrenInFlight = 0;
+  childFigures(): { ok: number; failed: number; filtered: number; skipped: number; peak_in_flight: number } {
+    return { ...this.childCounts, skipped: this.skippedChildren, peak_in_flight: this.peakChildrenInFlight };
+  }
   get done(): number { return this.ok + this.failed + this.skipped + this.filtered; }
   get total(): number | null { return this.walking ? null : this.found; }
   elapsedS(now = Date.now()): number { return (now - this.started) / 1000; }
@@ -56,14 +66,15 @@ export class RunStats {
   }
 
   add(r: ItemResult): void {
-    if (r.status === 'filtered') {
-      this.filtered++;
-      return;
-    }
+    const child = r.item.parent !== undefined;
+    if (child) this.childCounts[r.status]++;
+    else if (r.status === 'filtered') this.filtered++;
+    if (r.status === 'filtered' || (child && r.status === 'ok')) return;
     if (!this.firstProcessed) this.firstProcessed = Date.now() - r.ms;
     if (r.status === 'ok') this.ok++;
     else {
-      this.failed++;
+      // a failed child's cause is among the failures; its parent counts it as one failed item
+      if (!child) this.failed++;
       const code = r.error?.code ?? 'SLUICE_E_PROCESSOR';
       let g = this.failures.get(code);
       if (!g) this.failures.set(code, (g = { code, count: 0, examples: [] }));
@@ -146,6 +157,7 @@ export function buildReport(stats: RunStats, meta: ReportMeta) {
     failed: stats.failed,
     skipped: stats.skipped,
     ...(stats.stages ? { filtered: stats.filtered, stages: stats.stages.map((c) => c.toJSON()) } : {}),
+    ...(stats.hasChildren ? { children: stats.childFigures() } : {}),
     success_rate: processed ? Number((stats.ok / processed).toFixed(4)) : null,
     elapsed_s: Number(stats.elapsedS().toFixed(3)),
     items_per_s: Number(stats.rate().toFixed(2)),

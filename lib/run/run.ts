@@ -20,7 +20,7 @@ import { bookFields, outputsBook, staleNotes, staleOutputs, type OutputsBook } f
 import type { WalkerThread } from '../stages/walk/thread.js';
 import { Dedupe } from '../stages/dedupe.js';
 import { ParallelMap, type ItemResult } from '../stages/map.js';
-import { Chain, checkProcessors, startOf } from '../stages/chain.js';
+import { Chain, checkProcessors, passesThrough, startOf } from '../stages/chain.js';
 import { buildReport, checkpointFailures, RunStats, writeReport } from './report.js';
 import { Reorder } from '../stages/reorder.js';
 import { configHash, configParts, describeChange, type PipelineConfig } from './config.js';
@@ -177,11 +177,13 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
   const events: EventSink = o.events ?? new NdjsonWriter(o.out!);
   const stats = new RunStats();
   stats.stages = chain.counts;
+  chain.useCheckpoint((k) => journal.lookup(k), () => stats.skippedChildren++);
   const stopper = new Stopper();
   // --keep-order: results wait here for the ones admitted before them (window: what the pool holds, twice)
   const order = o.keepOrder ? new Reorder<ResultEvent>(2 * chain.maps.reduce((n, m) => n + m.pool.itemCapacity, 0), (ev) => events.write(ev)) : null;
   /** item `it` prints `ev`, or nothing (null): in order with --keep-order, else at once */
-  const print = (it: Item, ev: ResultEvent | null): Promise<void> => (order ? order.put(it.seq!, ev) : ev ? events.write(ev) : Promise.resolve());
+  // a child (fan-out) has no place of its own in --keep-order's line: it prints when done, before its parent
+  const print = (it: Item, ev: ResultEvent | null): Promise<void> => (order && it.parent === undefined ? order.put(it.seq!, ev) : ev ? events.write(ev) : Promise.resolve());
   stopper.onStop((drop) => {
     order?.release();
     // items handed to the pool but not started yet are dropped too (not recorded: the next run does them)
@@ -215,14 +217,16 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
   // once stopping, items still queued in stream buffers are not started: they were never
   // journaled, so the next run picks them up; only the ones already in a worker finish
   const stages = chain.steps.map(({ step, stage }) => new ParallelMap<Item | ItemResult, ItemResult | null>(
-    async (x) => {
+    async (x, push) => {
       const r = 'item' in x ? x : startOf(x);
-      if (r.status !== 'ok') return r;
+      if (passesThrough(r)) return r;
       if (stage && stopper.dropQueued) {
-        void print(r.item, null);
+        await dropped(r);
+        // a child dropped here: its parent is not recorded either (released now if it was waiting)
+        for (const p of released(r, false)) await dropped(p.r);
         return null;
       }
-      return step(r);
+      return step(r, push);
     },
     // a filter reads at most the first bytes of a file: a few at once keep it off the critical path
     stage ? stage.pool.itemCapacity : 16,
@@ -252,6 +256,11 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
   // test hook: the result stream breaks with an unexpected error after this many results
   const breakAfter = o.faults?.sinkBreakAfter ?? 0;
   const dropped = (r: ItemResult | null) => (r ? print(r.item, null) : undefined);
+  // fan-in: a parent waits for its children, recorded after them (stages/chain.ts FanIn)
+  const released = (r: ItemResult, recorded: boolean): { r: ItemResult; record: boolean }[] => {
+    const rel = chain.fanIn.settle(r, recorded);
+    return rel ? [{ r: rel.parent, record: !rel.drop }] : [];
+  };
   let fatal: SluiceError | null = null;
   const sink = new RecordSink(journal, {
     keep(r) {
@@ -274,6 +283,8 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
     // an item a filter dropped is recorded (a rerun does not decide it again), not printed
     recorded: (r, ev) => print(r.item, r.status === 'filtered' ? null : ev),
     dropped,
+    arrive: (r) => chain.fanIn.arrive(r),
+    after: released,
   });
 
   let workersAtEnd = 0;
@@ -288,6 +299,9 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
     ticker.stop();
     o.stop?.removeEventListener('abort', onAbort);
     if (graceTimer) clearTimeout(graceTimer);
+    stats.peakChildrenInFlight = chain.fanIn.peakInFlight;
+    // parents still waiting: a child of each was dropped at a stop (not recorded: the next run does them)
+    for (const p of chain.fanIn.leftOver()) await print(p.item, null);
     workersAtEnd = chain.threads;
     memoryKills = chain.memoryKills;
     for (const m of await chain.end()) say(`sluice: processor ${defaultDisplay(m.processor)}: ${m.message}`);
@@ -386,6 +400,7 @@ async function finish(s: RunSetup, r: Ran): Promise<RunOutcome> {
     summary.filtered = stats.filtered;
     summary.stages = stats.stages.map((c) => c.toJSON());
   }
+  if (stats.hasChildren) summary.children = stats.childFigures();
   if (fatal) summary.error = { code: fatal.code, message: fatal.message };
   if (inputErrors) summary.input_errors = inputErrors;
   if (carried) summary.carried_failed = carried;

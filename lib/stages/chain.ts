@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Item } from '../core/item.js';
 import { toErrorInfo } from '../core/errors.js';
 import { MapStage, type MapOptions, type ItemResult } from './map.js';
@@ -39,22 +40,128 @@ export function startOf(item: Item): ItemResult {
  * stage gets the item with the previous map's output as `input`; its ms add up over the stages,
  * attempts are the last stage's. `stage` is set when the chain has several stages.
  */
-export type Step = (r: ItemResult) => Promise<ItemResult>;
+export type Step = (r: ItemResult, push: Push) => Promise<ItemResult>;
 
-export function mapStep(stage: MapStage, name: string, named: boolean, count?: StageCounts): Step {
-  return async (r) => {
-    if (r.status !== 'ok') return r;
+/** Hand a result to the next stage, resolving when it has room (backpressure). */
+export type Push = (r: ItemResult) => Promise<void>;
+
+/** A result the rest of the chain leaves as it is: ended, or a parent whose children go on in its place. */
+export function passesThrough(r: ItemResult): boolean {
+  return r.status !== 'ok' || r.children !== undefined;
+}
+
+/** A child's checkpoint key: stable, from its parent's key and its index (a processor emits its children in the same order every time). */
+export function childKey(parent: string, index: number): string {
+  return createHash('sha256').update(`${parent}/${index}`).digest('hex').slice(0, 32);
+}
+
+/** What fan-out needs from the run: the children already done (checkpoint), and where their parents wait for them. */
+export interface FanOutSetup {
+  isDone(key: string): boolean;
+  fanIn: FanIn;
+  /** a child not run again: done in an earlier run */
+  onSkip?(child: ItemResult): void;
+}
+
+export function mapStep(stage: MapStage, name: string, named: boolean, count?: StageCounts, fan?: FanOutSetup): Step {
+  return async (r, push) => {
+    if (passesThrough(r)) return r;
     const item = r.output ? { ...r.item, input: r.output } : r.item;
-    const out = await stage.process(item);
+    // children handed on in an earlier attempt of this item are not handed on again
+    let handed = 0;
+    const onChild = fan && (async (fields: Record<string, unknown>, index: number) => {
+      if (index < handed) return;
+      handed = index + 1;
+      const parent = r.item.key!;
+      const child: ItemResult = {
+        item: { ...r.item, key: childKey(parent, index), parent, index, input: undefined, seq: undefined }, status: 'ok', ms: 0, attempts: 0, output: fields, stage: name,
+      };
+      if (fan.isDone(child.item.key!)) return fan.onSkip?.(child);
+      fan.fanIn.opened(parent);
+      await push(child);
+    });
+    const out = await stage.process(item, onChild || undefined);
     count?.add(out.status, out.ms);
     return { ...out, item: r.item, ms: out.ms + r.ms, ...(named ? { stage: name } : {}) };
   };
 }
 
+/**
+ * Parents and their children (fan-out): a parent is recorded only once every child it handed on
+ * is recorded, so a crash in between leaves the parent to do again (its children done are not
+ * redone). A parent with a failed child is recorded failed (SLUICE_E_CHILD_FAILED): --retry-failed
+ * runs it again, for those children. One with a child dropped at a stop is not recorded. Holds
+ * one entry per parent with children in flight: bounded by the items in flight.
+ */
+export class FanIn {
+  private readonly open = new Map<string, { outstanding: number; failed: number; firstFailure: string | null; dropped: boolean; held: ItemResult | null }>();
+  /** children handed on and not yet recorded, now and at most */
+  inFlight = 0;
+  peakInFlight = 0;
+
+  opened(parent: string): void {
+    let p = this.open.get(parent);
+    if (!p) this.open.set(parent, (p = { outstanding: 0, failed: 0, firstFailure: null, dropped: false, held: null }));
+    p.outstanding++;
+    this.inFlight++;
+    if (this.inFlight > this.peakInFlight) this.peakInFlight = this.inFlight;
+  }
+
+  /**
+   * A result reached the end of the chain. A parent with children in flight is held ('hold');
+   * one whose children are all through becomes what they make it (failed if one failed; 'drop'
+   * if one was dropped). Anything else is as it is.
+   */
+  arrive(r: ItemResult): ItemResult | 'hold' | 'drop' {
+    const p = r.children !== undefined ? this.open.get(r.item.key!) : undefined;
+    if (!p) return r;
+    if (r.status === 'ok' && p.outstanding > 0) {
+      p.held = r;
+      return 'hold';
+    }
+    // all through (or the parent failed itself: recorded as it is; its children go on alone)
+    if (p.outstanding === 0) this.open.delete(r.item.key!);
+    return r.status === 'ok' ? this.outcome(r, p) : r;
+  }
+
+  /**
+   * A result was recorded (`recorded`) or dropped. For a child, the parent it releases, if any
+   * (held, and this was its last child): to record, or to drop (`drop`: a child was dropped).
+   */
+  settle(r: ItemResult, recorded: boolean): { parent: ItemResult; drop: boolean } | null {
+    if (r.item.parent === undefined) return null;
+    const p = this.open.get(r.item.parent);
+    if (!p) return null;
+    this.inFlight--;
+    p.outstanding--;
+    if (!recorded) p.dropped = true;
+    else if (r.status === 'failed') {
+      p.failed++;
+      p.firstFailure ??= `child ${r.item.index}: ${r.error?.code}: ${r.error?.message}`;
+    }
+    // not held yet: its parent, when it arrives, folds these in
+    if (p.outstanding > 0 || !p.held) return null;
+    this.open.delete(r.item.parent);
+    const o = this.outcome(p.held, p);
+    return o === 'drop' ? { parent: p.held, drop: true } : { parent: o, drop: false };
+  }
+
+  private outcome(r: ItemResult, p: { failed: number; firstFailure: string | null; dropped: boolean }): ItemResult | 'drop' {
+    if (p.dropped) return 'drop';
+    if (!p.failed) return r;
+    return { ...r, status: 'failed', error: { code: 'SLUICE_E_CHILD_FAILED', message: `${p.failed} of its ${r.children} children failed (the first: ${p.firstFailure})`, retryable: false } };
+  }
+
+  /** Parents still held at the end: a child of each was dropped (a stop); none is recorded. */
+  leftOver(): ItemResult[] {
+    return [...this.open.values()].flatMap((p) => (p.held ? [p.held] : []));
+  }
+}
+
 export function filterStep(options: FilterOptions, name: string, count?: StageCounts): Step {
   const keep = compileFilter(options);
   return async (r) => {
-    if (r.status !== 'ok') return r;
+    if (passesThrough(r)) return r;
     const start = performance.now();
     let out: ItemResult;
     try {
@@ -103,6 +210,9 @@ export class Chain {
   readonly steps: { step: Step; name: string; kind: ChainStage['kind']; stage: MapStage | null }[] = [];
   /** per-stage figures (several stages only) */
   readonly counts: StageCounts[] | null;
+  /** where parents wait for their children (fan-out) */
+  readonly fanIn = new FanIn();
+  private readonly fan: FanOutSetup = { isDone: () => false, fanIn: this.fanIn };
 
   constructor(readonly stages: readonly ChainStage[], setup: ChainSetup) {
     const multi = isMultiStage(stages);
@@ -115,10 +225,18 @@ export class Chain {
       }
       // the first map takes the run's concurrency (-j); a later one its own, else the same
       const concurrency = (i === stages.findIndex((x) => x.kind === 'map') ? undefined : s.map.concurrency) ?? setup.concurrency;
-      const stage = new MapStage({ map: s.map, processor: s.map.processor, concurrency, outDir: setup.outDir, outputEnospc: setup.outputEnospc });
+      // a map with a stage after it may fan out: its processor gets ctx.emit
+      const fanOut = i < stages.length - 1;
+      const stage = new MapStage({ map: s.map, processor: s.map.processor, concurrency, outDir: setup.outDir, outputEnospc: setup.outputEnospc, fanOut });
       this.maps.push(stage);
-      this.steps.push({ step: mapStep(stage, s.name, multi, count), name: s.name, kind: 'map', stage });
+      this.steps.push({ step: mapStep(stage, s.name, multi, count, fanOut ? this.fan : undefined), name: s.name, kind: 'map', stage });
     });
+  }
+
+  /** Children the checkpoint has done are not run again (fan-out): its lookup, and what to do with one skipped. */
+  useCheckpoint(isDone: (key: string) => boolean, onSkip?: (child: ItemResult) => void): void {
+    this.fan.isDone = isDone;
+    this.fan.onSkip = onSkip;
   }
 
   /** start every pool's workers now (a first run: every item will need them) */

@@ -8,7 +8,7 @@ import type { ComponentSpec } from '../core/spec.js';
 import { duration, stageName } from '../core/schema-util.js';
 import { parseDuration } from '../core/duration.js';
 import type { ReplyMessage, TaskMessage } from '../worker/protocol.js';
-import { WorkerPool } from '../worker/pool.js';
+import { WorkerPool, type OnChild } from '../worker/pool.js';
 import { isBuiltin } from '../processors/index.js';
 
 export const RETRY_CAUSES = ['timeout', 'worker_crash', 'io'] as const;
@@ -62,6 +62,8 @@ export interface ItemResult {
   error?: ErrorInfo;
   /** pipelines of several stages: the stage it ended at (the last, or the one that failed or dropped it) */
   stage?: string;
+  /** fan-out: the item's processor emitted this many children, which go on down the chain in its place */
+  children?: number;
 }
 
 const CAUSE: Partial<Record<ErrorCode, RetryCause>> = {
@@ -86,7 +88,10 @@ export async function processWithRetries(item: Item, attempt: Attempt, retries: 
     // time in the processor when the worker measured it (not the wait for a worker)
     const ms = Math.round(reply.ms ?? performance.now() - start);
     if (reply.type === 'ok') {
-      return { item, status: 'ok', ms, attempts, output: reply.output, ...(reply.outputs ? { outputs: reply.outputs } : {}), ...(reply.outputs_more ? { outputs_more: reply.outputs_more } : {}) };
+      return {
+        item, status: 'ok', ms, attempts, output: reply.output, ...(reply.outputs ? { outputs: reply.outputs } : {}), ...(reply.outputs_more ? { outputs_more: reply.outputs_more } : {}),
+        ...(reply.children !== undefined ? { children: reply.children } : {}),
+      };
     }
     if (reply.error.code === 'SLUICE_E_WORKER_CRASH' || reply.error.code === 'SLUICE_E_WORKER_OOM') kills++;
     if (kills >= quarantineAfter) {
@@ -112,9 +117,35 @@ export class ParallelMap<I, O> extends Transform {
   private inFlight = 0;
   private resumeWrite: TransformCallback | undefined;
   private onIdle: TransformCallback | undefined;
+  private readWaiters: (() => void)[] = [];
 
-  constructor(private readonly fn: (x: I) => Promise<O>, private readonly concurrency: number, highWaterMark = 16) {
+  /**
+   * `fn` may also hand on extra values before its own (`push`, fan-out): each waits while the
+   * readable side is full, so what one input adds is held a few at a time, not gathered.
+   */
+  constructor(private readonly fn: (x: I, push: (o: O) => Promise<void>) => Promise<O>, private readonly concurrency: number, highWaterMark = 16) {
     super({ objectMode: true, highWaterMark });
+  }
+
+  private readonly pushMore = (o: O): Promise<void> => {
+    if (this.destroyed) return Promise.reject(new Error('stream destroyed'));
+    if (this.push(o)) return Promise.resolve();
+    return new Promise((resolve) => this.readWaiters.push(resolve));
+  };
+
+  override _read(size: number): void {
+    super._read(size);
+    const waiting = this.readWaiters;
+    this.readWaiters = [];
+    for (const w of waiting) w();
+  }
+
+  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
+    // a fan-out waiting for room is let go (its push rejected above from now on)
+    const waiting = this.readWaiters;
+    this.readWaiters = [];
+    for (const w of waiting) w();
+    super._destroy(err, cb);
   }
 
   get active(): number {
@@ -123,7 +154,7 @@ export class ParallelMap<I, O> extends Transform {
 
   override _transform(chunk: I, _enc: BufferEncoding, callback: TransformCallback): void {
     this.inFlight++;
-    this.fn(chunk).then(
+    this.fn(chunk, this.pushMore).then(
       (out) => {
         this.inFlight--;
         // null means "dropped": a Transform would read a pushed null as end-of-stream
@@ -167,6 +198,8 @@ export interface MapStageSetup {
   outDir: string | null;
   /** test-only: outputs whose name contains this fail with ENOSPC (core/faults.ts) */
   outputEnospc?: string;
+  /** a stage comes after this one: its processor may emit children (fan-out) */
+  fanOut?: boolean;
 }
 
 /**
@@ -183,15 +216,15 @@ export class MapStage {
   constructor(private readonly s: MapStageSetup) {
     this.pool = new WorkerPool({
       concurrency: s.concurrency, maxMemoryMb: s.map.max_memory_mb, maxRssMb: s.map.max_rss_mb ?? defaultMaxRssMb(s.concurrency),
-      preload: s.processor, preloadOptions: s.map.options, outputEnospc: s.outputEnospc,
+      preload: s.processor, preloadOptions: s.map.options, outputEnospc: s.outputEnospc, fanOut: s.fanOut,
     });
     this.timeoutMs = parseDuration(s.map.timeout)!;
   }
 
-  /** The item's result: its upstream failure, or the processor's (retried by cause). */
-  process(item: Item): Promise<ItemResult> {
+  /** The item's result: its upstream failure, or the processor's (retried by cause); children it emits go to `onChild`. */
+  process(item: Item, onChild?: OnChild): Promise<ItemResult> {
     if (item.failure) return Promise.resolve({ item, status: 'failed', ms: 0, attempts: 1, error: item.failure });
-    return processWithRetries(item, (it) => this.pool.run(this.task(it), this.timeoutMs), this.s.map.retries, 100, this.s.map.quarantine_after);
+    return processWithRetries(item, (it) => this.pool.run(this.task(it), this.timeoutMs, onChild), this.s.map.retries, 100, this.s.map.quarantine_after);
   }
 
   private task(item: Item): TaskMessage {

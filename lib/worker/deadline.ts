@@ -14,7 +14,7 @@ export class ItemDeadline {
   private timer: NodeJS.Timeout | undefined;
 
   /** `at`: Date.now() when the item's time is up; `onUse`: marks the item cooperative. */
-  constructor(private readonly at: number, private readonly timeoutMs: number, private readonly onUse: () => void) {}
+  constructor(private at: number, private readonly timeoutMs: number, private readonly onUse: () => void) {}
 
   get signal(): AbortSignal {
     if (!this.ctl) {
@@ -26,6 +26,16 @@ export class ItemDeadline {
       else this.timer = setTimeout(fire, left);
     }
     return this.ctl.signal;
+  }
+
+  /** Time the item spent waiting, not working (fan-out backpressure): the limit moves that much later. */
+  postpone(ms: number): void {
+    this.at += ms;
+    if (this.timer && this.ctl && !this.ctl.signal.aborted) {
+      clearTimeout(this.timer);
+      const ctl = this.ctl;
+      this.timer = setTimeout(() => ctl.abort(new ItemTimeout(this.timeoutMs)), Math.max(0, this.at - Date.now()));
+    }
   }
 
   /** The signal was read and has fired. */

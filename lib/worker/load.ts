@@ -18,6 +18,8 @@ export type ProcessorFn = ((item: TaskMessage['item'], ctx: ProcessorContext) =>
   classifyStray?: (reason: unknown, item: TaskMessage['item']) => unknown;
   /** a defineProcessor module's definition */
   definition?: DefinedProcessor<unknown, unknown, unknown>;
+  /** its items fan out (ComponentSpec.fanOut, defineProcessor's fanOut): one that emits no child ends at its stage */
+  fanOut?: boolean;
   /** undo setup in this worker, if it ran (defineProcessor's teardown) */
   teardown?: () => Promise<void>;
 };
@@ -39,10 +41,12 @@ export async function loadProcessor(spec: string, options?: Record<string, unkno
     throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec} has no default export function (export default async (item, ctx) => result, or export default defineProcessor({...}))`);
   }
   const classify = (mod as { classifyStray?: unknown }).classifyStray;
-  if (typeof classify !== 'function') return fn as ProcessorFn;
-  const withClassify: ProcessorFn = (item, ctx) => (fn as ProcessorFn)(item, ctx);
-  withClassify.classifyStray = classify as ProcessorFn['classifyStray'];
-  return withClassify;
+  const fansOut = builtin?.spec.fanOut;
+  if (typeof classify !== 'function' && !fansOut) return fn as ProcessorFn;
+  const wrapped: ProcessorFn = (item, ctx) => (fn as ProcessorFn)(item, ctx);
+  if (typeof classify === 'function') wrapped.classifyStray = classify as ProcessorFn['classifyStray'];
+  if (fansOut) wrapped.fanOut = true;
+  return wrapped;
 }
 
 /**
@@ -79,6 +83,7 @@ function fromDefinition(def: DefinedProcessor<unknown, unknown, unknown>): Proce
   };
   fn.definition = def;
   if (def.classifyStray) fn.classifyStray = def.classifyStray;
+  if (def.fanOut) fn.fanOut = true;
   fn.teardown = async () => {
     if (set && def.teardown) await def.teardown(set.state);
     set = undefined;

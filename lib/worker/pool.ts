@@ -2,7 +2,7 @@ import { THREAD_YOUNG_GENERATION_MB, threadExecArgv } from '../core/threads.js';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { fdLimitError, type ErrorInfo } from '../core/errors.js';
-import { isBatchReply, isReply, type BatchMessage, type ReplyMessage, type TaskMessage } from './protocol.js';
+import { isBatchReply, isEmit, isReply, type BatchMessage, type ReplyMessage, type TaskMessage } from './protocol.js';
 import { ChildGroups } from '../core/child-groups.js';
 
 interface PoolOptions {
@@ -19,7 +19,12 @@ interface PoolOptions {
   preloadOptions?: Record<string, unknown>;
   /** test-only: outputs whose name contains this fail with ENOSPC (core/faults.ts) */
   outputEnospc?: string;
+  /** a stage comes after this one: processors get ctx.emit, and items go one per task (never batched) */
+  fanOut?: boolean;
 }
+
+/** Where a running item's children go: called in order, one at a time; the child counts as accepted when it resolves. */
+export type OnChild = (child: Record<string, unknown>, index: number) => Promise<void>;
 
 /** Why a task was aborted by the memory watchdog (the signal's reason). */
 class MemoryExceeded extends Error {
@@ -37,7 +42,11 @@ class ShutdownAbort extends Error {
   }
 }
 
-interface Running { ctl: AbortController; slot: number; submitted: number; timeoutMs: number }
+interface Running {
+  ctl: AbortController; slot: number; submitted: number; timeoutMs: number;
+  /** fan-out: the item's children handler, the children seen in this attempt, and the handling in progress */
+  onChild?: OnChild; children: number; handling: Promise<void>;
+}
 
 interface Pending {
   task: TaskMessage;
@@ -45,6 +54,7 @@ interface Pending {
   resolve: (r: ReplyMessage) => void;
   /** times this item went back to the queue because its batch was lost on another item */
   requeued: number;
+  onChild?: OnChild;
 }
 
 /** Most items sent to a worker as one task. */
@@ -115,6 +125,8 @@ export class WorkerPool {
   private firstPump = 0;
   private watchdog: NodeJS.Timeout | undefined;
   private lastKill = 0;
+  /** per slot: children of its item accepted downstream (fan-out: worker/emit.ts) */
+  private readonly accepted: Int32Array;
   /** tasks the memory watchdog stopped */
   memoryKills = 0;
   /** tasks sent to workers (fewer than items when fast items go in batches) */
@@ -135,6 +147,7 @@ export class WorkerPool {
     this.freeSlots = Array.from({ length: this.capacity }, (_, i) => this.capacity - 1 - i);
     this.groups = new ChildGroups(this.capacity);
     this.cooperative = new Int32Array(new SharedArrayBuffer(4 * this.capacity));
+    this.accepted = new Int32Array(new SharedArrayBuffer(4 * this.capacity));
   }
 
   /** Start the workers now rather than with the first task (when items are sure to come). */
@@ -179,12 +192,13 @@ export class WorkerPool {
       // one task running and one waiting per worker (see `starts`); a longer queue would only hide a bug
       maxQueue: opts.concurrency,
       resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb, maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
-      workerData: { starts: this.starts, current: this.current, booted: this.booted, halt: this.halt, preload: opts.preload, preloadOptions: opts.preloadOptions, children: this.groups.table, cooperative: this.cooperative, outputEnospc: opts.outputEnospc },
+      workerData: { starts: this.starts, current: this.current, booted: this.booted, halt: this.halt, preload: opts.preload, preloadOptions: opts.preloadOptions, children: this.groups.table, cooperative: this.cooperative, outputEnospc: opts.outputEnospc, accepted: this.accepted },
       // without require(esm): see threadExecArgv
       execArgv: threadExecArgv(),
     });
     // a worker error with no task to blame would otherwise be an unhandled 'error' event
     pool.on('error', () => {});
+    if (opts.fanOut) pool.on('message', (m: unknown) => { if (isEmit(m)) this.onEmit(m.slot, m.child); });
     process.on('exit', this.onExit);
     if (opts.maxRssMb) {
       this.watchdog = setInterval(() => {
@@ -271,11 +285,14 @@ export class WorkerPool {
     return dropped.length;
   }
 
-  /** Process one item; never rejects. Once the pool is closing, the item comes back SLUICE_E_ABORTED. */
-  run(task: TaskMessage, timeoutMs: number): Promise<ReplyMessage> {
+  /**
+   * Process one item; never rejects. Once the pool is closing, the item comes back SLUICE_E_ABORTED.
+   * In a fan-out pool, `onChild` takes the children the item's processor emits.
+   */
+  run(task: TaskMessage, timeoutMs: number, onChild?: OnChild): Promise<ReplyMessage> {
     if (this.closing) return Promise.resolve(failed(classifyPoolError(null, new PoolClosed(), timeoutMs)));
     return new Promise((resolve) => {
-      this.queue.push({ task, timeoutMs, resolve, requeued: 0 });
+      this.queue.push({ task, timeoutMs, resolve, requeued: 0, onChild });
       // items handed over in the same turn go out together
       this.schedulePump();
     });
@@ -292,7 +309,26 @@ export class WorkerPool {
     setImmediate(() => this.pump());
   }
 
+  /**
+   * A child from the worker on `slot`: handed to its item's handler after the ones before it, then
+   * counted accepted (the worker waits on that count). A child of a task no longer running (its
+   * worker was stopped) is dropped: the item fails, and its retry emits it again.
+   */
+  private onEmit(slot: number, child: Record<string, unknown>): void {
+    let r: Running | undefined;
+    for (const x of this.running) if (x.slot === slot) r = x;
+    if (!r?.onChild) return;
+    const run = r;
+    const index = run.children++;
+    run.handling = run.handling.then(() => run.onChild!(child, index)).then(() => {
+      if (!this.running.has(run)) return;
+      Atomics.add(this.accepted, slot, 1);
+      Atomics.notify(this.accepted, slot);
+    }, () => {});
+  }
+
   private batchSize(): number {
+    if (this.opts.fanOut) return 1;
     return Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_TARGET_MS / Math.max(this.itemMs, 0.01))));
   }
 
@@ -340,10 +376,11 @@ export class WorkerPool {
     this.starts[slot] = 0;
     this.current[slot] = 0;
     this.cooperative[slot] = 0;
+    Atomics.store(this.accepted, slot, 0);
     this.groups.reset(slot);
     const timeoutMs = group[0]!.timeoutMs;
     const ctl = new AbortController();
-    const entry: Running = { ctl, slot, submitted: Date.now(), timeoutMs };
+    const entry: Running = { ctl, slot, submitted: Date.now(), timeoutMs, onChild: group[0]!.onChild, children: 0, handling: Promise.resolve() };
     this.running.add(entry);
     // one sweep for all tasks, not a timer per task (cheaper, and its precision is enough for timeouts)
     const every = Math.max(10, Math.min(100, Math.floor(timeoutMs / 10)));
@@ -356,7 +393,7 @@ export class WorkerPool {
     try {
       const first = group[0]!.task;
       const message: TaskMessage | BatchMessage = group.length === 1
-        ? { ...first, slot, timeoutMs }
+        ? { ...first, slot, timeoutMs, ...(this.opts.fanOut ? { fanOut: true } : {}) }
         : { type: 'batch', processor: first.processor, options: first.options, outDir: first.outDir, items: group.map((p) => p.task.item), slot, timeoutMs };
       this.tasks++;
       const reply = await this.pool.run(message, { signal: ctl.signal });

@@ -14,6 +14,8 @@ export interface TaskMessage {
   slot?: number;
   /** map.timeout, for the item's ctx.signal (set by the pool) */
   timeoutMs?: number;
+  /** a stage comes after this one: the processor gets ctx.emit (fan-out, see EmitMessage) */
+  fanOut?: boolean;
 }
 
 /** Several items for one worker, done one after the other (fast items: see WorkerPool). */
@@ -40,13 +42,35 @@ export interface TeardownMessage {
 }
 
 /**
+ * `children`: how many child items the processor emitted (fan-out), when it emitted any.
  * `ms`: time in the processor, measured in the worker. `outputs`: the names (relative to the
  * output dir, `/`-separated) the item wrote through ctx.writeOutput, for the journal; at most
  * MAX_OUTPUT_NAME_CHARS characters of names cross, `outputs_more` counts the rest.
  */
 export type ReplyMessage =
-  | { type: 'ok'; output: Record<string, unknown>; ms?: number; outputs?: string[]; outputs_more?: number }
+  | { type: 'ok'; output: Record<string, unknown>; ms?: number; outputs?: string[]; outputs_more?: number; children?: number }
   | { type: 'failed'; error: ErrorInfo; ms?: number };
+
+/**
+ * Fan-out: a child item, sent by a worker's ctx.emit to the main thread (through the worker's
+ * parentPort; piscina hands such messages to the pool). `slot` is the task's pool slot. The main
+ * thread counts each child it has handed downstream in `accepted[slot]` (shared, reset per task)
+ * and notifies; the worker lets at most EMIT_WINDOW children be unaccepted, and replies for the
+ * item only once every child it emitted is accepted, so a parent's reply never overtakes a child.
+ */
+export interface EmitMessage {
+  type: 'sluice-emit';
+  slot: number;
+  child: Record<string, unknown>;
+}
+
+/** Children a worker may have sent and not yet seen accepted. */
+export const EMIT_WINDOW = 4;
+
+export function isEmit(x: unknown): x is EmitMessage {
+  const m = x as EmitMessage | null;
+  return !!m && m.type === 'sluice-emit' && typeof m.slot === 'number' && !!m.child && typeof m.child === 'object';
+}
 
 /** The bound on the output names one item's reply (and journal line) carries. */
 export const MAX_OUTPUT_NAME_CHARS = 4096;

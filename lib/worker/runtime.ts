@@ -7,6 +7,7 @@ import type { BatchMessage, BatchReply, ReplyMessage, TaskMessage, TeardownMessa
 import { loadProcessor, type ProcessorFn } from './load.js';
 import { bindChildTable, setChildSlot } from '../core/child-groups.js';
 import { ItemDeadline } from './deadline.js';
+import { Emitter } from './emit.js';
 import { defaultDisplay } from '../core/fsx.js';
 
 const toStderr = (...args: unknown[]) => console.error(...args);
@@ -51,6 +52,8 @@ const shared = workerData as {
   cooperative?: Int32Array;
   /** test-only: outputs whose name contains this fail with ENOSPC (core/faults.ts) */
   outputEnospc?: string;
+  /** per slot: children of the task's item the main thread has accepted (fan-out, worker/emit.ts) */
+  accepted?: Int32Array;
 } | undefined;
 bindChildTable(shared?.children);
 
@@ -92,7 +95,7 @@ export default async function run(task: TaskMessage | BatchMessage | TeardownMes
     return { type: 'batch', replies };
   }
   if (halted()) return NOT_STARTED;
-  return runOne(task.processor, task.options, task.outDir, task.item, mark(task.slot, 0), task.timeoutMs, task.slot);
+  return runOne(task.processor, task.options, task.outDir, task.item, mark(task.slot, 0), task.timeoutMs, task.slot, task.fanOut);
 }
 
 /** Undo the setup of every processor this worker loaded, then wait for the other threads (see TeardownMessage). */
@@ -168,7 +171,7 @@ function strayError(reason: unknown): ErrorInfo {
   return { ...info, message: `a promise the processor did not wait for failed: ${info.message}`, retryable: false };
 }
 
-async function runOne(processor: string, options: Record<string, unknown>, outDir: string | null, item: TaskMessage['item'], start: number, timeoutMs?: number, slot?: number): Promise<ReplyMessage> {
+async function runOne(processor: string, options: Record<string, unknown>, outDir: string | null, item: TaskMessage['item'], start: number, timeoutMs?: number, slot?: number, fanOut = false): Promise<ReplyMessage> {
   const t0 = performance.now();
   const ms = () => Math.round((performance.now() - t0) * 1000) / 1000;
   const deadline = deadlineFor(start, timeoutMs, slot);
@@ -178,6 +181,14 @@ async function runOne(processor: string, options: Record<string, unknown>, outDi
     const written = new OutputNames();
     const ctx = makeContext(outDir, options, (p) => defaultDisplay(p), written, shared?.outputEnospc);
     if (deadline) Object.defineProperty(ctx, 'signal', { get: () => deadline.signal, enumerable: true });
+    // waiting for the downstream is not working: the pool's clock and the deadline move on by it
+    const emitter = fanOut && slot !== undefined && shared?.accepted
+      ? new Emitter(slot, shared.accepted, (waited) => {
+        if (shared.starts) shared.starts[slot] += waited;
+        deadline?.postpone(waited);
+      })
+      : null;
+    if (emitter) ctx.emit = emitter.emit;
     const stray = new Promise<never>((_resolve, reject) => {
       strayRejection = (reason) => {
         const meant = classified(fn, reason, item);
@@ -185,12 +196,14 @@ async function runOne(processor: string, options: Record<string, unknown>, outDi
       };
     });
     const out = await Promise.race([fn(item, ctx), stray]);
+    // the reply never overtakes a child: every child is accepted first
+    if (emitter?.sent) await Promise.race([emitter.settle(), stray]);
     const output = out === undefined || out === null ? {} : out;
     if (typeof output !== 'object' || Array.isArray(output)) {
       return { type: 'failed', error: { code: 'SLUICE_E_PROCESSOR', message: `processor returned ${Array.isArray(output) ? 'an array' : typeof output}, expected an object`, retryable: false }, ms: ms() };
     }
     // a result must survive JSON: fail the item here rather than the writer later
-    return { type: 'ok', output: JSON.parse(JSON.stringify(output)) as Record<string, unknown>, ms: ms(), ...written.fields() };
+    return { type: 'ok', output: JSON.parse(JSON.stringify(output)) as Record<string, unknown>, ms: ms(), ...written.fields(), ...(emitter && (emitter.sent || fn.fanOut) ? { children: emitter.sent } : {}) };
   } catch (err) {
     if (err instanceof StrayRejection) return { type: 'failed', error: strayError(err.reason), ms: ms() };
     const error = toErrorInfo(err);
