@@ -82,6 +82,10 @@ export interface RecordHooks {
   recorded?: (r: ItemResult, ev: ResultEvent) => Promise<void> | void;
   /** a result not kept, or a null (an item dropped at a stop) */
   dropped?: (r: ItemResult | null) => Promise<void> | void;
+}
+
+/** The run's fan-in (stages/chain.ts FanIn): parents held until their children are recorded. */
+interface FanInHooks {
   /** fan-in, before anything else: the result to record (changed or not), or 'hold' (nothing now), or 'drop' (not recorded) */
   arrive?: (r: ItemResult) => ItemResult | 'hold' | 'drop';
   /** after a result was recorded (true) or not: results it releases, each recorded in turn (true) or dropped (false) */
@@ -94,7 +98,7 @@ export interface RecordHooks {
  * returns an Error fails the stream with it.
  */
 export class RecordSink extends Writable {
-  constructor(private readonly journal: Journal, private readonly hooks: RecordHooks = {}) {
+  constructor(private readonly journal: Journal, private readonly hooks: RecordHooks & FanInHooks = {}) {
     super({ objectMode: true, highWaterMark: 16 });
   }
 
