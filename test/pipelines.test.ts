@@ -50,3 +50,23 @@ t.test('rag-chunks.yaml: a line per chunk with its parent, index, pages and word
   const again = await sluice(['run', 'rag-chunks.yaml', '--progress', 'none'], { cwd: dir });
   t.match(again.lines.at(-1), { ok: 0, skipped: docs.length }, 'a rerun skips every document');
 });
+
+t.test('the README shows rag-chunks.yaml as it is, and the lines it prints for one document', async (t) => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1]!, body: m[2]! }));
+  const at = blocks.findIndex((b) => b.lang === 'yaml' && b.body.includes('name: rag-chunks'));
+  t.equal(blocks[at]?.body, fs.readFileSync(path.join(ROOT, 'pipelines/rag-chunks.yaml'), 'utf8'));
+  const shown = blocks[at + 1]!.body.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.ok(shown.length >= 2);
+  const dir = path.dirname(copy());
+  const run = await sluice(['run', 'pipelines/rag-chunks.yaml', '--progress', 'none'], { cwd: dir });
+  t.equal(run.code, 0, run.stderr);
+  // keys hash the file's mtime, which differs from clone to clone; ms from run to run
+  const plain = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([k]) => !['key', 'parent', 'ms'].includes(k)));
+  const real = ofType(run.lines, 'result').filter((r) => r.path === shown[0]!.path);
+  // chunks finish in any order (the stage after chunk runs them in parallel); their document comes last
+  const byIndex = (ls: Record<string, unknown>[]) => [...ls.slice(0, -1)].sort((a, b) => (a.index as number) - (b.index as number)).concat(ls.slice(-1));
+  t.same(byIndex(real).map(plain), byIndex(shown).map(plain), 'the same lines: the chunks, then their document');
+  const parent = real.at(-1)!;
+  t.ok(real.slice(0, -1).every((c) => c.parent === parent.key), 'each chunk names its document\'s key');
+});
