@@ -21,6 +21,7 @@ import type { WalkerThread } from '../stages/walk/thread.js';
 import { Dedupe } from '../stages/dedupe.js';
 import { ParallelMap, type ItemResult } from '../stages/map.js';
 import { Chain, checkProcessors, passesThrough, startOf } from '../stages/chain.js';
+import { isBuiltin } from '../processors/index.js';
 import { buildReport, checkpointFailures, RunStats, writeReport } from './report.js';
 import { Reorder } from '../stages/reorder.js';
 import { configHash, configParts, describeChange, type PipelineConfig } from './config.js';
@@ -180,7 +181,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
   chain.useCheckpoint((k) => journal.lookup(k), () => stats.skippedChildren++);
   const stopper = new Stopper();
   // --keep-order: results wait here for the ones admitted before them (window: what the pool holds, twice)
-  const order = o.keepOrder ? new Reorder<ResultEvent>(2 * chain.maps.reduce((n, m) => n + m.pool.itemCapacity, 0), (ev) => events.write(ev)) : null;
+  const order = o.keepOrder ? new Reorder<ResultEvent>(2 * chain.itemCapacity, (ev) => events.write(ev)) : null;
   /** item `it` prints `ev`, or nothing (null): in order with --keep-order, else at once */
   // a child (fan-out) has no place of its own in --keep-order's line: it prints when done, before its parent
   const print = (it: Item, ev: ResultEvent | null): Promise<void> => (order && it.parent === undefined ? order.put(it.seq!, ev) : ev ? events.write(ev) : Promise.resolve());
@@ -304,7 +305,8 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
     for (const p of chain.fanIn.leftOver()) await print(p.item, null);
     workersAtEnd = chain.threads;
     memoryKills = chain.memoryKills;
-    for (const m of await chain.end()) say(`sluice: processor ${defaultDisplay(m.processor)}: ${m.message}`);
+    const modules = cfg.chain.flatMap((st) => (st.kind === 'map' && !isBuiltin(st.map.processor) ? [defaultDisplay(st.map.processor)] : []));
+    for (const m of await chain.end()) say(`sluice: processor ${modules.join(', ')}: ${m}`);
     await journal.close().catch((err: unknown) => { fatal ??= err as SluiceError; });
   }
   return finish(s, { journal, stats, stopper, fatal, inputErrors, workersAtEnd, memoryKills, events, ticker });

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Item } from '../core/item.js';
 import { toErrorInfo } from '../core/errors.js';
-import { MapStage, type MapOptions, type ItemResult } from './map.js';
+import { MapStage, poolFor, poolKey, type MapOptions, type ItemResult, type MapStageSetup } from './map.js';
+import type { WorkerPool } from '../worker/pool.js';
 import { compileFilter, type FilterOptions } from './filter.js';
 import { checkProcessor } from '../worker/check.js';
+import { BUILTIN_PROCESSORS, isBuiltin } from '../processors/index.js';
 
 // The stages after the source and dedupe, in the order of `stages:`: map stages, each with its own
 // processor and pool, and filters between them. An item goes through them one after the other;
@@ -63,7 +65,11 @@ export interface FanOutSetup {
   onSkip?(child: ItemResult): void;
 }
 
-export function mapStep(stage: MapStage, name: string, named: boolean, count?: StageCounts, fan?: FanOutSetup): Step {
+/** One or more consecutive map stages run as one (fused: same settings, see Chain): their names and counts, in order. */
+export interface MapGroup { names: string[]; counts?: (StageCounts | undefined)[] }
+
+export function mapStep(stage: MapStage, group: MapGroup, named: boolean, fan?: FanOutSetup): Step {
+  const last = group.names.length - 1;
   return async (r, push) => {
     if (passesThrough(r)) return r;
     const item = r.output ? { ...r.item, input: r.output } : r.item;
@@ -74,15 +80,20 @@ export function mapStep(stage: MapStage, name: string, named: boolean, count?: S
       handed = index + 1;
       const parent = r.item.key!;
       const child: ItemResult = {
-        item: { ...r.item, key: childKey(parent, index), parent, index, input: undefined, seq: undefined }, status: 'ok', ms: 0, attempts: 0, output: fields, stage: name,
+        item: { ...r.item, key: childKey(parent, index), parent, index, input: undefined, seq: undefined }, status: 'ok', ms: 0, attempts: 0, output: fields, stage: group.names[last],
       };
       if (fan.isDone(child.item.key!)) return fan.onSkip?.(child);
       fan.fanIn.opened(parent);
       await push(child);
     });
-    const out = await stage.process(item, onChild || undefined);
-    count?.add(out.status, out.ms);
-    return { ...out, item: r.item, ms: out.ms + r.ms, ...(named ? { stage: name } : {}) };
+    const { r: out, stageMs, failedAt } = await stage.processFused(item, onChild || undefined);
+    // where it ended: the stage that failed (a worker lost in fused stages: the first of them), else the last
+    const at = out.status === 'failed' ? Math.min(failedAt ?? 0, last) : last;
+    if (group.counts) {
+      for (let k = 0; k < at; k++) group.counts[k]?.add('ok', stageMs?.[k] ?? 0);
+      group.counts[at]?.add(out.status, at === last && !stageMs ? out.ms : stageMs?.[at] ?? 0);
+    }
+    return { ...out, item: r.item, ms: out.ms + r.ms, ...(named ? { stage: group.names[at] } : {}) };
   };
 }
 
@@ -175,6 +186,16 @@ export function filterStep(options: FilterOptions, name: string, count?: StageCo
   };
 }
 
+/**
+ * Whether map stage `b` may run fused after `a`: neither fans out (a's children would skip b;
+ * b's could not reach what follows from inside a's task), and the same pool and item settings.
+ */
+function fusable(a: MapStageSetup, b: MapStageSetup): boolean {
+  if (a.fanOut || b.fanOut) return false;
+  const item = (m: MapOptions) => JSON.stringify([m.timeout, m.retries, m.quarantine_after]);
+  return poolKey(a) === poolKey(b) && item(a.map) === item(b.map);
+}
+
 /** One stage's figures: items in, and how each came out (ok: passed on, or the chain's last result), time spent in the stage. */
 export class StageCounts {
   in = 0;
@@ -213,24 +234,55 @@ export class Chain {
   /** where parents wait for their children (fan-out) */
   readonly fanIn = new FanIn();
   private readonly fan: FanOutSetup = { isDone: () => false, fanIn: this.fanIn };
+  /** the worker pools, each once: stages share them (see the constructor) */
+  private readonly pools: { key: string | null; pool: WorkerPool; modules: boolean }[] = [];
 
   constructor(readonly stages: readonly ChainStage[], setup: ChainSetup) {
     const multi = isMultiStage(stages);
     this.counts = multi ? stages.map((s) => new StageCounts(s.name, s.kind)) : null;
-    stages.forEach((s, i) => {
-      const count = this.counts?.[i];
-      if (s.kind === 'filter') {
-        this.steps.push({ step: filterStep(s.filter, s.name, count), name: s.name, kind: 'filter', stage: null });
-        return;
-      }
+    const firstMap = stages.findIndex((x) => x.kind === 'map');
+    const setupOf = (s: ChainStage & { kind: 'map' }, i: number): MapStageSetup => ({
+      map: s.map, processor: s.map.processor,
       // the first map takes the run's concurrency (-j); a later one its own, else the same
-      const concurrency = (i === stages.findIndex((x) => x.kind === 'map') ? undefined : s.map.concurrency) ?? setup.concurrency;
-      // a map with a stage after it may fan out: its processor gets ctx.emit
-      const fanOut = i < stages.length - 1;
-      const stage = new MapStage({ map: s.map, processor: s.map.processor, concurrency, outDir: setup.outDir, outputEnospc: setup.outputEnospc, fanOut });
-      this.maps.push(stage);
-      this.steps.push({ step: mapStep(stage, s.name, multi, count, fanOut ? this.fan : undefined), name: s.name, kind: 'map', stage });
+      concurrency: (i === firstMap ? undefined : s.map.concurrency) ?? setup.concurrency,
+      outDir: setup.outDir, outputEnospc: setup.outputEnospc,
+      // a map with a stage after it may fan out (its processor gets ctx.emit), unless it is a
+      // built-in that never does (their items go to the workers in batches)
+      fanOut: i < stages.length - 1 && (!isBuiltin(s.map.processor) || !!BUILTIN_PROCESSORS[s.map.processor]!.spec.fanOut),
     });
+    for (let i = 0; i < stages.length; i++) {
+      const s = stages[i]!;
+      if (s.kind === 'filter') {
+        this.steps.push({ step: filterStep(s.filter, s.name, this.counts?.[i]), name: s.name, kind: 'filter', stage: null });
+        continue;
+      }
+      const ms = setupOf(s, i);
+      // consecutive maps with the same settings run as one: in the same worker task, one after
+      // the other, each on the output of the one before (no trip through this thread between them)
+      const fused: number[] = [i];
+      for (let j = i + 1; j < stages.length; j++) {
+        const next = stages[j]!;
+        if (next.kind !== 'map' || !fusable(ms, setupOf(next, j))) break;
+        fused.push(j);
+      }
+      const last = stages[fused.at(-1)!] as ChainStage & { kind: 'map' };
+      const groupSetup: MapStageSetup = {
+        ...ms, fanOut: setupOf(last, fused.at(-1)!).fanOut,
+        ...(fused.length > 1 ? { then: fused.slice(1).map((j) => ({ processor: (stages[j] as ChainStage & { kind: 'map' }).map.processor, options: (stages[j] as ChainStage & { kind: 'map' }).map.options })) } : {}),
+      };
+      // stages that never fan out, with the same pool settings, share one pool: no more threads
+      // (nor heaps) than one stage's. A fan-out stage has its own: its tasks wait for the stages
+      // after it, and must never hold the threads those stages need
+      const key = poolKey(groupSetup);
+      let shared = key === null ? undefined : this.pools.find((p) => p.key === key);
+      if (!shared) this.pools.push((shared = { key, pool: poolFor(groupSetup), modules: false }));
+      for (const j of fused) shared.modules ||= !isBuiltin((stages[j] as ChainStage & { kind: 'map' }).map.processor);
+      const stage = new MapStage(groupSetup, shared.pool);
+      this.maps.push(stage);
+      const group: MapGroup = { names: fused.map((j) => stages[j]!.name), counts: this.counts ? fused.map((j) => this.counts![j]) : undefined };
+      this.steps.push({ step: mapStep(stage, group, multi, groupSetup.fanOut ? this.fan : undefined), name: group.names.at(-1)!, kind: 'map', stage });
+      i = fused.at(-1)!;
+    }
   }
 
   /** Children the checkpoint has done are not run again (fan-out): its lookup, and what to do with one skipped. */
@@ -241,40 +293,57 @@ export class Chain {
 
   /** start every pool's workers now (a first run: every item will need them) */
   warm(): void {
-    for (const m of this.maps) m.pool.warm();
+    for (const p of this.pools) p.pool.warm();
+  }
+
+  private sum(f: (pool: WorkerPool) => number): number {
+    return this.pools.reduce((n, p) => n + f(p.pool), 0);
   }
 
   /** items being processed, over all pools */
   get busy(): number {
-    return this.maps.reduce((n, m) => n + m.pool.busy, 0);
+    return this.sum((p) => p.busy);
   }
 
   get threads(): number {
-    return this.maps.reduce((n, m) => n + m.pool.threads, 0);
+    return this.sum((p) => p.threads);
   }
 
   get memoryKills(): number {
-    return this.maps.reduce((n, m) => n + m.pool.memoryKills, 0);
+    return this.sum((p) => p.memoryKills);
+  }
+
+  /** items the pools hold at most (running, waiting, queued) */
+  get itemCapacity(): number {
+    return this.sum((p) => p.itemCapacity);
   }
 
   /** a stop: what has not started in any pool is dropped */
   abortQueued(): number {
-    return this.maps.reduce((n, m) => n + m.pool.abortQueued(), 0);
+    return this.sum((p) => p.abortQueued());
   }
 
   /** the grace period is over: everything still running is stopped */
   abortAll(): number {
-    return this.maps.reduce((n, m) => n + m.pool.abortAll(), 0);
+    return this.sum((p) => p.abortAll());
   }
 
-  /** close every pool (MapStage.end): each processor module's complaints at teardown, with its stage's name */
-  async end(cut = false): Promise<{ processor: string; message: string }[]> {
-    const said: { processor: string; message: string }[] = [];
-    await Promise.all(this.stages.map(async (s, i) => {
-      const stage = this.steps[i]!.stage;
-      if (s.kind !== 'map' || !stage) return;
-      for (const message of await stage.end(cut)) said.push({ processor: s.map.processor, message });
-    }));
-    return said;
+  /**
+   * Close every pool, once: a processor module's teardown on each of its threads first (built-ins
+   * have none), unless `cut` (the run was cut short: nothing more starts). Resolves to the
+   * teardowns' complaints.
+   */
+  end(cut = false): Promise<string[]> {
+    return (this.ended ??= (async () => {
+      const said: string[] = [];
+      await Promise.all(this.pools.map(async (p) => {
+        if (cut) p.pool.halting();
+        if (!cut && p.modules) said.push(...await p.pool.teardown());
+        await p.pool.close().catch(() => {});
+      }));
+      return said;
+    })());
   }
+
+  private ended: Promise<string[]> | undefined;
 }

@@ -7,7 +7,7 @@ import type { Item } from '../core/item.js';
 import type { ComponentSpec } from '../core/spec.js';
 import { duration, stageName } from '../core/schema-util.js';
 import { parseDuration } from '../core/duration.js';
-import type { ReplyMessage, TaskMessage } from '../worker/protocol.js';
+import type { FusedStage, ReplyMessage, TaskMessage } from '../worker/protocol.js';
 import { WorkerPool, type OnChild } from '../worker/pool.js';
 import { isBuiltin } from '../processors/index.js';
 
@@ -200,6 +200,22 @@ export interface MapStageSetup {
   outputEnospc?: string;
   /** a stage comes after this one: its processor may emit children (fan-out) */
   fanOut?: boolean;
+  /** map stages fused after this one: run in the same worker task, each on the output of the one before */
+  then?: FusedStage[];
+}
+
+/** The settings a worker pool is made with: stages that give the same ones can share a pool (poolKey). */
+export function poolFor(s: MapStageSetup): WorkerPool {
+  return new WorkerPool({
+    concurrency: s.concurrency, maxMemoryMb: s.map.max_memory_mb, maxRssMb: s.map.max_rss_mb ?? defaultMaxRssMb(s.concurrency),
+    preload: s.processor, preloadOptions: s.map.options, outputEnospc: s.outputEnospc, fanOut: s.fanOut,
+  });
+}
+
+/** Stages with the same key may run in one pool: the same threads, heap limit, memory watchdog, and no fan-out. */
+export function poolKey(s: MapStageSetup): string | null {
+  if (s.fanOut) return null;
+  return JSON.stringify([s.concurrency, s.map.max_memory_mb, s.map.max_rss_mb ?? null]);
 }
 
 /**
@@ -212,13 +228,14 @@ export class MapStage {
   readonly pool: WorkerPool;
   private readonly timeoutMs: number;
   private ended: Promise<string[]> | undefined;
+  /** every task's fixed fields, made once: the pool batches tasks whose processor, options and fused stages are these very objects */
+  private readonly base: Omit<TaskMessage, 'item'>;
 
-  constructor(private readonly s: MapStageSetup) {
-    this.pool = new WorkerPool({
-      concurrency: s.concurrency, maxMemoryMb: s.map.max_memory_mb, maxRssMb: s.map.max_rss_mb ?? defaultMaxRssMb(s.concurrency),
-      preload: s.processor, preloadOptions: s.map.options, outputEnospc: s.outputEnospc, fanOut: s.fanOut,
-    });
+  /** `pool`: one shared with other stages whose pool settings are the same (see poolFor); else its own */
+  constructor(private readonly s: MapStageSetup, pool?: WorkerPool) {
+    this.pool = pool ?? poolFor(s);
     this.timeoutMs = parseDuration(s.map.timeout)!;
+    this.base = { type: 'task', processor: s.processor, options: s.map.options, outDir: s.outDir, ...(s.then?.length ? { then: s.then } : {}) };
   }
 
   /** The item's result: its upstream failure, or the processor's (retried by cause); children it emits go to `onChild`. */
@@ -227,9 +244,21 @@ export class MapStage {
     return processWithRetries(item, (it) => this.pool.run(this.task(it), this.timeoutMs, onChild), this.s.map.retries, 100, this.s.map.quarantine_after);
   }
 
+  /**
+   * The same with fused stages (MapStageSetup.then): also each stage's time when it went through
+   * them all, or the stage (0 = this one) where it failed, when the worker said.
+   */
+  async processFused(item: Item, onChild?: OnChild): Promise<{ r: ItemResult; stageMs?: number[]; failedAt?: number }> {
+    if (item.failure) return { r: { item, status: 'failed', ms: 0, attempts: 1, error: item.failure }, failedAt: 0 };
+    let last: ReplyMessage | undefined;
+    const r = await processWithRetries(item, async (it) => (last = await this.pool.run(this.task(it), this.timeoutMs, onChild)), this.s.map.retries, 100, this.s.map.quarantine_after);
+    const l = last as ReplyMessage | undefined;
+    return { r, stageMs: l?.type === 'ok' ? l.stage_ms : undefined, failedAt: l?.type === 'failed' ? l.stage : undefined };
+  }
+
   private task(item: Item): TaskMessage {
     return {
-      type: 'task', processor: this.s.processor, options: this.s.map.options, outDir: this.s.outDir,
+      ...this.base,
       item: {
         path: item.path, file: item.file, rel: item.rel, size: item.size, mtime_ms: item.mtime_ms,
         ...(item.follow ? { follow: true } : {}), ...(item.input ? { input: item.input } : {}),

@@ -349,7 +349,7 @@ export class WorkerPool {
     while (this.inPool < this.capacity && this.queue.length) {
       const size = this.batchSize();
       // the first items of a run go smallest first: the first result comes soon; then largest first
-      const group = size > 1 ? this.queue.splice(0, size) : [this.take(this.tasks < this.opts.concurrency ? -1 : 1)];
+      const group = size > 1 ? this.batch(size) : [this.take(this.tasks < this.opts.concurrency ? -1 : 1)];
       this.inPool++;
       void this.dispatch(group).then((ok) => {
         this.inPool--;
@@ -358,6 +358,26 @@ export class WorkerPool {
         else this.schedulePump();
       });
     }
+  }
+
+  /**
+   * Up to `size` items for one batch: the first waiting, and those after it for the same
+   * processor, options and fused stages (a pool shared by several map stages holds items of each;
+   * a batch runs one processor). Looks at most a few batches ahead.
+   */
+  private batch(size: number): Pending[] {
+    const first = this.queue[0]!.task;
+    const same = (t: TaskMessage) => t.processor === first.processor && t.options === first.options && t.then === first.then && t.outDir === first.outDir;
+    const group: Pending[] = [];
+    const rest: Pending[] = [];
+    const scan = Math.min(this.queue.length, size * 4);
+    for (let i = 0; i < scan; i++) {
+      const p = this.queue[i]!;
+      if (group.length < size && same(p.task)) group.push(p);
+      else rest.push(p);
+    }
+    this.queue = rest.concat(this.queue.slice(scan));
+    return group;
   }
 
   /**
@@ -394,7 +414,7 @@ export class WorkerPool {
       const first = group[0]!.task;
       const message: TaskMessage | BatchMessage = group.length === 1
         ? { ...first, slot, timeoutMs, ...(this.opts.fanOut ? { fanOut: true } : {}) }
-        : { type: 'batch', processor: first.processor, options: first.options, outDir: first.outDir, items: group.map((p) => p.task.item), slot, timeoutMs };
+        : { type: 'batch', processor: first.processor, options: first.options, outDir: first.outDir, items: group.map((p) => p.task.item), slot, timeoutMs, ...(first.then ? { then: first.then } : {}) };
       this.tasks++;
       const reply = await this.pool.run(message, { signal: ctl.signal });
       if (group.length === 1 && isReply(reply)) {

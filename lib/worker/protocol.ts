@@ -16,7 +16,16 @@ export interface TaskMessage {
   timeoutMs?: number;
   /** a stage comes after this one: the processor gets ctx.emit (fan-out, see EmitMessage) */
   fanOut?: boolean;
+  /**
+   * Map stages fused with this one (consecutive, with the same settings): each runs on the output
+   * of the one before (as item.input), in this worker, in the same task. The reply is the last
+   * one's, with every stage's time; a failure says at which stage.
+   */
+  then?: FusedStage[];
 }
+
+/** A map stage run in the same task as the one before it (see TaskMessage.then). */
+export interface FusedStage { processor: string; options: Record<string, unknown> }
 
 /** Several items for one worker, done one after the other (fast items: see WorkerPool). */
 export interface BatchMessage {
@@ -27,6 +36,7 @@ export interface BatchMessage {
   outDir: string | null;
   slot?: number;
   timeoutMs?: number;
+  then?: FusedStage[];
 }
 
 /**
@@ -43,13 +53,14 @@ export interface TeardownMessage {
 
 /**
  * `children`: how many child items the processor emitted (fan-out), when it emitted any.
+ * Fused stages (TaskMessage.then): `stage_ms`, each stage's time; `stage`, the one that failed (0 = the first).
  * `ms`: time in the processor, measured in the worker. `outputs`: the names (relative to the
  * output dir, `/`-separated) the item wrote through ctx.writeOutput, for the journal; at most
  * MAX_OUTPUT_NAME_CHARS characters of names cross, `outputs_more` counts the rest.
  */
 export type ReplyMessage =
-  | { type: 'ok'; output: Record<string, unknown>; ms?: number; outputs?: string[]; outputs_more?: number; children?: number }
-  | { type: 'failed'; error: ErrorInfo; ms?: number };
+  | { type: 'ok'; output: Record<string, unknown>; ms?: number; outputs?: string[]; outputs_more?: number; children?: number; stage_ms?: number[] }
+  | { type: 'failed'; error: ErrorInfo; ms?: number; stage?: number };
 
 /**
  * Fan-out: a child item, sent by a worker's ctx.emit to the main thread (through the worker's

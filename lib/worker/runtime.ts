@@ -90,12 +90,38 @@ export default async function run(task: TaskMessage | BatchMessage | TeardownMes
         replies.push(NOT_STARTED);
         continue;
       }
-      replies.push(await runOne(task.processor, task.options, task.outDir, task.items[i]!, mark(task.slot, i), task.timeoutMs, task.slot));
+      replies.push(await runFused(task, task.items[i]!, i));
     }
     return { type: 'batch', replies };
   }
   if (halted()) return NOT_STARTED;
-  return runOne(task.processor, task.options, task.outDir, task.item, mark(task.slot, 0), task.timeoutMs, task.slot, task.fanOut);
+  return runFused(task, task.item, 0);
+}
+
+/**
+ * One item through its task's processor and the stages fused after it (TaskMessage.then), each
+ * on the output of the one before; each stage starts the item's clock again (its own timeout).
+ * The first failure ends it, saying at which stage.
+ */
+async function runFused(task: TaskMessage | BatchMessage, item: TaskMessage['item'], index: number): Promise<ReplyMessage> {
+  const fanOut = task.type === 'task' && task.fanOut;
+  let reply = await runOne(task.processor, task.options, task.outDir, item, mark(task.slot, index), task.timeoutMs, task.slot, fanOut);
+  if (!task.then?.length) return reply;
+  if (reply.type === 'failed') return { ...reply, stage: 0 };
+  const stageMs = [reply.ms ?? 0];
+  const outputs = new Set(reply.outputs ?? []);
+  let more = reply.outputs_more ?? 0;
+  for (let k = 0; k < task.then.length; k++) {
+    const s = task.then[k]!;
+    const next = await runOne(s.processor, s.options, task.outDir, { ...item, input: (reply as { output: Record<string, unknown> }).output }, mark(task.slot, index), task.timeoutMs, task.slot);
+    const ms = stageMs.reduce((a, b) => a + b, 0) + (next.ms ?? 0);
+    if (next.type === 'failed') return { ...next, ms, stage: k + 1 };
+    stageMs.push(next.ms ?? 0);
+    for (const o of next.outputs ?? []) outputs.add(o);
+    more += next.outputs_more ?? 0;
+    reply = { ...next, ms };
+  }
+  return { ...reply, stage_ms: stageMs, ...(outputs.size ? { outputs: [...outputs] } : {}), ...(more ? { outputs_more: more } : {}) };
 }
 
 /** Undo the setup of every processor this worker loaded, then wait for the other threads (see TeardownMessage). */

@@ -1,0 +1,68 @@
+// Pipelines of several stages, against one stage, in the same run (alternated, medians):
+//   1. per-stage overhead: noop -> noop -> noop over N small files vs a single noop map;
+//      target items/s >= 0.9 x the single map's;
+//   2. fan-out memory: pdf-text -> chunk (-> noop per chunk) over the PDF corpus vs pdf-text
+//      alone; target peak RSS <= 1.2 x.
+// Usage: node dist/bench/stages.js [--runs 3] [--files 100000] [--corpus DIR] [--only 1,2]
+import fs from 'node:fs';
+import path from 'node:path';
+import { DATA, argOf, machine, median, runSluice, smallFileTree } from './lib.js';
+
+const runs = Number(argOf('runs') ?? 3);
+const n = Number(argOf('files') ?? 100_000);
+const corpus = argOf('corpus') ?? '/work/corpus/debian-pdf';
+const only = (argOf('only') ?? '1,2').split(',').map(Number);
+const out: Record<string, unknown> = { bench: 'stages', machine: machine(), runs };
+let failed = false;
+
+function pipeline(name: string, root: string, stages: string): string {
+  const file = path.join(fs.mkdtempSync(path.join(DATA, 'pipe-')), `${name}.yaml`);
+  fs.writeFileSync(file, `version: 1\nname: ${name}\nsource: { walk: { roots: [${JSON.stringify(root)}] } }\nstages:\n${stages}`);
+  return file;
+}
+
+if (only.includes(1)) {
+  const dir = smallFileTree(n);
+  const one = pipeline('one', dir, '  - map: { processor: noop, concurrency: 2 }\n');
+  const three = pipeline('three', dir, '  - map: { processor: noop, concurrency: 2 }\n  - map: { processor: noop, concurrency: 2 }\n  - map: { processor: noop, concurrency: 2 }\n');
+  console.log(`# 1. noop -> noop -> noop vs noop over ${n} files, 2 workers per stage, ${runs} runs each, alternated — ${machine()}`);
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r1 = runSluice([one]);
+    const r3 = runSluice([three]);
+    if (r1.summary.ok !== n || r3.summary.ok !== n) throw new Error(`ok: ${r1.summary.ok} / ${r3.summary.ok} of ${n}`);
+    a.push(n / r1.wallS);
+    b.push(n / r3.wallS);
+    console.log(`  run ${i + 1}: one map ${(n / r1.wallS).toFixed(0)} items/s, three maps ${(n / r3.wallS).toFixed(0)} items/s`);
+  }
+  const ratio = median(b) / median(a);
+  console.log(`median: one ${median(a).toFixed(0)} items/s, three ${median(b).toFixed(0)} items/s, ratio ${ratio.toFixed(3)} (target >= 0.9): ${ratio >= 0.9 ? 'PASS' : 'FAIL'}`);
+  out.overhead = { files: n, one_items_per_s: a, three_items_per_s: b, ratio };
+  failed ||= ratio < 0.9;
+}
+
+if (only.includes(2)) {
+  const text = pipeline('text', corpus, '  - map: { processor: pdf-text, concurrency: 2 }\n');
+  const chunked = pipeline('chunked', corpus, '  - map: { processor: pdf-text, concurrency: 2 }\n  - map: { processor: chunk, concurrency: 2, options: { size: 1000, overlap: 100 } }\n  - map: { processor: noop, concurrency: 2 }\n');
+  const pdfs = fs.readdirSync(corpus, { recursive: true }).filter((f) => String(f).endsWith('.pdf')).length;
+  console.log(`# 2. peak RSS: pdf-text -> chunk -> noop vs pdf-text over ${pdfs} PDFs (${corpus}), ${runs} runs each, alternated`);
+  const a: number[] = [];
+  const b: number[] = [];
+  let chunks = 0;
+  for (let i = 0; i < runs; i++) {
+    const r1 = runSluice([text]);
+    const r2 = runSluice([chunked]);
+    a.push(r1.report.peak_rss_mb as number);
+    b.push(r2.report.peak_rss_mb as number);
+    chunks = (r2.summary.children?.ok as number) ?? 0;
+    console.log(`  run ${i + 1}: pdf-text ${r1.report.peak_rss_mb} MB (${r1.wallS.toFixed(1)} s), with chunks ${r2.report.peak_rss_mb} MB (${r2.wallS.toFixed(1)} s, ${chunks} chunks, at most ${r2.summary.children?.peak_in_flight} in flight)`);
+  }
+  const ratio = median(b) / median(a);
+  console.log(`median: pdf-text ${median(a)} MB, with chunks ${median(b)} MB, ratio ${ratio.toFixed(3)} (target <= 1.2): ${ratio <= 1.2 ? 'PASS' : 'FAIL'}`);
+  out.fanout_memory = { pdfs, chunks, text_peak_rss_mb: a, chunked_peak_rss_mb: b, ratio };
+  failed ||= ratio > 1.2;
+}
+
+console.log(JSON.stringify(out));
+process.exitCode = failed ? 1 : 0;
