@@ -9,7 +9,7 @@ import { openInput, readAt, type InputRef } from './input.js';
 export const FILE_TYPES = ['pdf', 'zip', 'png', 'jpeg', 'gif', 'html', 'xml', 'text', 'empty', 'binary'] as const;
 export type FileType = (typeof FILE_TYPES)[number];
 
-export const SNIFF_BYTES = 1024;
+const SNIFF_BYTES = 1024;
 
 export function sniffBytes(b: Uint8Array): FileType {
   if (b.length === 0) return 'empty';

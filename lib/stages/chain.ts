@@ -42,10 +42,10 @@ export function startOf(item: Item): ItemResult {
  * stage gets the item with the previous map's output as `input`; its ms add up over the stages,
  * attempts are the last stage's. `stage` is set when the chain has several stages.
  */
-export type Step = (r: ItemResult, push: Push) => Promise<ItemResult>;
+type Step = (r: ItemResult, push: Push) => Promise<ItemResult>;
 
 /** Hand a result to the next stage, resolving when it has room (backpressure). */
-export type Push = (r: ItemResult) => Promise<void>;
+type Push = (r: ItemResult) => Promise<void>;
 
 /** A result the rest of the chain leaves as it is: ended, or a parent whose children go on in its place. */
 export function passesThrough(r: ItemResult): boolean {
@@ -53,12 +53,12 @@ export function passesThrough(r: ItemResult): boolean {
 }
 
 /** A child's checkpoint key: stable, from its parent's key and its index (a processor emits its children in the same order every time). */
-export function childKey(parent: string, index: number): string {
+function childKey(parent: string, index: number): string {
   return createHash('sha256').update(`${parent}/${index}`).digest('hex').slice(0, 32);
 }
 
 /** What fan-out needs from the run: the children already done (checkpoint), and where their parents wait for them. */
-export interface FanOutSetup {
+interface FanOutSetup {
   isDone(key: string): boolean;
   fanIn: FanIn;
   /** a child not run again: done in an earlier run */
@@ -66,9 +66,9 @@ export interface FanOutSetup {
 }
 
 /** One or more consecutive map stages run as one (fused: same settings, see Chain): their names and counts, in order. */
-export interface MapGroup { names: string[]; counts?: (StageCounts | undefined)[] }
+interface MapGroup { names: string[]; counts?: (StageCounts | undefined)[] }
 
-export function mapStep(stage: MapStage, group: MapGroup, named: boolean, fan?: FanOutSetup): Step {
+function mapStep(stage: MapStage, group: MapGroup, named: boolean, fan?: FanOutSetup): Step {
   const last = group.names.length - 1;
   return async (r, push) => {
     if (passesThrough(r)) return r;
@@ -169,7 +169,7 @@ export class FanIn {
   }
 }
 
-export function filterStep(options: FilterOptions, name: string, count?: StageCounts): Step {
+function filterStep(options: FilterOptions, name: string, count?: StageCounts): Step {
   const keep = compileFilter(options);
   return async (r) => {
     if (passesThrough(r)) return r;
@@ -215,7 +215,7 @@ export class StageCounts {
 }
 
 /** How the map stages of a chain run: what every stage shares, the concurrency when a stage does not set its own. */
-export interface ChainSetup {
+interface ChainSetup {
   concurrency: number;
   outDir: string | null;
   outputEnospc?: string;

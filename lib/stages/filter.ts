@@ -28,7 +28,7 @@ const OPS = ['==', '!=', '>=', '<=', '>', '<'] as const;
 type Op = (typeof OPS)[number];
 type Literal = number | string | boolean | null;
 /** A parsed `where` condition: the value at `field` (under `output` or `item`) compared with `value`. */
-export interface Condition { root: 'output' | 'item'; field: (string | number)[]; op: Op; value: Literal }
+interface Condition { root: 'output' | 'item'; field: (string | number)[]; op: Op; value: Literal }
 
 const FIELD_RE = /^(output|item)((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*)\s*(==|!=|>=|<=|>|<)\s*(.+)$/s;
 const CONDITION_FORMS = 'expected "<field> <op> <value>": field output.<name>... (the previous map stage\'s output) or item.<path|rel|size|mtime_ms>, op one of == != > >= < <=, value a number, a quoted string, true, false or null; e.g. "output.pages > 0"';
@@ -93,7 +93,7 @@ export const spec: ComponentSpec = {
 };
 
 /** Whether an item (with the output of the map stage before) is kept; rejects only when its file cannot be read for its type. */
-export type FilterFn = (item: Item, output: Record<string, unknown> | undefined) => Promise<boolean>;
+type FilterFn = (item: Item, output: Record<string, unknown> | undefined) => Promise<boolean>;
 
 /** The conditions of a filter stage as one function: the cheap tests first, the file read last. */
 export function compileFilter(o: FilterOptions): FilterFn {

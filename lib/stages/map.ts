@@ -40,7 +40,7 @@ export const spec: ComponentSpec = {
 };
 
 /** max_rss_mb when the pipeline does not say: room for every worker, never most of the machine. */
-export function defaultMaxRssMb(concurrency: number): number {
+function defaultMaxRssMb(concurrency: number): number {
   return Math.round(Math.min(0.6 * os.totalmem() / 2 ** 20, 1024 + 1024 * concurrency));
 }
 

@@ -160,9 +160,13 @@ export class WorkerPool {
     return this.opts.concurrency * 2;
   }
 
-  /** Items the pool can hold (running, waiting in piscina, queued here): what the map stage keeps in flight. */
+  /**
+   * Items the pool can hold (running, waiting in piscina, queued here): what the map stage keeps
+   * in flight. A fan-out pool sends one item per task, and its items carry the previous stage's
+   * output (a document's text): no more wait than it has tasks.
+   */
   get itemCapacity(): number {
-    return this.capacity * MAX_BATCH;
+    return this.capacity * (this.opts.fanOut ? 1 : MAX_BATCH);
   }
 
   /** Workers that have booted and loaded the preloaded processor (attempted it, at least). */
