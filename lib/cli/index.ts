@@ -33,7 +33,7 @@ const SOURCE_FLAGS = {
   state: { type: 'string', describe: 'state dir (default <checkpoint.dir>/<name>, i.e. .sluice/<name>)' },
   out: { alias: 'o', type: 'string', describe: 'output dir for per-item files (replaces output.dir; never walked)' },
   report: { type: 'string', describe: 'report file (default <state dir>/report.json; never walked)' },
-  set: { type: 'string', array: true, describe: 'override any pipeline key: --set stages[1].map.timeout=30s' },
+  set: { type: 'string', array: true, describe: 'override any pipeline key: --set stages[1].map.timeout=30s (a named stage: stages[text].map.timeout=30s)' },
 } as const;
 
 /** Parse argv, run the command, and resolve to the process exit code. Never throws. */

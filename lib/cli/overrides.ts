@@ -85,17 +85,24 @@ function applyExec(raw: Raw, f: FlagOverrides): void {
   m.options = { ...kept, ...(f.exec !== undefined ? { cmd: f.exec } : {}), ...(f.shell !== undefined ? { shell: f.shell } : {}) };
 }
 
-/** The key path of a --set assignment: `stages[1].map.timeout=30s` -> ['stages', 1, 'map', 'timeout']. */
-function keyPathOf(assignment: string): (string | number)[] {
+/**
+ * The key path of a --set assignment: `stages[1].map.timeout=30s` -> ['stages', 1, 'map', 'timeout'].
+ * A stage may be named instead of numbered: `stages[text].map.timeout` is the stage named text.
+ */
+function keyPathOf(assignment: string, raw?: Raw): (string | number)[] {
   const eq = assignment.indexOf('=');
   if (eq <= 0) throw new SluiceError('SLUICE_E_USAGE', `--set ${assignment}: expected key.path=value`);
   const keyPath = assignment.slice(0, eq);
   const segs: (string | number)[] = [];
   for (const part of keyPath.split('.')) {
-    const m = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);
+    const m = /^([^[\]]*)((?:\[[\w-]+\])*)$/.exec(part);
     if (!m) throw new SluiceError('SLUICE_E_USAGE', `--set ${assignment}: cannot read key path "${keyPath}"`);
     if (m[1]) segs.push(m[1]);
-    for (const idx of m[2]!.matchAll(/\[(\d+)\]/g)) segs.push(Number(idx[1]));
+    for (const idx of m[2]!.matchAll(/\[([\w-]+)\]/g)) {
+      if (/^\d+$/.test(idx[1]!)) segs.push(Number(idx[1]));
+      else if (segs.length === 1 && segs[0] === 'stages') segs.push(stageIndex(raw, idx[1]!, keyPath));
+      else throw new SluiceError('SLUICE_E_USAGE', `--set ${keyPath}: [${idx[1]}]: only stages are found by name (stages[NAME]); elsewhere an index is a number`);
+    }
   }
   if (!segs.length) throw new SluiceError('SLUICE_E_USAGE', `--set ${assignment}: invalid key path`);
   const reserved = segs.find((s) => typeof s === 'string' && RESERVED_KEYS.has(s));
@@ -103,9 +110,25 @@ function keyPathOf(assignment: string): (string | number)[] {
   return segs;
 }
 
-/** --set stages[1].map.timeout=30s : the value is read as YAML (numbers, booleans, lists). */
+/** The place in `stages` of the stage named `name` (its `name` key), or a usage error naming the names there are. */
+function stageIndex(raw: Raw | undefined, name: string, keyPath: string): number {
+  if (!raw) return -1; // (flagFor: a path by name is never a flag's)
+  const stages = Array.isArray(raw?.stages) ? (raw.stages as unknown[]) : [];
+  const names = stages.map((e) => {
+    const opts = e && typeof e === 'object' && !Array.isArray(e) ? (Object.values(e)[0] as { name?: unknown } | null) : null;
+    return typeof opts?.name === 'string' ? opts.name : null;
+  });
+  const i = names.indexOf(name);
+  if (i < 0) {
+    const known = names.filter((n): n is string => n !== null);
+    throw new SluiceError('SLUICE_E_USAGE', `--set ${keyPath}: no stage is named ${JSON.stringify(name)}${known.length ? ` (named stages: ${known.join(', ')})` : ' (no stage has a name; number it: stages[1])'}`);
+  }
+  return i;
+}
+
+/** --set stages[1].map.timeout=30s (or stages[NAME]...): the value is read as YAML (numbers, booleans, lists). */
 export function setPath(raw: Raw, assignment: string): void {
-  const segs = keyPathOf(assignment);
+  const segs = keyPathOf(assignment, raw);
   const eq = assignment.indexOf('=');
   const keyPath = assignment.slice(0, eq);
   let value: unknown;

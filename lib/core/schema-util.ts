@@ -17,7 +17,7 @@ export const duration = () =>
 /** The optional `name` of a stage: how events, the report and --set refer to it. */
 export const stageName = () =>
   z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, { error: (iss) => `expected a name of letters, digits, "_" or "-", starting with a letter, got ${show(iss.input)}` }).optional()
-    .describe('names the stage in events, the report and --set (default: its kind and place in `stages`, e.g. map2)');
+    .describe('names the stage in events and the report, and for --set stages[NAME].map.timeout=30s (default: its kind and place in `stages`, e.g. map2, which --set does not know)');
 
 export function show(v: unknown): string {
   if (v === undefined) return 'nothing';

@@ -109,3 +109,16 @@ t.test('changing a later stage\'s options is a config change: the items are done
   t.match(changed.stderr, /the stages \(a processor, its options or a filter\) changed/);
   t.same(ofType(changed.lines, 'result').map((r) => (r.output as { tag: string }).tag), ['deux', 'deux']);
 });
+
+t.test('--set finds a stage by its name: stages[NAME].map...; an unknown name is a usage error naming the stages that have one', async (t) => {
+  const dir = setup(step('one') + step('two'), { 'a.txt': 'a' });
+  const run = await sluice(['run', 'p.yaml', '--progress', 'none', '--set', 'stages[two].map.options.tag=zwei'], { cwd: dir });
+  t.equal(run.code, 0, run.stderr);
+  t.match(ofType(run.lines, 'result')[0], { output: { tag: 'zwei', prev: 'one' } });
+  const bad = await sluice(['run', 'p.yaml', '--progress', 'none', '--set', 'stages[three].map.timeout=5s'], { cwd: dir });
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--set stages\[three\]\.map\.timeout: no stage is named "three" \(named stages: one, two\)/);
+  const wrong = await sluice(['run', 'p.yaml', '--set', 'stages[two].map.timeout=soon'], { cwd: dir });
+  t.equal(wrong.code, 2);
+  t.match(wrong.stderr, /stages\[1\]\.map\.timeout \(stage "two"\): expected/, 'its errors name the stage by place and name');
+});
