@@ -9,6 +9,10 @@ export const JOURNAL_FILE = 'journal.ndjson';
 /** the compaction temp file of sluice versions that used one fixed name */
 export const LEGACY_COMPACT_TMP = 'journal.ndjson.compact.tmp';
 export const LOCK_FILE = 'lock';
+/** pipelines of several stages: what the stages before the last did per item (checkpoint/stage-store.ts) */
+export const STAGES_FILE = 'stages.ndjson';
+/** ... and the outputs of theirs too big for a line of it */
+export const STAGE_OUTPUTS_DIR = 'stage-outputs';
 export const RUN_FILE = 'run.json';
 /** The report's name in the state dir when the pipeline names no report path. */
 export const STATE_REPORT_FILE = 'report.json';

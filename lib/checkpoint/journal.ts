@@ -33,6 +33,8 @@ export interface JournalEntry {
   index?: number;
   /** a parent: how many children it handed on */
   children?: number;
+  /** a stage record (checkpoint/stage-store.ts): the key of the item it is of */
+  of?: string;
 }
 
 export interface JournalOptions {
@@ -44,6 +46,10 @@ export interface JournalOptions {
   warn?: (msg: string) => void;
   /** test-only faults (core/faults.ts) */
   faults?: Pick<Faults, 'journalEnospcAfter' | 'compactPauseMs'>;
+  /** the file's name in the state dir (default journal.ndjson) */
+  name?: string;
+  /** each line read at open: its key, byte offset and length (an index of the file, for readAt) */
+  onLoadedLine?: (key: string, offset: number, length: number) => void;
 }
 
 /** How many groups of lines may wait for the disk before append waits for them. */
@@ -99,7 +105,7 @@ export class Journal {
   private closing = false;
 
   private constructor(dir: string, private readonly opts: JournalOptions) {
-    this.file = journalPath(dir);
+    this.file = opts.name ? path.join(dir, opts.name) : journalPath(dir);
   }
 
   static async open(dir: string, opts: Partial<JournalOptions> = {}): Promise<Journal> {
@@ -210,7 +216,7 @@ export class Journal {
       let nul = view.indexOf(0);
       while ((nl = view.indexOf(0x0a, start)) !== -1) {
         while (nul !== -1 && nul < start) nul = view.indexOf(0, start);
-        if ((nul === -1 || nul > nl) && this.applyBytes(buf, start, nl)) goodEnd = base + nl + 1;
+        if ((nul === -1 || nul > nl) && this.applyBytes(buf, start, nl, base)) goodEnd = base + nl + 1;
         else if (nl > start) badLines++;
         start = nl + 1;
       }
@@ -232,7 +238,7 @@ export class Journal {
   }
 
   /** One line, buf[start, end), known to hold no NUL byte: the fast path for lines sluice wrote, JSON.parse for others. */
-  private applyBytes(buf: Buffer, start: number, end: number): boolean {
+  private applyBytes(buf: Buffer, start: number, end: number, base: number): boolean {
     // byte comparisons in JS: a native compare() call per field cost more than the loop
     if (end - start > MIN_FAST && buf[end - 1] === 0x7d && sameBytes(buf, start, PREFIX_BYTES) && buf[start + 40] === 0x22) {
       const a = hexWord(buf, start + 8);
@@ -243,18 +249,28 @@ export class Journal {
       if (a >= 0 && b >= 0 && c >= 0 && d >= 0 && status) {
         this.state.setWords(a, b, c, d, status);
         this.lines++;
+        this.opts.onLoadedLine?.(buf.toString('latin1', start + 8, start + 40), base + start, end - start);
         return true;
       }
     }
-    return this.apply(buf.toString('utf8', start, end));
+    return this.apply(buf.toString('utf8', start, end), base + start, end - start);
   }
 
-  private apply(line: string): boolean {
+  private apply(line: string, offset = 0, length = 0): boolean {
     const r = parseLine(line);
     if (!r) return false;
     this.state.set(r.key, r.status === 'ok' ? OK : FAILED);
     this.lines++;
+    this.opts.onLoadedLine?.(r.key, offset, length);
     return true;
+  }
+
+  /** The entry of the line at `offset` (as onLoadedLine gave it), or null when it is not there or not one. */
+  async entryAt(offset: number, length: number): Promise<JournalEntry | null> {
+    if (!this.fh) return null;
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await this.fh.read(buf, 0, length, offset);
+    return bytesRead === length ? parseEntry(buf.toString('utf8')) : null;
   }
 
   /** Is the key with this digest (its first 16 bytes) done? Marks it seen, like lookup. */

@@ -121,14 +121,14 @@ export function writeRunState(stateDir: string, s: RunState): void {
 }
 
 /** Keep the old journal as a backup and start an empty one (--fresh, or a changed config). */
-export function setAsideJournal(stateDir: string): string | null {
-  const file = path.join(stateDir, JOURNAL_FILE);
+export function setAsideJournal(stateDir: string, name = JOURNAL_FILE): string | null {
+  const file = path.join(stateDir, name);
   try {
     fs.lstatSync(file); // a rename moves a link or a FIFO as it is, never what it points at
   } catch {
     return null;
   }
-  const backup = path.join(stateDir, `journal.${new Date().toISOString().replace(/[:.]/g, '-')}.bak.ndjson`);
+  const backup = path.join(stateDir, `${name.replace(/\.ndjson$/, '')}.${new Date().toISOString().replace(/[:.]/g, '-')}.bak.ndjson`);
   fs.renameSync(file, backup);
   return backup;
 }

@@ -32,8 +32,8 @@ export interface ProgressEvent {
   /** pipelines of several stages: items a filter dropped, and each stage's figures */
   filtered?: number; stages?: StageFigures[];
 }
-/** One stage of a pipeline of several: items in, how they came out, time in the stage (ms, summed over items). */
-export interface StageFigures { name: string; kind: string; in: number; ok: number; failed: number; filtered: number; ms: number }
+/** One stage of a pipeline of several: items in, how they came out, items that skipped it (recorded by an earlier run), time in the stage (ms, summed over items). */
+export interface StageFigures { name: string; kind: string; in: number; ok: number; failed: number; filtered: number; resumed: number; ms: number }
 export interface WarningEvent {
   v: 1; type: 'warning'; code: string; path?: string; message: string;
 }

@@ -370,6 +370,19 @@ export function configParts(cfg: PipelineConfig, version: string): ConfigParts {
   return parts;
 }
 
+/**
+ * Per stage of the chain, the fingerprint of everything that decides its output: the identities of
+ * it and every stage before it, the dedupe key, whether outputs go to files. A stage record made
+ * under one (checkpoint/stage-store.ts) stands for as long as none of those change.
+ */
+export function stageFingerprints(cfg: PipelineConfig, version: string): string[] {
+  const h = createHash('sha256').update(JSON.stringify({ key: cfg.dedupe?.key ?? null, out: cfg.outputDir !== null }));
+  return cfg.chain.map((s) => {
+    h.update(JSON.stringify(stageIdentity(s, version)));
+    return h.copy().digest('hex').slice(0, 16);
+  });
+}
+
 /** Fingerprint of what decides an item's result: processor, its options, and its version (every stage's, with several). */
 export function configHash(cfg: PipelineConfig, version: string, parts = configParts(cfg, version)): string {
   const proc = parts.proc;

@@ -14,7 +14,8 @@ import { removeDeadTemps } from '../core/output.js';
 import { parseDuration } from '../core/duration.js';
 import { Journal } from '../checkpoint/journal.js';
 import { Lock } from '../checkpoint/lock.js';
-import { RUN_FILE } from '../checkpoint/files.js';
+import { RUN_FILE, STAGES_FILE } from '../checkpoint/files.js';
+import { StageStore } from '../checkpoint/stage-store.js';
 import { checkStateDir, readRunState, removeDeadRunTemps, setAsideJournal, writeRunState, type ConfigParts, type RunState } from '../checkpoint/state.js';
 import { bookFields, outputsBook, staleNotes, staleOutputs, type OutputsBook } from '../checkpoint/stale-outputs.js';
 import type { WalkerThread } from '../stages/walk/thread.js';
@@ -24,7 +25,7 @@ import { Chain, checkProcessors, passesThrough, startOf } from '../stages/chain.
 import { isBuiltin } from '../processors/index.js';
 import { buildReport, checkpointFailures, RunStats, writeReport } from './report.js';
 import { Reorder } from '../stages/reorder.js';
-import { configHash, configParts, describeChange, type PipelineConfig } from './config.js';
+import { configHash, configParts, describeChange, stageFingerprints, type PipelineConfig } from './config.js';
 import { ProgressTicker, type ProgressMode } from './progress.js';
 import { keepByDefault, RecordSink } from './record.js';
 import { handTable, sourceItems, startWalker, walksInThread, warningEvent, type StdinSource } from './source.js';
@@ -128,6 +129,9 @@ async function runLocked(o: RunOptions, stateDir: string, say: (m: string) => vo
   if (o.mode === 'fresh') {
     setAside = setAsideJournal(stateDir);
     if (setAside) say(`sluice: --fresh: previous journal kept as ${setAside}`);
+    // every stage again too: the records of stages before the last go aside with it
+    const stages = setAsideJournal(stateDir, STAGES_FILE);
+    if (stages) say(`sluice: --fresh: previous stage records kept as ${stages}`);
   } else if (configChanged && !o.keepDone) {
     setAside = setAsideJournal(stateDir);
     const what = describeChange(prev!.config_parts, parts) ?? 'processor or options';
@@ -174,6 +178,17 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
     fsync: cfg.checkpoint.fsync, batchItems: cfg.checkpoint.fsyncEvery, batchMs: cfg.checkpoint.fsyncIntervalMs, warn: say, faults: o.faults,
   });
   if (o.mode === 'retry-failed') journal.forgetFailed();
+  // what the stages before the last did per item: a rerun starts an item after the last one recorded
+  let stageStore: StageStore | null = null;
+  if (chain.recordsStages) {
+    try {
+      stageStore = await StageStore.open(stateDir, { fsync: cfg.checkpoint.fsync, batchItems: cfg.checkpoint.fsyncEvery, batchMs: cfg.checkpoint.fsyncIntervalMs, warn: say, faults: o.faults });
+    } catch (err) {
+      await journal.close().catch(() => {});
+      throw err;
+    }
+    chain.useStageStore(stageStore, stageFingerprints(cfg, o.version));
+  }
   if (walker) handTable(walker, cfg, journal, o.faults);
   const events: EventSink = o.events ?? new NdjsonWriter(o.out!);
   const stats = new RunStats();
@@ -219,7 +234,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
   // journaled, so the next run picks them up; only the ones already in a worker finish
   const stages = chain.steps.map(({ step, stage }) => new ParallelMap<Item | ItemResult, ItemResult | null>(
     async (x, push) => {
-      const r = 'item' in x ? x : startOf(x);
+      const r = 'item' in x ? x : stageStore ? await chain.resumeAt(x) : startOf(x);
       if (passesThrough(r)) return r;
       if (stage && stopper.dropQueued) {
         await dropped(r);
@@ -307,6 +322,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
     memoryKills = chain.memoryKills;
     const modules = cfg.chain.flatMap((st) => (st.kind === 'map' && !isBuiltin(st.map.processor) ? [defaultDisplay(st.map.processor)] : []));
     for (const m of await chain.end()) say(`sluice: processor ${modules.join(', ')}: ${m}`);
+    await stageStore?.close().catch((err: unknown) => { fatal ??= err as SluiceError; });
     await journal.close().catch((err: unknown) => { fatal ??= err as SluiceError; });
   }
   return finish(s, { journal, stats, stopper, fatal, inputErrors, workersAtEnd, memoryKills, events, ticker });

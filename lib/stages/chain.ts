@@ -3,6 +3,7 @@ import type { Item } from '../core/item.js';
 import { toErrorInfo } from '../core/errors.js';
 import { MapStage, poolFor, poolKey, type MapOptions, type ItemResult, type MapStageSetup } from './map.js';
 import type { WorkerPool } from '../worker/pool.js';
+import type { StageStore } from '../checkpoint/stage-store.js';
 import { compileFilter, type FilterOptions } from './filter.js';
 import { checkProcessor } from '../worker/check.js';
 import { BUILTIN_PROCESSORS, isBuiltin } from '../processors/index.js';
@@ -65,13 +66,21 @@ interface FanOutSetup {
   onSkip?(child: ItemResult): void;
 }
 
-/** One or more consecutive map stages run as one (fused: same settings, see Chain): their names and counts, in order. */
-interface MapGroup { names: string[]; counts?: (StageCounts | undefined)[] }
+/** One or more consecutive map stages run as one (fused: same settings, see Chain): their names and counts, in order, and where the last one is in the chain. */
+interface MapGroup { names: string[]; counts?: (StageCounts | undefined)[]; last: number }
 
-function mapStep(stage: MapStage, group: MapGroup, named: boolean, fan?: FanOutSetup): Step {
+/** Where a chain keeps what its stages before the last did (checkpoint/stage-store.ts), and the fingerprint of each stage. */
+interface StageRecords { store: StageStore; fingerprints: string[] }
+
+/** The key of an item's record for the stage at `index` (see StageStore). */
+function stageKey(item: string, fingerprint: string): string {
+  return createHash('sha256').update(`${item}@${fingerprint}`).digest('hex').slice(0, 32);
+}
+
+function mapStep(stage: MapStage, group: MapGroup, named: boolean, fan?: FanOutSetup, records?: () => StageRecords | null): Step {
   const last = group.names.length - 1;
   return async (r, push) => {
-    if (passesThrough(r)) return r;
+    if (passesThrough(r) || (r.from ?? 0) > group.last) return r;
     const item = r.output ? { ...r.item, input: r.output } : r.item;
     // children handed on in an earlier attempt of this item are not handed on again
     let handed = 0;
@@ -93,7 +102,16 @@ function mapStep(stage: MapStage, group: MapGroup, named: boolean, fan?: FanOutS
       for (let k = 0; k < at; k++) group.counts[k]?.add('ok', stageMs?.[k] ?? 0);
       group.counts[at]?.add(out.status, at === last && !stageMs ? out.ms : stageMs?.[at] ?? 0);
     }
-    return { ...out, item: r.item, ms: out.ms + r.ms, ...(named ? { stage: group.names[at] } : {}) };
+    const done: ItemResult = { ...out, item: r.item, ms: out.ms + r.ms, ...(named ? { stage: group.names[at] } : {}) };
+    delete done.from;
+    // a stage with more after it: its output recorded, so a rerun starts the item after it
+    const rec = records?.();
+    if (rec && done.status === 'ok' && done.children === undefined && r.item.parent === undefined) {
+      await rec.store.record(stageKey(r.item.key!, rec.fingerprints[group.last]!), {
+        of: r.item.key!, path: r.item.path, ...(r.item.path_b64 ? { path_b64: r.item.path_b64 } : {}), stage: group.names[last]!, ms: done.ms, output: done.output ?? {},
+      });
+    }
+    return done;
   };
 }
 
@@ -169,10 +187,10 @@ export class FanIn {
   }
 }
 
-function filterStep(options: FilterOptions, name: string, count?: StageCounts): Step {
+function filterStep(options: FilterOptions, name: string, index: number, count?: StageCounts): Step {
   const keep = compileFilter(options);
   return async (r) => {
-    if (passesThrough(r)) return r;
+    if (passesThrough(r) || (r.from ?? 0) > index) return r;
     const start = performance.now();
     let out: ItemResult;
     try {
@@ -202,6 +220,8 @@ export class StageCounts {
   ok = 0;
   failed = 0;
   filtered = 0;
+  /** items that did not run it: an earlier run recorded it for them */
+  resumed = 0;
   private msTotal = 0;
   constructor(readonly name: string, readonly kind: ChainStage['kind']) {}
   add(status: ItemResult['status'], ms: number): void {
@@ -209,8 +229,11 @@ export class StageCounts {
     this[status]++;
     this.msTotal += ms;
   }
-  toJSON(): { name: string; kind: string; in: number; ok: number; failed: number; filtered: number; ms: number } {
-    return { name: this.name, kind: this.kind, in: this.in, ok: this.ok, failed: this.failed, filtered: this.filtered, ms: Math.round(this.msTotal) };
+  resume(): void {
+    this.resumed++;
+  }
+  toJSON(): { name: string; kind: string; in: number; ok: number; failed: number; filtered: number; resumed: number; ms: number } {
+    return { name: this.name, kind: this.kind, in: this.in, ok: this.ok, failed: this.failed, filtered: this.filtered, resumed: this.resumed, ms: Math.round(this.msTotal) };
   }
 }
 
@@ -234,6 +257,9 @@ export class Chain {
   /** where parents wait for their children (fan-out) */
   readonly fanIn = new FanIn();
   private readonly fan: FanOutSetup = { isDone: () => false, fanIn: this.fanIn };
+  /** stage records (several map groups): where, and the chain places whose output is recorded */
+  private records: StageRecords | null = null;
+  readonly boundaries: number[] = [];
   /** the worker pools, each once: stages share them (see the constructor) */
   private readonly pools: { key: string | null; pool: WorkerPool; modules: boolean }[] = [];
 
@@ -253,7 +279,7 @@ export class Chain {
     for (let i = 0; i < stages.length; i++) {
       const s = stages[i]!;
       if (s.kind === 'filter') {
-        this.steps.push({ step: filterStep(s.filter, s.name, this.counts?.[i]), name: s.name, kind: 'filter', stage: null });
+        this.steps.push({ step: filterStep(s.filter, s.name, i, this.counts?.[i]), name: s.name, kind: 'filter', stage: null });
         continue;
       }
       const ms = setupOf(s, i);
@@ -279,8 +305,11 @@ export class Chain {
       for (const j of fused) shared.modules ||= !isBuiltin((stages[j] as ChainStage & { kind: 'map' }).map.processor);
       const stage = new MapStage(groupSetup, shared.pool);
       this.maps.push(stage);
-      const group: MapGroup = { names: fused.map((j) => stages[j]!.name), counts: this.counts ? fused.map((j) => this.counts![j]) : undefined };
-      this.steps.push({ step: mapStep(stage, group, multi, groupSetup.fanOut ? this.fan : undefined), name: group.names.at(-1)!, kind: 'map', stage });
+      const group: MapGroup = { names: fused.map((j) => stages[j]!.name), counts: this.counts ? fused.map((j) => this.counts![j]) : undefined, last: fused.at(-1)! };
+      // recorded: a group with a map stage after it (the last map's result is the item's own record)
+      const recorded = stages.slice(group.last + 1).some((x) => x.kind === 'map');
+      if (recorded) this.boundaries.push(group.last);
+      this.steps.push({ step: mapStep(stage, group, multi, groupSetup.fanOut ? this.fan : undefined, recorded ? () => this.records : undefined), name: group.names.at(-1)!, kind: 'map', stage });
       i = fused.at(-1)!;
     }
   }
@@ -289,6 +318,36 @@ export class Chain {
   useCheckpoint(isDone: (key: string) => boolean, onSkip?: (child: ItemResult) => void): void {
     this.fan.isDone = isDone;
     this.fan.onSkip = onSkip;
+  }
+
+  /** Whether the chain records stages (a map stage with more after it that does not fan out). */
+  get recordsStages(): boolean {
+    return this.boundaries.length > 0;
+  }
+
+  /** Record stages in `store`, each under its fingerprint (run/config.ts stageFingerprints). */
+  useStageStore(store: StageStore, fingerprints: string[]): void {
+    this.records = { store, fingerprints };
+  }
+
+  /**
+   * Where an item starts: after the last stage an earlier run recorded for it, with that stage's
+   * output, or at the first stage (a record whose output cannot be read back does not count).
+   */
+  async resumeAt(item: Item): Promise<ItemResult> {
+    const rec = this.records;
+    if (rec && item.key && item.parent === undefined) {
+      for (let b = this.boundaries.length - 1; b >= 0; b--) {
+        const at = this.boundaries[b]!;
+        const key = stageKey(item.key, rec.fingerprints[at]!);
+        if (!rec.store.has(key)) continue;
+        const output = await rec.store.output(key);
+        if (output === null) continue;
+        for (let k = 0; k <= at; k++) this.counts?.[k]?.resume();
+        return { item, status: 'ok', ms: 0, attempts: 0, output, from: at + 1 };
+      }
+    }
+    return startOf(item);
   }
 
   /** start every pool's workers now (a first run: every item will need them) */

@@ -64,6 +64,8 @@ export interface ItemResult {
   stage?: string;
   /** fan-out: the item's processor emitted this many children, which go on down the chain in its place */
   children?: number;
+  /** pipelines of several stages: the item resumes at this stage (by its place in the chain); the stages before it were recorded by an earlier run */
+  from?: number;
 }
 
 const CAUSE: Partial<Record<ErrorCode, RetryCause>> = {
