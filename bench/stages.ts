@@ -2,8 +2,10 @@
 //   1. per-stage overhead: noop -> noop -> noop over N small files vs a single noop map;
 //      target items/s >= 0.9 x the single map's;
 //   2. fan-out memory: pdf-text -> chunk (-> noop per chunk) over the PDF corpus vs pdf-text
-//      alone; target peak RSS <= 1.2 x.
-// Usage: node dist/bench/stages.js [--runs 3] [--files 100000] [--corpus DIR] [--only 1,2]
+//      alone; target peak RSS <= 1.2 x;
+//   3. per-stage resume: pdf-text -> count words -> tag over the corpus, then stage 3's options
+//      changed; target: the rerun's wall time <= 0.2 x the first run's.
+// Usage: node dist/bench/stages.js [--runs 3] [--files 100000] [--corpus DIR] [--only 1,2,3]
 import fs from 'node:fs';
 import path from 'node:path';
 import { DATA, argOf, machine, median, runSluice, smallFileTree } from './lib.js';
@@ -11,7 +13,7 @@ import { DATA, argOf, machine, median, runSluice, smallFileTree } from './lib.js
 const runs = Number(argOf('runs') ?? 3);
 const n = Number(argOf('files') ?? 100_000);
 const corpus = argOf('corpus') ?? '/work/corpus/debian-pdf';
-const only = (argOf('only') ?? '1,2').split(',').map(Number);
+const only = (argOf('only') ?? '1,2,3').split(',').map(Number);
 const out: Record<string, unknown> = { bench: 'stages', machine: machine(), runs };
 let failed = false;
 
@@ -62,6 +64,29 @@ if (only.includes(2)) {
   console.log(`median: pdf-text ${median(a)} MB, with chunks ${median(b)} MB, ratio ${ratio.toFixed(3)} (target <= 1.2): ${ratio <= 1.2 ? 'PASS' : 'FAIL'}`);
   out.fanout_memory = { pdfs, chunks, text_peak_rss_mb: a, chunked_peak_rss_mb: b, ratio };
   failed ||= ratio > 1.2;
+}
+
+if (only.includes(3)) {
+  const dir = fs.mkdtempSync(path.join(DATA, 'procs-'));
+  fs.writeFileSync(path.join(dir, 'words.mjs'), 'export default async (item) => ({ words: String(item.input.text ?? "").split(/\\s+/).filter(Boolean).length });\n');
+  fs.writeFileSync(path.join(dir, 'tag.mjs'), 'export default async (item, ctx) => ({ words: item.input.words, tag: ctx.options.tag ?? null });\n');
+  const file = pipeline('resume3', corpus, `  - map: { name: text, processor: pdf-text, concurrency: 2 }\n  - map: { name: words, processor: ${path.join(dir, 'words.mjs')}, concurrency: 2 }\n  - map: { name: tag, processor: ${path.join(dir, 'tag.mjs')}, concurrency: 2, options: { tag: a } }\n`);
+  console.log(`# 3. per-stage resume: pdf-text -> words -> tag over ${corpus}, then tag's options changed; ${runs} runs`);
+  const ratios: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const state = fs.mkdtempSync(path.join(DATA, 'state-'));
+    const first = runSluice([file], state);
+    const again = runSluice([file, '--set', `stages[tag].map.options.tag=b${i}`], state);
+    fs.rmSync(state, { recursive: true, force: true });
+    const stages = again.summary.stages as { name: string; in: number; resumed: number }[];
+    if (stages[0]!.in !== 0 || stages[2]!.in !== first.summary.ok) throw new Error(`rerun: ${JSON.stringify(stages)}`);
+    ratios.push(again.wallS / first.wallS);
+    console.log(`  run ${i + 1}: first ${first.wallS.toFixed(2)} s (${first.summary.ok} ok), after the change ${again.wallS.toFixed(2)} s (text ran ${stages[0]!.in}, words ${stages[1]!.in}, tag ${stages[2]!.in}), ratio ${(again.wallS / first.wallS).toFixed(3)}`);
+  }
+  const ratio = median(ratios);
+  console.log(`median ratio ${ratio.toFixed(3)} (target <= 0.2): ${ratio <= 0.2 ? 'PASS' : 'FAIL'}`);
+  out.stage_resume = { ratios, ratio };
+  failed ||= ratio > 0.2;
 }
 
 console.log(JSON.stringify(out));
