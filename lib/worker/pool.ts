@@ -371,7 +371,11 @@ export class WorkerPool {
    */
   private batch(size: number): Pending[] {
     const first = this.queue[0]!.task;
-    const same = (t: TaskMessage) => t.processor === first.processor && t.options === first.options && t.then === first.then && t.outDir === first.outDir;
+    // the same objects (a map stage makes them once), else the same values
+    let firstJson: string | undefined;
+    const json = (t: TaskMessage) => JSON.stringify([t.options, t.then ?? null]);
+    const same = (t: TaskMessage) => t.processor === first.processor && t.outDir === first.outDir
+      && ((t.options === first.options && t.then === first.then) || json(t) === (firstJson ??= json(first)));
     const group: Pending[] = [];
     const rest: Pending[] = [];
     const scan = Math.min(this.queue.length, size * 4);
