@@ -123,8 +123,8 @@ export class Journal {
   }
 
   /** Read-only: the keys as recorded, nothing repaired, no lock needed (a run may be appending). */
-  static async read(dir: string): Promise<Journal> {
-    const j = new Journal(dir, { fsync: 'never', batchItems: 512, batchMs: 200 });
+  static async read(dir: string, opts: Pick<JournalOptions, 'name' | 'onLoadedLine'> = {}): Promise<Journal> {
+    const j = new Journal(dir, { fsync: 'never', batchItems: 512, batchMs: 200, ...opts });
     const fh = await openJournal(j.file, C.O_RDONLY, true);
     if (!fh) return j;
     try {

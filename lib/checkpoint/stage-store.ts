@@ -25,6 +25,13 @@ export class StageStore {
     return new StageStore(stateDir, journal, index);
   }
 
+  /** Read-only, no lock (a run may be appending): which records there are, for `sluice plan`. */
+  static async read(stateDir: string): Promise<{ has(key: string): boolean }> {
+    const index = new OffsetTable();
+    await Journal.read(stateDir, { name: STAGES_FILE, onLoadedLine: (key, offset, length) => index.set(key, offset, length) });
+    return { has: (key) => index.get(key) !== undefined };
+  }
+
   /** Is there a record under this key (from an earlier run)? */
   has(key: string): boolean {
     return this.index.get(key) !== undefined;

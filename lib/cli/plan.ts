@@ -6,7 +6,8 @@ function formatPlan(p: Plan): string {
     `pipeline ${p.pipeline} (processor ${p.processor}, config ${p.config_hash}), state ${p.state}, mode ${p.mode}`,
     `found ${p.found}: ${p.done} already done, ${p.todo} to do (${formatBytes(p.todo_bytes)})`,
   ];
-  if (p.config_changed) lines.push('the processor or its options changed since the last run: a run redoes everything (--keep-done keeps the done items)');
+  if (p.config_changed) lines.push(p.stages ? 'a stage changed since the last run: a run redoes every item, from the first stage whose record no longer holds' : 'the processor or its options changed since the last run: a run redoes everything (--keep-done keeps the done items)');
+  if (p.stages) lines.push(`stages (items that would run each, at most): ${p.stages.map((s) => `${s.name} ${s.run ?? '?'}`).join(', ')}${p.stages.some((s) => s.run === null) ? ' (? after a fan-out: its children are not known before it runs)' : ''}`);
   return lines.join('\n') + '\n';
 }
 

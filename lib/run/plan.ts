@@ -1,4 +1,8 @@
-import { configHash, type PipelineConfig } from './config.js';
+import { configHash, stageFingerprints, type PipelineConfig } from './config.js';
+import { groupsOf, isMultiStage, stageKey } from '../stages/chain.js';
+import { StageStore } from '../checkpoint/stage-store.js';
+import type { Item } from '../core/item.js';
+import { BUILTIN_PROCESSORS } from '../processors/index.js';
 import { checkReportPath, journalBytes, ownFilesOf, stateDirFor, stateDirLevels } from './state-dir.js';
 import { VERSION } from '../core/version.js';
 import { Journal } from '../checkpoint/journal.js';
@@ -24,6 +28,12 @@ export interface Plan {
   done: number;
   todo: number;
   todo_bytes: number;
+  /**
+   * Pipelines of several stages: per stage, how many of the items to do would run it at most (a
+   * filter may drop some; an item starts after the last stage recorded for it); null after a
+   * fan-out (its children are not known before it runs)
+   */
+  stages?: { name: string; kind: string; run: number | null }[];
   elapsed_s: number;
 }
 
@@ -53,6 +63,7 @@ export async function makePlan(cfg: PipelineConfig, a: PlanOptions): Promise<Pla
   let found = 0;
   let done = 0;
   let bytes = 0;
+  const perStage = isMultiStage(cfg.chain) ? await stageCounter(cfg, stateDir, mode) : null;
   if (cfg.dedupe?.key === 'content') {
     // content keys read every byte: the main thread walks, hashes and looks up
     const journal = useJournal ? await Journal.read(stateDir) : null;
@@ -67,15 +78,19 @@ export async function makePlan(cfg: PipelineConfig, a: PlanOptions): Promise<Pla
         return null;
       });
       if (key !== null && journal?.isDone(key)) done++;
-      else bytes += item.size;
+      else {
+        bytes += item.size;
+        perStage?.add({ ...item, key: key ?? undefined });
+      }
     }
   } else {
-    const walker = new WalkerThread({ opts: cfg.walk, skip: [...ownFilesOf(cfg, stateDir)], dedupe: useJournal, helper: true, countOnly: true });
+    // counts only, unless each item to do is needed for the stages it would run
+    const walker = new WalkerThread({ opts: cfg.walk, skip: [...ownFilesOf(cfg, stateDir)], dedupe: useJournal, helper: true, countOnly: !perStage });
     try {
       const journal = useJournal ? await Journal.read(stateDir) : null;
       if (journal && mode === 'retry-failed') journal.forgetFailed();
       walker.setTable(journal ? journal.snapshot() : null);
-      for await (const _ of walker.items({ onCounts: (f, s) => { found = f; done = s; } })) { /* counts only */ }
+      for await (const item of walker.items({ onCounts: (f, s) => { found = f; done = s; } })) perStage?.add(item);
       bytes = walker.bytes;
     } finally {
       await walker.close();
@@ -84,7 +99,40 @@ export async function makePlan(cfg: PipelineConfig, a: PlanOptions): Promise<Pla
   return {
     v: 1, type: 'plan', pipeline: cfg.name, processor: cfg.map.processor, state: defaultDisplay(stateDir), config_hash: hash,
     config_changed: changed, mode, found, done, todo: found - done, todo_bytes: bytes,
+    ...(perStage ? { stages: perStage.result() } : {}),
     elapsed_s: Number(((performance.now() - t0) / 1000).toFixed(3)),
   };
 }
 
+
+/**
+ * Per stage, the items to do that would run it: each from the stage after the last one recorded
+ * for it (the stage records of run.ts, read-only); stages after a fan-out are not counted.
+ */
+async function stageCounter(cfg: PipelineConfig, stateDir: string, mode: Plan['mode']) {
+  const chain = cfg.chain;
+  const groups = groupsOf(chain, { concurrency: 1, outDir: cfg.outputDir });
+  const boundaries = groups.flatMap((g) => (g.kind === 'map' && g.recorded ? [g.fused.at(-1)!] : []));
+  // a built-in that fans out (chunk): what comes after it runs on its children. A processor module
+  // may fan out too, or not: its items are counted as items
+  const fanOutAt = groups.find((g) => g.kind === 'map' && g.setup.fanOut && !!BUILTIN_PROCESSORS[g.setup.processor]?.spec.fanOut);
+  const unknownFrom = fanOutAt && fanOutAt.kind === 'map' ? fanOutAt.fused.at(-1)! + 1 : chain.length;
+  const fingerprints = stageFingerprints(cfg, VERSION);
+  const store = mode === 'fresh' || boundaries.length === 0 ? null : await StageStore.read(stateDir).catch(() => null);
+  const run = chain.map(() => 0);
+  return {
+    add(item: Item): void {
+      let from = 0;
+      if (store && item.key) {
+        for (let b = boundaries.length - 1; b >= 0; b--) {
+          if (store.has(stageKey(item.key, fingerprints[boundaries[b]!]!))) {
+            from = boundaries[b]! + 1;
+            break;
+          }
+        }
+      }
+      for (let i = from; i < chain.length; i++) run[i]!++;
+    },
+    result: () => chain.map((s, i) => ({ name: s.name, kind: s.kind, run: i < unknownFrom ? run[i]! : null })),
+  };
+}

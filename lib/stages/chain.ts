@@ -73,7 +73,7 @@ interface MapGroup { names: string[]; counts?: (StageCounts | undefined)[]; last
 interface StageRecords { store: StageStore; fingerprints: string[] }
 
 /** The key of an item's record for the stage at `index` (see StageStore). */
-function stageKey(item: string, fingerprint: string): string {
+export function stageKey(item: string, fingerprint: string): string {
   return createHash('sha256').update(`${item}@${fingerprint}`).digest('hex').slice(0, 32);
 }
 
@@ -204,6 +204,51 @@ function filterStep(options: FilterOptions, name: string, index: number, count?:
   };
 }
 
+/** How a chain's stages run: each filter on its own; map stages in groups run fused (see fusable), each group's settings, and whether its output is recorded (a map stage comes after it). */
+type Group =
+  | { kind: 'filter'; at: number }
+  | { kind: 'map'; fused: number[]; setup: MapStageSetup; recorded: boolean };
+
+export function groupsOf(stages: readonly ChainStage[], setup: ChainSetup): Group[] {
+  const firstMap = stages.findIndex((x) => x.kind === 'map');
+  const setupOf = (s: ChainStage & { kind: 'map' }, i: number): MapStageSetup => ({
+    map: s.map, processor: s.map.processor,
+    // the first map takes the run's concurrency (-j); a later one its own, else the same
+    concurrency: (i === firstMap ? undefined : s.map.concurrency) ?? setup.concurrency,
+    outDir: setup.outDir, outputEnospc: setup.outputEnospc,
+    // a map with a stage after it may fan out (its processor gets ctx.emit), unless it is a
+    // built-in that never does (their items go to the workers in batches)
+    fanOut: i < stages.length - 1 && (!isBuiltin(s.map.processor) || !!BUILTIN_PROCESSORS[s.map.processor]!.spec.fanOut),
+  });
+  const groups: Group[] = [];
+  for (let i = 0; i < stages.length; i++) {
+    const s = stages[i]!;
+    if (s.kind === 'filter') {
+      groups.push({ kind: 'filter', at: i });
+      continue;
+    }
+    const first = setupOf(s, i);
+    // consecutive maps with the same settings run as one: in the same worker task, one after
+    // the other, each on the output of the one before (no trip through this thread between them)
+    const fused: number[] = [i];
+    for (let j = i + 1; j < stages.length; j++) {
+      const next = stages[j]!;
+      if (next.kind !== 'map' || !fusable(first, setupOf(next, j))) break;
+      fused.push(j);
+    }
+    const lastAt = fused.at(-1)!;
+    const mapAt = (j: number) => stages[j] as ChainStage & { kind: 'map' };
+    const groupSetup: MapStageSetup = {
+      ...first, fanOut: setupOf(mapAt(lastAt), lastAt).fanOut,
+      ...(fused.length > 1 ? { then: fused.slice(1).map((j) => ({ processor: mapAt(j).map.processor, options: mapAt(j).map.options })) } : {}),
+    };
+    // recorded: a group with a map stage after it (the last map's result is the item's own record)
+    groups.push({ kind: 'map', fused, setup: groupSetup, recorded: stages.slice(lastAt + 1).some((x) => x.kind === 'map') });
+    i = lastAt;
+  }
+  return groups;
+}
+
 /**
  * Whether map stage `b` may run fused after `a`: neither fans out (a's children would skip b;
  * b's could not reach what follows from inside a's task), and the same pool and item settings.
@@ -238,7 +283,7 @@ export class StageCounts {
 }
 
 /** How the map stages of a chain run: what every stage shares, the concurrency when a stage does not set its own. */
-interface ChainSetup {
+export interface ChainSetup {
   concurrency: number;
   outDir: string | null;
   outputEnospc?: string;
@@ -266,51 +311,24 @@ export class Chain {
   constructor(readonly stages: readonly ChainStage[], setup: ChainSetup) {
     const multi = isMultiStage(stages);
     this.counts = multi ? stages.map((s) => new StageCounts(s.name, s.kind)) : null;
-    const firstMap = stages.findIndex((x) => x.kind === 'map');
-    const setupOf = (s: ChainStage & { kind: 'map' }, i: number): MapStageSetup => ({
-      map: s.map, processor: s.map.processor,
-      // the first map takes the run's concurrency (-j); a later one its own, else the same
-      concurrency: (i === firstMap ? undefined : s.map.concurrency) ?? setup.concurrency,
-      outDir: setup.outDir, outputEnospc: setup.outputEnospc,
-      // a map with a stage after it may fan out (its processor gets ctx.emit), unless it is a
-      // built-in that never does (their items go to the workers in batches)
-      fanOut: i < stages.length - 1 && (!isBuiltin(s.map.processor) || !!BUILTIN_PROCESSORS[s.map.processor]!.spec.fanOut),
-    });
-    for (let i = 0; i < stages.length; i++) {
-      const s = stages[i]!;
-      if (s.kind === 'filter') {
-        this.steps.push({ step: filterStep(s.filter, s.name, i, this.counts?.[i]), name: s.name, kind: 'filter', stage: null });
+    for (const g of groupsOf(stages, setup)) {
+      if (g.kind === 'filter') {
+        const s = stages[g.at] as ChainStage & { kind: 'filter' };
+        this.steps.push({ step: filterStep(s.filter, s.name, g.at, this.counts?.[g.at]), name: s.name, kind: 'filter', stage: null });
         continue;
       }
-      const ms = setupOf(s, i);
-      // consecutive maps with the same settings run as one: in the same worker task, one after
-      // the other, each on the output of the one before (no trip through this thread between them)
-      const fused: number[] = [i];
-      for (let j = i + 1; j < stages.length; j++) {
-        const next = stages[j]!;
-        if (next.kind !== 'map' || !fusable(ms, setupOf(next, j))) break;
-        fused.push(j);
-      }
-      const last = stages[fused.at(-1)!] as ChainStage & { kind: 'map' };
-      const groupSetup: MapStageSetup = {
-        ...ms, fanOut: setupOf(last, fused.at(-1)!).fanOut,
-        ...(fused.length > 1 ? { then: fused.slice(1).map((j) => ({ processor: (stages[j] as ChainStage & { kind: 'map' }).map.processor, options: (stages[j] as ChainStage & { kind: 'map' }).map.options })) } : {}),
-      };
       // stages that never fan out, with the same pool settings, share one pool: no more threads
       // (nor heaps) than one stage's. A fan-out stage has its own: its tasks wait for the stages
       // after it, and must never hold the threads those stages need
-      const key = poolKey(groupSetup);
+      const key = poolKey(g.setup);
       let shared = key === null ? undefined : this.pools.find((p) => p.key === key);
-      if (!shared) this.pools.push((shared = { key, pool: poolFor(groupSetup), modules: false }));
-      for (const j of fused) shared.modules ||= !isBuiltin((stages[j] as ChainStage & { kind: 'map' }).map.processor);
-      const stage = new MapStage(groupSetup, shared.pool);
+      if (!shared) this.pools.push((shared = { key, pool: poolFor(g.setup), modules: false }));
+      for (const j of g.fused) shared.modules ||= !isBuiltin((stages[j] as ChainStage & { kind: 'map' }).map.processor);
+      const stage = new MapStage(g.setup, shared.pool);
       this.maps.push(stage);
-      const group: MapGroup = { names: fused.map((j) => stages[j]!.name), counts: this.counts ? fused.map((j) => this.counts![j]) : undefined, last: fused.at(-1)! };
-      // recorded: a group with a map stage after it (the last map's result is the item's own record)
-      const recorded = stages.slice(group.last + 1).some((x) => x.kind === 'map');
-      if (recorded) this.boundaries.push(group.last);
-      this.steps.push({ step: mapStep(stage, group, multi, groupSetup.fanOut ? this.fan : undefined, recorded ? () => this.records : undefined), name: group.names.at(-1)!, kind: 'map', stage });
-      i = fused.at(-1)!;
+      const group: MapGroup = { names: g.fused.map((j) => stages[j]!.name), counts: this.counts ? g.fused.map((j) => this.counts![j]) : undefined, last: g.fused.at(-1)! };
+      if (g.recorded) this.boundaries.push(group.last);
+      this.steps.push({ step: mapStep(stage, group, multi, g.setup.fanOut ? this.fan : undefined, g.recorded ? () => this.records : undefined), name: group.names.at(-1)!, kind: 'map', stage });
     }
   }
 

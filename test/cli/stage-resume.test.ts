@@ -65,3 +65,19 @@ t.test('outputs too big for a line go to files in the state dir and are read bac
   t.match(fresh.stderr, /previous stage records kept as/);
   t.same(calls(dir), { one: 3, two: 3, three: 3 }, '--fresh does every stage again');
 });
+
+t.test('sluice plan says per stage how many items would run it, after the stages recorded', async (t) => {
+  const dir = setup(5);
+  const before = JSON.parse((await sluice(['plan', 'p.yaml', '--json'], { cwd: dir })).stdout);
+  t.match(before, { found: 5, todo: 5, stages: [{ name: 'one', run: 5 }, { name: 'two', run: 5 }, { name: 'three', run: 5 }] });
+  const first = await sluice(['run', 'p.yaml', '--progress', 'none'], { cwd: dir });
+  t.equal(first.code, 0, first.stderr);
+  const done = JSON.parse((await sluice(['plan', 'p.yaml', '--json'], { cwd: dir })).stdout);
+  t.match(done, { todo: 0, stages: [{ run: 0 }, { run: 0 }, { run: 0 }] });
+  const changed = await sluice(['plan', 'p.yaml', '--set', 'stages[three].map.options.extra=1'], { cwd: dir });
+  t.match(changed.stdout, /stages \(items that would run each, at most\): one 0, two 0, three 5/);
+  const planned = JSON.parse((await sluice(['plan', 'p.yaml', '--json', '--set', 'stages[two].map.options.extra=1'], { cwd: dir })).stdout);
+  t.match(planned, { config_changed: true, todo: 5, stages: [{ run: 0 }, { run: 5 }, { run: 5 }] });
+  const real = await sluice(['run', 'p.yaml', '--progress', 'none', '--set', 'stages[two].map.options.extra=1'], { cwd: dir });
+  t.same((real.lines.at(-1)!.stages as { in: number }[]).map((s) => s.in), planned.stages.map((s: { run: number }) => s.run), 'the run does what the plan said');
+});
