@@ -135,7 +135,9 @@ async function runLocked(o: RunOptions, stateDir: string, say: (m: string) => vo
   } else if (configChanged && !o.keepDone) {
     setAside = setAsideJournal(stateDir);
     const what = describeChange(prev!.config_parts, parts) ?? 'processor or options';
-    say(`sluice: ${what} changed since the last run (config ${prev!.config_hash} -> ${hash}): redoing all items${setAside ? `; previous journal kept as ${setAside}` : ''} (--keep-done keeps them)`);
+    // with several stages, what the unchanged stages before the change recorded is used again (stages.ndjson)
+    const redo = cfg.chain.length > 1 ? 'redoing all items from the first stage changed (what the stages before it recorded is used again)' : 'redoing all items';
+    say(`sluice: ${what} changed since the last run (config ${prev!.config_hash} -> ${hash}): ${redo}${setAside ? `; previous journal kept as ${setAside}` : ''} (--keep-done keeps them)`);
   }
   const ownFiles = ownFilesOf(cfg, stateDir);
   const recorded = journalBytes(stateDir);
