@@ -30,7 +30,13 @@ export function isMultiStage(chain: readonly ChainStage[]): boolean {
 
 /** Load every map stage's processor once, before anything is recorded: one that cannot load rejects (SLUICE_E_PROCESSOR_LOAD, or SLUICE_E_CONFIG for bad options). */
 export async function checkProcessors(chain: readonly ChainStage[]): Promise<void> {
-  for (const s of chain) if (s.kind === 'map') await checkProcessor(s.map.processor, s.map.options);
+  // each distinct processor and options once, all at once (a module is checked in a thread of its own)
+  const distinct = new Map<string, ChainStage & { kind: 'map' }>();
+  for (const s of chain) if (s.kind === 'map') distinct.set(JSON.stringify([s.map.processor, s.map.options]), s);
+  const checks = [...distinct.values()].map((s) => checkProcessor(s.map.processor, s.map.options));
+  // the first stage's complaint first, as a run in order would find it
+  const settled = await Promise.allSettled(checks);
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
 }
 
 /** Where an item is between stages: a result still `ok` goes on; `failed` or `filtered` has ended. */

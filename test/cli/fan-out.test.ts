@@ -13,7 +13,7 @@ function setup(files: string[], fan: string, child: string): string {
   const dir = tmpDir();
   fs.mkdirSync(path.join(dir, 'in'));
   for (const f of files) fs.writeFileSync(path.join(dir, 'in', f), f);
-  fs.writeFileSync(path.join(dir, 'p.yaml'), `version: 1\nname: p\nsource: { walk: { roots: [in] } }\nstages:\n  - map: { name: fan, processor: ${FAN}, options: ${fan} }\n  - map: { name: child, processor: ${CHILD}, options: ${child} }\n`);
+  fs.writeFileSync(path.join(dir, 'p.yaml'), `version: 1\nname: p\nsource: { walk: { roots: [in] } }\nstages:\n  - map: { name: fan, processor: ${FAN}, concurrency: 1, options: ${fan} }\n  - map: { name: child, processor: ${CHILD}, concurrency: 1, options: ${child} }\n`);
   return dir;
 }
 

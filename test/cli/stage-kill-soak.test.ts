@@ -47,9 +47,9 @@ t.test(`kill -9 at random moments (${KILLS} kills) over A -> fan-out F -> C: eve
   for (let i = 0; i < ITEMS; i++) fs.writeFileSync(path.join(dir, 'in', `f${String(i).padStart(3, '0')}.txt`), String(i));
   fs.writeFileSync(path.join(dir, 'p.yaml'), [
     'version: 1', 'name: p', 'source: { walk: { roots: [in] } }', 'stages:',
-    `  - map: { name: A, processor: ${PROC}, options: { stage: A, ms: 40 } }`,
-    `  - map: { name: F, processor: ${PROC}, options: { stage: F, ms: 20, fan: 5 } }`,
-    `  - map: { name: C, processor: ${PROC}, options: { stage: C, ms: 30 } }`, '',
+    `  - map: { name: A, processor: ${PROC}, concurrency: 1, options: { stage: A, ms: 40 } }`,
+    `  - map: { name: F, processor: ${PROC}, concurrency: 1, options: { stage: F, ms: 20, fan: 5 } }`,
+    `  - map: { name: C, processor: ${PROC}, concurrency: 1, options: { stage: C, ms: 30 } }`, '',
   ].join('\n'));
   const seed = Number(process.env.SOAK_SEED ?? Math.floor(Math.random() * 2 ** 32));
   const random = seeded(seed);

@@ -11,7 +11,7 @@ function setup(n: number, opts: { one?: string; two?: string; three?: string } =
   const dir = tmpDir();
   fs.mkdirSync(path.join(dir, 'in'));
   for (let i = 0; i < n; i++) fs.writeFileSync(path.join(dir, 'in', `f${i}.txt`), String(i));
-  const stage = (tag: string, extra = '') => `  - map: { name: ${tag}, processor: ${STEP}, options: { tag: ${tag}, log: calls${extra} } }\n`;
+  const stage = (tag: string, extra = '') => `  - map: { name: ${tag}, processor: ${STEP}, concurrency: 1, options: { tag: ${tag}, log: calls${extra} } }\n`;
   fs.writeFileSync(path.join(dir, 'p.yaml'), `version: 1\nname: p\nsource: { walk: { roots: [in] } }\nstages:\n${stage('one', opts.one)}${stage('two', opts.two)}${stage('three', opts.three)}`);
   return dir;
 }

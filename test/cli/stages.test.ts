@@ -16,7 +16,7 @@ function setup(stages: string, files: Record<string, string | Buffer>): string {
   return dir;
 }
 
-const step = (tag: string, extra = '') => `  - map: { name: ${tag}, processor: ${STEP}, options: { tag: ${tag}${extra} } }\n`;
+const step = (tag: string, extra = '') => `  - map: { name: ${tag}, processor: ${STEP}, concurrency: 1, options: { tag: ${tag}${extra} } }\n`;
 
 t.test('three maps with a filter between them: each map gets the one before\'s output, the filter drops by size, and each stage is counted', async (t) => {
   const files: Record<string, string> = {};
