@@ -129,7 +129,7 @@ function mapStep(stage: MapStage, group: MapGroup, named: boolean, fan?: FanOutS
  * one entry per parent with children in flight: bounded by the items in flight.
  */
 export class FanIn {
-  private readonly open = new Map<string, { outstanding: number; failed: number; firstFailure: string | null; dropped: boolean; held: ItemResult | null }>();
+  private readonly open = new Map<string, { outstanding: number; failed: number; firstFailure: string | null; dropped: boolean; held: ItemResult | null; gone?: boolean }>();
   /** children handed on and not yet recorded, now and at most */
   inFlight = 0;
   peakInFlight = 0;
@@ -148,14 +148,14 @@ export class FanIn {
    * if one was dropped). Anything else is as it is.
    */
   arrive(r: ItemResult): ItemResult | 'hold' | 'drop' {
-    const p = r.children !== undefined ? this.open.get(r.item.key!) : undefined;
+    const p = r.item.parent === undefined && this.open.size ? this.open.get(r.item.key!) : undefined;
     if (!p) return r;
-    if (r.status === 'ok' && p.outstanding > 0) {
+    if (r.status === 'ok' && r.children !== undefined && p.outstanding > 0) {
       p.held = r;
       return 'hold';
     }
-    // all through (or the parent failed itself: recorded as it is; its children go on alone)
     if (p.outstanding === 0) this.open.delete(r.item.key!);
+    else p.gone = true; // the parent failed itself after emitting: recorded as it is; its children go on alone
     return r.status === 'ok' ? this.outcome(r, p) : r;
   }
 
@@ -174,6 +174,7 @@ export class FanIn {
       p.failed++;
       p.firstFailure ??= `child ${r.item.index}: ${r.error?.code}: ${r.error?.message}`;
     }
+    if (p.gone && p.outstanding === 0) this.open.delete(r.item.parent);
     // not held yet: its parent, when it arrives, folds these in
     if (p.outstanding > 0 || !p.held) return null;
     this.open.delete(r.item.parent);

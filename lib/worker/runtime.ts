@@ -202,13 +202,19 @@ async function runOne(processor: string, options: Record<string, unknown>, outDi
   const ms = () => Math.round((performance.now() - t0) * 1000) / 1000;
   const deadline = deadlineFor(start, timeoutMs, slot);
   let fn: ProcessorFn | undefined;
+  let emitter: Emitter | null = null;
+  // a failure, too, is replied only once the children emitted before it are accepted: they are handed on, and must arrive first
+  const failed = async (r: ReplyMessage): Promise<ReplyMessage> => {
+    if (emitter?.sent) await emitter.settle();
+    return r;
+  };
   try {
     fn = await load(processor);
     const written = new OutputNames();
     const ctx = makeContext(outDir, options, (p) => defaultDisplay(p), written, shared?.outputEnospc);
     if (deadline) Object.defineProperty(ctx, 'signal', { get: () => deadline.signal, enumerable: true });
     // waiting for the downstream is not working: the pool's clock and the deadline move on by it
-    const emitter = fanOut && slot !== undefined && shared?.accepted
+    emitter = fanOut && slot !== undefined && shared?.accepted
       ? new Emitter(slot, shared.accepted, (waited) => {
         if (shared.starts) shared.starts[slot] += waited;
         deadline?.postpone(waited);
@@ -231,13 +237,13 @@ async function runOne(processor: string, options: Record<string, unknown>, outDi
     // a result must survive JSON: fail the item here rather than the writer later
     return { type: 'ok', output: JSON.parse(JSON.stringify(output)) as Record<string, unknown>, ms: ms(), ...written.fields(), ...(emitter && (emitter.sent || fn.fanOut) ? { children: emitter.sent } : {}) };
   } catch (err) {
-    if (err instanceof StrayRejection) return { type: 'failed', error: strayError(err.reason), ms: ms() };
+    if (err instanceof StrayRejection) return failed({ type: 'failed', error: strayError(err.reason), ms: ms() });
     const error = toErrorInfo(err);
     // a processor that stopped because its time was up failed by timeout, whatever it threw
     if (deadline?.expired && error.code !== 'SLUICE_E_TIMEOUT') {
-      return { type: 'failed', error: { code: 'SLUICE_E_TIMEOUT', message: `${deadline.message}; the processor stopped with ${error.code}: ${error.message}`, retryable: true }, ms: ms() };
+      return failed({ type: 'failed', error: { code: 'SLUICE_E_TIMEOUT', message: `${deadline.message}; the processor stopped with ${error.code}: ${error.message}`, retryable: true }, ms: ms() });
     }
-    return { type: 'failed', error, ms: ms() };
+    return failed({ type: 'failed', error, ms: ms() });
   } finally {
     strayRejection = null;
     deadline?.done();

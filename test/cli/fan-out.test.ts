@@ -78,3 +78,13 @@ t.test('a processor that fans out and emits nothing ends its item at its stage (
   t.match(results.find((r) => (r.path as string).endsWith('blank.txt')), { status: 'ok', children: 0, stage: 'map0', output: { chunks: 0 } });
   t.ok(results.filter((r) => r.parent !== undefined).length >= 2, 'the text with words has chunks, each through the next stage');
 });
+
+t.test('a processor that fails after emitting some children: the item fails with its own error, the children it emitted are recorded', async (t) => {
+  const dir = setup(['a.txt'], '{ n: 5, fail_after: 2 }', '{}');
+  const run = await sluice(['run', 'p.yaml', '--progress', 'none'], { cwd: dir });
+  t.equal(run.code, 1);
+  const results = ofType(run.lines, 'result');
+  t.same(results.filter((r) => r.parent !== undefined).map((r) => r.index).sort(), [0, 1], 'the two children emitted before the failure');
+  t.match(results.find((r) => r.parent === undefined), { status: 'failed', error: { code: 'SLUICE_E_PROCESSOR', message: /gave up on a\.txt after 2 children/ } });
+  t.equal(readJournal(path.join(dir, '.sluice/p')).length, 3);
+});
