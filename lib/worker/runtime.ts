@@ -209,7 +209,7 @@ async function runOne(processor: string, options: Record<string, unknown>, outDi
     return r;
   };
   try {
-    fn = await load(processor);
+    fn = loaded.get(processor) ?? await load(processor);
     const written = new OutputNames();
     const ctx = makeContext(outDir, options, (p) => defaultDisplay(p), written, shared?.outputEnospc);
     if (deadline) Object.defineProperty(ctx, 'signal', { get: () => deadline.signal, enumerable: true });
