@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { RESERVED_KEYS, yaml } from '../run/config.js';
+import { RESERVED_KEYS, rawStageName, yaml } from '../run/config.js';
 import { SluiceError } from '../core/errors.js';
 import { isModulePath, resolveProcessor } from '../processors/index.js';
 
@@ -114,10 +114,7 @@ function keyPathOf(assignment: string, raw?: Raw): (string | number)[] {
 function stageIndex(raw: Raw | undefined, name: string, keyPath: string): number {
   if (!raw) return -1; // (flagFor: a path by name is never a flag's)
   const stages = Array.isArray(raw?.stages) ? (raw.stages as unknown[]) : [];
-  const names = stages.map((e) => {
-    const opts = e && typeof e === 'object' && !Array.isArray(e) ? (Object.values(e)[0] as { name?: unknown } | null) : null;
-    return typeof opts?.name === 'string' ? opts.name : null;
-  });
+  const names = stages.map(rawStageName);
   const i = names.indexOf(name);
   if (i < 0) {
     const known = names.filter((n): n is string => n !== null);

@@ -1,7 +1,7 @@
 import { loadPipelineFile } from '../run/config.js';
 import { checkReportPath, stateDirFor } from '../run/state-dir.js';
 import { defaultConcurrency } from '../stages/map.js';
-import { checkProcessors } from '../stages/chain.js';
+import { checkProcessors, isMultiStage } from '../stages/chain.js';
 
 /**
  * Exit 0 with a one-line description, or throw ConfigError (exit 2) naming every bad key, or
@@ -14,7 +14,7 @@ export async function validateCommand(file: string, json: boolean): Promise<numb
   if (json) {
     process.stdout.write(JSON.stringify({ v: 1, type: 'valid', pipeline: cfg.name, file, processor: cfg.map.processor }) + '\n');
   } else {
-    const several = cfg.chain.length > 1;
+    const several = isMultiStage(cfg.chain);
     const stages = [cfg.dedupe ? `dedupe(${cfg.dedupe.key})` : null, ...cfg.chain.map((st) => {
       const name = several ? `${st.name}: ` : '';
       if (st.kind === 'filter') return `filter(${name}${Object.keys(st.filter).filter((k) => k !== 'name').join(', ') || 'keeps all'})`;

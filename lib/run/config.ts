@@ -81,13 +81,17 @@ export class ConfigError extends SluiceError {
   }
 }
 
+/** The `name` a stage entry gives itself, as written (before validation: a pipeline's raw data), or null. */
+export function rawStageName(entry: unknown): string | null {
+  const opts = entry && typeof entry === 'object' && !Array.isArray(entry) ? Object.values(entry)[0] as { name?: unknown } | null : null;
+  return typeof opts?.name === 'string' ? opts.name : null;
+}
+
 /** Issues inside a stage that has a name say it: stages[2].map.timeout (stage "text"). */
 function withStageNames(issues: SchemaIssue[], stages: unknown[]): (SchemaIssue & { stage?: string })[] {
   return issues.map((i) => {
-    if (i.path[0] !== 'stages' || typeof i.path[1] !== 'number') return i;
-    const entry = stages[i.path[1]];
-    const opts = entry && typeof entry === 'object' && !Array.isArray(entry) ? Object.values(entry)[0] as { name?: unknown } | null : null;
-    return typeof opts?.name === 'string' ? { ...i, stage: opts.name } : i;
+    const name = i.path[0] === 'stages' && typeof i.path[1] === 'number' ? rawStageName(stages[i.path[1]]) : null;
+    return name !== null ? { ...i, stage: name } : i;
   });
 }
 

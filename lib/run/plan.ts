@@ -1,5 +1,5 @@
 import { configHash, stageFingerprints, type PipelineConfig } from './config.js';
-import { groupsOf, isMultiStage, stageKey } from '../stages/chain.js';
+import { groupsOf, isMultiStage, recordsOf } from '../stages/chain.js';
 import { StageStore } from '../checkpoint/stage-store.js';
 import type { Item } from '../core/item.js';
 import { BUILTIN_PROCESSORS } from '../processors/index.js';
@@ -122,15 +122,8 @@ async function stageCounter(cfg: PipelineConfig, stateDir: string, mode: Plan['m
   const run = chain.map(() => 0);
   return {
     add(item: Item): void {
-      let from = 0;
-      if (store && item.key) {
-        for (let b = boundaries.length - 1; b >= 0; b--) {
-          if (store.has(stageKey(item.key, fingerprints[boundaries[b]!]!))) {
-            from = boundaries[b]! + 1;
-            break;
-          }
-        }
-      }
+      const deepest = store && item.key ? recordsOf(item.key, boundaries, fingerprints, store.has).next() : null;
+      const from = deepest && !deepest.done ? deepest.value.at + 1 : 0;
       for (let i = from; i < chain.length; i++) run[i]!++;
     },
     result: () => chain.map((s, i) => ({ name: s.name, kind: s.kind, run: i < unknownFrom ? run[i]! : null })),

@@ -117,11 +117,16 @@ export class RecordSink extends Writable {
     if (!keep) return this.drop(r);
     await this.journal.append(entryOf(r!));
     await h.recorded?.(r!, eventOf(r!));
-    for (const next of h.after?.(r!, true) ?? []) await (next.record ? this.one(next.r) : this.drop(next.r));
+    await this.release(r!, true);
   }
 
   private async drop(r: ItemResult | null): Promise<void> {
     await this.hooks.dropped?.(r);
-    if (r) for (const next of this.hooks.after?.(r, false) ?? []) await (next.record ? this.one(next.r) : this.drop(next.r));
+    if (r) await this.release(r, false);
+  }
+
+  /** What recording (or dropping) `r` lets go (fan-in: a parent after its last child), each in turn. */
+  private async release(r: ItemResult, recorded: boolean): Promise<void> {
+    for (const next of this.hooks.after?.(r, recorded) ?? []) await (next.record ? this.one(next.r) : this.drop(next.r));
   }
 }

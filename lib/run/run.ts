@@ -21,7 +21,7 @@ import { bookFields, outputsBook, staleNotes, staleOutputs, type OutputsBook } f
 import type { WalkerThread } from '../stages/walk/thread.js';
 import { Dedupe } from '../stages/dedupe.js';
 import { ParallelMap, type ItemResult } from '../stages/map.js';
-import { Chain, checkProcessors, passesThrough, startOf } from '../stages/chain.js';
+import { Chain, checkProcessors, isMultiStage, passesThrough, startOf } from '../stages/chain.js';
 import { isBuiltin } from '../processors/index.js';
 import { buildReport, checkpointFailures, RunStats, writeReport } from './report.js';
 import { Reorder } from '../stages/reorder.js';
@@ -136,7 +136,7 @@ async function runLocked(o: RunOptions, stateDir: string, say: (m: string) => vo
     setAside = setAsideJournal(stateDir);
     const what = describeChange(prev!.config_parts, parts) ?? 'processor or options';
     // with several stages, what the unchanged stages before the change recorded is used again (stages.ndjson)
-    const redo = cfg.chain.length > 1 ? 'redoing all items from the first stage changed (what the stages before it recorded is used again)' : 'redoing all items';
+    const redo = isMultiStage(cfg.chain) ? 'redoing all items from the first stage changed (what the stages before it recorded is used again)' : 'redoing all items';
     say(`sluice: ${what} changed since the last run (config ${prev!.config_hash} -> ${hash}): ${redo}${setAside ? `; previous journal kept as ${setAside}` : ''} (--keep-done keeps them)`);
   }
   const ownFiles = ownFilesOf(cfg, stateDir);
@@ -176,15 +176,15 @@ interface Ran {
 async function runWith(s: RunSetup): Promise<RunOutcome> {
   const { o, stateDir, say, walker, chain } = s;
   const cfg = o.config;
-  const journal = await Journal.open(stateDir, {
-    fsync: cfg.checkpoint.fsync, batchItems: cfg.checkpoint.fsyncEvery, batchMs: cfg.checkpoint.fsyncIntervalMs, warn: say, faults: o.faults,
-  });
+  // the item journal and the stage records: the same durability
+  const durability = { fsync: cfg.checkpoint.fsync, batchItems: cfg.checkpoint.fsyncEvery, batchMs: cfg.checkpoint.fsyncIntervalMs, warn: say, faults: o.faults };
+  const journal = await Journal.open(stateDir, durability);
   if (o.mode === 'retry-failed') journal.forgetFailed();
   // what the stages before the last did per item: a rerun starts an item after the last one recorded
   let stageStore: StageStore | null = null;
   if (chain.recordsStages) {
     try {
-      stageStore = await StageStore.open(stateDir, { fsync: cfg.checkpoint.fsync, batchItems: cfg.checkpoint.fsyncEvery, batchMs: cfg.checkpoint.fsyncIntervalMs, warn: say, faults: o.faults });
+      stageStore = await StageStore.open(stateDir, durability);
     } catch (err) {
       await journal.close().catch(() => {});
       throw err;

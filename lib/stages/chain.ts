@@ -79,8 +79,22 @@ interface MapGroup { names: string[]; counts?: (StageCounts | undefined)[]; last
 interface StageRecords { store: StageStore; fingerprints: string[] }
 
 /** The key of an item's record for the stage at `index` (see StageStore). */
-export function stageKey(item: string, fingerprint: string): string {
+function stageKey(item: string, fingerprint: string): string {
   return createHash('sha256').update(`${item}@${fingerprint}`).digest('hex').slice(0, 32);
+}
+
+/**
+ * The records an item has, deepest first: for each chain place whose stage is recorded
+ * (`boundaries`, in chain order) and that `has` a record for the item, the place and the key.
+ * A run starts the item after the first of these whose output it can read; `sluice plan`, after
+ * the first.
+ */
+export function* recordsOf(item: string, boundaries: readonly number[], fingerprints: readonly string[], has: (key: string) => boolean): Generator<{ at: number; key: string }> {
+  for (let b = boundaries.length - 1; b >= 0; b--) {
+    const at = boundaries[b]!;
+    const key = stageKey(item, fingerprints[at]!);
+    if (has(key)) yield { at, key };
+  }
 }
 
 function mapStep(stage: MapStage, group: MapGroup, named: boolean, fan?: FanOutSetup, records?: () => StageRecords | null): Step {
@@ -109,7 +123,6 @@ function mapStep(stage: MapStage, group: MapGroup, named: boolean, fan?: FanOutS
       group.counts[at]?.add(out.status, at === last && !stageMs ? out.ms : stageMs?.[at] ?? 0);
     }
     const done: ItemResult = { ...out, item: r.item, ms: out.ms + r.ms, ...(named ? { stage: group.names[at] } : {}) };
-    delete done.from;
     // a stage with more after it: its output recorded, so a rerun starts the item after it
     const rec = records?.();
     if (rec && done.status === 'ok' && done.children === undefined && r.item.parent === undefined) {
@@ -302,8 +315,8 @@ export interface ChainSetup {
  * does through here, so a chain of one map behaves as that map's stage.
  */
 export class Chain {
-  readonly maps: MapStage[] = [];
-  readonly steps: { step: Step; name: string; kind: ChainStage['kind']; stage: MapStage | null }[] = [];
+  /** one per filter, one per group of fused maps, in order: what runs it, and the map stage when it is one */
+  readonly steps: { step: Step; stage: MapStage | null }[] = [];
   /** per-stage figures (several stages only) */
   readonly counts: StageCounts[] | null;
   /** where parents wait for their children (fan-out) */
@@ -321,7 +334,7 @@ export class Chain {
     for (const g of groupsOf(stages, setup)) {
       if (g.kind === 'filter') {
         const s = stages[g.at] as ChainStage & { kind: 'filter' };
-        this.steps.push({ step: filterStep(s.filter, s.name, g.at, this.counts?.[g.at]), name: s.name, kind: 'filter', stage: null });
+        this.steps.push({ step: filterStep(s.filter, s.name, g.at, this.counts?.[g.at]), stage: null });
         continue;
       }
       // stages that never fan out, with the same pool settings, share one pool: no more threads
@@ -332,10 +345,9 @@ export class Chain {
       if (!shared) this.pools.push((shared = { key, pool: poolFor(g.setup), modules: false }));
       for (const j of g.fused) shared.modules ||= !isBuiltin((stages[j] as ChainStage & { kind: 'map' }).map.processor);
       const stage = new MapStage(g.setup, shared.pool);
-      this.maps.push(stage);
       const group: MapGroup = { names: g.fused.map((j) => stages[j]!.name), counts: this.counts ? g.fused.map((j) => this.counts![j]) : undefined, last: g.fused.at(-1)! };
       if (g.recorded) this.boundaries.push(group.last);
-      this.steps.push({ step: mapStep(stage, group, multi, g.setup.fanOut ? this.fan : undefined, g.recorded ? () => this.records : undefined), name: group.names.at(-1)!, kind: 'map', stage });
+      this.steps.push({ step: mapStep(stage, group, multi, g.setup.fanOut ? this.fan : undefined, g.recorded ? () => this.records : undefined), stage });
     }
   }
 
@@ -362,10 +374,7 @@ export class Chain {
   async resumeAt(item: Item): Promise<ItemResult> {
     const rec = this.records;
     if (rec && item.key && item.parent === undefined) {
-      for (let b = this.boundaries.length - 1; b >= 0; b--) {
-        const at = this.boundaries[b]!;
-        const key = stageKey(item.key, rec.fingerprints[at]!);
-        if (!rec.store.has(key)) continue;
+      for (const { at, key } of recordsOf(item.key, this.boundaries, rec.fingerprints, (k) => rec.store.has(k))) {
         const output = await rec.store.output(key);
         if (output === null) continue;
         for (let k = 0; k <= at; k++) this.counts?.[k]?.resume();

@@ -241,9 +241,8 @@ export class MapStage {
   }
 
   /** The item's result: its upstream failure, or the processor's (retried by cause); children it emits go to `onChild`. */
-  process(item: Item, onChild?: OnChild): Promise<ItemResult> {
-    if (item.failure) return Promise.resolve({ item, status: 'failed', ms: 0, attempts: 1, error: item.failure });
-    return processWithRetries(item, (it) => this.pool.run(this.task(it), this.timeoutMs, onChild), this.s.map.retries, 100, this.s.map.quarantine_after);
+  async process(item: Item, onChild?: OnChild): Promise<ItemResult> {
+    return (await this.processFused(item, onChild)).r;
   }
 
   /**
