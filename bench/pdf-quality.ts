@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pdfText, { options } from '../lib/processors/pdf-text.js';
-import { makeContext } from '../lib/worker/context.js';
+import { ItemContext } from '../lib/worker/context.js';
 import { argOf, machine } from './lib.js';
 
 const corpus = argOf('corpus');
@@ -37,7 +37,7 @@ function recall(text: string, ref: string, split = words): number {
 async function textOf(file: string, engine: string): Promise<string[] | string> {
   const item = { path: file, file, rel: path.basename(file), size: fs.statSync(file).size, mtime_ms: 0 };
   try {
-    const r = await pdfText(item, makeContext(null, options.parse({ engine }), (p) => p));
+    const r = await pdfText(item, new ItemContext(options.parse({ engine }), null, (p: string) => p));
     return String(r.text).split('\f');
   } catch (err) {
     return (err as { code?: string }).code ?? 'error';

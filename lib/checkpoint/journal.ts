@@ -616,6 +616,9 @@ function hexWord(buf: Buffer, at: number): number {
  * writes and parses the format.
  */
 export function formatLine(entry: JournalEntry): string {
+  // an entry made with key, status and path first (as sluice makes them) is written as it is
+  const line = JSON.stringify(entry);
+  if (isFastLine(line)) return line;
   const { key, status, path: p, ...rest } = entry;
   return JSON.stringify({ key, status, path: p, ...rest });
 }

@@ -21,6 +21,17 @@ export interface ProcessorItem {
   input?: Record<string, unknown>;
 }
 
+/**
+ * The item a processor gets: the file fields of `from` and `input` (when set). Made field by field
+ * (not spread): a worker makes one per item and fused stage, on the hot path.
+ */
+export function processorItem(from: ProcessorItem, input: Record<string, unknown> | undefined): ProcessorItem {
+  const it: ProcessorItem = { path: from.path, file: from.file, rel: from.rel, size: from.size, mtime_ms: from.mtime_ms };
+  if (from.follow) it.follow = true;
+  if (input) it.input = input;
+  return it;
+}
+
 /** What a processor receives besides the item. */
 export interface ProcessorContext {
   options: Record<string, unknown>;

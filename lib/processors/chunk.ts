@@ -40,7 +40,7 @@ export const spec: ComponentSpec = {
   kind: 'processor',
   name: 'chunk',
   fanOut: true,
-  description: 'Splits text into chunks of about `size` characters that overlap by up to `overlap`, cut at a paragraph, else a sentence, else a word, else a grapheme boundary, and hands each chunk to the next stage as a child item (fan-out): `{index, text, start, end, pages}` (start and end are offsets in the whole text, end exclusive; `pages`, the 1-based pages the chunk covers, when the text has form feeds or comes from a PDF stage; a form feed is a newline in the chunk\'s text). The text is the previous stage\'s `text` (pdf-text without an output dir), else the file at its `text_path` (with one), else the file itself read as UTF-8. Its result is `{chunks, chars}`. It needs a stage after it: alone, every item fails with SLUICE_E_CONFIG.',
+  description: 'Splits text into chunks of about `size` characters that overlap by up to `overlap`, cut at a paragraph, else a sentence, else a word, else a grapheme boundary, and hands each chunk to the next stage as a child item (fan-out): `{index, text, start, end, pages}` (start and end are offsets in the whole text, end exclusive; `pages`, the 1-based pages the chunk covers, when the text has form feeds or comes from a PDF stage; a form feed is a newline in the chunk\'s text). The text is the previous stage\'s `text` (pdf-text without an output dir), else the file at its `text_path` (with one), else the file itself read as UTF-8. Its result is `{chunks, chars}`. As the last stage (or alone), each chunk is a result line of its own (`parent`, `index`).',
   options: checked,
 };
 
@@ -321,7 +321,7 @@ export default async function chunk(item: ProcessorItem, ctx: ProcessorContext):
   const opts = checked.parse(ctx.options);
   const emit = ctx.emit;
   if (!emit) {
-    throw new SluiceError('SLUICE_E_CONFIG', 'chunk hands its chunks to the next stage (fan-out), and nothing comes after it here: add a map stage after it in a pipeline file', { item: item.path });
+    throw new SluiceError('SLUICE_E_CONFIG', 'chunk hands each chunk on as a child item (fan-out), and children have nowhere to go here (a map() stage of the library gives one result per item): run it in a pipeline (sluice run, or run() of the library)', { item: item.path });
   }
   const text = await textOf(item, opts);
   const pages = text.includes('\f') || (item.input !== undefined && Object.hasOwn(item.input, 'pages'));

@@ -10,21 +10,22 @@ import { runErrorStop, type StopReason } from './stop.js';
 // isFastLine; which fields a result puts there, and how `sluice results` turns a line back into
 // the event the run printed, are here, and nowhere else.
 
-/** The output goes into the journal when small, so `sluice results` can rebuild what stdout showed. */
-function journaledOutput(output: Record<string, unknown> | undefined): { output?: Record<string, unknown>; output_omitted?: true } {
-  if (!output) return {};
-  return JSON.stringify(output).length <= MAX_JOURNALED_OUTPUT ? { output } : { output_omitted: true };
-}
-
-/** The journal entry of a finished item. */
+/**
+ * The journal entry of a finished item: one shape for every entry, key, status and path first
+ * (formatLine writes it as it is); a field left undefined is not written. The output goes in when
+ * its JSON is small, so `sluice results` can rebuild what stdout showed.
+ */
 function entryOf(r: ItemResult, at = new Date()): JournalEntry {
+  const { item, output } = r;
+  const small = output !== undefined && JSON.stringify(output).length <= MAX_JOURNALED_OUTPUT;
   return {
-    key: r.item.key!, status: r.status === 'failed' ? 'failed' : 'ok', path: r.item.path, ...(r.item.path_b64 ? { path_b64: r.item.path_b64 } : {}),
-    at: at.toISOString(), ms: r.ms, attempts: r.attempts, ...journaledOutput(r.output),
-    ...(r.outputs ? { outputs: r.outputs } : {}), ...(r.outputs_more ? { outputs_more: r.outputs_more } : {}),
-    ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
-    ...(r.stage ? { stage: r.stage } : {}), ...(r.status === 'filtered' ? { filtered: true as const } : {}),
-    ...(r.item.parent !== undefined ? { parent: r.item.parent, index: r.item.index } : {}), ...(r.children !== undefined ? { children: r.children } : {}),
+    key: item.key!, status: r.status === 'failed' ? 'failed' : 'ok', path: item.path, path_b64: item.path_b64 || undefined,
+    at: at.toISOString(), ms: r.ms, attempts: r.attempts,
+    output: small ? output : undefined, output_omitted: output !== undefined && !small ? true : undefined,
+    outputs: r.outputs, outputs_more: r.outputs_more || undefined,
+    error: r.error ? { code: r.error.code, message: r.error.message } : undefined,
+    stage: r.stage || undefined, filtered: r.status === 'filtered' ? true : undefined,
+    parent: item.parent, index: item.parent !== undefined ? item.index : undefined, children: r.children,
   };
 }
 

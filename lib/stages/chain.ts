@@ -109,7 +109,7 @@ function mapStep(stage: MapStage, group: MapGroup, named: boolean, fan?: FanOutS
       handed = index + 1;
       const parent = r.item.key!;
       const child: ItemResult = {
-        item: { ...r.item, key: childKey(parent, index), parent, index, input: undefined, seq: undefined }, status: 'ok', ms: 0, attempts: 0, output: fields, stage: group.names[last],
+        item: { ...r.item, key: childKey(parent, index), parent, index, input: undefined, seq: undefined }, status: 'ok', ms: 0, attempts: 0, output: fields, stage: named ? group.names[last] : undefined,
       };
       if (fan.isDone(child.item.key!)) return fan.onSkip?.(child);
       fan.fanIn.opened(parent);
@@ -122,7 +122,11 @@ function mapStep(stage: MapStage, group: MapGroup, named: boolean, fan?: FanOutS
       for (let k = 0; k < at; k++) group.counts[k]?.add('ok', stageMs?.[k] ?? 0);
       group.counts[at]?.add(out.status, at === last && !stageMs ? out.ms : stageMs?.[at] ?? 0);
     }
-    const done: ItemResult = { ...out, item: r.item, ms: out.ms + r.ms, ...(named ? { stage: group.names[at] } : {}) };
+    // out is this call's own: amended, not copied
+    const done = out;
+    done.item = r.item;
+    done.ms += r.ms;
+    if (named) done.stage = group.names[at];
     // a stage with more after it: its output recorded, so a rerun starts the item after it
     const rec = records?.();
     if (rec && done.status === 'ok' && done.children === undefined && r.item.parent === undefined) {
@@ -236,9 +240,10 @@ export function groupsOf(stages: readonly ChainStage[], setup: ChainSetup): Grou
     // the first map takes the run's concurrency (-j); a later one its own, else the same
     concurrency: (i === firstMap ? undefined : s.map.concurrency) ?? setup.concurrency,
     outDir: setup.outDir, outputEnospc: setup.outputEnospc,
-    // a map with a stage after it may fan out (its processor gets ctx.emit), unless it is a
-    // built-in that never does (their items go to the workers in batches)
-    fanOut: i < stages.length - 1 && (!isBuiltin(s.map.processor) || !!BUILTIN_PROCESSORS[s.map.processor]!.spec.fanOut),
+    // a built-in that fans out (chunk) always does: last, its children are the results; a module
+    // may when a stage comes after it (its processor gets ctx.emit); other built-ins never do
+    // (their items go to the workers in batches)
+    fanOut: isBuiltin(s.map.processor) ? !!BUILTIN_PROCESSORS[s.map.processor]!.spec.fanOut : i < stages.length - 1,
   });
   const groups: Group[] = [];
   for (let i = 0; i < stages.length; i++) {
@@ -270,11 +275,14 @@ export function groupsOf(stages: readonly ChainStage[], setup: ChainSetup): Grou
 }
 
 /**
- * Whether map stage `b` may run fused after `a`: neither fans out (a's children would skip b;
- * b's could not reach what follows from inside a's task), and the same pool and item settings.
+ * Whether map stage `b` may run fused after `a`: both built-ins, neither fans out (a's children
+ * would skip b; b's could not reach what follows from inside a's task), and the same pool and
+ * item settings. Not a processor module: fused stages are recorded as one, and a user's own
+ * stage is the one whose options change between runs (pdf-text then a module: a change to the
+ * module must not redo pdf-text).
  */
 function fusable(a: MapStageSetup, b: MapStageSetup): boolean {
-  if (a.fanOut || b.fanOut) return false;
+  if (a.fanOut || b.fanOut || !isBuiltin(a.processor) || !isBuiltin(b.processor)) return false;
   const item = (m: MapOptions) => JSON.stringify([m.timeout, m.retries, m.quarantine_after]);
   return poolKey(a) === poolKey(b) && item(a.map) === item(b.map);
 }

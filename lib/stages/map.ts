@@ -5,6 +5,7 @@ import { z } from '../core/zod.js';
 import type { ErrorCode, ErrorInfo } from '../core/errors.js';
 import type { Item } from '../core/item.js';
 import type { ComponentSpec } from '../core/spec.js';
+import { processorItem } from '../core/processor.js';
 import { duration, stageName } from '../core/schema-util.js';
 import { parseDuration } from '../core/duration.js';
 import type { FusedStage, ReplyMessage, TaskMessage } from '../worker/protocol.js';
@@ -90,10 +91,11 @@ export async function processWithRetries(item: Item, attempt: Attempt, retries: 
     // time in the processor when the worker measured it (not the wait for a worker)
     const ms = Math.round(reply.ms ?? performance.now() - start);
     if (reply.type === 'ok') {
-      return {
-        item, status: 'ok', ms, attempts, output: reply.output, ...(reply.outputs ? { outputs: reply.outputs } : {}), ...(reply.outputs_more ? { outputs_more: reply.outputs_more } : {}),
-        ...(reply.children !== undefined ? { children: reply.children } : {}),
-      };
+      const r: ItemResult = { item, status: 'ok', ms, attempts, output: reply.output };
+      if (reply.outputs) r.outputs = reply.outputs;
+      if (reply.outputs_more) r.outputs_more = reply.outputs_more;
+      if (reply.children !== undefined) r.children = reply.children;
+      return r;
     }
     if (reply.error.code === 'SLUICE_E_WORKER_CRASH' || reply.error.code === 'SLUICE_E_WORKER_OOM') kills++;
     if (kills >= quarantineAfter) {
@@ -231,13 +233,13 @@ export class MapStage {
   private readonly timeoutMs: number;
   private ended: Promise<string[]> | undefined;
   /** every task's fixed fields, made once: the pool batches tasks whose processor, options and fused stages are these very objects */
-  private readonly base: Omit<TaskMessage, 'item'>;
+  private readonly base: Omit<TaskMessage, 'item' | 'type'>;
 
   /** `pool`: one shared with other stages whose pool settings are the same (see poolFor); else its own */
   constructor(private readonly s: MapStageSetup, pool?: WorkerPool) {
     this.pool = pool ?? poolFor(s);
     this.timeoutMs = parseDuration(s.map.timeout)!;
-    this.base = { type: 'task', processor: s.processor, options: s.map.options, outDir: s.outDir, ...(s.then?.length ? { then: s.then } : {}) };
+    this.base = { processor: s.processor, options: s.map.options, outDir: s.outDir, then: s.then?.length ? s.then : undefined };
   }
 
   /** The item's result: its upstream failure, or the processor's (retried by cause); children it emits go to `onChild`. */
@@ -258,13 +260,8 @@ export class MapStage {
   }
 
   private task(item: Item): TaskMessage {
-    return {
-      ...this.base,
-      item: {
-        path: item.path, file: item.file, rel: item.rel, size: item.size, mtime_ms: item.mtime_ms,
-        ...(item.follow ? { follow: true } : {}), ...(item.input ? { input: item.input } : {}),
-      },
-    };
+    const { base } = this;
+    return { type: 'task', processor: base.processor, options: base.options, outDir: base.outDir, then: base.then, item: processorItem(item, item.input) };
   }
 
   /**

@@ -3,6 +3,7 @@ import { SluiceError } from '../core/errors.js';
 import { writeOutputFile } from '../core/output.js';
 import { MAX_OUTPUT_NAME_CHARS } from './protocol.js';
 import type { ProcessorContext } from '../core/processor.js';
+import type { ItemDeadline } from './deadline.js';
 
 /**
  * The outputs one item wrote, as its reply carries them to the journal: each name once, relative
@@ -26,20 +27,53 @@ export class OutputNames {
 
   /** The reply's fields: none when nothing was written. */
   fields(): { outputs?: string[]; outputs_more?: number } {
-    return { ...(this.names.length ? { outputs: this.names } : {}), ...(this.more ? { outputs_more: this.more } : {}) };
+    const f: { outputs?: string[]; outputs_more?: number } = {};
+    if (this.names.length) f.outputs = this.names;
+    if (this.more) f.outputs_more = this.more;
+    return f;
   }
 }
 
-/** `faultEnospc`: test-only, outputs whose name contains it fail with ENOSPC (core/faults.ts) */
-export function makeContext(outDir: string | null, options: Record<string, unknown>, display: (abs: string) => string, written?: OutputNames, faultEnospc = ''): ProcessorContext {
-  return {
-    options,
-    hasOutputDir: outDir !== null,
-    async writeOutput(name, data) {
-      if (outDir === null) throw new SluiceError('SLUICE_E_OUTPUT_PATH', 'this run has no output dir (set output.dir or --out)');
-      const target = await writeOutputFile(outDir, name, data, display, faultEnospc);
-      written?.add(path.relative(path.resolve(outDir), target).split(path.sep).join('/'));
-      return display(target);
-    },
-  };
+/**
+ * What a processor gets as `ctx` for one item at one stage. A class, not an object literal made
+ * per call: a worker makes one per item and stage (fused stages too), and its methods and the
+ * `signal` getter live once on the prototype; its own state is private (#), so a processor that
+ * prints ctx sees only what ProcessorContext promises. `signal` is the item's deadline
+ * (worker/deadline.ts), undefined when the stage has no timeout. `faultEnospc` is test-only:
+ * outputs whose name contains it fail with ENOSPC (core/faults.ts).
+ */
+export class ItemContext implements ProcessorContext {
+  readonly hasOutputDir: boolean;
+  emit?: (child: Record<string, unknown>) => Promise<void>;
+  readonly #outDir: string | null;
+  readonly #display: (abs: string) => string;
+  readonly #deadline: ItemDeadline | undefined;
+  readonly #faultEnospc: string;
+  /** the outputs written, made on the first */
+  #written: OutputNames | undefined;
+
+  constructor(readonly options: Record<string, unknown>, outDir: string | null, display: (abs: string) => string, deadline?: ItemDeadline, faultEnospc = '') {
+    this.hasOutputDir = outDir !== null;
+    this.#outDir = outDir;
+    this.#display = display;
+    this.#deadline = deadline;
+    this.#faultEnospc = faultEnospc;
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.#deadline?.signal;
+  }
+
+  async writeOutput(name: string, data: string | Uint8Array): Promise<string> {
+    const outDir = this.#outDir;
+    if (outDir === null) throw new SluiceError('SLUICE_E_OUTPUT_PATH', 'this run has no output dir (set output.dir or --out)');
+    const target = await writeOutputFile(outDir, name, data, this.#display, this.#faultEnospc);
+    (this.#written ??= new OutputNames()).add(path.relative(path.resolve(outDir), target).split(path.sep).join('/'));
+    return this.#display(target);
+  }
+
+  /** What the item wrote through writeOutput (null: nothing). */
+  get written(): OutputNames | null {
+    return this.#written ?? null;
+  }
 }

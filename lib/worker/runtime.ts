@@ -2,7 +2,8 @@
 // which belongs to the NDJSON stream: console and process.stdout are sent to stderr first.
 import { workerData } from 'piscina';
 import { fdLimitError, toErrorInfo, SluiceError, type ErrorInfo } from '../core/errors.js';
-import { makeContext, OutputNames } from './context.js';
+import { ItemContext } from './context.js';
+import { processorItem } from '../core/processor.js';
 import type { BatchMessage, BatchReply, ReplyMessage, TaskMessage, TeardownMessage } from './protocol.js';
 import { loadProcessor, type ProcessorFn } from './load.js';
 import { bindChildTable, setChildSlot } from '../core/child-groups.js';
@@ -101,27 +102,42 @@ export default async function run(task: TaskMessage | BatchMessage | TeardownMes
 /**
  * One item through its task's processor and the stages fused after it (TaskMessage.then), each
  * on the output of the one before; each stage starts the item's clock again (its own timeout).
- * The first failure ends it, saying at which stage.
+ * The first failure ends it, saying at which stage. The replies are the stages' own objects,
+ * amended in place: a fused stage costs its call, not copies of what it returns.
  */
 async function runFused(task: TaskMessage | BatchMessage, item: TaskMessage['item'], index: number): Promise<ReplyMessage> {
   const fanOut = task.type === 'task' && task.fanOut;
-  let reply = await runOne(task.processor, task.options, task.outDir, item, mark(task.slot, index), task.timeoutMs, task.slot, fanOut);
-  if (!task.then?.length) return reply;
-  if (reply.type === 'failed') return { ...reply, stage: 0 };
-  const stageMs = [reply.ms ?? 0];
-  const outputs = new Set(reply.outputs ?? []);
-  let more = reply.outputs_more ?? 0;
-  for (let k = 0; k < task.then.length; k++) {
-    const s = task.then[k]!;
-    const next = await runOne(s.processor, s.options, task.outDir, { ...item, input: (reply as { output: Record<string, unknown> }).output }, mark(task.slot, index), task.timeoutMs, task.slot);
-    const ms = stageMs.reduce((a, b) => a + b, 0) + (next.ms ?? 0);
-    if (next.type === 'failed') return { ...next, ms, stage: k + 1 };
-    stageMs.push(next.ms ?? 0);
-    for (const o of next.outputs ?? []) outputs.add(o);
-    more += next.outputs_more ?? 0;
-    reply = { ...next, ms };
+  const first = await runOne(task.processor, task.options, task.outDir, item, mark(task.slot, index), task.timeoutMs, task.slot, fanOut);
+  const then = task.then;
+  if (!then?.length) return first;
+  if (first.type === 'failed') {
+    first.stage = 0;
+    return first;
   }
-  return { ...reply, stage_ms: stageMs, ...(outputs.size ? { outputs: [...outputs] } : {}), ...(more ? { outputs_more: more } : {}) };
+  let reply = first;
+  let total = first.ms ?? 0;
+  const stageMs = [total];
+  let outputs = first.outputs ? new Set(first.outputs) : null;
+  let more = first.outputs_more ?? 0;
+  for (let k = 0; k < then.length; k++) {
+    const s = then[k]!;
+    const next = await runOne(s.processor, s.options, task.outDir, processorItem(item, reply.output), mark(task.slot, index), task.timeoutMs, task.slot);
+    total += next.ms ?? 0;
+    if (next.type === 'failed') {
+      next.ms = total;
+      next.stage = k + 1;
+      return next;
+    }
+    stageMs.push(next.ms ?? 0);
+    if (next.outputs) for (const o of next.outputs) (outputs ??= new Set()).add(o);
+    more += next.outputs_more ?? 0;
+    reply = next;
+  }
+  reply.ms = total;
+  reply.stage_ms = stageMs;
+  if (outputs) reply.outputs = [...outputs];
+  if (more) reply.outputs_more = more;
+  return reply;
 }
 
 /** Undo the setup of every processor this worker loaded, then wait for the other threads (see TeardownMessage). */
@@ -157,14 +173,6 @@ function mark(slot: number | undefined, index: number): number {
   return now;
 }
 
-/** The item's ctx.signal: it aborts `timeoutMs` after `start`; reading it marks the slot cooperative. */
-function deadlineFor(start: number, timeoutMs: number | undefined, slot: number | undefined): ItemDeadline | undefined {
-  if (!timeoutMs) return undefined;
-  return new ItemDeadline(start + timeoutMs, timeoutMs, () => {
-    if (slot !== undefined && shared?.cooperative) shared.cooperative[slot] = 1;
-  });
-}
-
 /**
  * A promise that a processor, or a library it uses, rejected and nobody awaited belongs to the item
  * in flight: it fails that item, with the code its error gives (as if thrown), instead of killing
@@ -197,53 +205,71 @@ function strayError(reason: unknown): ErrorInfo {
   return { ...info, message: `a promise the processor did not wait for failed: ${info.message}`, retryable: false };
 }
 
+/**
+ * The processor's promise, or the item's failure by a rejection it left unawaited (see
+ * strayRejection), whichever comes first. A processor that returned a plain value is not wrapped.
+ */
+function guarded(out: unknown, fn: ProcessorFn, item: TaskMessage['item']): unknown {
+  if (!(out instanceof Promise)) return out;
+  return new Promise((resolve, reject) => {
+    strayRejection = (reason) => {
+      const meant = classified(fn, reason, item);
+      if (meant !== null) reject(new StrayRejection(meant));
+    };
+    out.then(resolve, reject);
+  });
+}
+
+const display = (p: string) => defaultDisplay(p);
+
+/** Microseconds since `t0` (performance.now()), in ms with three decimals. */
+const since = (t0: number) => Math.round((performance.now() - t0) * 1000) / 1000;
+
+/** One stage of one item: its processor called, with the item's context, its output checked and copied as JSON would carry it. */
 async function runOne(processor: string, options: Record<string, unknown>, outDir: string | null, item: TaskMessage['item'], start: number, timeoutMs?: number, slot?: number, fanOut = false): Promise<ReplyMessage> {
   const t0 = performance.now();
-  const ms = () => Math.round((performance.now() - t0) * 1000) / 1000;
-  const deadline = deadlineFor(start, timeoutMs, slot);
+  // ctx.signal: it aborts `timeoutMs` after `start`; reading it marks the slot cooperative
+  const deadline = timeoutMs
+    ? new ItemDeadline(start + timeoutMs, timeoutMs, () => { if (slot !== undefined && shared?.cooperative) shared.cooperative[slot] = 1; })
+    : undefined;
   let fn: ProcessorFn | undefined;
   let emitter: Emitter | null = null;
-  // a failure, too, is replied only once the children emitted before it are accepted: they are handed on, and must arrive first
-  const failed = async (r: ReplyMessage): Promise<ReplyMessage> => {
-    if (emitter?.sent) await emitter.settle();
-    return r;
-  };
   try {
     fn = loaded.get(processor) ?? await load(processor);
-    const written = new OutputNames();
-    const ctx = makeContext(outDir, options, (p) => defaultDisplay(p), written, shared?.outputEnospc);
-    if (deadline) Object.defineProperty(ctx, 'signal', { get: () => deadline.signal, enumerable: true });
+    const ctx = new ItemContext(options, outDir, display, deadline, shared?.outputEnospc);
     // waiting for the downstream is not working: the pool's clock and the deadline move on by it
-    emitter = fanOut && slot !== undefined && shared?.accepted
-      ? new Emitter(slot, shared.accepted, (waited) => {
+    if (fanOut && slot !== undefined && shared?.accepted) {
+      emitter = new Emitter(slot, shared.accepted, (waited) => {
         if (shared.starts) shared.starts[slot] += waited;
         deadline?.postpone(waited);
-      })
-      : null;
-    if (emitter) ctx.emit = emitter.emit;
-    const stray = new Promise<never>((_resolve, reject) => {
-      strayRejection = (reason) => {
-        const meant = classified(fn, reason, item);
-        if (meant !== null) reject(new StrayRejection(meant));
-      };
-    });
-    const out = await Promise.race([fn(item, ctx), stray]);
+      });
+      ctx.emit = emitter.emit;
+    }
+    const out = await guarded(fn(item, ctx), fn, item);
     // the reply never overtakes a child: every child is accepted first
-    if (emitter?.sent) await Promise.race([emitter.settle(), stray]);
+    if (emitter?.sent) await guarded(emitter.settle(), fn, item);
     const output = out === undefined || out === null ? {} : out;
     if (typeof output !== 'object' || Array.isArray(output)) {
-      return { type: 'failed', error: { code: 'SLUICE_E_PROCESSOR', message: `processor returned ${Array.isArray(output) ? 'an array' : typeof output}, expected an object`, retryable: false }, ms: ms() };
+      return { type: 'failed', error: { code: 'SLUICE_E_PROCESSOR', message: `processor returned ${Array.isArray(output) ? 'an array' : typeof output}, expected an object`, retryable: false }, ms: since(t0) };
     }
     // a result must survive JSON: fail the item here rather than the writer later
-    return { type: 'ok', output: JSON.parse(JSON.stringify(output)) as Record<string, unknown>, ms: ms(), ...written.fields(), ...(emitter && (emitter.sent || fn.fanOut) ? { children: emitter.sent } : {}) };
+    const reply: ReplyMessage & { type: 'ok' } = { type: 'ok', output: JSON.parse(JSON.stringify(output)) as Record<string, unknown>, ms: since(t0) };
+    if (ctx.written) Object.assign(reply, ctx.written.fields());
+    if (emitter && (emitter.sent || fn.fanOut)) reply.children = emitter.sent;
+    return reply;
   } catch (err) {
-    if (err instanceof StrayRejection) return failed({ type: 'failed', error: strayError(err.reason), ms: ms() });
-    const error = toErrorInfo(err);
-    // a processor that stopped because its time was up failed by timeout, whatever it threw
-    if (deadline?.expired && error.code !== 'SLUICE_E_TIMEOUT') {
-      return failed({ type: 'failed', error: { code: 'SLUICE_E_TIMEOUT', message: `${deadline.message}; the processor stopped with ${error.code}: ${error.message}`, retryable: true }, ms: ms() });
+    let r: ReplyMessage;
+    if (err instanceof StrayRejection) r = { type: 'failed', error: strayError(err.reason), ms: since(t0) };
+    else {
+      const error = toErrorInfo(err);
+      // a processor that stopped because its time was up failed by timeout, whatever it threw
+      r = deadline?.expired && error.code !== 'SLUICE_E_TIMEOUT'
+        ? { type: 'failed', error: { code: 'SLUICE_E_TIMEOUT', message: `${deadline.message}; the processor stopped with ${error.code}: ${error.message}`, retryable: true }, ms: since(t0) }
+        : { type: 'failed', error, ms: since(t0) };
     }
-    return failed({ type: 'failed', error, ms: ms() });
+    // a failure, too, is replied only once the children emitted before it are accepted: they are handed on, and must arrive first
+    if (emitter?.sent) await emitter.settle();
+    return r;
   } finally {
     strayRejection = null;
     deadline?.done();

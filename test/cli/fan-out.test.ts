@@ -88,3 +88,23 @@ t.test('a processor that fails after emitting some children: the item fails with
   t.match(results.find((r) => r.parent === undefined), { status: 'failed', error: { code: 'SLUICE_E_PROCESSOR', message: /gave up on a\.txt after 2 children/ } });
   t.equal(readJournal(path.join(dir, '.sluice/p')).length, 3);
 });
+
+t.test('chunk alone (sluice run --processor chunk) prints each chunk as a result line of its own, recorded once: a rerun does nothing', async (t) => {
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'in'));
+  fs.writeFileSync(path.join(dir, 'in', 'a.txt'), 'First paragraph, a sentence or two long.\n\nSecond paragraph, which is about as long.\n\nThird one.\n');
+  fs.writeFileSync(path.join(dir, 'in', 'b.txt'), 'short\n');
+  const run = await sluice(['run', '--input', 'in', '--processor', 'chunk', '--progress', 'none', '--state', 'st'], { cwd: dir });
+  t.equal(run.code, 0, run.stderr);
+  const results = ofType(run.lines, 'result');
+  const a = results.find((r) => r.parent === undefined && (r.path as string).endsWith('a.txt'))!;
+  t.match(a, { status: 'ok', children: 1, output: { chunks: 1 } }, 'the item\'s own line says how many chunks');
+  const kids = results.filter((r) => r.parent !== undefined);
+  t.equal(kids.length, 2, 'one chunk each');
+  t.ok(kids.every((k) => typeof (k.output as { text: string }).text === 'string' && k.stage === undefined), 'a chunk\'s line carries its text, and no stage field (one stage)');
+  t.match(run.lines.at(-1), { ok: 2, failed: 0, children: { ok: 2, failed: 0 } });
+  const again = await sluice(['run', '--input', 'in', '--processor', 'chunk', '--progress', 'none', '--state', 'st'], { cwd: dir });
+  t.equal(again.code, 0, again.stderr);
+  t.same(ofType(again.lines, 'result'), [], 'nothing runs again');
+  t.match(again.lines.at(-1), { ok: 0, skipped: 2 });
+});

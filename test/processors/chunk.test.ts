@@ -376,11 +376,11 @@ t.test('a file far larger than max_chars fails while it is read, not after', asy
   await t.rejects(chunk(fileItem(file), fake({ max_chars: 3_000_000 }).ctx), { code: 'SLUICE_E_TOO_LARGE', message: /passed max_chars 3000000/ });
 });
 
-t.test('without ctx.emit (a single stage), every item fails with a clear SLUICE_E_CONFIG', async (t) => {
+t.test('without ctx.emit (a map() stage of the library), every item fails with a clear SLUICE_E_CONFIG', async (t) => {
   const f = fake();
   delete f.ctx.emit;
   await t.rejects(chunk({ path: 'a.txt', file: '/nonexistent/a.txt', rel: 'a.txt', size: 1, mtime_ms: 1, input: { text: 'some text' } }, f.ctx),
-    { code: 'SLUICE_E_CONFIG', message: /next stage \(fan-out\)/ });
+    { code: 'SLUICE_E_CONFIG', message: /child item \(fan-out\), and children have nowhere to go here/ });
 });
 
 t.test('the processor awaits each emit before making the next chunk (backpressure)', async (t) => {

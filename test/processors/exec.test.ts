@@ -5,15 +5,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import exec, { options as execOptions, spec } from '../../lib/processors/exec.js';
 import { argvFor, compileTemplate, findProgram, placeholderValues, shellArgsFor, type ArgvTemplate, type ShellTemplate } from '../../lib/processors/exec-template.js';
-import { makeContext } from '../../lib/worker/context.js';
+import { ItemContext } from '../../lib/worker/context.js';
 import { check } from '../../lib/core/schema-util.js';
 import { tmpDir } from '../helpers.js';
 import { alive, gone, killAll, pidFrom } from '../support/procs.js';
 
 const argv = (cmd: string, p: string) => argvFor(compileTemplate(cmd, false) as ArgvTemplate, p);
 const item = (file: string, rel = path.basename(file)) => ({ path: file, file, rel, size: 0, mtime_ms: 1 });
-const ctx = (options: Record<string, unknown>, out: string | null = null, signal?: AbortSignal) =>
-  ({ ...makeContext(out, execOptions.parse(options), (p) => p), ...(signal ? { signal } : {}) });
+const ctx = (options: Record<string, unknown>, out: string | null = null, signal?: AbortSignal) => {
+  const c = new ItemContext(execOptions.parse(options), out, (p: string) => p);
+  return { options: c.options, hasOutputDir: c.hasOutputDir, writeOutput: c.writeOutput.bind(c), ...(signal ? { signal } : {}) };
+};
 const failure = (p: Promise<unknown>) => p.then(() => null, (e: { code: string; message: string }) => e);
 
 t.test('placeholders are replaced in each word: {} the path, {.} without its extension, {/} the name, {//} the dir, {/.} the name without extension', async (t) => {

@@ -4,13 +4,13 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import pdfText, { options as pdfTextOptions } from '../../lib/processors/pdf-text.js';
-import { makeContext } from '../../lib/worker/context.js';
+import { ItemContext } from '../../lib/worker/context.js';
 import { FIXTURES } from '../helpers.js';
 import { sameAsPdfjsOnSamples } from '../support/engine-samples.js';
 
 const pdf = (name: string) => path.join(FIXTURES, 'pdf', name);
 const item = (file: string) => ({ path: file, file, rel: path.basename(file), size: fs.statSync(file).size, mtime_ms: 1 });
-const ctx = (options: Record<string, unknown> = {}) => makeContext(null, pdfTextOptions.parse(options), (p) => p);
+const ctx = (options: Record<string, unknown> = {}) => new ItemContext(pdfTextOptions.parse(options), null, (p: string) => p);
 const failure = (p: Promise<unknown>) => p.then(() => null, (e: { code: string; message: string }) => e);
 
 t.test('engine pdfium: the same result fields as pdfjs, and the words pdfjs finds in each sample', async (t) => {
@@ -53,7 +53,8 @@ t.test('engine pdfium: a PDF that needs more heap than max_heap_mb is SLUICE_E_W
 t.test('engine pdfium: a stopped item ends at the next page with the signal\'s reason', async (t) => {
   const ac = new AbortController();
   ac.abort(new Error('stop here'));
-  const c = { ...ctx({ engine: 'pdfium' }), signal: ac.signal };
+  const base = ctx({ engine: 'pdfium' });
+  const c = { options: base.options, hasOutputDir: base.hasOutputDir, writeOutput: base.writeOutput.bind(base), signal: ac.signal };
   await t.rejects(pdfText(item(pdf('good.pdf')), c), { message: 'stop here' });
   const again = await pdfText(item(pdf('good.pdf')), ctx({ engine: 'pdfium' }));
   t.equal(again.pages, 2, 'the instance is still good');

@@ -6,14 +6,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pdfText, { options as pdfTextOptions } from '../../lib/processors/pdf-text.js';
 import { findProgram } from '../../lib/processors/exec-template.js';
-import { makeContext } from '../../lib/worker/context.js';
+import { ItemContext } from '../../lib/worker/context.js';
 import { FIXTURES, ofType, sluice, tmpDir } from '../helpers.js';
 import { alive, gone, pidFrom } from '../support/procs.js';
 import { sameAsPdfjsOnSamples } from '../support/engine-samples.js';
 
 const pdf = (name: string) => path.join(FIXTURES, 'pdf', name);
 const item = (file: string) => ({ path: file, file, rel: path.basename(file), size: fs.statSync(file).size, mtime_ms: 1 });
-const ctx = (options: Record<string, unknown> = {}) => makeContext(null, pdfTextOptions.parse(options), (p) => p);
+const ctx = (options: Record<string, unknown> = {}) => new ItemContext(pdfTextOptions.parse(options), null, (p: string) => p);
 
 t.test('pdftotext is installed for these tests (apt-get install poppler-utils)', async (t) => {
   t.ok(findProgram('pdftotext'), 'pdftotext on PATH');

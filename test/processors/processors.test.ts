@@ -7,14 +7,14 @@ import pdfText, { options as pdfTextOptions } from '../../lib/processors/pdf-tex
 import pdfInfo from '../../lib/processors/pdf-info.js';
 import sha256 from '../../lib/processors/sha256.js';
 import noop from '../../lib/processors/noop.js';
-import { makeContext } from '../../lib/worker/context.js';
+import { ItemContext } from '../../lib/worker/context.js';
 import { spawnSync } from 'node:child_process';
 import { BIN, FIXTURES, SAMPLES, tmpDir } from '../helpers.js';
 
 const pdf = (name: string) => path.join(FIXTURES, 'pdf', name);
 const item = (file: string) => ({ path: file, file, rel: path.basename(file), size: fs.statSync(file).size, mtime_ms: 1 });
 const samplePdfs = () => fs.readdirSync(SAMPLES, { recursive: true }).map(String).filter((f) => f.endsWith('.pdf'));
-const ctx = (options: Record<string, unknown> = {}, out: string | null = null) => makeContext(out, pdfTextOptions.parse(options), (p) => p);
+const ctx = (options: Record<string, unknown> = {}, out: string | null = null) => new ItemContext(pdfTextOptions.parse(options), out, (p: string) => p);
 /** The engines that run inside the worker; pdftotext has tests of its own. */
 const IN_PROCESS = ['pdfium', 'pdfjs'] as const;
 

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pdfText, { options as pdfTextOptions } from '../../lib/processors/pdf-text.js';
-import { makeContext } from '../../lib/worker/context.js';
+import { ItemContext } from '../../lib/worker/context.js';
 import { SAMPLES } from '../helpers.js';
 
 interface Asserts {
@@ -19,7 +19,7 @@ export async function sameAsPdfjsOnSamples(t: Asserts, engine: string, more?: (t
   const samples = fs.readdirSync(SAMPLES).filter((f) => f.endsWith('.pdf')).map((f) => path.join(SAMPLES, f));
   t.ok(samples.length >= 10, `${samples.length} samples`);
   const run = (file: string, e: string) => pdfText({ path: file, file, rel: path.basename(file), size: fs.statSync(file).size, mtime_ms: 1 },
-    makeContext(null, pdfTextOptions.parse({ engine: e }), (p) => p));
+    new ItemContext(pdfTextOptions.parse({ engine: e }), null, (p: string) => p));
   for (const f of samples) {
     const a = await run(f, 'pdfjs');
     const b = await run(f, engine);

@@ -2,18 +2,18 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { makeContext, OutputNames } from '../../lib/worker/context.js';
+import { ItemContext, OutputNames } from '../../lib/worker/context.js';
 import { MAX_OUTPUT_NAME_CHARS, isReply } from '../../lib/worker/protocol.js';
 import { tmpDir } from '../helpers.js';
 
 t.test('writeOutput records each name an item wrote once, relative to the output dir with / separators', async (t) => {
   const out = tmpDir();
-  const names = new OutputNames();
-  const ctx = makeContext(out, {}, (p) => p, names);
+  const ctx = new ItemContext({}, out, (p: string) => p);
+  t.equal(ctx.written, null, 'nothing written yet');
   await ctx.writeOutput('a.txt', 'a');
   await ctx.writeOutput('sub/dir/b.txt', 'b');
   await ctx.writeOutput('a.txt', 'again');
-  t.same(names.fields(), { outputs: ['a.txt', 'sub/dir/b.txt'] });
+  t.same(ctx.written!.fields(), { outputs: ['a.txt', 'sub/dir/b.txt'] });
   t.equal(fs.readFileSync(path.join(out, 'sub/dir/b.txt'), 'utf8'), 'b');
   t.same(new OutputNames().fields(), {}, 'an item that wrote nothing carries no field');
 });
