@@ -416,6 +416,15 @@ export class Journal {
    */
   async compactIfWorthIt(signal?: AbortSignal): Promise<{ before: number; after: number } | null> {
     if (this.superseded * 2 <= this.lines || signal?.aborted) return null;
+    return this.rewrite(signal);
+  }
+
+  /**
+   * Rewrite the journal with the latest line of each key that `keep` keeps (all, by default), the
+   * same way: atomic, an abort leaves it as it was. Call after close().
+   */
+  async rewrite(signal?: AbortSignal, keep?: (l: LatestLine) => boolean): Promise<{ before: number; after: number } | null> {
+    if (signal?.aborted) return null;
     let tmp: string;
     let out: fsp.FileHandle;
     try {
@@ -429,9 +438,10 @@ export class Journal {
     let renamed = false;
     try {
       let buf: string[] = [];
-      for await (const { line } of latestLines(this.file)) {
+      for await (const l of latestLines(this.file)) {
         if (signal?.aborted) return null;
-        buf.push(line);
+        if (keep && !keep(l)) continue;
+        buf.push(l.line);
         after++;
         if (buf.length >= 4096) { await out.writeFile(buf.join('\n') + '\n'); buf = []; }
       }

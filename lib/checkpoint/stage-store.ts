@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { writeOutputFile } from '../core/output.js';
 import { promises as fsp } from 'node:fs';
-import { Journal, MAX_JOURNALED_OUTPUT, type JournalOptions } from './journal.js';
+import { Journal, MAX_JOURNALED_OUTPUT, latestLines, type JournalEntry, type JournalOptions } from './journal.js';
+import { KeySet } from './keyset.js';
 import { STAGE_OUTPUTS_DIR, STAGES_FILE } from './files.js';
 
 /**
@@ -65,6 +66,47 @@ export class StageStore {
 
   close(): Promise<void> {
     return this.journal.close();
+  }
+
+  /**
+   * Drop the records no run can start from any more (`live` says which can: the record's stage,
+   * and every stage before it, as the pipeline has them now), and their output files, when they
+   * are half of the file or more: after a change to a stage's options, its old records (and
+   * those after it) are never matched again, and would otherwise stay for good. Atomic as the
+   * item journal's compaction; what it keeps in memory is a table of the live records that have
+   * an output file. Call after close().
+   */
+  async compact(live: (e: JournalEntry) => boolean, signal?: AbortSignal): Promise<{ before: number; after: number; files: number } | null> {
+    const file = path.join(this.dir, STAGES_FILE);
+    let total = 0;
+    let stale = 0;
+    for await (const l of latestLines(file)) {
+      if (signal?.aborted) return null;
+      total++;
+      const e = l.entry;
+      if (!e || !live(e)) stale++;
+    }
+    if (!stale || stale * 2 < total) return null;
+    const withFile = new KeySet();
+    const r = await this.journal.rewrite(signal, (l) => {
+      const e = l.entry;
+      if (!e || !live(e)) return false;
+      if (e.output_omitted) withFile.set(e.key, 1);
+      return true;
+    });
+    if (!r) return null;
+    // output files of records gone: the lines that named them are, so nothing reads them now
+    let files = 0;
+    const outputs = path.join(this.dir, STAGE_OUTPUTS_DIR);
+    for (const sub of await fsp.readdir(outputs).catch(() => [] as string[])) {
+      for (const name of await fsp.readdir(path.join(outputs, sub)).catch(() => [] as string[])) {
+        const key = name.slice(0, -'.json'.length);
+        if (!name.endsWith('.json') || !KeySet.isKey(key) || withFile.has(key)) continue;
+        await fsp.rm(path.join(outputs, sub, name), { force: true });
+        files++;
+      }
+    }
+    return { ...r, files };
   }
 
   private fileOf(key: string): string {

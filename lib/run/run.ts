@@ -171,6 +171,8 @@ interface Ran {
   memoryKills: number;
   events: EventSink;
   ticker: ProgressTicker;
+  /** the stage records (pipelines of several stages), closed */
+  stageStore: StageStore | null;
 }
 
 async function runWith(s: RunSetup): Promise<RunOutcome> {
@@ -327,7 +329,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
     await stageStore?.close().catch((err: unknown) => { fatal ??= err as SluiceError; });
     await journal.close().catch((err: unknown) => { fatal ??= err as SluiceError; });
   }
-  return finish(s, { journal, stats, stopper, fatal, inputErrors, workersAtEnd, memoryKills, events, ticker });
+  return finish(s, { journal, stats, stopper, fatal, inputErrors, workersAtEnd, memoryKills, events, ticker, stageStore });
 }
 
 /** --max-items and the stop: what passes from the source to the map (and, with --keep-order, its place in line). */
@@ -366,6 +368,15 @@ async function finish(s: RunSetup, r: Ran): Promise<RunOutcome> {
       if (c) say(`sluice: journal compacted: ${c.before} lines -> ${c.after}`);
     } catch (err) {
       say(`sluice: journal not compacted (kept as it was): ${(err as Error).message}`);
+    }
+    // a stage changed: the records of its old options (and after) are never matched again
+    if (r.stageStore && s.configChanged) {
+      try {
+        const c = await r.stageStore.compact((e) => s.chain.isLiveRecord(e), o.stop);
+        if (c) say(`sluice: stage records compacted: ${c.before} -> ${c.after} (${c.files} output file(s) removed)`);
+      } catch (err) {
+        say(`sluice: stage records not compacted (kept as they were): ${(err as Error).message}`);
+      }
     }
   }
   // the stop listener is gone once the pipeline ends: a signal after that is seen here

@@ -375,6 +375,14 @@ export class Chain {
     this.records = { store, fingerprints };
   }
 
+  /** Whether a stage record (as read back from the store) is one a run of this chain can start from: its stage is recorded here, and its key is the one this chain's fingerprints give its item. */
+  isLiveRecord(e: { key: string; of?: string; stage?: string }): boolean {
+    const rec = this.records;
+    if (!rec || !e.of || !e.stage) return false;
+    const at = this.stages.findIndex((s) => s.name === e.stage);
+    return this.boundaries.includes(at) && stageKey(e.of, rec.fingerprints[at]!) === e.key;
+  }
+
   /**
    * Where an item starts: after the last stage an earlier run recorded for it, with that stage's
    * output, or at the first stage (a record whose output cannot be read back does not count).

@@ -189,12 +189,15 @@ export class WorkerPool {
     const { opts } = this;
     const pool = new Piscina<TaskMessage | BatchMessage, unknown>({
       filename: RUNTIME,
-      minThreads: opts.concurrency,
+      // threads start as tasks need them (piscina adds one while tasks wait, up to maxThreads): a
+      // run of a few items boots one, not one per core; once started, a thread stays until close
+      // (it holds its processor's setup, which teardown undoes on every thread)
+      minThreads: 1,
       maxThreads: opts.concurrency,
       concurrentTasksPerWorker: 1,
-      idleTimeout: 60_000,
-      // one task running and one waiting per worker (see `starts`); a longer queue would only hide a bug
-      maxQueue: opts.concurrency,
+      idleTimeout: Infinity,
+      // what the pool hands piscina at most (see `starts`): while threads are still starting, all of it may wait
+      maxQueue: this.capacity,
       resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb, maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
       workerData: { starts: this.starts, current: this.current, booted: this.booted, halt: this.halt, preload: opts.preload, preloadOptions: opts.preloadOptions, children: this.groups.table, cooperative: this.cooperative, outputEnospc: opts.outputEnospc, accepted: this.accepted },
       // without require(esm): see threadExecArgv

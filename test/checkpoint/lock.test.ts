@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Lock } from '../../lib/checkpoint/lock.js';
-import { BIN, FIXTURES, ROOT, makeTree, sluice, tmpDir } from '../helpers.js';
+import { BIN, FIXTURES, ROOT, makeTree, sluice, tmpDir, node } from '../helpers.js';
 
 t.test('a second holder is refused with the first one\'s pid', async (t) => {
   const dir = tmpDir();
@@ -199,7 +199,7 @@ t.test('a FIFO at the lock path: the run exits 3 at once naming it, instead of h
   fs.mkdirSync(path.join(dir, 'st'));
   const mk = spawnSync('mkfifo', [path.join(dir, 'st/lock')]);
   t.equal(mk.status, 0, 'mkfifo');
-  const child = spawn(process.execPath, [BIN, 'run', '--input', 'in', '--processor', 'noop', '--state', 'st'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(...node([BIN, 'run', '--input', 'in', '--processor', 'noop', '--state', 'st']), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => child.kill('SIGKILL'));
   const r = await ended(child);
   t.equal(r.code, 3, 'exit 3 (null: it hung and was killed)');

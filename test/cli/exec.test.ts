@@ -3,7 +3,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { BIN, FIXTURES, exitWithin, ofType, quietEnv, readJournal, sluice, tmpDir, track } from '../helpers.js';
+import { BIN, FIXTURES, exitWithin, ofType, quietEnv, readJournal, sluice, tmpDir, track, node } from '../helpers.js';
 import { gone, killAll, pidFrom } from '../support/procs.js';
 
 const results = (lines: Record<string, any>[]) => ofType(lines, 'result');
@@ -120,7 +120,7 @@ for (const twice of [false, true]) {
     for (const n of ['a', 'b']) fs.writeFileSync(path.join(dir, 'in', n), n);
     const seen: number[] = [];
     t.teardown(() => killAll(seen));
-    const child = track(spawn(process.execPath, [BIN, 'run', '--input', 'in', '--exec', grandchildCmd(pids), '-j', '2', '--grace', twice ? '60s' : '300ms', '--state', 'st', '--progress', 'none'],
+    const child = track(spawn(...node([BIN, 'run', '--input', 'in', '--exec', grandchildCmd(pids), '-j', '2', '--grace', twice ? '60s' : '300ms', '--state', 'st', '--progress', 'none']),
       { cwd: dir, env: quietEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
     let err = '';
     child.stderr!.on('data', (d) => (err += d));

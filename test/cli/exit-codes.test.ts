@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { ERROR_CODES } from '../../lib/core/errors.js';
-import { BIN, FIXTURES, ROOT, exitWithin, readJournal, sluice, tmpDir, track } from '../helpers.js';
+import { BIN, FIXTURES, ROOT, exitWithin, readJournal, sluice, tmpDir, track, node } from '../helpers.js';
 
 function tree(n: number): string {
   const dir = tmpDir();
@@ -16,7 +16,7 @@ function tree(n: number): string {
 
 t.test('SIGTERM lets the items in flight finish, saves the checkpoint and exits 143', async (t) => {
   const dir = tree(20);
-  const child = track(spawn(process.execPath, [BIN, 'run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/slow.mjs'), '--state', 'st', '--progress', 'none', '-j', '1', '-O', 'ms=300'], { cwd: dir }));
+  const child = track(spawn(...node([BIN, 'run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/slow.mjs'), '--state', 'st', '--progress', 'none', '-j', '1', '-O', 'ms=300']), { cwd: dir }));
   const exited = exitWithin(child, 120_000);
   let out = '';
   await new Promise<void>((resolve) => {

@@ -3,7 +3,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { BIN, FIXTURES, NO_DAC_OVERRIDE, exitWithin, ofType, readJournal, sluice, tmpDir, track } from '../helpers.js';
+import { BIN, FIXTURES, NO_DAC_OVERRIDE, exitWithin, ofType, readJournal, sluice, tmpDir, track, node } from '../helpers.js';
 
 const byName = (lines: Record<string, any>[]) => Object.fromEntries(ofType(lines, 'result').map((r) => [path.basename(r.path), r]));
 
@@ -91,7 +91,7 @@ t.test('SIGINT with items that outlast the grace period: they are stopped, not r
   fs.mkdirSync(path.join(dir, 'in'));
   for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(dir, 'in', `f${i}.txt`), String(i));
   const args = ['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/slow.mjs'), '--state', 'st', '-j', '2', '--grace', '500ms'];
-  const child = track(spawn(process.execPath, [BIN, ...args, '--progress', 'ndjson', '--progress-interval', '100ms', '--set', 'stages[1].map.options.ms=60000'], { cwd: dir }));
+  const child = track(spawn(...node([BIN, ...args, '--progress', 'ndjson', '--progress-interval', '100ms', '--set', 'stages[1].map.options.ms=60000']), { cwd: dir }));
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => (err += d));
@@ -191,8 +191,8 @@ t.test('a second SIGINT quits at once; the journal stays valid', async (t) => {
   for (let i = 0; i < 30; i++) fs.writeFileSync(path.join(dir, 'in', `f${String(i).padStart(2, '0')}.txt`), String(i));
   // items of 1.5 s: after the first SIGINT the run waits for the two in flight, so the second
   // one, sent as soon as the first is acknowledged on stderr, lands while it waits
-  const child = track(spawn(process.execPath, [BIN, 'run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/slow.mjs'), '--state', 'st', '--progress', 'none', '-j', '2',
-    '--set', 'stages[1].map.options.ms=1500'], { cwd: dir }));
+  const child = track(spawn(...node([BIN, 'run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/slow.mjs'), '--state', 'st', '--progress', 'none', '-j', '2',
+    '--set', 'stages[1].map.options.ms=1500']), { cwd: dir }));
   const exited = exitWithin(child, 120_000);
   let out = '';
   let err = '';

@@ -4,7 +4,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { BIN, FIXTURES, SAMPLES, exitWithin, ofType, sluice, tmpDir, track } from '../helpers.js';
+import { BIN, FIXTURES, SAMPLES, exitWithin, ofType, sluice, tmpDir, track, node } from '../helpers.js';
 
 function folder(): string {
   const dir = tmpDir();
@@ -98,8 +98,8 @@ t.test('the SIGINT message starts on its own line only on a terminal', async (t)
   const dir = tmpDir();
   fs.mkdirSync(path.join(dir, 'in'));
   for (let i = 0; i < 6; i++) fs.writeFileSync(path.join(dir, 'in', `f${i}.txt`), String(i));
-  const child = track(spawn(process.execPath, [BIN, 'run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/slow.mjs'), '--state', 'st', '--progress', 'none', '-j', '1',
-    '--set', 'stages[1].map.options.ms=500'], { cwd: dir }));
+  const child = track(spawn(...node([BIN, 'run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/slow.mjs'), '--state', 'st', '--progress', 'none', '-j', '1',
+    '--set', 'stages[1].map.options.ms=500']), { cwd: dir }));
   const exited = exitWithin(child, 120_000);
   let out = '';
   let err = '';

@@ -3,14 +3,14 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { BIN, FIXTURES, SAMPLES, ofType, readJournal, sluice, tmpDir } from '../helpers.js';
+import { BIN, FIXTURES, SAMPLES, ofType, readJournal, sluice, tmpDir, node } from '../helpers.js';
 
 const SWAP = path.join(FIXTURES, 'processors/swap-in.mjs');
 
 /** Run sluice, killed (SIGKILL) if it has not ended after `boundMs`: a bound the test waits for, not a speed. */
 function bounded(args: string[], cwd: string, boundMs: number) {
   return new Promise<{ code: number | null; ended: boolean; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(...node([BIN, ...args]), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -74,8 +74,8 @@ t.test('two SIGINTs exit at once even with a worker stuck in a read that never r
   const dir = tmpDir();
   fs.mkdirSync(path.join(dir, 'in'));
   for (const f of ['a-stuck.txt', 'b.txt']) fs.writeFileSync(path.join(dir, 'in', f), f);
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/stuck-read.mjs'),
-    '--state', 'st', '--progress', 'none', '-j', '1', '--grace', '60s'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(...node([BIN, 'run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/stuck-read.mjs'),
+    '--state', 'st', '--progress', 'none', '-j', '1', '--grace', '60s']), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => { child.kill('SIGKILL'); });
   let err = '';
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));

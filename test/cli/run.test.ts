@@ -2,7 +2,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { BIN, FIXTURES, ROOT, SAMPLES, makeTree, ofType, readJournal, sluice, tmpDir, track } from '../helpers.js';
+import { BIN, FIXTURES, ROOT, SAMPLES, makeTree, ofType, readJournal, sluice, tmpDir, track, node } from '../helpers.js';
 
 const slow = path.join(FIXTURES, 'processors/slow.mjs');
 
@@ -161,7 +161,7 @@ t.test('| head -1 ends the run quietly; the checkpoint stays consistent and the 
 t.test('SIGINT: in-flight items finish, checkpoint and report are saved, exit 130', async (t) => {
   const dir = tmpDir();
   makeTree(path.join(dir, 'in'), 300, 100);
-  const child = track(spawn(process.execPath, [BIN, 'run', '--input', 'in', '--processor', slow, '--set', 'stages[1].map.options.ms=20', '-j', '2', '--state', 'st'], { cwd: dir }));
+  const child = track(spawn(...node([BIN, 'run', '--input', 'in', '--processor', slow, '--set', 'stages[1].map.options.ms=20', '-j', '2', '--state', 'st']), { cwd: dir }));
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => (err += d));

@@ -81,3 +81,22 @@ t.test('sluice plan says per stage how many items would run it, after the stages
   const real = await sluice(['run', 'p.yaml', '--progress', 'none', '--set', 'stages[two].map.options.extra=1'], { cwd: dir });
   t.same((real.lines.at(-1)!.stages as { in: number }[]).map((s) => s.in), planned.stages.map((s: { run: number }) => s.run), 'the run does what the plan said');
 });
+
+t.test('after a change to a stage, the records of its old options go, with their output files, once they are half the records; the new ones still serve', async (t) => {
+  const dir = setup(4, { two: ', big: 10000' });
+  const state = path.join(dir, '.sluice/p');
+  const lines = () => fs.readFileSync(path.join(state, 'stages.ndjson'), 'utf8').trim().split('\n').length;
+  const files = () => fs.readdirSync(path.join(state, 'stage-outputs'), { recursive: true }).filter((f) => String(f).endsWith('.json')).length;
+  t.equal((await sluice(['run', 'p.yaml', '--progress', 'none'], { cwd: dir })).code, 0);
+  t.same([lines(), files()], [8, 4], 'stages one and two recorded for 4 items; two\'s outputs in files');
+  calls(dir);
+  const changed = await sluice(['run', 'p.yaml', '--progress', 'none', '--set', 'stages[one].map.options.extra=1'], { cwd: dir });
+  t.equal(changed.code, 0, changed.stderr);
+  t.same(calls(dir), { one: 4, two: 4, three: 4 });
+  t.match(changed.stderr, /stage records compacted: 16 -> 8 \(4 output file\(s\) removed\)/);
+  t.same([lines(), files()], [8, 4], 'only the records of the options in force, and their files');
+  const later = await sluice(['run', 'p.yaml', '--progress', 'none', '--set', 'stages[one].map.options.extra=1', '--set', 'stages[three].map.options.extra=1'], { cwd: dir });
+  t.equal(later.code, 0, later.stderr);
+  t.same(calls(dir), { one: 0, two: 0, three: 4 }, 'the records kept still start each item at stage 3');
+  t.notMatch(later.stderr, /compacted/, 'a change to the last stage leaves every record in use: nothing to compact');
+});

@@ -9,7 +9,7 @@ import sha256 from '../../lib/processors/sha256.js';
 import noop from '../../lib/processors/noop.js';
 import { ItemContext } from '../../lib/worker/context.js';
 import { spawnSync } from 'node:child_process';
-import { BIN, FIXTURES, SAMPLES, tmpDir } from '../helpers.js';
+import { BIN, FIXTURES, SAMPLES, tmpDir, node } from '../helpers.js';
 
 const pdf = (name: string) => path.join(FIXTURES, 'pdf', name);
 const item = (file: string) => ({ path: file, file, rel: path.basename(file), size: fs.statSync(file).size, mtime_ms: 1 });
@@ -146,7 +146,7 @@ t.test('CVE-2024-4367: a FontMatrix carrying JavaScript never runs', async (t) =
   t.equal(g.sluicePwned, undefined, 'no global set in-process');
   const dir = tmpDir();
   fs.copyFileSync(file, path.join(dir, 'cve.pdf'));
-  const r = spawnSync(process.execPath, [BIN, 'run', '--input', dir, '--processor', 'pdf-text', '-O', 'engine=pdfjs', '--state', path.join(dir, 'st'), '--progress', 'none'], { encoding: 'utf8' });
+  const r = spawnSync(...node([BIN, 'run', '--input', dir, '--processor', 'pdf-text', '-O', 'engine=pdfjs', '--state', path.join(dir, 'st'), '--progress', 'none']), { encoding: 'utf8' });
   t.equal(r.status, 0, r.stderr);
   t.notOk(fs.existsSync(canary), 'no file written, in-process or in a worker');
 });

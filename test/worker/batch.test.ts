@@ -48,7 +48,7 @@ t.test('a crash inside a batch fails the item it was on; the rest are done again
   t.same(failed.map(([n]) => n).sort(), names.filter((n) => n.endsWith('-crash')).sort(), 'exactly the crashing items failed');
   t.ok(failed.every(([, r]) => r.type === 'failed' && r.error.code === 'SLUICE_E_WORKER_CRASH'));
   t.ok(pool.tasks < 1500 / 4, `batched: ${pool.tasks} tasks`);
-  t.equal(pool.threads, 2);
+  t.ok(pool.threads >= 1 && pool.threads <= 2, `each crashed worker replaced as tasks needed one, never more than the concurrency: ${pool.threads}`);
 });
 
 t.test('a hang inside a batch times out that item only, timed from its own start', async (t) => {

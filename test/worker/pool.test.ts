@@ -91,18 +91,29 @@ t.test('a throw from a timer, a non-Error rejection and a full JS heap each fail
   t.equal(pool.threads, 2, 'back to full strength');
 });
 
-t.test('workers load a preloaded processor module while they boot, before any task', async (t) => {
+t.test('a worker loads a preloaded processor module while it boots, before any task; a pool starts one worker and adds the others as tasks wait', async (t) => {
   // piscina parks an idle worker in a synchronous Atomics.wait: an import left running in the
   // background stalled until the first task (a custom processor's run started 3 s late)
   const pool = new WorkerPool({ concurrency: 2, maxMemoryMb: 256, preload: proc('throws.mjs') });
   t.teardown(() => pool.close());
   pool.warm();
-  const until = Date.now() + 20_000;
-  while (pool.ready < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-  t.equal(pool.ready, 2, 'both workers up with the processor loaded, no task given');
+  const up = async (n: number) => {
+    const until = Date.now() + 20_000;
+    while (pool.ready < n && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  };
+  await up(1);
+  t.equal(pool.ready, 1, 'one worker up with the processor loaded, no task given');
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(pool.threads, 1, 'and only one: a run of a few items boots one thread');
   t.equal(pool.busy, 0);
   const r = await pool.run(task(proc('throws.mjs'), 'good.pdf'), 10_000);
   t.equal(r.type, 'ok');
+  // tasks waiting: the second worker starts, and loads the processor as it boots
+  const slow = Array.from({ length: 4 }, (_, i) => pool.run({ ...task(proc('slow.mjs'), `s${i}`), options: { ms: 500 } }, 10_000));
+  await up(2);
+  t.equal(pool.ready, 2, 'the second worker up');
+  t.equal(pool.threads, 2, 'never more than the concurrency');
+  t.ok((await Promise.all(slow)).every((x) => x.type === 'ok'));
 });
 
 t.test('closing a pool with batches queued and in flight ends every item, each as done or SLUICE_E_ABORTED, without spinning', async (t) => {
