@@ -107,8 +107,8 @@ export default async function run(task: TaskMessage | BatchMessage | TeardownMes
  */
 async function runFused(task: TaskMessage | BatchMessage, item: TaskMessage['item'], index: number): Promise<ReplyMessage> {
   const fanOut = task.type === 'task' && task.fanOut;
-  const first = await runOne(task.processor, task.options, task.outDir, item, mark(task.slot, index), task.timeoutMs, task.slot, fanOut);
   const then = task.then;
+  const first = await runOne(task.processor, task.options, task.outDir, item, mark(task.slot, index), task.timeoutMs, task.slot, fanOut, !then?.length);
   if (!then?.length) return first;
   if (first.type === 'failed') {
     first.stage = 0;
@@ -121,7 +121,7 @@ async function runFused(task: TaskMessage | BatchMessage, item: TaskMessage['ite
   let more = first.outputs_more ?? 0;
   for (let k = 0; k < then.length; k++) {
     const s = then[k]!;
-    const next = await runOne(s.processor, s.options, task.outDir, processorItem(item, reply.output), mark(task.slot, index), task.timeoutMs, task.slot);
+    const next = await runOne(s.processor, s.options, task.outDir, processorItem(item, reply.output), mark(task.slot, index), task.timeoutMs, task.slot, false, k === then.length - 1);
     total += next.ms ?? 0;
     if (next.type === 'failed') {
       next.ms = total;
@@ -225,8 +225,13 @@ const display = (p: string) => defaultDisplay(p);
 /** Microseconds since `t0` (performance.now()), in ms with three decimals. */
 const since = (t0: number) => Math.round((performance.now() - t0) * 1000) / 1000;
 
-/** One stage of one item: its processor called, with the item's context, its output checked and copied as JSON would carry it. */
-async function runOne(processor: string, options: Record<string, unknown>, outDir: string | null, item: TaskMessage['item'], start: number, timeoutMs?: number, slot?: number, fanOut = false): Promise<ReplyMessage> {
+/**
+ * One stage of one item: its processor called, with the item's context, its output checked and,
+ * when it leaves the worker (`leaves`: the task's last stage), copied as JSON would carry it. A
+ * stage fused before another hands its output on as it is: fused stages are built-ins, whose
+ * outputs are plain JSON already.
+ */
+async function runOne(processor: string, options: Record<string, unknown>, outDir: string | null, item: TaskMessage['item'], start: number, timeoutMs?: number, slot?: number, fanOut = false, leaves = true): Promise<ReplyMessage> {
   const t0 = performance.now();
   // ctx.signal: it aborts `timeoutMs` after `start`; reading it marks the slot cooperative
   const deadline = timeoutMs
@@ -253,7 +258,7 @@ async function runOne(processor: string, options: Record<string, unknown>, outDi
       return { type: 'failed', error: { code: 'SLUICE_E_PROCESSOR', message: `processor returned ${Array.isArray(output) ? 'an array' : typeof output}, expected an object`, retryable: false }, ms: since(t0) };
     }
     // a result must survive JSON: fail the item here rather than the writer later
-    const reply: ReplyMessage & { type: 'ok' } = { type: 'ok', output: JSON.parse(JSON.stringify(output)) as Record<string, unknown>, ms: since(t0) };
+    const reply: ReplyMessage & { type: 'ok' } = { type: 'ok', output: leaves ? JSON.parse(JSON.stringify(output)) as Record<string, unknown> : output as Record<string, unknown>, ms: since(t0) };
     if (ctx.written) Object.assign(reply, ctx.written.fields());
     if (emitter && (emitter.sent || fn.fanOut)) reply.children = emitter.sent;
     return reply;
