@@ -116,7 +116,7 @@ function mapStep(stage: MapStage, group: MapGroup, named: boolean, fan?: FanOutS
       await push(child);
     });
     const { r: out, stageMs, failedAt } = await stage.processFused(item, onChild || undefined);
-    // where it ended: the stage that failed (a worker lost in fused stages: the first of them), else the last
+    // where it ended: the stage that failed (the worker says which, even when it was lost there), else the last
     const at = out.status === 'failed' ? Math.min(failedAt ?? 0, last) : last;
     if (group.counts) {
       for (let k = 0; k < at; k++) group.counts[k]?.add('ok', stageMs?.[k] ?? 0);

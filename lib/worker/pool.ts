@@ -93,6 +93,8 @@ export class WorkerPool {
   private readonly starts: Float64Array;
   /** index, within its batch, of the item a slot's worker is on */
   private readonly current: Int32Array;
+  /** which of its fused stages (TaskMessage.then; 0 = the first) a slot's item is at: a worker lost there fails the item at that stage */
+  private readonly stageAt: Int32Array;
   private readonly freeSlots: number[];
   /** per slot: the process group of the command its item runs, killed before its worker is stopped (child-groups.ts) */
   private readonly groups: ChildGroups;
@@ -144,6 +146,7 @@ export class WorkerPool {
   constructor(private readonly opts: PoolOptions) {
     this.starts = new Float64Array(new SharedArrayBuffer(8 * this.capacity));
     this.current = new Int32Array(new SharedArrayBuffer(4 * this.capacity));
+    this.stageAt = new Int32Array(new SharedArrayBuffer(4 * this.capacity));
     this.freeSlots = Array.from({ length: this.capacity }, (_, i) => this.capacity - 1 - i);
     this.groups = new ChildGroups(this.capacity);
     this.cooperative = new Int32Array(new SharedArrayBuffer(4 * this.capacity));
@@ -199,7 +202,7 @@ export class WorkerPool {
       // what the pool hands piscina at most (see `starts`): while threads are still starting, all of it may wait
       maxQueue: this.capacity,
       resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb, maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
-      workerData: { starts: this.starts, current: this.current, booted: this.booted, halt: this.halt, preload: opts.preload, preloadOptions: opts.preloadOptions, children: this.groups.table, cooperative: this.cooperative, outputEnospc: opts.outputEnospc, accepted: this.accepted },
+      workerData: { starts: this.starts, current: this.current, stageAt: this.stageAt, booted: this.booted, halt: this.halt, preload: opts.preload, preloadOptions: opts.preloadOptions, children: this.groups.table, cooperative: this.cooperative, outputEnospc: opts.outputEnospc, accepted: this.accepted },
       // without require(esm): see threadExecArgv
       execArgv: threadExecArgv(),
     });
@@ -406,6 +409,7 @@ export class WorkerPool {
     const slot = this.freeSlots.pop()!;
     this.starts[slot] = 0;
     this.current[slot] = 0;
+    this.stageAt[slot] = 0;
     this.cooperative[slot] = 0;
     Atomics.store(this.accepted, slot, 0);
     this.groups.reset(slot);
@@ -446,7 +450,7 @@ export class WorkerPool {
       const startedAt = this.starts[slot]!;
       const onItem = startedAt ? Date.now() - startedAt : 0;
       if (group.length === 1) {
-        group[0]!.resolve(failed(info, onItem));
+        group[0]!.resolve(failed(info, onItem, this.stageAt[slot]));
         return false;
       }
       if (info.code === 'SLUICE_E_ABORTED') {
@@ -458,7 +462,7 @@ export class WorkerPool {
       const culprit = this.starts[slot] ? this.current[slot]! : -1;
       const again: Pending[] = [];
       group.forEach((p, i) => {
-        if (i === culprit) p.resolve(failed(info, onItem));
+        if (i === culprit) p.resolve(failed(info, onItem, this.stageAt[slot]));
         else if (p.requeued >= MAX_REQUEUES) p.resolve(failed(info, 0));
         else {
           p.requeued++;
@@ -515,8 +519,11 @@ export class WorkerPool {
   }
 }
 
-function failed(error: ErrorInfo, ms?: number): ReplyMessage {
-  return ms === undefined ? { type: 'failed', error } : { type: 'failed', error, ms };
+/** A failure the pool gives an item; `stage`: the fused stage it was at (said only past the first). */
+function failed(error: ErrorInfo, ms?: number, stage = 0): ReplyMessage {
+  const r: ReplyMessage & { type: 'failed' } = ms === undefined ? { type: 'failed', error } : { type: 'failed', error, ms };
+  if (stage) r.stage = stage;
+  return r;
 }
 
 /** Why a task was refused: the pool was closing (the run is ending; the item is redone next run). */

@@ -44,7 +44,7 @@ async function load(spec: string, options?: Record<string, unknown>): Promise<Pr
 
 /** start time and item index (in a batch) per pool slot, read by the main thread for timeouts, the memory watchdog and blame */
 const shared = workerData as {
-  starts?: Float64Array; current?: Int32Array; booted?: Int32Array; halt?: Int32Array; preload?: string;
+  starts?: Float64Array; current?: Int32Array; stageAt?: Int32Array; booted?: Int32Array; halt?: Int32Array; preload?: string;
   /** the run's processor options, for a built-in to make its engine ready (not yet checked) */
   preloadOptions?: Record<string, unknown>;
   /** per slot: the process group of the item's command (core/child-groups.ts) */
@@ -121,7 +121,7 @@ async function runFused(task: TaskMessage | BatchMessage, item: TaskMessage['ite
   let more = first.outputs_more ?? 0;
   for (let k = 0; k < then.length; k++) {
     const s = then[k]!;
-    const next = await runOne(s.processor, s.options, task.outDir, processorItem(item, reply.output), mark(task.slot, index), task.timeoutMs, task.slot, false, k === then.length - 1);
+    const next = await runOne(s.processor, s.options, task.outDir, processorItem(item, reply.output), mark(task.slot, index, k + 1), task.timeoutMs, task.slot, false, k === then.length - 1);
     total += next.ms ?? 0;
     if (next.type === 'failed') {
       next.ms = total;
@@ -161,12 +161,13 @@ async function teardown(m: TeardownMessage): Promise<{ type: 'teardown'; ok: boo
   return message ? { type: 'teardown', ok: false, message } : { type: 'teardown', ok: true };
 }
 
-/** The item starts now: say so in the slot's shared entries; returns the start (Date.now()). */
-function mark(slot: number | undefined, index: number): number {
+/** The item (at fused stage `stage`) starts now: say so in the slot's shared entries; returns the start (Date.now()). */
+function mark(slot: number | undefined, index: number, stage = 0): number {
   const now = Date.now();
   if (slot === undefined) return now;
   setChildSlot(slot);
   if (shared?.cooperative) shared.cooperative[slot] = 0;
+  if (shared?.stageAt) shared.stageAt[slot] = stage;
   if (!shared?.starts || !shared.current) return now;
   shared.current[slot] = index;
   shared.starts[slot] = now;

@@ -122,3 +122,14 @@ t.test('--set finds a stage by its name: stages[NAME].map...; an unknown name is
   t.equal(wrong.code, 2);
   t.match(wrong.stderr, /stages\[1\]\.map\.timeout \(stage "two"\): expected/, 'its errors name the stage by place and name');
 });
+
+t.test('a worker lost inside fused stages fails the item at the stage it was at, not the first', async (t) => {
+  // noop then pdf-text, the same settings: one task runs both; the bomb's memory gets the worker stopped in pdf-text
+  const opts = 'concurrency: 1, timeout: 120s, max_rss_mb: 800, quarantine_after: 1';
+  const dir = setup(`  - map: { name: first, processor: noop, ${opts} }\n  - map: { name: text, processor: pdf-text, ${opts}, options: { engine: pdfjs } }\n`,
+    { 'bomb.pdf': fs.readFileSync(path.join(FIXTURES, 'pdf', 'bomb.pdf')) });
+  const r = await sluice(['run', 'p.yaml', '--progress', 'none'], { cwd: dir });
+  t.equal(r.code, 1, r.stderr);
+  t.match(ofType(r.lines, 'result'), [{ status: 'failed', stage: 'text', error: { code: 'SLUICE_E_QUARANTINED', message: /SLUICE_E_WORKER_OOM/ } }]);
+  t.match(r.lines.at(-1)!.stages, [{ name: 'first', in: 1, ok: 1, failed: 0 }, { name: 'text', in: 1, ok: 0, failed: 1 }], 'counted where it failed');
+});
