@@ -143,7 +143,7 @@ export function map(options: MapStageOptions): Transform {
   const stage = new ParallelMap<Item, ItemResult>(async (item) => {
     await checked;
     return mapStage.process(item);
-  }, mapStage.pool.itemCapacity);
+  }, mapStage.itemCapacity);
   // destroyed before its end: nothing more starts, and the workers are stopped
   const close = (cut: boolean) => void mapStage.end(cut);
   stage.once('end', () => close(false));

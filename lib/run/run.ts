@@ -249,7 +249,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
       return step(r, push);
     },
     // a filter reads at most the first bytes of a file: a few at once keep it off the critical path
-    stage ? stage.pool.itemCapacity : 16,
+    stage ? stage.itemCapacity : 16,
   ));
   const ticker = new ProgressTicker(o.progress, o.progressIntervalMs, events, o.err, () => [stats, chain.busy]);
 

@@ -263,12 +263,14 @@ export function groupsOf(stages: readonly ChainStage[], setup: ChainSetup): Grou
     }
     const lastAt = fused.at(-1)!;
     const mapAt = (j: number) => stages[j] as ChainStage & { kind: 'map' };
+    const mapsAfter = stages.slice(lastAt + 1).some((x) => x.kind === 'map');
+    const fanOut = setupOf(mapAt(lastAt), lastAt).fanOut;
     const groupSetup: MapStageSetup = {
-      ...first, fanOut: setupOf(mapAt(lastAt), lastAt).fanOut,
+      ...first, fanOut, childrenNeedThreads: fanOut && mapsAfter,
       ...(fused.length > 1 ? { then: fused.slice(1).map((j) => ({ processor: mapAt(j).map.processor, options: mapAt(j).map.options })) } : {}),
     };
     // recorded: a group with a map stage after it (the last map's result is the item's own record)
-    groups.push({ kind: 'map', fused, setup: groupSetup, recorded: stages.slice(lastAt + 1).some((x) => x.kind === 'map') });
+    groups.push({ kind: 'map', fused, setup: groupSetup, recorded: mapsAfter });
     i = lastAt;
   }
   return groups;
@@ -345,9 +347,8 @@ export class Chain {
         this.steps.push({ step: filterStep(s.filter, s.name, g.at, this.counts?.[g.at]), stage: null });
         continue;
       }
-      // stages that never fan out, with the same pool settings, share one pool: no more threads
-      // (nor heaps) than one stage's. A fan-out stage has its own: its tasks wait for the stages
-      // after it, and must never hold the threads those stages need
+      // stages with the same pool settings share one pool: no more threads (nor heaps) than one
+      // stage's; but not a fan-out stage whose children need threads (see poolKey)
       const key = poolKey(g.setup);
       let shared = key === null ? undefined : this.pools.find((p) => p.key === key);
       if (!shared) this.pools.push((shared = { key, pool: poolFor(g.setup), modules: false }));
@@ -424,7 +425,7 @@ export class Chain {
 
   /** items the pools hold at most (running, waiting, queued) */
   get itemCapacity(): number {
-    return this.sum((p) => p.itemCapacity);
+    return this.steps.reduce((n, s) => n + (s.stage?.itemCapacity ?? 0), 0);
   }
 
   /** a stop: what has not started in any pool is dropped */

@@ -204,6 +204,8 @@ export interface MapStageSetup {
   outputEnospc?: string;
   /** a stage comes after this one: its processor may emit children (fan-out) */
   fanOut?: boolean;
+  /** fan-out: its children go on to a later map stage (run by a pool's threads): see poolKey */
+  childrenNeedThreads?: boolean;
   /** map stages fused after this one: run in the same worker task, each on the output of the one before */
   then?: FusedStage[];
 }
@@ -212,13 +214,20 @@ export interface MapStageSetup {
 export function poolFor(s: MapStageSetup): WorkerPool {
   return new WorkerPool({
     concurrency: s.concurrency, maxMemoryMb: s.map.max_memory_mb, maxRssMb: s.map.max_rss_mb ?? defaultMaxRssMb(s.concurrency),
-    preload: s.processor, preloadOptions: s.map.options, outputEnospc: s.outputEnospc, fanOut: s.fanOut,
+    preload: s.processor, preloadOptions: s.map.options, outputEnospc: s.outputEnospc,
   });
 }
 
-/** Stages with the same key may run in one pool: the same threads, heap limit, memory watchdog, and no fan-out. */
+/**
+ * Stages with the same key may run in one pool: the same threads, heap limit and memory watchdog.
+ * A fan-out task holds its thread until its children are accepted downstream; when a later map
+ * stage takes them, that stage needs a thread, so the fan-out stage has a pool of its own (null):
+ * sharing, its tasks could hold every thread while their children wait for one. Children that
+ * go only to filters and the output need no thread, and their stage shares (no more threads, nor
+ * heaps, than the stages before it: a chunk stage after pdf-text costs no memory of its own).
+ */
 export function poolKey(s: MapStageSetup): string | null {
-  if (s.fanOut) return null;
+  if (s.fanOut && s.childrenNeedThreads) return null;
   return JSON.stringify([s.concurrency, s.map.max_memory_mb, s.map.max_rss_mb ?? null]);
 }
 
@@ -257,6 +266,11 @@ export class MapStage {
     const r = await processWithRetries(item, async (it) => (last = await this.pool.run(this.task(it), this.timeoutMs, onChild)), this.s.map.retries, 100, this.s.map.quarantine_after);
     const l = last as ReplyMessage | undefined;
     return { r, stageMs: l?.type === 'ok' ? l.stage_ms : undefined, failedAt: l?.type === 'failed' ? l.stage : undefined };
+  }
+
+  /** Items this stage may keep in its pool at once (see WorkerPool.itemCapacity). */
+  get itemCapacity(): number {
+    return this.pool.itemCapacity(!!this.s.fanOut);
   }
 
   private task(item: Item): TaskMessage {

@@ -19,8 +19,6 @@ interface PoolOptions {
   preloadOptions?: Record<string, unknown>;
   /** test-only: outputs whose name contains this fail with ENOSPC (core/faults.ts) */
   outputEnospc?: string;
-  /** a stage comes after this one: processors get ctx.emit, and items go one per task (never batched) */
-  fanOut?: boolean;
 }
 
 /** Where a running item's children go: called in order, one at a time; the child counts as accepted when it resolves. */
@@ -164,12 +162,12 @@ export class WorkerPool {
   }
 
   /**
-   * Items the pool can hold (running, waiting in piscina, queued here): what the map stage keeps
-   * in flight. A fan-out pool sends one item per task, and its items carry the previous stage's
-   * output (a document's text): no more wait than it has tasks.
+   * Items a stage of this pool may keep in it (running, waiting in piscina, queued here). A
+   * fan-out stage's items go one per task, and carry the previous stage's output (a document's
+   * text): no more wait than the pool has tasks. Other items may go MAX_BATCH to a task.
    */
-  get itemCapacity(): number {
-    return this.capacity * (this.opts.fanOut ? 1 : MAX_BATCH);
+  itemCapacity(fanOut = false): number {
+    return this.capacity * (fanOut ? 1 : MAX_BATCH);
   }
 
   /** Workers that have booted and loaded the preloaded processor (attempted it, at least). */
@@ -208,7 +206,8 @@ export class WorkerPool {
     });
     // a worker error with no task to blame would otherwise be an unhandled 'error' event
     pool.on('error', () => {});
-    if (opts.fanOut) pool.on('message', (m: unknown) => { if (isEmit(m)) this.onEmit(m.slot, m.child); });
+    // children of fan-out items (any pool may run them: see run)
+    pool.on('message', (m: unknown) => { if (isEmit(m)) this.onEmit(m.slot, m.child); });
     process.on('exit', this.onExit);
     if (opts.maxRssMb) {
       this.watchdog = setInterval(() => {
@@ -297,7 +296,9 @@ export class WorkerPool {
 
   /**
    * Process one item; never rejects. Once the pool is closing, the item comes back SLUICE_E_ABORTED.
-   * In a fan-out pool, `onChild` takes the children the item's processor emits.
+   * With `onChild` the item fans out: it goes alone to a task, its processor gets ctx.emit, and
+   * `onChild` takes the children it emits. The caller makes sure a fan-out task never holds a
+   * thread that its children need (Chain: such a stage has a pool of its own).
    */
   run(task: TaskMessage, timeoutMs: number, onChild?: OnChild): Promise<ReplyMessage> {
     if (this.closing) return Promise.resolve(failed(classifyPoolError(null, new PoolClosed(), timeoutMs)));
@@ -338,7 +339,8 @@ export class WorkerPool {
   }
 
   private batchSize(): number {
-    if (this.opts.fanOut) return 1;
+    // a fan-out item goes alone: its processor gets ctx.emit, its task waits on its children
+    if (this.queue[0]?.onChild) return 1;
     return Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_TARGET_MS / Math.max(this.itemMs, 0.01))));
   }
 
@@ -387,7 +389,7 @@ export class WorkerPool {
     const scan = Math.min(this.queue.length, size * 4);
     for (let i = 0; i < scan; i++) {
       const p = this.queue[i]!;
-      if (group.length < size && same(p.task)) group.push(p);
+      if (group.length < size && !p.onChild && same(p.task)) group.push(p);
       else rest.push(p);
     }
     this.queue = rest.concat(this.queue.slice(scan));
@@ -428,7 +430,7 @@ export class WorkerPool {
     try {
       const first = group[0]!.task;
       const message: TaskMessage | BatchMessage = group.length === 1
-        ? { ...first, slot, timeoutMs, ...(this.opts.fanOut ? { fanOut: true } : {}) }
+        ? { ...first, slot, timeoutMs, ...(group[0]!.onChild ? { fanOut: true } : {}) }
         : { type: 'batch', processor: first.processor, options: first.options, outDir: first.outDir, items: group.map((p) => p.task.item), slot, timeoutMs, ...(first.then ? { then: first.then } : {}) };
       this.tasks++;
       const reply = await this.pool.run(message, { signal: ctl.signal });

@@ -1,7 +1,7 @@
 // How a chain's stages run (groupsOf, the one rule): which map stages are fused into one worker
 // task, which fan out, and which record their output for resume per stage.
 import t from 'tap';
-import { groupsOf, type ChainStage } from '../../lib/stages/chain.js';
+import { Chain, groupsOf, type ChainStage } from '../../lib/stages/chain.js';
 import { mapOptions } from '../../lib/stages/map.js';
 
 const map = (name: string, processor: string, extra: Record<string, unknown> = {}): ChainStage =>
@@ -29,7 +29,7 @@ t.test('a processor module is never fused: pdf-text then a module records pdf-te
   t.match(groupsOf(stages, setup)[1], { kind: 'map', recorded: false, setup: { fanOut: false } }, 'the last stage cannot fan out (nothing after it)');
 });
 
-t.test('a stage that may fan out (a module with a stage after it, or chunk) is never fused and has a pool of its own', async (t) => {
+t.test('a stage that may fan out (a module with a stage after it, or chunk) is never fused', async (t) => {
   const stages = [map('text', 'pdf-text'), map('chunks', 'chunk'), map('n', 'noop')];
   t.same(shape(stages), ['text', 'chunks', 'n']);
   const [text, chunks] = groupsOf(stages, setup);
@@ -37,6 +37,23 @@ t.test('a stage that may fan out (a module with a stage after it, or chunk) is n
   t.match(chunks, { setup: { fanOut: true } }, 'it sends one item per task, its children go on to the next stage');
   t.same(shape([map('m', '/x/m.mjs'), map('n', 'noop')]), ['m', 'n']);
   t.match(groupsOf([map('m', '/x/m.mjs'), map('n', 'noop')], setup)[0], { setup: { fanOut: true } });
+});
+
+t.test('a fan-out stage whose children go on to another map stage has a pool of its own; one whose children are the results shares the threads of the stages before it', async (t) => {
+  const poolsOf = (stages: ChainStage[]) => {
+    const chain = new Chain(stages, setup);
+    t.teardown(() => chain.end(true));
+    return chain.steps.map((s) => s.stage!.pool);
+  };
+  const [text, chunks, n] = poolsOf([map('text', 'pdf-text'), map('chunks', 'chunk'), map('n', 'noop')]);
+  t.not(chunks, text, 'its tasks wait for noop\'s, which must always find a thread');
+  t.equal(n, text, 'noop shares pdf-text\'s pool (the same settings)');
+  const [text2, chunks2] = poolsOf([map('text', 'pdf-text'), map('chunks', 'chunk')]);
+  t.equal(chunks2, text2, 'chunk last: its tasks wait only for the output, so no threads (nor heaps) of its own');
+  const [m, f] = poolsOf([map('m', '/x/m.mjs'), map('f', 'noop')]);
+  t.not(m, f, 'a module with a map stage after it: the same');
+  const [text3, chunks3] = poolsOf([map('text', 'pdf-text'), map('chunks', 'chunk', { concurrency: 1 })]);
+  t.not(chunks3, text3, 'other pool settings: another pool');
 });
 
 t.test('a filter runs on its own and splits the maps around it', async (t) => {

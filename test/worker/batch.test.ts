@@ -20,7 +20,7 @@ async function feed(pool: WorkerPool, names: string[], processor: string, timeou
       out.set(name, await pool.run(task(processor, name), timeoutMs));
     }
   };
-  await Promise.all(Array.from({ length: pool.itemCapacity }, lane));
+  await Promise.all(Array.from({ length: pool.itemCapacity() }, lane));
   return out;
 }
 
