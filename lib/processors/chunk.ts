@@ -190,13 +190,21 @@ class Window {
     }
   }
 
-  /** The last sentence end in [lo, hi] (a boundary after sentence-final punctuation), or -1. */
+  /**
+   * The last sentence end in [lo, hi] (a boundary after sentence-final punctuation), or -1
+   * (a < lo). Steps from the sentence holding lo - 1, one sentence at a time: `containing()`
+   * finds a boundary from the nearest safe point, where iterating the segments would make every
+   * sentence from the window's start (3 s of the 4.5 s that chunking 32 M characters took).
+   */
   lastSentenceEnd(lo: number, hi: number): number {
     let best = -1;
-    for (const s of this.segments('s')) {
+    const segs = this.segments('s');
+    for (let p = lo - 1; p < this.b;) {
+      const s = segs.containing(p - this.a)!;
       const end = this.a + s.index + s.segment.length;
       if (end > hi) break;
-      if (end >= lo && endsSentence(s.segment)) best = end;
+      if (endsSentence(s.segment)) best = end;
+      p = end;
     }
     return best;
   }
