@@ -5,12 +5,11 @@ import type { RunStats } from './report.js';
 
 export type ProgressMode = 'auto' | 'ndjson' | 'bar' | 'none';
 
-function progressEvent(stats: RunStats, inFlight: number, now = Date.now()): ProgressEvent {
-  const rate = stats.rate(now);
-  const total = stats.total;
-  const remaining = total === null ? null : Math.max(0, total - stats.done);
-  // ETA once the total is known and a few items have set a rate
-  const eta = remaining !== null && rate > 0 && stats.processed >= 3 ? Math.round(remaining / rate) : remaining === 0 ? 0 : null;
+function progressEvent(stats: RunStats, inFlight: number, runningMs = 0, now = Date.now()): ProgressEvent {
+  // the recent rates, and what is left weighed by bytes (run/eta.ts); null: not known yet
+  const eta = stats.etaSeconds(runningMs, now);
+  const rate = stats.eta.rate(now);
+  const total = stats.expectedTotal;
   return {
     v: 1,
     type: 'progress',
@@ -23,7 +22,7 @@ function progressEvent(stats: RunStats, inFlight: number, now = Date.now()): Pro
     skipped: stats.skipped,
     in_flight: inFlight,
     rate: Number(rate.toFixed(1)),
-    eta_s: eta,
+    eta_s: eta === null ? null : Number(eta.toFixed(1)),
     elapsed_s: Number(stats.elapsedS(now).toFixed(1)),
     rss_mb: Math.round(process.memoryUsage.rss() / 1048576),
     ...(stats.stages ? { filtered: stats.filtered, stages: stats.stages.map((c) => c.toJSON()) } : {}),
@@ -39,7 +38,7 @@ class ProgressBar {
     const frac = p.total ? Math.min(1, p.done / p.total) : 0;
     const filled = Math.round(frac * width);
     const bar = p.total ? '#'.repeat(filled) + '-'.repeat(width - filled) : '?'.repeat(width);
-    const eta = p.eta_s === null ? '' : ` eta ${fmtSecs(p.eta_s)}`;
+    const eta = p.eta_s === null ? ' eta ?' : ` eta ${fmtSecs(Math.round(p.eta_s))}`;
     const total = p.total === null ? `${p.done}+` : `${p.done}/${p.total}`;
     this.err.write(`\r[${bar}] ${total} ok ${p.ok} failed ${p.failed} skipped ${p.skipped} ${p.rate}/s${eta}\x1b[K`);
   }
@@ -64,7 +63,7 @@ export class ProgressTicker {
   private readonly bar: ProgressBar | null;
   private readonly timer: NodeJS.Timeout | null;
 
-  constructor(private readonly mode: ProgressMode, intervalMs: number, private readonly events: EventSink, err: Writable & { isTTY?: boolean; columns?: number }, now: () => [RunStats, number]) {
+  constructor(private readonly mode: ProgressMode, intervalMs: number, private readonly events: EventSink, err: Writable & { isTTY?: boolean; columns?: number }, now: () => [RunStats, number, number]) {
     this.ndjson = mode === 'auto' || mode === 'ndjson';
     this.bar = mode === 'bar' || (mode === 'auto' && err.isTTY) ? new ProgressBar(err) : null;
     const tick = () => {

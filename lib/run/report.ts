@@ -8,6 +8,7 @@ import { latestLines } from '../checkpoint/journal.js';
 import { canonicalPath, isInside, defaultDisplay as shown } from '../core/fsx.js';
 import { writeAtomic } from '../core/safe-fs.js';
 import { reportMdPath } from '../checkpoint/files.js';
+import { Eta, type Remaining } from './eta.js';
 import type { StaleOutputs } from '../checkpoint/stale-outputs.js';
 
 export const spec: ComponentSpec = {
@@ -55,7 +56,31 @@ export class RunStats {
     return { ...this.childCounts, skipped: this.skippedChildren, peak_in_flight: this.peakChildrenInFlight };
   }
   get done(): number { return this.ok + this.failed + this.skipped + this.filtered; }
+  /** the items the walk found, once it has ended (null: it did not end, the run stopped first) */
   get total(): number | null { return this.walking ? null : this.found; }
+  /** the items the run takes, as progress shows it: the walk's count once it has ended, else the count ahead's, else null */
+  get expectedTotal(): number | null {
+    if (!this.walking) return this.found;
+    return this.counted ? Math.max(this.counted.found, this.found) : null;
+  }
+  /** what the count ahead found (count-ahead.ts): every file, those done in the checkpoint, the others by size class */
+  counted: { found: number; skipped: number; sizes: Float64Array | null } | null = null;
+  readonly eta = new Eta();
+
+  /** What is left to do, as the ETA weighs it; null while not known. */
+  remaining(): Remaining | null {
+    const todoByClass = this.counted?.sizes ?? null;
+    if (!this.walking) return { items: Math.max(0, this.found - this.done), todoByClass };
+    const c = this.counted;
+    if (!c) return null;
+    return { items: Math.max(0, c.found - c.skipped - (this.ok + this.failed + this.filtered)), todoByClass };
+  }
+
+  /** Seconds left (null: not known yet), given the time the items running now have had so far; samples the recent rate. */
+  etaSeconds(runningMs = 0, now = Date.now()): number | null {
+    this.eta.sample(runningMs, now);
+    return this.eta.seconds(this.remaining(), runningMs, now);
+  }
   elapsedS(now = Date.now()): number { return (now - this.started) / 1000; }
 
   /** items/s over processed items (skips are nearly free and would make an ETA lie) */
@@ -69,8 +94,10 @@ export class RunStats {
     const child = r.item.parent !== undefined;
     if (child) this.childCounts[r.status]++;
     else if (r.status === 'filtered') this.filtered++;
+    if (!child && r.status === 'filtered') this.eta.drop(r.item.size);
     if (r.status === 'filtered' || (child && r.status === 'ok')) return;
     if (!this.firstProcessed) this.firstProcessed = Date.now() - r.ms;
+    if (!child) this.eta.add(r.item.size, r.ms);
     if (r.status === 'ok') this.ok++;
     else {
       // a failed child's cause is among the failures; its parent counts it as one failed item

@@ -28,7 +28,8 @@ import { Reorder } from '../stages/reorder.js';
 import { configHash, configParts, describeChange, stageFingerprints, type PipelineConfig } from './config.js';
 import { ProgressTicker, type ProgressMode } from './progress.js';
 import { keepByDefault, RecordSink } from './record.js';
-import { handTable, sourceItems, startWalker, walksInThread, warningEvent, type StdinSource } from './source.js';
+import type { CountAhead } from './count-ahead.js';
+import { handTable, sourceItems, startCounter, startWalker, walksInThread, warningEvent, type StdinSource } from './source.js';
 import { checkReportPath, journalBytes, ownFilesOf, reportPathOf, stateDirFor, stateDirLevels } from './state-dir.js';
 import { abortReason, exitCodeOf, interrupts, Stopper, stopText, type StopReason } from './stop.js';
 
@@ -115,6 +116,8 @@ interface RunSetup {
   configChanged: boolean;
   ownFiles: Set<string>;
   walker: WalkerThread | null;
+  /** counts the run's items ahead of the bounded walk (null: not worth it, see startCounter) */
+  counter: CountAhead | null;
   chain: Chain;
   book: OutputsBook;
 }
@@ -145,6 +148,7 @@ async function runLocked(o: RunOptions, stateDir: string, say: (m: string) => vo
   const book = outputsBook(prev, { setAside, freshJournal: recorded === 0, outDir: cfg.outputDir });
   for (const line of book.notes) say(line);
   const walker = startWalker(cfg, ownFiles, recorded, !!o.stdin, o.faults);
+  const counter = startCounter(cfg, ownFiles, recorded, !!o.stdin, o.faults);
   const chain = new Chain(cfg.chain, { concurrency: o.concurrency, outDir: cfg.outputDir, outputEnospc: o.faults?.outputEnospc });
   // nothing recorded: every file found will run, so the workers start now, while the journal
   // opens and the walk begins (a resume starts them with its first item to do, if any)
@@ -152,9 +156,10 @@ async function runLocked(o: RunOptions, stateDir: string, say: (m: string) => vo
   try {
     return await runWith({
       o, stateDir, say, reportPath: reportPathOf(cfg, stateDir), parts, run: runId(), started: new Date().toISOString(),
-      hash, prev, configChanged, ownFiles, walker, chain, book,
+      hash, prev, configChanged, ownFiles, walker, counter, chain, book,
     });
   } finally {
+    await counter?.close();
     await walker?.close();
     await chain.end(true);
   }
@@ -174,6 +179,9 @@ interface Ran {
   /** the stage records (pipelines of several stages), closed */
   stageStore: StageStore | null;
 }
+
+/** The count ahead starts once a worker is up, or after this long at most (ms). */
+const COUNT_AFTER_MS = 400;
 
 async function runWith(s: RunSetup): Promise<RunOutcome> {
   const { o, stateDir, say, walker, chain } = s;
@@ -229,6 +237,19 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
   };
   if (chain.counts) start.stages = cfg.chain.map((st) => ({ name: st.name, kind: st.kind, ...(st.kind === 'map' ? { processor: defaultDisplay(st.map.processor) } : {}) }));
   await events.write(start);
+  // the total and the sizes to do, from the start (not when the bounded walk ends); its thread
+  // boots once a worker is up (or after COUNT_AFTER_MS), not while the first item waits for one
+  if (s.counter) {
+    const counter = s.counter;
+    const since = Date.now();
+    const table = cfg.dedupe ? journal.snapshot() : null;
+    const poll = setInterval(() => {
+      if (!chain.ready && Date.now() - since < COUNT_AFTER_MS && !stopper.signal.aborted) return;
+      clearInterval(poll);
+      if (!stopper.signal.aborted) counter.start(table, stopper.signal, (c) => { stats.counted = c; });
+    }, 20);
+    poll.unref();
+  }
   writeRunState(stateDir, {
     pipeline: cfg.name, processor: cfg.map.processor, config_hash: s.hash, config_parts: s.parts, runs: (s.prev?.runs ?? 0) + 1,
     last: { run: s.run, started: s.started, ended: null, ok: 0, failed: 0, skipped: 0, exit_code: null }, ...bookFields(s.book),
@@ -251,7 +272,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
     // a filter reads at most the first bytes of a file: a few at once keep it off the critical path
     stage ? stage.itemCapacity : 16,
   ));
-  const ticker = new ProgressTicker(o.progress, o.progressIntervalMs, events, o.err, () => [stats, chain.busy]);
+  const ticker = new ProgressTicker(o.progress, o.progressIntervalMs, events, o.err, () => [stats, chain.busy, chain.runningMs()]);
 
   // temp files of runs killed mid-write; other runs may share the output dir: theirs stay
   if (cfg.outputDir) for (const p of removeDeadTemps(cfg.outputDir).problems) say(`sluice: output temp files: ${p}`);
@@ -268,7 +289,9 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
   const source = Readable.from(items, { objectMode: true, highWaterMark: 16 });
   // the total is known once the source ends on its own (not when the walk was stopped)
   source.once('end', () => {
-    if (!stopper.signal.aborted) stats.walking = false;
+    if (!stopper.signal.aborted) {
+      stats.walking = false;
+    }
   });
   // content keys read the file: that stays an asynchronous stage
   const contentDedupe = walksInThread(cfg) ? null : new Dedupe({ isDone: (k) => journal.lookup(k) }, 'content', () => stats.skipped++, parseDuration(cfg.map.timeout)!);

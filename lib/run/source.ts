@@ -5,6 +5,7 @@ import type { Journal } from '../checkpoint/journal.js';
 import { metaDigest } from '../checkpoint/keys.js';
 import { walk, type WalkWarning } from '../stages/walk/walk.js';
 import { WalkerThread } from '../stages/walk/thread.js';
+import { CountAhead } from './count-ahead.js';
 import { stdinItems, type StdinFormat } from '../stages/stdin.js';
 import type { RunStats } from './report.js';
 import type { PipelineConfig } from './config.js';
@@ -34,6 +35,17 @@ export function startWalker(cfg: PipelineConfig, ownFiles: Set<string>, recorded
   if (stdin || !walksInThread(cfg)) return null;
   const helperMin = faults.walkHelperMinBytes ?? HELPER_MIN_JOURNAL;
   return new WalkerThread({ opts: cfg.walk, skip: [...ownFiles], dedupe: !!cfg.dedupe, helper: recordedBytes >= helperMin });
+}
+
+/**
+ * The count ahead (count-ahead.ts), not yet started, when it is worth its walk: the bounded walk
+ * runs in its thread (not stdin, not content keys, whose keys read every byte), and the journal
+ * is small. A journal big enough for the walk's helper means a resume that mostly skips: its own
+ * walk runs unbounded through the done files, and a second one would double that work.
+ */
+export function startCounter(cfg: PipelineConfig, ownFiles: Set<string>, recordedBytes: number, stdin: boolean, faults: Faults = {}): CountAhead | null {
+  if (stdin || !walksInThread(cfg) || recordedBytes >= (faults.walkHelperMinBytes ?? HELPER_MIN_JOURNAL)) return null;
+  return new CountAhead(cfg.walk, [...ownFiles]);
 }
 
 /** Give the walker the checkpoint's table (its first lookup waits for it). */

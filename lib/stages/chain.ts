@@ -410,6 +410,16 @@ export class Chain {
     return this.pools.reduce((n, p) => n + f(p.pool), 0);
   }
 
+  /** workers booted with their processor loaded, over all pools */
+  get ready(): number {
+    return this.sum((p) => p.ready);
+  }
+
+  /** time the items being processed have spent in their workers so far, over all pools (ms) */
+  runningMs(now = Date.now()): number {
+    return this.sum((p) => p.runningMs(now));
+  }
+
   /** items being processed, over all pools */
   get busy(): number {
     return this.sum((p) => p.busy);

@@ -175,6 +175,16 @@ export class WorkerPool {
     return Atomics.load(this.booted, 0);
   }
 
+  /** Time the tasks running now have spent in their workers so far, added up (ms). */
+  runningMs(now = Date.now()): number {
+    let ms = 0;
+    for (const r of this.running) {
+      const s = this.starts[r.slot]!;
+      if (s) ms += Math.max(0, now - s);
+    }
+    return ms;
+  }
+
   /** Tasks running in a worker now (not the ones waiting). */
   get busy(): number {
     let n = 0;

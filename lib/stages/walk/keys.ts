@@ -1,6 +1,7 @@
 import { metaDigest } from '../../checkpoint/keys.js';
 import { KeySet, type KeySetSnapshot } from '../../checkpoint/keyset.js';
 import type { Deferred } from './walk.js';
+import { SizeTally } from '../../core/size-class.js';
 
 export interface KeyTable { table: KeySetSnapshot | null; seen: Uint8Array | null }
 
@@ -15,8 +16,11 @@ const NO_TABLE: KeyTable = { table: null, seen: null };
 export class Keyer {
   found = 0;
   skipped = 0;
-  /** with countOnly: bytes in the files not done */
-  bytes = 0;
+  /** with countOnly: bytes in the files not done, and those files by size class */
+  readonly todo = new SizeTally();
+  get bytes(): number {
+    return this.todo.bytes;
+  }
   private keys: KeyTable | undefined;
 
   /**
@@ -35,7 +39,7 @@ export class Keyer {
   admit = (rel: string, size: number, mtimeMs: number): string | boolean | Deferred => {
     this.found++;
     if (this.countOnly && this.keys && !this.keys.table) {
-      this.bytes += size;
+      this.todo.add(size);
       return false;
     }
     const digest = metaDigest({ rel, size, mtime_ms: mtimeMs });
@@ -47,7 +51,7 @@ export class Keyer {
     if (!keys) return { words: [a, b, c, d] }; // a deferred file that is kept comes out as an item: counted there
     if (this.lookup(keys, a, b, c, d)) return false;
     if (this.countOnly) {
-      this.bytes += size;
+      this.todo.add(size);
       return false;
     }
     return digest.toString('hex', 0, 16);

@@ -34,7 +34,7 @@ export type WalkerMessage =
   | { t: 'count'; found: number; skipped: number }
   | { t: 'warning'; w: WalkWarning }
   | { t: 'error'; code: ErrorCode; message: string }
-  | { t: 'done'; found: number; skipped: number; bytes: number };
+  | { t: 'done'; found: number; skipped: number; bytes: number; sizes?: Float64Array };
 
 /** workerData of the walker thread: the init, the port the table comes on, and the flag set once it has. */
 export interface WalkerData extends WalkerInit {

@@ -34,6 +34,8 @@ export class WalkerThread {
   completed = false;
   /** bytes in the files not dropped (known once completed) */
   bytes = 0;
+  /** count only, without a helper: the files not dropped by size class (core/size-class.ts), once completed */
+  sizes: Float64Array | null = null;
   private closed = false;
   /** how the thread ended before items() listened (it can fail to start: out of file descriptors) */
   private early: string | null = null;
@@ -110,6 +112,7 @@ export class WalkerThread {
             throw new SluiceError(m.code, m.message);
           case 'done':
             this.bytes = m.bytes;
+            this.sizes = m.sizes ?? null;
             this.completed = true;
             return;
           case 'exit':

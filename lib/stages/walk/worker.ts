@@ -3,6 +3,7 @@ import { WALKER_YOUNG_GENERATION_MB, threadExecArgv } from '../../core/threads.j
 import { parentPort, receiveMessageOnPort, workerData, Worker } from 'node:worker_threads';
 import { walk, type FileEntry, type Offloaded, type WalkWarning } from './walk.js';
 import { Keyer, type KeyTable } from './keys.js';
+import { SizeTally } from '../../core/size-class.js';
 import { isFdExhausted, SluiceError } from '../../core/errors.js';
 import type { Item } from '../../core/item.js';
 import { WALK_BATCH, WALK_CREDIT, type CreditMessage, type HelperData, type HelperReply, type HelperRequest, type TableMessage, type WalkerData, type WalkerMessage } from './protocol.js';
@@ -77,6 +78,8 @@ counter.unref();
 
 let batch: Item[] = [];
 let bytes = 0;
+/** with countOnly: the files kept after a deferred lookup (the keyer tallies the others) */
+const kept = new SizeTally();
 async function flush(): Promise<void> {
   while (credit === 0) await new Promise<void>((resolve) => { wake = resolve; });
   wake = null;
@@ -96,14 +99,19 @@ try {
   };
   for await (const item of walk(init.opts, hooks)) {
     bytes += item.size;
-    if (init.countOnly) continue;
+    if (init.countOnly) {
+      kept.add(item.size);
+      continue;
+    }
     batch.push(item);
     // a full batch, or the consumer has nothing at all: send now
     if (batch.length >= WALK_BATCH || credit === WALK_CREDIT) await flush();
   }
   if (batch.length) await flush();
   clearInterval(counter);
-  send({ t: 'done', found: found(), skipped: skipped(), bytes: bytes + keyer.bytes + helperBytes });
+  // the files to do by size class: a count without a helper (whose share is not tallied by class)
+  const sizes = init.countOnly && !helper ? keyer.todo.classes.map((n, c) => n + kept.classes[c]!) : undefined;
+  send({ t: 'done', found: found(), skipped: skipped(), bytes: bytes + keyer.bytes + helperBytes, sizes });
 } catch (err) {
   if (err instanceof SluiceError) send({ t: 'error', code: err.code, message: err.message });
   else send({ t: 'error', code: isFdExhausted(err) ? 'SLUICE_E_FD_LIMIT' : 'SLUICE_E_FATAL', message: `walk failed: ${(err as Error).message}` });

@@ -1,0 +1,45 @@
+import type { KeySetSnapshot } from '../checkpoint/keyset.js';
+import { WalkerThread } from '../stages/walk/thread.js';
+import type { WalkOptions } from '../stages/walk/walk.js';
+
+/** What the count ahead found: every file the walk will find, those the checkpoint has done, and the others by size class (core/size-class.ts). */
+export interface Counted { found: number; skipped: number; sizes: Float64Array | null }
+
+/**
+ * The run's total from the start. The walk that feeds the workers is bounded (it waits while
+ * they are busy), so its count is complete only when it hands over its last item; this second
+ * walk counts only, as `sluice plan` does (stat, key, look up in the checkpoint's table), and
+ * finishes in a fraction of the run. Its figures give the progress lines a total and the ETA the
+ * sizes of the files left.
+ *
+ * Invariant: it holds no item (count only) and ends by itself, at a stop, or at close(); a walk
+ * that fails or is stopped leaves `counted` null (the total is then known when the bounded walk
+ * ends, as without it).
+ */
+export class CountAhead {
+  counted: Counted | null = null;
+  private walker: WalkerThread | null = null;
+  private closed = false;
+
+  constructor(private readonly opts: WalkOptions, private readonly skip: string[]) {}
+
+  /** Start counting; `table`: the checkpoint's keys (null: nothing is done); `onCounted` gets the figures once the count is complete. */
+  start(table: KeySetSnapshot | null, signal: AbortSignal, onCounted: (c: Counted) => void): void {
+    if (this.closed || this.walker) return;
+    const w = (this.walker = new WalkerThread({ opts: this.opts, skip: this.skip, dedupe: table !== null, helper: false, countOnly: true }));
+    w.setTable(table);
+    void (async () => {
+      let found = 0;
+      let skipped = 0;
+      for await (const item of w.items({ signal, onCounts: (f, s) => { found = f; skipped = s; } })) void item; // count only: none comes
+      if (w.completed && !this.closed) onCounted((this.counted = { found, skipped, sizes: w.sizes }));
+    })().catch(() => {
+      // a walk that cannot count (a fault the bounded walk reports too) only leaves the total unknown
+    });
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return this.walker?.close() ?? Promise.resolve();
+  }
+}
