@@ -14,6 +14,8 @@ export const STAGES_FILE = 'stages.ndjson';
 /** ... and the outputs of theirs too big for a line of it */
 export const STAGE_OUTPUTS_DIR = 'stage-outputs';
 export const RUN_FILE = 'run.json';
+/** the running or last run's progress samples, for other processes (run/timeline.ts) */
+export const PROGRESS_FILE = 'progress.ndjson';
 /** The report's name in the state dir when the pipeline names no report path. */
 export const STATE_REPORT_FILE = 'report.json';
 

@@ -119,13 +119,15 @@ export async function main(argv: string[]): Promise<number> {
       (y) => y.positional('pipeline', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
       async (a) => { code = await validateCommand(a.pipeline, !!a.json); },
     )
-    .command<RunArgs & { json?: boolean }>(
+    .command<RunArgs & { json?: boolean; follow?: boolean }>(
       'status [pipeline]',
       'what the checkpoint says: done, failed, pending (with the pipeline file or --input), the last run, top error codes',
       (y) => y.positional('pipeline', { type: 'string', describe: 'pipeline file (its state dir; pending is counted by walking)' })
         .options(SOURCE_FLAGS)
-        .option('json', { type: 'boolean', describe: 'one JSON object instead of text' })
-        .example('sluice status pipelines/pdf-text.yaml', 'progress of a pipeline, also while it runs'),
+        .option('json', { type: 'boolean', describe: 'one JSON object instead of text (with --follow: NDJSON progress lines, then the summary)' })
+        .option('follow', { alias: 'f', type: 'boolean', describe: 'follow the running run from its state dir: a line per progress sample (counts, rate, ETA, in flight) and its new failures, until it ends' })
+        .example('sluice status pipelines/pdf-text.yaml', 'progress of a pipeline, also while it runs')
+        .example('sluice status --follow --state .sluice/pdf-text', 'watch a run from another terminal'),
       async (a) => { code = await statusCommand(a); },
     )
     .command<RunArgs & { status?: string }>(

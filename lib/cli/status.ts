@@ -2,6 +2,7 @@ import os from 'node:os';
 import { readStatus, type Status } from '../run/status.js';
 import { journalPath } from '../run/state-dir.js';
 import { requireState, resolveStateDir, type StateArgs } from './state-dir.js';
+import { followRun } from './follow.js';
 
 function formatStatus(s: Status): string {
   const out = [`state ${s.state}${s.pipeline ? ` (pipeline ${s.pipeline}, config ${s.config_hash ?? '?'})` : ''}`];
@@ -16,9 +17,10 @@ function formatStatus(s: Status): string {
   return out.join('\n') + '\n';
 }
 
-export async function statusCommand(a: StateArgs & { json?: boolean }): Promise<number> {
+export async function statusCommand(a: StateArgs & { json?: boolean; follow?: boolean }): Promise<number> {
   const { dir, config, own } = resolveStateDir(a);
   requireState(dir, own);
+  if (a.follow) return followRun(dir, !!a.json, process.stdout);
   const s = await readStatus(dir, config);
   if (s.unreadable_lines) process.stderr.write(`sluice: journal ${journalPath(dir)}: skipped ${s.unreadable_lines} unreadable line(s)\n`);
   process.stdout.write(a.json ? JSON.stringify(s) + '\n' : formatStatus(s));

@@ -93,7 +93,7 @@ function after(file: string, seen: fs.Stats | null, st: fs.Stats): void {
  * Open a regular file without following a link or blocking on a FIFO. `flags` are O_* flags
  * (O_RDONLY, O_RDWR|O_APPEND|O_CREAT, ...); O_NOFOLLOW and O_NONBLOCK are added.
  */
-function openOwnFileSync(file: string, flags: number, mode = 0o666): number {
+export function openOwnFileSync(file: string, flags: number, mode = 0o666): number {
   const seen = before(file);
   let fd: number;
   try {

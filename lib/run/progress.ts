@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { EventSink } from '../core/ndjson.js';
-import type { ProgressEvent } from '../core/events.js';
+import type { ProgressEvent, SummaryEvent } from '../core/events.js';
+import type { Timeline } from './timeline.js';
 import type { RunStats } from './report.js';
 
 export type ProgressMode = 'auto' | 'ndjson' | 'bar' | 'none';
@@ -63,7 +64,11 @@ export class ProgressTicker {
   private readonly bar: ProgressBar | null;
   private readonly timer: NodeJS.Timeout | null;
 
-  constructor(private readonly mode: ProgressMode, intervalMs: number, private readonly events: EventSink, err: Writable & { isTTY?: boolean; columns?: number }, now: () => [RunStats, number, number]) {
+  /**
+   * `timeline`: where a sample goes every interval too, whatever the mode (other processes read
+   * it: `sluice status --follow`, the report).
+   */
+  constructor(private readonly mode: ProgressMode, intervalMs: number, private readonly events: EventSink, err: Writable & { isTTY?: boolean; columns?: number }, now: () => [RunStats, number, number], private readonly timeline: Timeline | null = null) {
     this.ndjson = mode === 'auto' || mode === 'ndjson';
     this.bar = mode === 'bar' || (mode === 'auto' && err.isTTY) ? new ProgressBar(err) : null;
     const tick = () => {
@@ -76,8 +81,9 @@ export class ProgressTicker {
       }
       if (this.ndjson && !this.events.busy) void this.events.write(p);
       this.bar?.draw(p);
+      timeline?.add(p);
     };
-    this.timer = mode === 'none' ? null : setInterval(tick, intervalMs);
+    this.timer = mode === 'none' && !timeline ? null : setInterval(tick, intervalMs);
     this.timer?.unref();
   }
 
@@ -87,9 +93,16 @@ export class ProgressTicker {
 
   /** The last line, nothing in flight, and the bar cleared. */
   async final(stats: RunStats): Promise<void> {
-    if (this.mode === 'none') return;
     const p = progressEvent(stats, 0);
+    this.timeline?.add(p);
+    if (this.mode === 'none') return;
     if (this.ndjson) await this.events.write(p);
     if (this.bar) { this.bar.draw(p); this.bar.clear(); }
+  }
+
+  /** The run's summary closes the timeline; resolves to why the timeline stopped early, if it did. */
+  end(summary: SummaryEvent): string | null {
+    this.timeline?.end(summary);
+    return this.timeline?.problem ?? null;
   }
 }

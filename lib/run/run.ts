@@ -29,6 +29,7 @@ import { configHash, configParts, describeChange, stageFingerprints, type Pipeli
 import { ProgressTicker, type ProgressMode } from './progress.js';
 import { keepByDefault, RecordSink } from './record.js';
 import type { CountAhead } from './count-ahead.js';
+import { Timeline } from './timeline.js';
 import { handTable, sourceItems, startCounter, startWalker, walksInThread, warningEvent, type StdinSource } from './source.js';
 import { checkReportPath, journalBytes, ownFilesOf, reportPathOf, stateDirFor, stateDirLevels } from './state-dir.js';
 import { abortReason, exitCodeOf, interrupts, Stopper, stopText, type StopReason } from './stop.js';
@@ -272,7 +273,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
     // a filter reads at most the first bytes of a file: a few at once keep it off the critical path
     stage ? stage.itemCapacity : 16,
   ));
-  const ticker = new ProgressTicker(o.progress, o.progressIntervalMs, events, o.err, () => [stats, chain.busy, chain.runningMs()]);
+  const ticker = new ProgressTicker(o.progress, o.progressIntervalMs, events, o.err, () => [stats, chain.busy, chain.runningMs()], new Timeline(stateDir, s.run, s.started));
 
   // temp files of runs killed mid-write; other runs may share the output dir: theirs stay
   if (cfg.outputDir) for (const p of removeDeadTemps(cfg.outputDir).problems) say(`sluice: output temp files: ${p}`);
@@ -467,6 +468,8 @@ async function finish(s: RunSetup, r: Ran): Promise<RunOutcome> {
     summary.stale_output_paths = checked.stale.examples;
     if (o.pruneOutputs) summary.pruned_outputs = checked.stale.pruned;
   }
+  const timelineProblem = r.ticker.end(summary);
+  if (timelineProblem) after.push(`sluice: ${timelineProblem}`);
   await events.write(summary);
   if (fatal) say(`sluice: ${fatal.message}`);
   for (const line of after) say(line);
