@@ -131,6 +131,8 @@ function peakRssMb(): number {
 
 interface ReportMeta {
   run: string;
+  /** the state dir (as the run showed it): where `sluice results` reads every failure; absent for a library run */
+  state?: string;
   pipeline: string;
   processor: string;
   config_hash: string;
@@ -195,11 +197,24 @@ export function buildReport(stats: RunStats, meta: ReportMeta) {
 }
 type Report = ReturnType<typeof buildReport>;
 
-/** Failure groups as Markdown: a heading per code, its examples quoted as code. */
-function failureLines(lines: string[], groups: FailureGroup[]): void {
+/** A word for a POSIX shell: as it is when it is plain, else in single quotes. */
+function shellWord(s: string): string {
+  return /^[\w./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Failure groups as Markdown: a heading per code, its examples quoted as code, and when there
+ * are more than the examples, how many more and the command that lists them all.
+ */
+function failureLines(lines: string[], groups: FailureGroup[], state: string | undefined): void {
   for (const g of groups) {
     lines.push(`### ${g.code} (${g.count})`, '');
     for (const e of g.examples) lines.push(`- ${mdCode(e.path)}: ${mdCode(e.message)}`);
+    const more = g.count - g.examples.length;
+    if (more > 0) {
+      const cmd = `sluice results ${state ? `--state ${shellWord(state)} ` : ''}--status failed | jq -r 'select(.error.code == "${g.code}") | .path'`;
+      lines.push(`- and ${more} more not shown here; ${mdCode(cmd)} lists them all`);
+    }
     lines.push('');
   }
 }
@@ -239,11 +254,11 @@ export function reportMarkdown(r: Report): string {
   }
   if (r.failures.length) {
     lines.push('## Failures', '');
-    failureLines(lines, r.failures);
+    failureLines(lines, r.failures, r.state);
   }
   if (r.job.carried_failed) {
     lines.push('## The job', '', `${r.job.failed} item(s) are failed in the checkpoint, ${r.job.carried_failed} of them from earlier runs (\`sluice results --status failed\` lists them; \`--retry-failed\` runs them again).`, '');
-    failureLines(lines, r.job.failures);
+    failureLines(lines, r.job.failures, r.state);
   }
   if (r.vanished?.count) {
     lines.push('## Vanished inputs', '', `${r.vanished.count} item(s) in the checkpoint were not found by this run's walk${r.vanished.count > r.vanished.examples.length ? `; the first ${r.vanished.examples.length}` : ''}:`, '');

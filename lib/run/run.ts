@@ -421,7 +421,7 @@ async function finish(s: RunSetup, r: Ran): Promise<RunOutcome> {
 
   const ended = new Date().toISOString();
   const report = buildReport(stats, {
-    run: s.run, pipeline: cfg.name, processor: cfg.map.processor, config_hash: s.hash, started: s.started, ended,
+    run: s.run, state: defaultDisplay(stateDir), pipeline: cfg.name, processor: cfg.map.processor, config_hash: s.hash, started: s.started, ended,
     interrupted: reason !== null && interrupts(reason), stopped: why, exit_code: exitCode, vanished, stale_outputs: checked?.stale ?? null,
     workers: { concurrency: o.concurrency, alive_at_end: r.workersAtEnd, stopped_for_memory: r.memoryKills },
     input_errors: inputErrors,
