@@ -56,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
   // as a token no path can be, and -0 as its long name
   const parser = yargs(argv.map((a) => (a === '-' ? STDIN_ARG : a === '-0' ? '--null' : a)))
     .scriptName('sluice')
-    .usage('sluice <command> [options]\n\nResumable, bounded-memory batch pipelines over documents. Results and progress are NDJSON on stdout.')
+    .usage('sluice <command> [options]\n\nResumable, bounded-memory batch pipelines over documents. Results and progress are NDJSON on stdout (words on a terminal, unless --json).')
     .command<RunArgs>(
       'run [pipeline]',
       'run a pipeline (a YAML/JSON file, or --input and --processor)',
@@ -68,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('retry-failed', { type: 'boolean', describe: 'run again only the items that failed before' })
         .option('keep-done', { type: 'boolean', describe: 'keep done items even if the processor or its options changed' })
         .option('progress', { choices: PROGRESS, default: 'auto' as const, describe: 'auto: NDJSON progress lines, plus a bar when stderr is a terminal' })
+        .option('json', { type: 'boolean', describe: 'NDJSON on stdout even when it is a terminal (on a terminal sluice prints a line of words per result; a pipe or a file always gets NDJSON)' })
         .option('progress-interval', { type: 'string', default: '1s', describe: 'time between progress lines' })
         .option('lines', { type: 'boolean', describe: 'with --input -: one path per line instead of NDJSON objects' })
         .option('null', { alias: '0', type: 'boolean', describe: 'with --input -: NUL-separated paths (find -print0)' })

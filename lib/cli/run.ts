@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ConfigError, loadPipelineFile, parsePipeline, type PipelineConfig } from '../run/config.js';
 import { SluiceError } from '../core/errors.js';
 import { DURATION_FORMS, parseDuration } from '../core/duration.js';
+import { HumanWriter, painter, summaryText } from './human.js';
 import { runPipeline, type RunOptions } from '../run/run.js';
 import type { ProgressMode } from '../run/progress.js';
 import { VERSION } from '../core/version.js';
@@ -13,6 +14,8 @@ import { applyOverrides, flagFor, type FlagOverrides } from './overrides.js';
 
 export interface RunArgs extends FlagOverrides {
   pipeline?: string;
+  /** NDJSON on stdout even when it is a terminal */
+  json?: boolean;
   fresh?: boolean;
   retryFailed?: boolean;
   resume?: boolean;
@@ -103,7 +106,10 @@ export async function runCommand(a: RunArgs, stop: AbortSignal): Promise<number>
   if (!fromStdin && (a.lines || a.null || a.strict)) throw new SluiceError('SLUICE_E_USAGE', '--lines, -0 and --strict are for --input - (paths on standard input)');
   if (a.lines && a.null) throw new SluiceError('SLUICE_E_USAGE', '--lines and -0 cannot be used together');
   if (fromStdin && a.pruneOutputs) throw new SluiceError('SLUICE_E_USAGE', '--prune-outputs needs a walk of the inputs (stale outputs are those of inputs the walk no longer finds or that now fail); it cannot be used with paths on standard input');
+  // a person at the terminal reads words; a pipe, a file or --json gets NDJSON
+  const human = !a.json && !!process.stdout.isTTY;
   const outcome = await runPipeline({
+    events: human ? new HumanWriter(process.stdout, !!process.stderr.isTTY && a.progress !== 'none') : undefined,
     stdin: fromStdin ? { input: process.stdin, format: a.null ? 'nul' : a.lines ? 'lines' : 'ndjson', strict: !!a.strict } : undefined,
     config,
     version: VERSION,
@@ -124,5 +130,7 @@ export async function runCommand(a: RunArgs, stop: AbortSignal): Promise<number>
     stop,
     faults: faultsFromEnv(),
   });
+  // the summary in words stays on a terminal's screen (stdout's NDJSON goes elsewhere)
+  if (!human && process.stderr.isTTY) process.stderr.write(summaryText(outcome.summary, painter(process.stderr)));
   return outcome.exitCode;
 }

@@ -45,10 +45,17 @@ export class NdjsonWriter implements EventSink {
     return this.closed || this.out.writableNeedDrain;
   }
 
+  /** The text of one event, a whole line (null: not printed). */
+  protected format(event: object): string | null {
+    return JSON.stringify(event) + '\n';
+  }
+
   write(event: object): Promise<void> {
     if (this.closed) return Promise.resolve();
+    const text = this.format(event);
+    if (text === null) return Promise.resolve();
     this.lines++;
-    if (this.out.write(JSON.stringify(event) + '\n')) return Promise.resolve();
+    if (this.out.write(text)) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         this.out.off('drain', done);

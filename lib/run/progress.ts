@@ -41,7 +41,7 @@ class ProgressBar {
     const bar = p.total ? '#'.repeat(filled) + '-'.repeat(width - filled) : '?'.repeat(width);
     const eta = p.eta_s === null ? ' eta ?' : ` eta ${fmtSecs(Math.round(p.eta_s))}`;
     const total = p.total === null ? `${p.done}+` : `${p.done}/${p.total}`;
-    this.err.write(`\r[${bar}] ${total} ok ${p.ok} failed ${p.failed} skipped ${p.skipped} ${p.rate}/s${eta}\x1b[K`);
+    this.err.write(`\r[${bar}] ${total} ok ${p.ok} failed ${p.failed} skipped ${p.skipped} ${p.rate}/s${eta} ${fmtSecs(Math.round(p.elapsed_s))}\x1b[K`);
   }
 
   clear(): void {
