@@ -9,6 +9,7 @@ import { schemaCommand } from './schema.js';
 import { statusCommand } from './status.js';
 import { resultsCommand } from './results.js';
 import { planCommand } from './plan.js';
+import { reportCommand } from './report.js';
 
 // yargs' CommonJS build: its ES module build wraps help text at any character ("pr\nogress"),
 // the CommonJS one between words
@@ -35,6 +36,9 @@ const SOURCE_FLAGS = {
   report: { type: 'string', describe: 'report file (default <state dir>/report.json; never walked)' },
   set: { type: 'string', array: true, describe: 'override any pipeline key: --set stages[1].map.timeout=30s (a named stage: stages[text].map.timeout=30s)' },
 } as const;
+
+/** The same, for `sluice report`, whose -o is the report file (not the output dir: a report reads, never writes items). */
+const { out: _outDir, ...REPORT_SOURCE_FLAGS } = SOURCE_FLAGS;
 
 /** Parse argv, run the command, and resolve to the process exit code. Never throws. */
 export async function main(argv: string[]): Promise<number> {
@@ -139,6 +143,16 @@ export async function main(argv: string[]): Promise<number> {
         .option('status', { choices: ['ok', 'failed', 'filtered'], describe: 'only items with this status (filtered: dropped by a filter stage)' })
         .example('sluice results --state .sluice/pdf-text --status failed | jq -r .path', 'rebuild the list of failures after losing stdout'),
       async (a) => { code = await resultsCommand(a); },
+    )
+    .command<RunArgs & { format?: string; output?: string }>(
+      'report [pipeline]',
+      'rebuild the report of the job and its last (or running, or killed) run from the state dir: the journal and the progress timeline',
+      (y) => y.positional('pipeline', { type: 'string', describe: 'pipeline file (its state dir)' })
+        .options(REPORT_SOURCE_FLAGS)
+        .option('format', { choices: ['html', 'md', 'json'], default: 'html', describe: 'html: one self-contained file (no script, no network request), charts as inline SVG' })
+        .option('output', { alias: 'o', type: 'string', describe: 'write it to this file (atomically) instead of stdout' })
+        .example('sluice report --state .sluice/pdf-text -o report.html', 'a report to open in a browser, also for a run that was killed'),
+      async (a) => { code = await reportCommand(a); },
     )
     .command<{ json?: boolean; markdown?: boolean; processor?: string[] }>(
       'stages',

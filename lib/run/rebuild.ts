@@ -1,0 +1,61 @@
+import { latestLines } from '../checkpoint/journal.js';
+import { readRunState } from '../checkpoint/state.js';
+import { defaultDisplay } from '../core/fsx.js';
+import { buildReport, RunStats } from './report.js';
+import { journalPath } from './state-dir.js';
+import { readTimeline, type TimelineLine } from './timeline.js';
+import type { ProgressEvent, SummaryEvent } from '../core/events.js';
+
+/** Item durations by power of two of milliseconds: bucket b holds [2^(b-1), 2^b) ms, bucket 0 under 1 ms. */
+export const DURATION_BUCKETS = 32;
+
+export type RebuiltReport = ReturnType<typeof buildReport> & {
+  /** the journal's items by duration (DURATION_BUCKETS counts) */
+  durations: number[];
+  /** the run's progress samples (progress.ndjson), at most its 2,000 */
+  timeline: (ProgressEvent & { t: number })[];
+  /** the run ended with a summary (false: running now, or killed) */
+  ended_cleanly: boolean;
+  version: string;
+};
+
+/**
+ * The report of a state dir's job, from what is on disk: the journal (every item's latest
+ * result: counts, failures by code with the first examples, the slowest items, durations) and
+ * the last run's progress timeline (throughput, in flight and memory over time, its elapsed time
+ * and peak RSS), so a run killed with SIGKILL, or one still going, has one too. Reads the journal
+ * as a stream: memory is bounded by the examples and buckets kept, not by the item count.
+ */
+export async function rebuildReport(stateDir: string, version: string): Promise<RebuiltReport> {
+  const run = readRunState(stateDir);
+  const lines: TimelineLine[] = readTimeline(stateDir) ?? [];
+  const head = lines[0]?.type === 'timeline' ? lines[0] : null;
+  const samples = lines.filter((l): l is ProgressEvent & { t: number } => l.type === 'progress');
+  const summary = lines.find((l): l is SummaryEvent => l.type === 'summary') ?? null;
+  const stats = new RunStats();
+  const durations = new Array<number>(DURATION_BUCKETS).fill(0);
+  for await (const l of latestLines(journalPath(stateDir))) {
+    const e = l.entry;
+    if (!e) continue;
+    const status = e.filtered ? 'filtered' : e.status;
+    stats.add({ item: { path: defaultDisplay(e.path), file: e.path, root: '.', rel: e.path, size: 0, mtime_ms: 0, ...(e.parent !== undefined ? { parent: e.parent, index: e.index } : {}) }, status, ms: e.ms ?? 0, attempts: e.attempts ?? 1, error: e.error ? { ...e.error, retryable: false } : undefined });
+    if (status !== 'filtered') durations[e.ms >= 1 ? Math.min(DURATION_BUCKETS - 1, 1 + Math.floor(Math.log2(e.ms))) : 0]!++;
+  }
+  stats.found = stats.ok + stats.failed + stats.filtered;
+  stats.walking = false;
+  const last = samples.at(-1);
+  const elapsed = summary?.elapsed_s ?? last?.elapsed_s ?? 0;
+  const report = buildReport(stats, {
+    run: head?.run ?? run?.last?.run ?? '?', state: defaultDisplay(stateDir), pipeline: run?.pipeline ?? '?', processor: run?.processor ?? '?',
+    config_hash: run?.config_hash ?? '?', started: head?.started ?? run?.last?.started ?? '?', ended: run?.last?.ended ?? '(not ended)',
+    interrupted: !summary || !!summary.stopped, stopped: summary?.stopped ?? (summary ? null : 'no summary: killed, or still running'),
+    exit_code: summary?.exit_code ?? -1, vanished: null, stale_outputs: null,
+    workers: { concurrency: 0, alive_at_end: 0, stopped_for_memory: 0 }, input_errors: summary?.input_errors ?? 0,
+    job: { failed: stats.failed, carried_failed: 0, failures: [] },
+  });
+  // what the process that builds this cannot know of the run: from its timeline
+  report.elapsed_s = elapsed;
+  report.items_per_s = elapsed > 0 ? Number(((stats.ok + stats.failed) / elapsed).toFixed(2)) : 0;
+  report.peak_rss_mb = samples.reduce((m, s) => Math.max(m, s.rss_mb), 0);
+  return { ...report, durations, timeline: samples, ended_cleanly: !!summary, version };
+}
