@@ -672,6 +672,11 @@ function parseEntry(line: string): JournalEntry | null {
  * file is opened through safe-fs and must be a sluice journal (SLUICE_E_STATE otherwise).
  */
 export async function* reverseLines(file: string, blockSize = 1 << 20): AsyncGenerator<string> {
+  for await (const lines of reverseLineBlocks(file, blockSize)) yield* lines;
+}
+
+/** reverseLines a block at a time: the lines of each block read, last first (one await per block, not per line). */
+async function* reverseLineBlocks(file: string, blockSize = 1 << 20): AsyncGenerator<string[]> {
   const fh = await openJournal(file, C.O_RDONLY);
   try {
     let pos = (await fh.stat()).size;
@@ -685,17 +690,19 @@ export async function* reverseLines(file: string, blockSize = 1 << 20): AsyncGen
       await fh.read(block, 0, n, pos);
       let buf = Buffer.concat([block, tail]);
       let end = buf.length;
+      const lines: string[] = [];
       for (let i = buf.length - 1; i >= 0; i--) {
         if (buf[i] === 0x0a) {
-          if (whole && end > i + 1) yield buf.toString('utf8', i + 1, end);
+          if (whole && end > i + 1) lines.push(buf.toString('utf8', i + 1, end));
           whole = true;
           end = i;
         }
       }
       tail = buf.subarray(0, end);
       buf = Buffer.alloc(0);
+      if (lines.length) yield lines;
     }
-    if (whole && tail.length) yield tail.toString('utf8');
+    if (whole && tail.length) yield [tail.toString('utf8')];
   } finally {
     await fh.close();
   }
@@ -719,32 +726,44 @@ export interface LatestLine {
  * ones (NUL bytes, not JSON, no key or status: skipped, as the run's load skips them).
  */
 export async function* latestLines(file: string, seen?: { lines: number; unreadable?: number }): AsyncGenerator<LatestLine> {
+  for await (const batch of latestLineBatches(file, seen)) yield* batch;
+}
+
+/** latestLines a block of the journal at a time (for a reader of millions of lines: one await per block, not per line). */
+export async function* latestLineBatches(file: string, seen?: { lines: number; unreadable?: number }): AsyncGenerator<LatestLine[]> {
   const emitted = new KeySet();
   try {
     await fsp.lstat(file);
   } catch {
     return;
   }
-  for await (const line of reverseLines(file)) {
-    if (seen) seen.lines++;
-    const r = parseLine(line);
-    if (!r) {
-      if (seen) seen.unreadable = (seen.unreadable ?? 0) + 1;
-      continue;
+  for await (const lines of reverseLineBlocks(file)) {
+    const batch: LatestLine[] = [];
+    for (const line of lines) {
+      if (seen) seen.lines++;
+      const r = parseLine(line);
+      if (!r) {
+        if (seen) seen.unreadable = (seen.unreadable ?? 0) + 1;
+        continue;
+      }
+      if (emitted.has(r.key)) continue;
+      emitted.set(r.key, 1);
+      batch.push(new Latest(line, r.key, r.status, seen));
     }
-    if (emitted.has(r.key)) continue;
-    emitted.set(r.key, 1);
-    let parsed: JournalEntry | null | undefined;
-    yield {
-      line, key: r.key, status: r.status,
-      get entry() {
-        if (parsed === undefined) {
-          parsed = parseEntry(line);
-          if (!parsed && seen) seen.unreadable = (seen.unreadable ?? 0) + 1;
-        }
-        return parsed;
-      },
-    };
+    if (batch.length) yield batch;
+  }
+}
+
+/** One latest line; its entry parsed on first use. */
+class Latest implements LatestLine {
+  private parsed: JournalEntry | null | undefined;
+  constructor(readonly line: string, readonly key: string, readonly status: FinalStatus, private readonly seen?: { lines: number; unreadable?: number }) {}
+  get entry(): JournalEntry | null {
+    if (this.parsed === undefined) {
+      this.parsed = parseEntry(this.line);
+      if (!this.parsed && this.seen) this.seen.unreadable = (this.seen.unreadable ?? 0) + 1;
+    }
+    return this.parsed;
   }
 }
 

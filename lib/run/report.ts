@@ -115,6 +115,16 @@ export class RunStats {
     }
   }
 
+  /** Whether an item that took `ms` would be among the slowest kept (a reader of many items builds the item only then). */
+  isSlow(ms: number): boolean {
+    return this.slowest.length < SLOWEST || ms > this.slowest[this.slowest.length - 1]!.ms;
+  }
+
+  /** An ok item (not a child, not filtered) that is not among the slowest (isSlow false): counted, nothing else. */
+  countOk(): void {
+    this.ok++;
+  }
+
   failureGroups(): FailureGroup[] {
     return [...this.failures.values()].sort((a, b) => b.count - a.count || a.code.localeCompare(b.code));
   }
