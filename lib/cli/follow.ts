@@ -4,6 +4,7 @@ import { journalPath, runningNow } from '../run/state-dir.js';
 import { readTimeline, type TimelineLine } from '../run/timeline.js';
 import { lockHolder } from '../checkpoint/lock.js';
 import { openOwnFileSync } from '../core/safe-fs.js';
+import { termSafe } from '../core/term.js';
 import type { ProgressEvent, SummaryEvent } from '../core/events.js';
 
 /** How often the state dir is read again (ms). */
@@ -123,7 +124,7 @@ async function poll(dir: string, json: boolean, say: (s: string) => void, gone: 
     if (current && head.run !== run) {
       run = head.run;
       lastT = 0;
-      if (!json) say(`following run ${head.run} (pid ${head.pid}, started ${head.started})\n`);
+      if (!json) say(`following run ${termSafe(String(head.run))} (pid ${Number(head.pid)}, started ${termSafe(String(head.started))})\n`);
     }
     if (current) {
       for (const l of lines) {
@@ -131,10 +132,10 @@ async function poll(dir: string, json: boolean, say: (s: string) => void, gone: 
         lastT = (l as { t: number }).t;
         say(json ? JSON.stringify(l) + '\n' : progressLine(l as ProgressEvent & { t: number }));
       }
-      for (const f of tail?.failures(head.started).slice(0, FAILURES_SHOWN) ?? []) say(`  failed ${f.path}: ${f.code} ${f.message}\n`);
+      for (const f of tail?.failures(head.started).slice(0, FAILURES_SHOWN) ?? []) say(`  failed ${termSafe(f.path)}: ${termSafe(f.code)} ${termSafe(f.message)}\n`);
     }
     if (current && summary) {
-      say(json ? JSON.stringify(summary) + '\n' : `run ${run} ended: ${summary.ok} ok, ${summary.failed} failed, ${summary.skipped} skipped in ${fmtSecs(summary.elapsed_s)}, exit ${summary.exit_code}${summary.stopped ? ` (stopped: ${summary.stopped})` : ''}\n`);
+      say(json ? JSON.stringify(summary) + '\n' : `run ${termSafe(String(run))} ended: ${summary.ok} ok, ${summary.failed} failed, ${summary.skipped} skipped in ${fmtSecs(summary.elapsed_s)}, exit ${summary.exit_code}${summary.stopped ? ` (stopped: ${termSafe(String(summary.stopped))})` : ''}\n`);
       return 0;
     }
     if (!running && !lockHolder(dir).held) {
@@ -144,7 +145,7 @@ async function poll(dir: string, json: boolean, say: (s: string) => void, gone: 
       }
       // a run gone without its summary: killed (the next run resumes it)
       if (waited || run !== null) {
-        if (!json) say(`run ${head.run} stopped without a summary (killed?): \`sluice run\` again resumes it\n`);
+        if (!json) say(`run ${termSafe(String(head.run))} stopped without a summary (killed?): \`sluice run\` again resumes it\n`);
         return 1;
       }
     }

@@ -1,7 +1,9 @@
+import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { EventSink } from '../core/ndjson.js';
 import type { ProgressEvent, SummaryEvent } from '../core/events.js';
 import type { Timeline } from './timeline.js';
+import { termSafe } from '../core/term.js';
 import type { RunStats } from './report.js';
 
 export type ProgressMode = 'auto' | 'ndjson' | 'bar' | 'none';
@@ -34,19 +36,30 @@ function progressEvent(stats: RunStats, inFlight: number, runningMs = 0, now = D
 class ProgressBar {
   constructor(private readonly err: Writable & { columns?: number }) {}
 
-  draw(p: ProgressEvent): void {
+  draw(p: ProgressEvent, slowest: { path: string; ms: number } | null = null): void {
     const width = Math.max(10, Math.min(40, (this.err.columns ?? 80) - 60));
     const frac = p.total ? Math.min(1, p.done / p.total) : 0;
     const filled = Math.round(frac * width);
     const bar = p.total ? '#'.repeat(filled) + '-'.repeat(width - filled) : '?'.repeat(width);
     const eta = p.eta_s === null ? ' eta ?' : ` eta ${fmtSecs(Math.round(p.eta_s))}`;
     const total = p.total === null ? `${p.done}+` : `${p.done}/${p.total}`;
-    this.err.write(`\r[${bar}] ${total} ok ${p.ok} failed ${p.failed} skipped ${p.skipped} ${p.rate}/s${eta} ${fmtSecs(Math.round(p.elapsed_s))}\x1b[K`);
+    // the item running longest, once it is slow enough to wonder about (its name, escaped for the terminal)
+    const slow = slowest && slowest.ms >= SLOW_SHOWN_MS ? ` slowest ${termName(path.basename(slowest.path))} ${fmtSecs(Math.round(slowest.ms / 1000))}` : '';
+    this.err.write(`\r[${bar}] ${total} ok ${p.ok} failed ${p.failed} skipped ${p.skipped} ${p.rate}/s${eta} ${fmtSecs(Math.round(p.elapsed_s))}${slow}\x1b[K`);
   }
 
   clear(): void {
     this.err.write('\r\x1b[K');
   }
+}
+
+/** An item running at least this long is named on the bar (ms). */
+const SLOW_SHOWN_MS = 2000;
+
+/** A file name as the bar shows it: made safe for the terminal (core/term.ts), at most 40 characters. */
+function termName(name: string): string {
+  const safe = termSafe(name);
+  return safe.length > 40 ? `${safe.slice(0, 18)}...${safe.slice(-19)}` : safe;
 }
 
 function fmtSecs(s: number): string {
@@ -68,19 +81,22 @@ export class ProgressTicker {
    * `timeline`: where a sample goes every interval too, whatever the mode (other processes read
    * it: `sluice status --follow`, the report).
    */
-  constructor(private readonly mode: ProgressMode, intervalMs: number, private readonly events: EventSink, err: Writable & { isTTY?: boolean; columns?: number }, now: () => [RunStats, number, number], private readonly timeline: Timeline | null = null) {
+  constructor(private readonly mode: ProgressMode, intervalMs: number, private readonly events: EventSink, err: Writable & { isTTY?: boolean; columns?: number }, now: () => [RunStats, number, number, ({ path: string; ms: number } | null)?], private readonly timeline: Timeline | null = null) {
     this.ndjson = mode === 'auto' || mode === 'ndjson';
     this.bar = mode === 'bar' || (mode === 'auto' && err.isTTY) ? new ProgressBar(err) : null;
     const tick = () => {
       // a timer must never throw: reading RSS fails when out of file descriptors; skip this line
       let p;
+      let slowest;
       try {
-        p = progressEvent(...now());
+        const [stats, inFlight, runningMs, longest] = now();
+        p = progressEvent(stats, inFlight, runningMs);
+        slowest = longest ?? null;
       } catch {
         return;
       }
       if (this.ndjson && !this.events.busy) void this.events.write(p);
-      this.bar?.draw(p);
+      this.bar?.draw(p, slowest);
       timeline?.add(p);
     };
     this.timer = mode === 'none' && !timeline ? null : setInterval(tick, intervalMs);

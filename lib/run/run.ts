@@ -273,7 +273,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
     // a filter reads at most the first bytes of a file: a few at once keep it off the critical path
     stage ? stage.itemCapacity : 16,
   ));
-  const ticker = new ProgressTicker(o.progress, o.progressIntervalMs, events, o.err, () => [stats, chain.busy, chain.runningMs()], new Timeline(stateDir, s.run, s.started));
+  const ticker = new ProgressTicker(o.progress, o.progressIntervalMs, events, o.err, () => [stats, chain.busy, chain.runningMs(), chain.longestRunning()], new Timeline(stateDir, s.run, s.started));
 
   // temp files of runs killed mid-write; other runs may share the output dir: theirs stay
   if (cfg.outputDir) for (const p of removeDeadTemps(cfg.outputDir).problems) say(`sluice: output temp files: ${p}`);

@@ -410,6 +410,16 @@ export class Chain {
     return this.pools.reduce((n, p) => n + f(p.pool), 0);
   }
 
+  /** the item running longest now, over all pools (null: none) */
+  longestRunning(now = Date.now()): { path: string; ms: number } | null {
+    let best: { path: string; ms: number } | null = null;
+    for (const p of this.pools) {
+      const r = p.pool.longestRunning(now);
+      if (r && (!best || r.ms > best.ms)) best = r;
+    }
+    return best;
+  }
+
   /** workers booted with their processor loaded, over all pools */
   get ready(): number {
     return this.sum((p) => p.ready);

@@ -42,6 +42,8 @@ class ShutdownAbort extends Error {
 
 interface Running {
   ctl: AbortController; slot: number; submitted: number; timeoutMs: number;
+  /** the task's items (one, or a batch): the one its worker is on is current[slot] */
+  group: Pending[];
   /** fan-out: the item's children handler, the children seen in this attempt, and the handling in progress */
   onChild?: OnChild; children: number; handling: Promise<void>;
 }
@@ -173,6 +175,17 @@ export class WorkerPool {
   /** Workers that have booted and loaded the preloaded processor (attempted it, at least). */
   get ready(): number {
     return Atomics.load(this.booted, 0);
+  }
+
+  /** The item that has been running longest now: its path and time so far (ms), or null. */
+  longestRunning(now = Date.now()): { path: string; ms: number } | null {
+    let best: { path: string; ms: number } | null = null;
+    for (const r of this.running) {
+      const s = this.starts[r.slot]!;
+      const item = r.group[this.current[r.slot]!]?.task.item;
+      if (s && item && (!best || now - s > best.ms)) best = { path: item.path, ms: now - s };
+    }
+    return best;
   }
 
   /** Time the tasks running now have spent in their workers so far, added up (ms). */
@@ -427,7 +440,7 @@ export class WorkerPool {
     this.groups.reset(slot);
     const timeoutMs = group[0]!.timeoutMs;
     const ctl = new AbortController();
-    const entry: Running = { ctl, slot, submitted: Date.now(), timeoutMs, onChild: group[0]!.onChild, children: 0, handling: Promise.resolve() };
+    const entry: Running = { ctl, slot, submitted: Date.now(), timeoutMs, group, onChild: group[0]!.onChild, children: 0, handling: Promise.resolve() };
     this.running.add(entry);
     // one sweep for all tasks, not a timer per task (cheaper, and its precision is enough for timeouts)
     const every = Math.max(10, Math.min(100, Math.floor(timeoutMs / 10)));

@@ -12,8 +12,9 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** `sh` command line run in a pseudo-terminal; resolves to what the terminal showed (ANSI colour kept) and the exit code. Killed at teardown. */
 function inTerminal(t: { teardown(fn: () => void): void }, shell: string, cwd: string): Promise<{ screen: string; code: number | null }> {
   return new Promise((resolve) => {
-    // as a terminal would have it: the test runner turns colour off for its children
-    const { FORCE_COLOR: _f, NO_COLOR: _n, ...env } = process.env;
+    // as a person's terminal would have it: the test runner turns colour off for its children,
+    // and with CI set Node reports 2 colours (no colour) for an unknown CI
+    const { FORCE_COLOR: _f, NO_COLOR: _n, CI: _c, ...env } = process.env;
     const c = spawn('script', ['-qec', shell, '/dev/null'], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, TERM: 'xterm-256color' } });
     t.teardown(() => { if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); });
     let screen = '';
@@ -67,4 +68,16 @@ t.test('--json on a terminal prints NDJSON', async (t) => {
   const lines = plain(r.screen).trim().split('\n').filter((l) => l.startsWith('{'));
   t.ok(lines.length >= 5, `NDJSON lines: ${lines.length}`);
   t.match(JSON.parse(lines.at(-1)!), { type: 'summary' });
+});
+
+t.test('the bar names the item running longest once it has run 2 s, its name escaped', async (t) => {
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'in'));
+  for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(dir, 'in', `f${i}.txt`), String(i));
+  fs.writeFileSync(path.join(dir, 'in', 'a-slow\x1b[31m-one.txt'), 'x'.repeat(50));
+  fs.writeFileSync(path.join(dir, 'proc.mjs'), 'export default async (item) => { await new Promise((r) => setTimeout(r, item.size > 10 ? 3500 : 50)); return {}; };\n');
+  const r = await inTerminal(t, `${sluiceCmd(['run', '--input', 'in', '--processor', './proc.mjs', '--include', '**/*', '--state', 'st', '--progress-interval', '250ms'])} > out.ndjson`, dir);
+  t.equal(r.code, 0, r.screen);
+  t.match(plain(r.screen), /slowest a-slow\\x1b\[31m-one\.txt [23]s/, 'named on the bar, escaped');
+  t.notOk(r.screen.includes('a-slow\x1b[31m'), 'the raw escape never reached the terminal');
 });
