@@ -1,10 +1,11 @@
 import fs, { constants as C } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { journalPath, runningNow } from '../run/state-dir.js';
+import { journalPath } from '../run/state-dir.js';
 import { readTimeline, type TimelineLine } from '../run/timeline.js';
 import { lockHolder } from '../checkpoint/lock.js';
 import { openOwnFileSync } from '../core/safe-fs.js';
 import { termSafe } from '../core/term.js';
+import { formatSeconds } from '../core/duration.js';
 import type { ProgressEvent, SummaryEvent } from '../core/events.js';
 
 /** How often the state dir is read again (ms). */
@@ -12,17 +13,11 @@ const POLL_MS = 500;
 /** Failures read from the journal per poll at most (the rest are counted, not shown). */
 const FAILURES_SHOWN = 5;
 
-function fmtSecs(s: number): string {
-  if (s < 60) return `${Math.round(s)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
 function progressLine(p: ProgressEvent & { t: number }): string {
   const when = new Date(p.t).toTimeString().slice(0, 8);
   const of = p.total === null ? `${p.done}` : `${p.done}/${p.total} (${p.total ? Math.floor((100 * p.done) / p.total) : 100}%)`;
-  const eta = p.eta_s === null ? 'eta ?' : `eta ${fmtSecs(p.eta_s)}`;
-  return `${when} done ${of}: ${p.ok} ok, ${p.failed} failed, ${p.skipped} skipped; ${p.rate}/s, ${eta}, ${p.in_flight} in flight, ${fmtSecs(p.elapsed_s)} elapsed, ${p.rss_mb} MB\n`;
+  const eta = p.eta_s === null ? 'eta ?' : `eta ${formatSeconds(p.eta_s)}`;
+  return `${when} done ${of}: ${p.ok} ok, ${p.failed} failed, ${p.skipped} skipped; ${p.rate}/s, ${eta}, ${p.in_flight} in flight, ${formatSeconds(p.elapsed_s)} elapsed, ${p.rss_mb} MB\n`;
 }
 
 /** The journal's last bytes read at the start, for the run's failures before the follower came. */
@@ -115,7 +110,8 @@ async function poll(dir: string, json: boolean, say: (s: string) => void, gone: 
   let lastT = 0;
   let waited = false;
   for (;;) {
-    const running = runningNow(dir);
+    // a run holds the lock (its record may not be readable yet: still held)
+    const running = lockHolder(dir).held;
     const lines: TimelineLine[] = readTimeline(dir) ?? [];
     const head = lines[0]?.type === 'timeline' ? lines[0] : null;
     const summary = lines.find((l): l is SummaryEvent => l.type === 'summary');
@@ -135,10 +131,10 @@ async function poll(dir: string, json: boolean, say: (s: string) => void, gone: 
       for (const f of tail?.failures(head.started).slice(0, FAILURES_SHOWN) ?? []) say(`  failed ${termSafe(f.path)}: ${termSafe(f.code)} ${termSafe(f.message)}\n`);
     }
     if (current && summary) {
-      say(json ? JSON.stringify(summary) + '\n' : `run ${termSafe(String(run))} ended: ${summary.ok} ok, ${summary.failed} failed, ${summary.skipped} skipped in ${fmtSecs(summary.elapsed_s)}, exit ${summary.exit_code}${summary.stopped ? ` (stopped: ${termSafe(String(summary.stopped))})` : ''}\n`);
+      say(json ? JSON.stringify(summary) + '\n' : `run ${termSafe(String(run))} ended: ${summary.ok} ok, ${summary.failed} failed, ${summary.skipped} skipped in ${formatSeconds(summary.elapsed_s)}, exit ${summary.exit_code}${summary.stopped ? ` (stopped: ${termSafe(String(summary.stopped))})` : ''}\n`);
       return 0;
     }
-    if (!running && !lockHolder(dir).held) {
+    if (!running) {
       if (!head) {
         if (!json) say('no run is running here, and none has left a progress timeline\n');
         return 0;

@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { NdjsonWriter } from '../core/ndjson.js';
 import type { ResultEvent, StartEvent, SummaryEvent } from '../core/events.js';
 import { termSafe } from '../core/term.js';
+import { formatSeconds } from '../core/duration.js';
 
 type Paint = (code: number, s: string) => string;
 
@@ -10,15 +11,10 @@ export function painter(out: { hasColors?: () => boolean }): Paint {
   return !process.env.NO_COLOR && !!out.hasColors?.() ? (code, s) => `\x1b[${code}m${s}\x1b[0m` : (_, s) => s;
 }
 
-function duration(s: number): string {
-  if (s < 60) return `${s.toFixed(1)}s`;
-  return s < 3600 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
 /** A run's summary as one line for people: what was done, what failed, how to resume or retry. */
 export function summaryText(s: SummaryEvent, paint: Paint = (_, x) => x): string {
   const failed = s.failed ? paint(31, `${s.failed} failed`) : '0 failed';
-  const parts = [`${s.ok} ok, ${failed}, ${s.skipped} skipped in ${duration(s.elapsed_s)}`];
+  const parts = [`${s.ok} ok, ${failed}, ${s.skipped} skipped in ${formatSeconds(s.elapsed_s, true)}`];
   if (s.stopped) parts.push(`stopped (${s.stopped}): the same command again resumes`);
   if (s.failed || s.carried_failed) parts.push('`sluice results --status failed` lists the failures, --retry-failed runs them again');
   if (s.report) parts.push(`report ${termSafe(s.report)}`);

@@ -17,3 +17,15 @@ export function parseDuration(value: string | number): number | undefined {
   const ms = Number(m[1]) * UNITS[m[2] ?? 's']!;
   return Number.isFinite(ms) ? Math.round(ms) : undefined;
 }
+
+/**
+ * Seconds as people read them: `42s`, `3m07s`, `2h05m`; with `tenths`, under a minute to a tenth
+ * (`1.7s`). The one format of the bar, the follower and the summary line.
+ */
+export function formatSeconds(s: number, tenths = false): string {
+  if (tenths && s < 60) return `${s.toFixed(1)}s`;
+  const r = Math.round(s);
+  if (r < 60) return `${r}s`;
+  if (r < 3600) return `${Math.floor(r / 60)}m${String(r % 60).padStart(2, '0')}s`;
+  return `${Math.floor(r / 3600)}h${String(Math.floor((r % 3600) / 60)).padStart(2, '0')}m`;
+}

@@ -16,6 +16,9 @@ export interface Counted { found: number; skipped: number; sizes: Float64Array |
  * that fails or is stopped leaves `counted` null (the total is then known when the bounded walk
  * ends, as without it).
  */
+/** The count starts once a worker is up, or after this long at most (ms). */
+const START_AFTER_MS = 400;
+
 export class CountAhead {
   counted: Counted | null = null;
   private walker: WalkerThread | null = null;
@@ -23,8 +26,22 @@ export class CountAhead {
 
   constructor(private readonly opts: WalkOptions, private readonly skip: string[]) {}
 
-  /** Start counting; `table`: the checkpoint's keys (null: nothing is done); `onCounted` gets the figures once the count is complete. */
-  start(table: KeySetSnapshot | null, signal: AbortSignal, onCounted: (c: Counted) => void): void {
+  /**
+   * Start counting once `ready()` (a worker is up: its thread then does not delay the first
+   * result) or after START_AFTER_MS at most; not after a stop. `table`: the checkpoint's keys
+   * (null: nothing is done); `onCounted` gets the figures once the count is complete.
+   */
+  startWhen(ready: () => boolean, table: KeySetSnapshot | null, signal: AbortSignal, onCounted: (c: Counted) => void): void {
+    const since = Date.now();
+    const poll = setInterval(() => {
+      if (!ready() && Date.now() - since < START_AFTER_MS && !signal.aborted) return;
+      clearInterval(poll);
+      if (!signal.aborted) this.start(table, signal, onCounted);
+    }, 20);
+    poll.unref();
+  }
+
+  private start(table: KeySetSnapshot | null, signal: AbortSignal, onCounted: (c: Counted) => void): void {
     if (this.closed || this.walker) return;
     const w = (this.walker = new WalkerThread({ opts: this.opts, skip: this.skip, dedupe: table !== null, helper: false, countOnly: true }));
     w.setTable(table);

@@ -1,5 +1,6 @@
 import { ERROR_CODES } from '../core/errors.js';
 import type { RebuiltReport } from './rebuild.js';
+import { failuresCommand } from './report.js';
 
 /**
  * A report as one self-contained HTML file: no script, no request of any kind (its
@@ -69,7 +70,7 @@ export function reportHtml(r: RebuiltReport): string {
   const xs = r.timeline.map((s) => (s.t - t0) / 1000);
   const totals = [['items', r.total ?? r.found], ['ok', r.ok], ['failed', r.failed], ['filtered', r.filtered ?? 0], ['elapsed', `${fmt(r.elapsed_s)} s`], ['items/s', r.items_per_s], ['peak RSS', `${r.peak_rss_mb} MB`]];
   const failures = r.failures.map((g) => `<tr class="failure" data-code="${esc(g.code)}" data-count="${g.count}"><td><code>${esc(g.code)}</code></td><td>${g.count}</td><td>${esc((ERROR_CODES as Record<string, { summary: string }>)[g.code]?.summary ?? '')}</td>`
-    + `<td><ul>${g.examples.map((e) => `<li><code>${esc(e.path)}</code>: ${esc(e.message)}</li>`).join('')}</ul>${g.count > g.examples.length ? `<p>${g.count - g.examples.length} more: <code>${esc(`sluice results --state ${r.state ?? 'DIR'} --status failed`)}</code></p>` : ''}</td></tr>`).join('');
+    + `<td><ul>${g.examples.map((e) => `<li><code>${esc(e.path)}</code>: ${esc(e.message)}</li>`).join('')}</ul>${g.count > g.examples.length ? `<p>${g.count - g.examples.length} more; <code>${esc(failuresCommand(g.code, r.state))}</code> lists them all</p>` : ''}</td></tr>`).join('');
   const slowest = r.slowest.map((s) => `<tr><td><code>${esc(s.path)}</code></td><td>${s.ms} ms</td></tr>`).join('');
   const stages = r.stages ? `<h2>Stages</h2><table><tr><th>stage</th><th>kind</th><th>in</th><th>ok</th><th>failed</th><th>filtered</th><th>time in stage</th></tr>${r.stages.map((s) => `<tr><td>${esc(s.name)}</td><td>${esc(s.kind)}</td><td>${s.in}</td><td>${s.ok}</td><td>${s.failed}</td><td>${s.filtered}</td><td>${fmt(s.ms / 1000)} s</td></tr>`).join('')}</table>` : '';
   let last = r.durations.length - 1;

@@ -4,9 +4,18 @@ import type { EventSink } from '../core/ndjson.js';
 import type { ProgressEvent, SummaryEvent } from '../core/events.js';
 import type { Timeline } from './timeline.js';
 import { termSafe } from '../core/term.js';
+import { formatSeconds } from '../core/duration.js';
 import type { RunStats } from './report.js';
 
 export type ProgressMode = 'auto' | 'ndjson' | 'bar' | 'none';
+
+/** What a progress tick reads of the run: its counts, items running now, the time they have had so far (ms), and the one running longest. */
+export interface TickState {
+  stats: RunStats;
+  inFlight: number;
+  runningMs: number;
+  longest: { path: string; ms: number } | null;
+}
 
 function progressEvent(stats: RunStats, inFlight: number, runningMs = 0, now = Date.now()): ProgressEvent {
   // the recent rates, and what is left weighed by bytes (run/eta.ts); null: not known yet
@@ -41,11 +50,11 @@ class ProgressBar {
     const frac = p.total ? Math.min(1, p.done / p.total) : 0;
     const filled = Math.round(frac * width);
     const bar = p.total ? '#'.repeat(filled) + '-'.repeat(width - filled) : '?'.repeat(width);
-    const eta = p.eta_s === null ? ' eta ?' : ` eta ${fmtSecs(Math.round(p.eta_s))}`;
+    const eta = p.eta_s === null ? ' eta ?' : ` eta ${formatSeconds(p.eta_s)}`;
     const total = p.total === null ? `${p.done}+` : `${p.done}/${p.total}`;
     // the item running longest, once it is slow enough to wonder about (its name, escaped for the terminal)
-    const slow = slowest && slowest.ms >= SLOW_SHOWN_MS ? ` slowest ${termName(path.basename(slowest.path))} ${fmtSecs(Math.round(slowest.ms / 1000))}` : '';
-    this.err.write(`\r[${bar}] ${total} ok ${p.ok} failed ${p.failed} skipped ${p.skipped} ${p.rate}/s${eta} ${fmtSecs(Math.round(p.elapsed_s))}${slow}\x1b[K`);
+    const slow = slowest && slowest.ms >= SLOW_SHOWN_MS ? ` slowest ${termName(path.basename(slowest.path))} ${formatSeconds(slowest.ms / 1000)}` : '';
+    this.err.write(`\r[${bar}] ${total} ok ${p.ok} failed ${p.failed} skipped ${p.skipped} ${p.rate}/s${eta} ${formatSeconds(p.elapsed_s)}${slow}\x1b[K`);
   }
 
   clear(): void {
@@ -62,11 +71,6 @@ function termName(name: string): string {
   return safe.length > 40 ? `${safe.slice(0, 18)}...${safe.slice(-19)}` : safe;
 }
 
-function fmtSecs(s: number): string {
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
 
 /**
  * The run's progress: an NDJSON line every interval unless asked not to (skipped while the
@@ -81,7 +85,7 @@ export class ProgressTicker {
    * `timeline`: where a sample goes every interval too, whatever the mode (other processes read
    * it: `sluice status --follow`, the report).
    */
-  constructor(private readonly mode: ProgressMode, intervalMs: number, private readonly events: EventSink, err: Writable & { isTTY?: boolean; columns?: number }, now: () => [RunStats, number, number, ({ path: string; ms: number } | null)?], private readonly timeline: Timeline | null = null) {
+  constructor(private readonly mode: ProgressMode, intervalMs: number, private readonly events: EventSink, err: Writable & { isTTY?: boolean; columns?: number }, now: () => TickState, private readonly timeline: Timeline | null = null) {
     this.ndjson = mode === 'auto' || mode === 'ndjson';
     this.bar = mode === 'bar' || (mode === 'auto' && err.isTTY) ? new ProgressBar(err) : null;
     const tick = () => {
@@ -89,9 +93,9 @@ export class ProgressTicker {
       let p;
       let slowest;
       try {
-        const [stats, inFlight, runningMs, longest] = now();
-        p = progressEvent(stats, inFlight, runningMs);
-        slowest = longest ?? null;
+        const s = now();
+        p = progressEvent(s.stats, s.inFlight, s.runningMs);
+        slowest = s.longest;
       } catch {
         return;
       }

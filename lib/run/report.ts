@@ -212,6 +212,11 @@ function shellWord(s: string): string {
   return /^[\w./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The command that lists every failure of `code` in the state dir `state` (a library run: the default one). */
+export function failuresCommand(code: string, state: string | undefined): string {
+  return `sluice results ${state ? `--state ${shellWord(state)} ` : ''}--status failed | jq -r 'select(.error.code == "${code}") | .path'`;
+}
+
 /**
  * Failure groups as Markdown: a heading per code, its examples quoted as code, and when there
  * are more than the examples, how many more and the command that lists them all.
@@ -222,8 +227,7 @@ function failureLines(lines: string[], groups: FailureGroup[], state: string | u
     for (const e of g.examples) lines.push(`- ${mdCode(e.path)}: ${mdCode(e.message)}`);
     const more = g.count - g.examples.length;
     if (more > 0) {
-      const cmd = `sluice results ${state ? `--state ${shellWord(state)} ` : ''}--status failed | jq -r 'select(.error.code == "${g.code}") | .path'`;
-      lines.push(`- and ${more} more not shown here; ${mdCode(cmd)} lists them all`);
+      lines.push(`- and ${more} more not shown here; ${mdCode(failuresCommand(g.code, state))} lists them all`);
     }
     lines.push('');
   }

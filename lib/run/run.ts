@@ -181,9 +181,6 @@ interface Ran {
   stageStore: StageStore | null;
 }
 
-/** The count ahead starts once a worker is up, or after this long at most (ms). */
-const COUNT_AFTER_MS = 400;
-
 async function runWith(s: RunSetup): Promise<RunOutcome> {
   const { o, stateDir, say, walker, chain } = s;
   const cfg = o.config;
@@ -238,19 +235,8 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
   };
   if (chain.counts) start.stages = cfg.chain.map((st) => ({ name: st.name, kind: st.kind, ...(st.kind === 'map' ? { processor: defaultDisplay(st.map.processor) } : {}) }));
   await events.write(start);
-  // the total and the sizes to do, from the start (not when the bounded walk ends); its thread
-  // boots once a worker is up (or after COUNT_AFTER_MS), not while the first item waits for one
-  if (s.counter) {
-    const counter = s.counter;
-    const since = Date.now();
-    const table = cfg.dedupe ? journal.snapshot() : null;
-    const poll = setInterval(() => {
-      if (!chain.ready && Date.now() - since < COUNT_AFTER_MS && !stopper.signal.aborted) return;
-      clearInterval(poll);
-      if (!stopper.signal.aborted) counter.start(table, stopper.signal, (c) => { stats.counted = c; });
-    }, 20);
-    poll.unref();
-  }
+  // the total and the sizes to do, from the start (not when the bounded walk ends)
+  s.counter?.startWhen(() => chain.ready > 0, cfg.dedupe ? journal.snapshot() : null, stopper.signal, (c) => { stats.counted = c; });
   writeRunState(stateDir, {
     pipeline: cfg.name, processor: cfg.map.processor, config_hash: s.hash, config_parts: s.parts, runs: (s.prev?.runs ?? 0) + 1,
     last: { run: s.run, started: s.started, ended: null, ok: 0, failed: 0, skipped: 0, exit_code: null }, ...bookFields(s.book),
@@ -273,7 +259,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
     // a filter reads at most the first bytes of a file: a few at once keep it off the critical path
     stage ? stage.itemCapacity : 16,
   ));
-  const ticker = new ProgressTicker(o.progress, o.progressIntervalMs, events, o.err, () => [stats, chain.busy, chain.runningMs(), chain.longestRunning()], new Timeline(stateDir, s.run, s.started));
+  const ticker = new ProgressTicker(o.progress, o.progressIntervalMs, events, o.err, () => ({ stats, inFlight: chain.busy, runningMs: chain.runningMs(), longest: chain.longestRunning() }), new Timeline(stateDir, s.run, s.started));
 
   // temp files of runs killed mid-write; other runs may share the output dir: theirs stay
   if (cfg.outputDir) for (const p of removeDeadTemps(cfg.outputDir).problems) say(`sluice: output temp files: ${p}`);
@@ -290,9 +276,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
   const source = Readable.from(items, { objectMode: true, highWaterMark: 16 });
   // the total is known once the source ends on its own (not when the walk was stopped)
   source.once('end', () => {
-    if (!stopper.signal.aborted) {
-      stats.walking = false;
-    }
+    if (!stopper.signal.aborted) stats.walking = false;
   });
   // content keys read the file: that stays an asynchronous stage
   const contentDedupe = walksInThread(cfg) ? null : new Dedupe({ isDone: (k) => journal.lookup(k) }, 'content', () => stats.skipped++, parseDuration(cfg.map.timeout)!);

@@ -177,15 +177,21 @@ export class WorkerPool {
     return Atomics.load(this.booted, 0);
   }
 
-  /** The item that has been running longest now: its path and time so far (ms), or null. */
-  longestRunning(now = Date.now()): { path: string; ms: number } | null {
-    let best: { path: string; ms: number } | null = null;
+  /** The task whose item started longest ago in its worker (one still queued has not started), or undefined. */
+  private oldest(): Running | undefined {
+    let oldest: Running | undefined;
     for (const r of this.running) {
       const s = this.starts[r.slot]!;
-      const item = r.group[this.current[r.slot]!]?.task.item;
-      if (s && item && (!best || now - s > best.ms)) best = { path: item.path, ms: now - s };
+      if (s && (!oldest || s < this.starts[oldest.slot]!)) oldest = r;
     }
-    return best;
+    return oldest;
+  }
+
+  /** The item that has been running longest now: its path and time so far (ms), or null. */
+  longestRunning(now = Date.now()): { path: string; ms: number } | null {
+    const r = this.oldest();
+    const item = r?.group[this.current[r.slot]!]?.task.item;
+    return r && item ? { path: item.path, ms: now - this.starts[r.slot]! } : null;
   }
 
   /** Time the tasks running now have spent in their workers so far, added up (ms). */
@@ -257,11 +263,7 @@ export class WorkerPool {
     const rssMb = Math.round(process.memoryUsage.rss() / 2 ** 20);
     // after a kill, give the terminated worker a moment to hand its memory back
     if (rssMb <= limitMb || performance.now() - this.lastKill < 1000) return;
-    let oldest: Running | undefined;
-    for (const r of this.running) {
-      const s = this.starts[r.slot]!;
-      if (s && (!oldest || s < this.starts[oldest.slot]!)) oldest = r;
-    }
+    const oldest = this.oldest();
     if (!oldest) return;
     this.lastKill = performance.now();
     this.memoryKills++;
