@@ -11,16 +11,19 @@ import { SIZE_CLASSES, sizeClass } from '../core/size-class.js';
  *   proportional to bytes would too (a PDF twice as big takes less than twice as long).
  * - Without classes (paths on stdin, content keys, a resume with a big journal: no count ahead),
  *   what is left is the items to do at the mean cost so far.
- * - **Rate**: worker time done per second of wall time over the last WINDOW_MS, so the workers'
- *   boot and a slow start stop weighing once the window has moved past them. The time items
- *   running now have had counts as done (a long item does not stall the rate while it runs), and
- *   comes off what is left.
+ * - **Rate**: worker time done per second of wall time over a recent window: half the time since
+ *   the first item started, between 1 s and WORK_WINDOW_MS, so the workers' boot and a slow start
+ *   stop weighing within seconds. The time items running now have had counts as done, so the
+ *   worker time done grows smoothly (a long item does not stall it while it runs) and a short
+ *   window is not noisy; that time comes off what is left.
+ * - The items/s shown (`rate`) is over the last WINDOW_MS.
  * - Unknown (null) until MIN_ITEMS items are done and what is left is known.
  *
  * Invariant: memory is a few counters per size class and at most one sample per progress line
  * of the last WINDOW_MS, whatever the item count.
  */
 export const WINDOW_MS = 20_000;
+export const WORK_WINDOW_MS = 10_000;
 const MIN_ITEMS = 3;
 
 /** What is left to do: items, and when known the items to do by size class (done ones included: Eta subtracts what it has seen). */
@@ -81,6 +84,18 @@ export class Eta {
     return this.first ? { t: this.first, y: 0, n: 0 } : null;
   }
 
+  /** The sample the work rate is measured from: the newest one at least the work window old, or the first item's start. */
+  private workBase(now: number): { t: number; y: number; n: number } | null {
+    if (!this.first) return null;
+    const span = Math.min(WORK_WINDOW_MS, Math.max(1000, (now - this.first) / 2));
+    let b: { t: number; y: number; n: number } | null = null;
+    for (const s of this.samples) {
+      if (now - s.t < span) break;
+      b = s;
+    }
+    return b && b.t > this.first ? b : { t: this.first, y: 0, n: 0 };
+  }
+
   /** Items processed per second, over the recent window. */
   rate(now = Date.now()): number {
     const b = this.base(now);
@@ -96,7 +111,7 @@ export class Eta {
     if (!left) return null;
     if (left.items <= 0) return 0;
     if (this.n < MIN_ITEMS) return null;
-    const b = this.base(now);
+    const b = this.workBase(now);
     const done = this.totalMs + runningMs;
     if (!b || now <= b.t || done <= b.y) return null;
     const workRate = (done - b.y) / (now - b.t); // worker ms per wall ms
