@@ -19,9 +19,18 @@ export const PROGRESS_FILE = 'progress.ndjson';
 /** The report's name in the state dir when the pipeline names no report path. */
 export const STATE_REPORT_FILE = 'report.json';
 
-/** Where the md report of a JSON report path goes: <path without .json>.md */
-export function reportMdPath(file: string): string {
-  return file.replace(/\.json$/i, '') + '.md';
+/** The formats a report is written in: json always, md and html beside it. */
+export const REPORT_FORMATS = ['json', 'md', 'html'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+/** Where a report path's format goes: the JSON path itself, or <path without .json>.md / .html. */
+export function reportFormatPath(file: string, format: ReportFormat): string {
+  return format === 'json' ? file : `${file.replace(/\.json$/i, '')}.${format}`;
+}
+
+/** Every file a report path may be written to, whatever its formats. */
+export function reportFormatPaths(file: string): string[] {
+  return REPORT_FORMATS.map((f) => reportFormatPath(file, f));
 }
 
 /** The journal of a state dir. */

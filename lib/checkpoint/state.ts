@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SluiceError } from '../core/errors.js';
 import { isUnsafePath, ownDir, readOwnFileSync, removeStaleTemps, writeAtomic } from '../core/safe-fs.js';
-import { JOURNAL_FILE, LEGACY_COMPACT_TMP, reportMdPath, PROGRESS_FILE, RUN_FILE, STATE_REPORT_FILE } from './files.js';
+import { JOURNAL_FILE, LEGACY_COMPACT_TMP, reportFormatPaths, PROGRESS_FILE, RUN_FILE, STATE_REPORT_FILE } from './files.js';
 
 /**
  * The state dir and run.json. The state dir is sluice's own: a real directory (not a link to one)
@@ -92,7 +92,7 @@ export function checkStateDir(dir: string, own: 1 | 2, create: boolean): boolean
  * then no other run writes there, so every temp file in it is a dead run's.
  */
 export function removeDeadRunTemps(stateDir: string): string[] {
-  return removeStaleTemps(stateDir, [JOURNAL_FILE, RUN_FILE, PROGRESS_FILE, STATE_REPORT_FILE, reportMdPath(STATE_REPORT_FILE)], [LEGACY_COMPACT_TMP]);
+  return removeStaleTemps(stateDir, [JOURNAL_FILE, RUN_FILE, PROGRESS_FILE, ...reportFormatPaths(STATE_REPORT_FILE)], [LEGACY_COMPACT_TMP]);
 }
 
 

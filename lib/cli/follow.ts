@@ -1,7 +1,7 @@
 import fs, { constants as C } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { journalPath } from '../run/state-dir.js';
-import { readTimeline, type TimelineLine } from '../run/timeline.js';
+import { readTimeline, type TimelineLine, type TimelineSample } from '../run/timeline.js';
 import { lockHolder } from '../checkpoint/lock.js';
 import { openOwnFileSync } from '../core/safe-fs.js';
 import { termSafe } from '../core/term.js';
@@ -13,7 +13,7 @@ const POLL_MS = 500;
 /** Failures read from the journal per poll at most (the rest are counted, not shown). */
 const FAILURES_SHOWN = 5;
 
-function progressLine(p: ProgressEvent & { t: number }): string {
+function progressLine(p: TimelineSample): string {
   const when = new Date(p.t).toTimeString().slice(0, 8);
   const of = p.total === null ? `${p.done}` : `${p.done}/${p.total} (${p.total ? Math.floor((100 * p.done) / p.total) : 100}%)`;
   const eta = p.eta_s === null ? 'eta ?' : `eta ${formatSeconds(p.eta_s)}`;
@@ -126,7 +126,7 @@ async function poll(dir: string, json: boolean, say: (s: string) => void, gone: 
       for (const l of lines) {
         if (l.type !== 'progress' || (l as { t: number }).t <= lastT) continue;
         lastT = (l as { t: number }).t;
-        say(json ? JSON.stringify(l) + '\n' : progressLine(l as ProgressEvent & { t: number }));
+        say(json ? JSON.stringify(l) + '\n' : progressLine(l as TimelineSample));
       }
       for (const f of tail?.failures(head.started).slice(0, FAILURES_SHOWN) ?? []) say(`  failed ${termSafe(f.path)}: ${termSafe(f.code)} ${termSafe(f.message)}\n`);
     }

@@ -12,6 +12,9 @@ import type { WalkWarning } from '../stages/walk/walk.js';
 import { Dedupe } from '../stages/dedupe.js';
 import { defaultConcurrency, MapStage, mapOptions, ParallelMap, type ItemResult } from '../stages/map.js';
 import { buildReport, RunStats, writeReport } from './report.js';
+import { reportHtml } from './html-report.js';
+import { VERSION } from '../core/version.js';
+import type { ReportFormat } from '../checkpoint/files.js';
 import { BUILTIN_PROCESSORS, isBuiltin, resolveProcessor } from '../processors/index.js';
 import { checkProcessor } from '../worker/check.js';
 import { RecordSink, type RecordHooks } from './record.js';
@@ -157,9 +160,9 @@ export function journalSink(checkpoint: Checkpoint, hooks: Omit<RecordHooks, 'ke
 }
 
 export interface ReportStageOptions {
-  /** report.json's path; with formats ['json', 'md'] also report.md beside it */
+  /** report.json's path; formats 'md' and 'html' add report.md and report.html beside it */
   path: string;
-  formats?: ('json' | 'md')[];
+  formats?: ReportFormat[];
   /** names in the report */
   pipeline?: string;
   processor?: string;
@@ -182,12 +185,14 @@ export function report(options: ReportStageOptions): Transform {
     flush(cb: TransformCallback) {
       try {
         const failed = stats.failed;
-        writeReport(path.resolve(options.path), options.formats ?? ['json'], buildReport(stats, {
+        const r = buildReport(stats, {
           run, pipeline: options.pipeline ?? 'composed', processor: options.processor ?? 'composed', config_hash: '', started, ended: new Date().toISOString(),
           interrupted: false, stopped: null, exit_code: failed ? 1 : 0, vanished: null, stale_outputs: null,
           workers: { concurrency: 0, alive_at_end: 0, stopped_for_memory: 0 }, input_errors: 0,
           job: { failed, carried_failed: 0, failures: [] },
-        }));
+        });
+        // no timeline here: a composed pipeline has no state dir to sample into
+        writeReport(path.resolve(options.path), options.formats ?? ['json'], r, () => reportHtml({ ...r, durations: [...stats.durations], timeline: [], ended_cleanly: true, version: VERSION }));
         cb();
       } catch (err) {
         const info = toErrorInfo(err);

@@ -17,6 +17,7 @@ import { filterOptions, type FilterOptions } from '../stages/filter.js';
 import { isMultiStage, stageNameOf, type ChainStage } from '../stages/chain.js';
 import { BUILTIN_PROCESSORS, isBuiltin, isModulePath, resolveProcessor } from '../processors/index.js';
 import { reportOptions } from './report.js';
+import type { ReportFormat } from '../checkpoint/files.js';
 
 const MAX_PIPELINE_BYTES = 1024 * 1024;
 
@@ -72,7 +73,7 @@ export interface PipelineConfig {
   chain: ChainStage[];
   outputDir: string | null;
   checkpoint: { dir: string; fsync: 'always' | 'batch' | 'never'; fsyncEvery: number; fsyncIntervalMs: number };
-  report: { path: string | null; formats: ('json' | 'md')[] };
+  report: { path: string | null; formats: ReportFormat[] };
 }
 
 export class ConfigError extends SluiceError {

@@ -1,5 +1,6 @@
 import { ERROR_CODES } from '../core/errors.js';
 import type { RebuiltReport } from './rebuild.js';
+import type { TimelineSample } from './timeline.js';
 import { failuresCommand } from './report.js';
 
 /**
@@ -42,6 +43,14 @@ function barChart(title: string, bars: { label: string; count: number }[]): stri
   return `<figure><figcaption>${esc(title)}</figcaption><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">${rects}</svg></figure>`;
 }
 
+/** MB/s between each sample and the one before (0 for the first, and where a sample has no byte count). */
+function mbPerS(samples: TimelineSample[]): number[] {
+  return samples.map((s, i) => {
+    const p = samples[i - 1];
+    return p && s.bytes !== undefined && p.bytes !== undefined && s.t > p.t ? Math.max(0, s.bytes - p.bytes) / 1e6 / ((s.t - p.t) / 1000) : 0;
+  });
+}
+
 function fmt(n: number): string {
   return n >= 100 ? String(Math.round(n)) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
 }
@@ -59,6 +68,7 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0}td,th{border-bottom:1px
 .outcome{padding:.6rem;border-radius:6px;background:#eef6ee}.outcome.bad{background:#fbeeee}
 figure{margin:1rem 0}svg{width:100%;height:auto;max-height:220px}figcaption{font-weight:600}
 code{font-family:ui-monospace,monospace;font-size:.9em;overflow-wrap:anywhere}.none{color:#777}
+td.k,td.k code{white-space:nowrap;overflow-wrap:normal}@media (max-width:600px){td.k,td.k code{white-space:normal;overflow-wrap:anywhere}}
 @media print{body{max-width:none}h2{break-after:avoid}figure,table{break-inside:avoid}}`;
 
 export function reportHtml(r: RebuiltReport): string {
@@ -66,12 +76,13 @@ export function reportHtml(r: RebuiltReport): string {
   const outcome = !r.ended_cleanly
     ? 'The run has no summary: it is still running, or it was killed (running the same command again resumes it).'
     : r.stopped ? `The run stopped early: ${r.stopped}.` : 'The run went to its end.';
-  const t0 = r.timeline[0]?.t ?? 0;
+  // time from the run's start (the first sample comes a moment later)
+  const t0 = Math.min(Date.parse(r.started) || Infinity, r.timeline[0]?.t ?? 0);
   const xs = r.timeline.map((s) => (s.t - t0) / 1000);
   const totals = [['items', r.total ?? r.found], ['ok', r.ok], ['failed', r.failed], ['filtered', r.filtered ?? 0], ['elapsed', `${fmt(r.elapsed_s)} s`], ['items/s', r.items_per_s], ['peak RSS', `${r.peak_rss_mb} MB`]];
-  const failures = r.failures.map((g) => `<tr class="failure" data-code="${esc(g.code)}" data-count="${g.count}"><td><code>${esc(g.code)}</code></td><td>${g.count}</td><td>${esc((ERROR_CODES as Record<string, { summary: string }>)[g.code]?.summary ?? '')}</td>`
+  const failures = r.failures.map((g) => `<tr class="failure" data-code="${esc(g.code)}" data-count="${g.count}"><td class="k"><code>${esc(g.code)}</code></td><td class="k">${g.count}</td><td>${esc((ERROR_CODES as Record<string, { summary: string }>)[g.code]?.summary ?? '')}</td>`
     + `<td><ul>${g.examples.map((e) => `<li><code>${esc(e.path)}</code>: ${esc(e.message)}</li>`).join('')}</ul>${g.count > g.examples.length ? `<p>${g.count - g.examples.length} more; <code>${esc(failuresCommand(g.code, r.state))}</code> lists them all</p>` : ''}</td></tr>`).join('');
-  const slowest = r.slowest.map((s) => `<tr><td><code>${esc(s.path)}</code></td><td>${s.ms} ms</td></tr>`).join('');
+  const slowest = r.slowest.map((s) => `<tr><td><code>${esc(s.path)}</code></td><td class="k">${s.ms} ms</td></tr>`).join('');
   const stages = r.stages ? `<h2>Stages</h2><table><tr><th>stage</th><th>kind</th><th>in</th><th>ok</th><th>failed</th><th>filtered</th><th>time in stage</th></tr>${r.stages.map((s) => `<tr><td>${esc(s.name)}</td><td>${esc(s.kind)}</td><td>${s.in}</td><td>${s.ok}</td><td>${s.failed}</td><td>${s.filtered}</td><td>${fmt(s.ms / 1000)} s</td></tr>`).join('')}</table>` : '';
   let last = r.durations.length - 1;
   while (last > 0 && !r.durations[last]) last--;
@@ -87,6 +98,7 @@ export function reportHtml(r: RebuiltReport): string {
 <div class="totals" id="totals">${totals.map(([k, v]) => `<div data-total="${esc(k)}">${esc(k)}<b>${esc(v)}</b></div>`).join('')}</div>
 <h2>Over time</h2>
 ${lineChart('Throughput', xs, [{ name: 'items/s', ys: r.timeline.map((s) => s.rate), colour: '#2a7d2a' }, { name: 'in flight', ys: r.timeline.map((s) => s.in_flight), colour: '#c07000' }], '')}
+${lineChart('Bytes processed', xs, [{ name: 'MB/s', ys: mbPerS(r.timeline), colour: '#1f5fa8' }], 'MB/s')}
 ${lineChart('Memory', xs, [{ name: 'RSS MB', ys: r.timeline.map((s) => s.rss_mb), colour: '#7a3db8' }], 'MB')}
 <h2>Failures by code</h2>
 ${failures ? `<table id="failures"><tr><th>code</th><th>count</th><th>meaning</th><th>first examples</th></tr>${failures}</table>` : '<p class="none">none</p>'}

@@ -72,14 +72,20 @@ function termName(name: string): string {
 }
 
 
+/** The timeline's samples in a run's first seconds: every EARLY_MS, EARLY_SAMPLES times (a short run has a curve too). */
+const EARLY_MS = 200;
+const EARLY_SAMPLES = 10;
+
 /**
  * The run's progress: an NDJSON line every interval unless asked not to (skipped while the
- * reader is behind), and a bar on stderr when it is a terminal (or asked for).
+ * reader is behind), and a bar on stderr when it is a terminal (or asked for). The timeline
+ * gets a sample each interval, and every EARLY_MS in the run's first seconds.
  */
 export class ProgressTicker {
   private readonly ndjson: boolean;
   private readonly bar: ProgressBar | null;
   private readonly timer: NodeJS.Timeout | null;
+  private early: NodeJS.Timeout | null = null;
 
   /**
    * `timeline`: where a sample goes every interval too, whatever the mode (other processes read
@@ -92,8 +98,9 @@ export class ProgressTicker {
       // a timer must never throw: reading RSS fails when out of file descriptors; skip this line
       let p;
       let slowest;
+      let s;
       try {
-        const s = now();
+        s = now();
         p = progressEvent(s.stats, s.inFlight, s.runningMs);
         slowest = s.longest;
       } catch {
@@ -101,20 +108,39 @@ export class ProgressTicker {
       }
       if (this.ndjson && !this.events.busy) void this.events.write(p);
       this.bar?.draw(p, slowest);
-      timeline?.add(p);
+      timeline?.add(p, s.stats.bytes);
     };
     this.timer = mode === 'none' && !timeline ? null : setInterval(tick, intervalMs);
     this.timer?.unref();
+    if (timeline && intervalMs > EARLY_MS) {
+      let n = 0;
+      this.early = setInterval(() => {
+        try {
+          const s = now();
+          timeline.add(progressEvent(s.stats, s.inFlight, s.runningMs), s.stats.bytes);
+        } catch {
+          // as tick: skip this sample
+        }
+        if (++n >= EARLY_SAMPLES) this.stopEarly();
+      }, EARLY_MS);
+      this.early.unref();
+    }
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.stopEarly();
+  }
+
+  private stopEarly(): void {
+    if (this.early) clearInterval(this.early);
+    this.early = null;
   }
 
   /** The last line, nothing in flight, and the bar cleared. */
   async final(stats: RunStats): Promise<void> {
     const p = progressEvent(stats, 0);
-    this.timeline?.add(p);
+    this.timeline?.add(p, stats.bytes);
     if (this.mode === 'none') return;
     if (this.ndjson) await this.events.write(p);
     if (this.bar) { this.bar.draw(p); this.bar.clear(); }

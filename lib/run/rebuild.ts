@@ -3,21 +3,18 @@ import { readRunState } from '../checkpoint/state.js';
 import { defaultDisplay } from '../core/fsx.js';
 import { buildReport, RunStats } from './report.js';
 import { journalPath } from './state-dir.js';
-import { readTimeline, type TimelineLine } from './timeline.js';
+import { readTimeline, samplesOf, type TimelineLine, type TimelineSample } from './timeline.js';
 import type { ProgressEvent, SummaryEvent } from '../core/events.js';
 
 const MS = /"ms":(\d+)/;
 /** an ok line that is not a plain item's: dropped by a filter, or a child (fan-out); such a line is parsed whole */
 const SPECIAL = /"filtered":true|"parent":/;
 
-/** Item durations by power of two of milliseconds: bucket b holds [2^(b-1), 2^b) ms, bucket 0 under 1 ms. */
-export const DURATION_BUCKETS = 32;
-
 export type RebuiltReport = ReturnType<typeof buildReport> & {
-  /** the journal's items by duration (DURATION_BUCKETS counts) */
+  /** the items by duration (RunStats.durations) */
   durations: number[];
   /** the run's progress samples (progress.ndjson), at most its 2,000 */
-  timeline: (ProgressEvent & { t: number })[];
+  timeline: (TimelineSample)[];
   /** the run ended with a summary (false: running now, or killed) */
   ended_cleanly: boolean;
   version: string;
@@ -34,19 +31,16 @@ export async function rebuildReport(stateDir: string, version: string): Promise<
   const run = readRunState(stateDir);
   const lines: TimelineLine[] = readTimeline(stateDir) ?? [];
   const head = lines[0]?.type === 'timeline' ? lines[0] : null;
-  const samples = lines.filter((l): l is ProgressEvent & { t: number } => l.type === 'progress');
+  const samples = samplesOf(lines);
   const summary = lines.find((l): l is SummaryEvent => l.type === 'summary') ?? null;
   const stats = new RunStats();
-  const durations = new Array<number>(DURATION_BUCKETS).fill(0);
-  const bucket = (ms: number) => durations[ms >= 1 ? Math.min(DURATION_BUCKETS - 1, 1 + Math.floor(Math.log2(ms))) : 0]!++;
   for await (const batch of latestLineBatches(journalPath(stateDir))) for (const l of batch) {
     // most lines are plain ok items: their time read off the line (the first "ms" is the entry's
     // own: it comes before the output), the entry parsed only when the item is among the slowest
     if (l.status === 'ok' && !SPECIAL.test(l.line)) {
       const ms = Number(MS.exec(l.line)?.[1] ?? 0);
-      bucket(ms);
       if (!stats.isSlow(ms)) {
-        stats.countOk();
+        stats.countOk(ms);
         continue;
       }
     }
@@ -54,7 +48,6 @@ export async function rebuildReport(stateDir: string, version: string): Promise<
     if (!e) continue;
     const status = e.filtered ? 'filtered' : e.status;
     stats.add({ item: { path: e.path, file: e.path, root: '.', rel: e.path, size: 0, mtime_ms: 0, ...(e.parent !== undefined ? { parent: e.parent, index: e.index } : {}) }, status, ms: e.ms ?? 0, attempts: e.attempts ?? 1, error: e.error ? { ...e.error, retryable: false } : undefined });
-    if (status === 'failed' || e.parent !== undefined) bucket(e.ms ?? 0);
   }
   stats.found = stats.ok + stats.failed + stats.filtered;
   stats.walking = false;
@@ -75,5 +68,5 @@ export async function rebuildReport(stateDir: string, version: string): Promise<
   // paths as a run shows them (relative to the current directory when under it), for the few kept
   for (const g of report.failures) for (const x of g.examples) x.path = defaultDisplay(x.path);
   for (const x of report.slowest) x.path = defaultDisplay(x.path);
-  return { ...report, durations, timeline: samples, ended_cleanly: !!summary, version };
+  return { ...report, durations: [...stats.durations], timeline: samples, ended_cleanly: !!summary, version };
 }

@@ -7,7 +7,7 @@ import { z } from '../core/zod.js';
 import { latestLines } from '../checkpoint/journal.js';
 import { canonicalPath, isInside, defaultDisplay as shown } from '../core/fsx.js';
 import { writeAtomic } from '../core/safe-fs.js';
-import { reportMdPath } from '../checkpoint/files.js';
+import { REPORT_FORMATS, reportFormatPath, reportFormatPaths, STATE_REPORT_FILE, type ReportFormat } from '../checkpoint/files.js';
 import { Eta, type Remaining } from './eta.js';
 import type { StaleOutputs } from '../checkpoint/stale-outputs.js';
 
@@ -20,13 +20,16 @@ export const spec: ComponentSpec = {
 
 export const reportOptions = z.strictObject({
   path: z.string().min(1).describe('where the JSON report goes, relative to the pipeline file (without a report key: <state dir>/report.json); not elsewhere in the state dir'),
-  formats: z.array(z.enum(['json', 'md'])).default(['json']).describe('json always; md adds <path without .json>.md'),
+  formats: z.array(z.enum(REPORT_FORMATS)).default(['json']).describe('json always; md adds <path without .json>.md, html <path without .json>.html (one self-contained file: no script, no network request, charts as inline SVG)'),
 });
 
 const EXAMPLES_PER_CODE = 5;
 const SLOWEST = 10;
 
 interface FailureGroup { code: string; count: number; examples: { path: string; message: string }[] }
+
+/** Item durations by power of two of milliseconds: bucket b holds [2^(b-1), 2^b) ms, bucket 0 under 1 ms. */
+export const DURATION_BUCKETS = 32;
 
 /** Run totals; bounded whatever the item count: a few examples per error code, the N slowest. */
 export class RunStats {
@@ -47,8 +50,15 @@ export class RunStats {
   private firstProcessed = 0;
   private readonly failures = new Map<string, FailureGroup>();
   private slowest: { path: string; ms: number }[] = [];
+  /** the items processed (children too, not those filtered) by time in the worker: DURATION_BUCKETS counts */
+  readonly durations = new Array<number>(DURATION_BUCKETS).fill(0);
+  private countDuration(ms: number): void {
+    this.durations[ms >= 1 ? Math.min(DURATION_BUCKETS - 1, 1 + Math.floor(Math.log2(ms))) : 0]!++;
+  }
 
   get processed(): number { return this.ok + this.failed; }
+  /** bytes of the items processed (ok or failed), for MB/s */
+  bytes = 0;
   get hasChildren(): boolean { return this.childCounts.ok + this.childCounts.failed + this.childCounts.filtered + this.skippedChildren > 0; }
   /** fan-out figures; `peak_in_flight`: most children handed on and not yet recorded at once (set by the run) */
   peakChildrenInFlight = 0;
@@ -95,9 +105,10 @@ export class RunStats {
     if (child) this.childCounts[r.status]++;
     else if (r.status === 'filtered') this.filtered++;
     if (!child && r.status === 'filtered') this.eta.drop(r.item.size);
+    if (r.status !== 'filtered') this.countDuration(r.ms);
     if (r.status === 'filtered' || (child && r.status === 'ok')) return;
     if (!this.firstProcessed) this.firstProcessed = Date.now() - r.ms;
-    if (!child) this.eta.add(r.item.size, r.ms);
+    if (!child) { this.eta.add(r.item.size, r.ms); this.bytes += r.item.size; }
     if (r.status === 'ok') this.ok++;
     else {
       // a failed child's cause is among the failures; its parent counts it as one failed item
@@ -121,8 +132,9 @@ export class RunStats {
   }
 
   /** An ok item (not a child, not filtered) that is not among the slowest (isSlow false): counted, nothing else. */
-  countOk(): void {
+  countOk(ms: number): void {
     this.ok++;
+    this.countDuration(ms);
   }
 
   failureGroups(): FailureGroup[] {
@@ -294,40 +306,43 @@ export function reportMarkdown(r: Report): string {
   return lines.join('\n');
 }
 
-/** The files a report is written to: the JSON path, and with md the same path ending in .md. */
-function reportFiles(file: string, formats: readonly ('json' | 'md')[]): string[] {
-  return formats.includes('md') ? [file, reportMdPath(file)] : [file];
+/** The files a report is written to: the JSON path, and the md and html ones its formats ask for. */
+function reportFiles(file: string, formats: readonly ReportFormat[]): string[] {
+  return REPORT_FORMATS.filter((f) => f === 'json' || formats.includes(f)).map((f) => reportFormatPath(file, f));
 }
 
-
-/** report.json (and report.md), each written atomically through safe-fs: never through a link. */
-export function writeReport(file: string, formats: ('json' | 'md')[], r: Report): void {
-  const [json, md] = reportFiles(file, formats);
-  writeAtomic(json!, JSON.stringify(r, null, 2) + '\n');
-  if (md) writeAtomic(md, reportMarkdown(r));
+/**
+ * report.json, and report.md and report.html when asked for, each written atomically through
+ * safe-fs: never through a link. `html` gives the HTML page (html-report.ts, which needs what a
+ * report.json does not hold: the timeline, the durations).
+ */
+export function writeReport(file: string, formats: readonly ReportFormat[], r: Report, html?: () => string): void {
+  writeAtomic(file, JSON.stringify(r, null, 2) + '\n');
+  if (formats.includes('md')) writeAtomic(reportFormatPath(file, 'md'), reportMarkdown(r));
+  if (formats.includes('html') && html) writeAtomic(reportFormatPath(file, 'html'), html());
 }
 
 /** Names a report may have inside the state dir: the default ones. */
-const STATE_DIR_REPORTS = new Set(['report.json', 'report.md']);
+const STATE_DIR_REPORTS = new Set(reportFormatPaths(STATE_REPORT_FILE));
 /** A report.json bigger than this is not one sluice wrote (it keeps a few examples per code). */
 const MAX_REPORT_BYTES = 4 << 20;
 
 /**
- * Why the report may not be written to `file` (and its .md sibling), or null when it may. The
+ * Why the report may not be written to `file` (and its .md and .html siblings), or null when it may. The
  * report replaces whatever is at its path, and the walk leaves the run's own files out, so:
  * inside the state dir only the default names (anything else could be the journal, the lock or
  * run.json); never onto a directory; and under an input root never onto an existing file that
  * is not a report sluice wrote (it would be an input, overwritten and silently left out).
  * Paths are compared by their real paths, so a symlinked folder is no way round.
  */
-export function reportPathProblem(file: string, formats: readonly ('json' | 'md')[], stateDir: string, roots: readonly string[]): string | null {
+export function reportPathProblem(file: string, formats: readonly ReportFormat[], stateDir: string, roots: readonly string[]): string | null {
   const state = canonicalPath(stateDir);
   const realRoots = roots.map(canonicalPath);
   for (const f of reportFiles(file, formats)) {
     const real = canonicalPath(f);
     const inState = isInside(real, state);
     if (inState && !(path.dirname(real) === state && STATE_DIR_REPORTS.has(path.basename(real)))) {
-      return `${shown(f)} is inside the state dir ${shown(stateDir)}, which holds the checkpoint: a report anywhere else in it lands where it could overwrite the checkpoint; only report.json and report.md may go there`;
+      return `${shown(f)} is inside the state dir ${shown(stateDir)}, which holds the checkpoint: a report anywhere else in it lands where it could overwrite the checkpoint; only report.json, report.md and report.html may go there`;
     }
     let st: fs.Stats;
     try {
@@ -350,7 +365,7 @@ function isSluiceReport(file: string, st: fs.Stats): boolean {
   if (!st.isFile() || st.size > MAX_REPORT_BYTES) return false;
   try {
     const text = fs.readFileSync(file, 'utf8');
-    if (text.startsWith('# sluice report: ')) return true;
+    if (text.startsWith('# sluice report: ') || (text.startsWith('<!doctype html>') && text.includes('<title>sluice report: '))) return true;
     const r = JSON.parse(text) as Record<string, unknown> | null;
     return !!r && r.v === 1 && typeof r.run === 'string' && typeof r.config_hash === 'string' && Array.isArray(r.failures);
   } catch {

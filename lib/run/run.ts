@@ -29,7 +29,8 @@ import { configHash, configParts, describeChange, stageFingerprints, type Pipeli
 import { ProgressTicker, type ProgressMode } from './progress.js';
 import { keepByDefault, RecordSink } from './record.js';
 import type { CountAhead } from './count-ahead.js';
-import { Timeline } from './timeline.js';
+import { readTimeline, samplesOf, Timeline } from './timeline.js';
+import { reportHtml } from './html-report.js';
 import { handTable, sourceItems, startCounter, startWalker, walksInThread, warningEvent, type StdinSource } from './source.js';
 import { checkReportPath, journalBytes, ownFilesOf, reportPathOf, stateDirFor, stateDirLevels } from './state-dir.js';
 import { abortReason, exitCodeOf, interrupts, Stopper, stopText, type StopReason } from './stop.js';
@@ -414,11 +415,6 @@ async function finish(s: RunSetup, r: Ran): Promise<RunOutcome> {
   // said after the reason the run stopped (a full disk under the state dir fails these too)
   const after: string[] = [];
   try {
-    writeReport(s.reportPath, cfg.report.formats, report);
-  } catch (err) {
-    after.push(`sluice: cannot write report ${s.reportPath}: ${(err as Error).message}`);
-  }
-  try {
     writeRunState(stateDir, {
       pipeline: cfg.name, processor: cfg.map.processor, config_hash: s.hash, config_parts: s.parts, runs: (s.prev?.runs ?? 0) + 1,
       last: { run: s.run, started: s.started, ended, ok: stats.ok, failed: stats.failed, skipped: stats.skipped, exit_code: exitCode }, ...bookFields(book, checked?.pending),
@@ -454,6 +450,15 @@ async function finish(s: RunSetup, r: Ran): Promise<RunOutcome> {
   }
   const timelineProblem = r.ticker.end(summary);
   if (timelineProblem) after.push(`sluice: ${timelineProblem}`);
+  // once the timeline has its last sample and the summary: the HTML report draws it
+  try {
+    writeReport(s.reportPath, cfg.report.formats, report, () => reportHtml({
+      ...report, durations: [...stats.durations], version: o.version, ended_cleanly: true,
+      timeline: samplesOf(readTimeline(stateDir) ?? []),
+    }));
+  } catch (err) {
+    after.push(`sluice: cannot write report ${s.reportPath}: ${(err as Error).message}`);
+  }
   await events.write(summary);
   if (fatal) say(`sluice: ${fatal.message}`);
   for (const line of after) say(line);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SluiceError } from '../core/errors.js';
-import { journalPath, reportMdPath, STATE_REPORT_FILE } from '../checkpoint/files.js';
+import { journalPath, reportFormatPaths, STATE_REPORT_FILE } from '../checkpoint/files.js';
 import { lockHolder } from '../checkpoint/lock.js';
 import { reportPathProblem } from './report.js';
 import type { PipelineConfig } from './config.js';
@@ -22,7 +22,7 @@ export function stateDirLevels(override?: string): 1 | 2 {
 /** The run's own files (state, report, outputs): never inputs, even when they sit under a root. */
 export function ownFilesOf(cfg: PipelineConfig, stateDir: string): Set<string> {
   const reportPath = reportPathOf(cfg, stateDir);
-  const own = new Set([stateDir, reportPath, reportMdPath(reportPath)]);
+  const own = new Set([stateDir, ...reportFormatPaths(reportPath)]);
   if (cfg.outputDir) own.add(path.resolve(cfg.outputDir));
   return own;
 }

@@ -4,10 +4,12 @@ import { PROGRESS_FILE } from '../checkpoint/files.js';
 import { openOwnFileSync, readOwnFileSync, writeAtomic } from '../core/safe-fs.js';
 import type { ProgressEvent, SummaryEvent } from '../core/events.js';
 
+/** A progress sample as the timeline keeps it: `t`, when (ms since the epoch); `bytes`, the bytes of the items processed so far (for MB/s). */
+export type TimelineSample = ProgressEvent & { t: number; bytes?: number };
 /** The first line of a timeline: which run it is. */
 export interface TimelineHead { v: 1; type: 'timeline'; run: string; pid: number; started: string }
 /** A timeline's lines: its head, progress samples (`t`: when, ms since the epoch), and the run's summary at its end. */
-export type TimelineLine = TimelineHead | (ProgressEvent & { t: number }) | SummaryEvent;
+export type TimelineLine = TimelineHead | TimelineSample | SummaryEvent;
 
 /** Samples a timeline keeps at most: past it, the older half is thinned to every other sample. */
 export const TIMELINE_MAX = 2000;
@@ -40,10 +42,10 @@ export class Timeline {
     });
   }
 
-  /** Append one sample. */
-  add(p: ProgressEvent, now = Date.now()): void {
+  /** Append one sample; `bytes`: of the items processed so far. */
+  add(p: ProgressEvent, bytes: number, now = Date.now()): void {
     if (this.fd === null) return;
-    const line = JSON.stringify({ ...p, t: now });
+    const line = JSON.stringify({ ...p, t: now, bytes } satisfies TimelineSample);
     this.samples.push(line);
     this.guard(() => {
       if (this.samples.length > TIMELINE_MAX) this.thin();
@@ -82,6 +84,11 @@ export class Timeline {
       if (this.fd !== null) this.close();
     }
   }
+}
+
+/** The progress samples among a timeline's lines. */
+export function samplesOf(lines: readonly TimelineLine[]): TimelineSample[] {
+  return lines.filter((l): l is TimelineSample => l.type === 'progress');
 }
 
 /** A state dir's timeline as it is now: its lines (unreadable ones skipped), or null when there is none. */

@@ -4,21 +4,8 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makeTree, readJournal, sluice, sluiceChild, tmpDir } from '../helpers.js';
-
-const HOSTILE_NAME = '<img src=x onerror=alert(1)>.txt';
-const HOSTILE_MESSAGE = '</script><script>alert(2)</script> & "quotes"';
-
-function job(): string {
-  const dir = tmpDir();
-  makeTree(path.join(dir, 'in'), 60, 60);
-  // the largest files: they run among the first (largest first), long before the run ends
-  fs.writeFileSync(path.join(dir, 'in', HOSTILE_NAME), 'bad'.padEnd(1000, '.'));
-  fs.writeFileSync(path.join(dir, 'in', 'also-bad.txt'), 'bad'.padEnd(1000, '.'));
-  // 50 ms an item; a file that starts with "bad" fails with a message full of markup
-  fs.writeFileSync(path.join(dir, 'proc.mjs'), `import fs from 'node:fs';\nexport default async (item) => { await new Promise((r) => setTimeout(r, 50)); if (fs.readFileSync(item.path, 'utf8').startsWith('bad')) throw new Error(${JSON.stringify(HOSTILE_MESSAGE)}); return {}; };\n`);
-  return dir;
-}
+import { readJournal, sluice, sluiceChild } from '../helpers.js';
+import { HOSTILE_MESSAGE, HOSTILE_NAME, job } from './report-job.js';
 
 t.test('the HTML report of a run killed with SIGKILL: built from the state dir, counts as the journal has them, no script, no request, names and messages as text', async (t) => {
   const dir = job();

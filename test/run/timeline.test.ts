@@ -11,7 +11,7 @@ const sample = (done: number): ProgressEvent => ({ v: 1, type: 'progress', done,
 t.test('a timeline of 10,000 samples keeps at most TIMELINE_MAX, in order, the newest ones all there and the oldest thinned', async (t) => {
   const dir = tmpDir();
   const tl = new Timeline(dir, 'r1', new Date(0).toISOString());
-  for (let i = 0; i < 10_000; i++) tl.add(sample(i), 1000 + i);
+  for (let i = 0; i < 10_000; i++) tl.add(sample(i), i * 100, 1000 + i);
   tl.end({ v: 1, type: 'summary', total: 10_000, ok: 10_000, failed: 0, skipped: 0, elapsed_s: 10, rate: 1, report: null, exit_code: 0 });
   t.equal(tl.problem, null);
   const lines = readTimeline(dir)!;
@@ -32,7 +32,7 @@ t.test('a timeline never writes through a link planted in the state dir; the run
   fs.writeFileSync(target, 'keep');
   fs.symlinkSync(target, path.join(dir, 'progress.ndjson'));
   const tl = new Timeline(dir, 'r1', new Date(0).toISOString());
-  tl.add(sample(1));
+  tl.add(sample(1), 0);
   t.equal(fs.readFileSync(target, 'utf8'), 'keep', "the link's target is untouched");
   t.ok(tl.problem === null || /progress timeline/.test(tl.problem), String(tl.problem));
 });
