@@ -746,8 +746,7 @@ export async function* latestLineBatches(file: string, seen?: { lines: number; u
         if (seen) seen.unreadable = (seen.unreadable ?? 0) + 1;
         continue;
       }
-      if (emitted.has(r.key)) continue;
-      emitted.set(r.key, 1);
+      if (!emitted.add(r.key, 1)) continue;
       batch.push(new Latest(line, r.key, r.status, seen));
     }
     if (batch.length) yield batch;

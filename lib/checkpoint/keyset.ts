@@ -63,6 +63,23 @@ export class KeySet {
     this.insert(a, b, c, d, value);
   }
 
+  /**
+   * Set the key to `value` (1..255) if it is not in the set yet: true when it was added, false
+   * when it was there (left as it was). One parse and one probe, where has() then set() take two.
+   */
+  add(key: string, value: number): boolean {
+    if (this.count + 1 > this.capacity * MAX_LOAD) this.grow();
+    const a = parseInt(key.slice(0, 8), 16) >>> 0;
+    const b = parseInt(key.slice(8, 16), 16) >>> 0;
+    const c = parseInt(key.slice(16, 24), 16) >>> 0;
+    const d = parseInt(key.slice(24, 32), 16) >>> 0;
+    const i = this.probe(a, b, c, d);
+    if (this.status[i] !== EMPTY) return false;
+    this.put(i, a, b, c, d, value);
+    this.count++;
+    return true;
+  }
+
   /** Set the status (1..255) of a key. */
   set(key: string, value: number): void {
     if (this.count + 1 > this.capacity * MAX_LOAD) this.grow();
@@ -74,20 +91,19 @@ export class KeySet {
   }
 
   private insert(a: number, b: number, c: number, d: number, value: number): void {
+    const i = this.probe(a, b, c, d);
+    if (this.status[i] === EMPTY) this.count++;
+    this.put(i, a, b, c, d, value);
+  }
+
+  /** The key's slot, or the empty slot where it would go (linear probing from its first word). */
+  private probe(a: number, b: number, c: number, d: number): number {
     const mask = this.capacity - 1;
     let i = a & mask;
     for (;;) {
-      const st = this.status[i]!;
-      if (st === EMPTY) {
-        this.put(i, a, b, c, d, value);
-        this.count++;
-        return;
-      }
+      if (this.status[i] === EMPTY) return i;
       const w = i * 4;
-      if (this.words[w] === a && this.words[w + 1] === b && this.words[w + 2] === c && this.words[w + 3] === d) {
-        this.status[i] = value;
-        return;
-      }
+      if (this.words[w] === a && this.words[w + 1] === b && this.words[w + 2] === c && this.words[w + 3] === d) return i;
       i = (i + 1) & mask;
     }
   }
@@ -132,14 +148,8 @@ export class KeySet {
   }
 
   private findWords(a: number, b: number, c: number, d: number): number {
-    const mask = this.capacity - 1;
-    let i = a & mask;
-    for (;;) {
-      if (this.status[i] === EMPTY) return -1;
-      const w = i * 4;
-      if (this.words[w] === a && this.words[w + 1] === b && this.words[w + 2] === c && this.words[w + 3] === d) return i;
-      i = (i + 1) & mask;
-    }
+    const i = this.probe(a, b, c, d);
+    return this.status[i] === EMPTY ? -1 : i;
   }
 
   private grow(): void {

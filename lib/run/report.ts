@@ -9,6 +9,7 @@ import { canonicalPath, isInside, defaultDisplay as shown } from '../core/fsx.js
 import { writeAtomic } from '../core/safe-fs.js';
 import { REPORT_FORMATS, reportFormatPath, reportFormatPaths, STATE_REPORT_FILE, type ReportFormat } from '../checkpoint/files.js';
 import { Eta, type Remaining } from './eta.js';
+import type { Counted } from './count-ahead.js';
 import type { StaleOutputs } from '../checkpoint/stale-outputs.js';
 
 export const spec: ComponentSpec = {
@@ -74,7 +75,7 @@ export class RunStats {
     return this.counted ? Math.max(this.counted.found, this.found) : null;
   }
   /** what the count ahead found (count-ahead.ts): every file, those done in the checkpoint, the others by size class */
-  counted: { found: number; skipped: number; sizes: Float64Array | null } | null = null;
+  counted: Counted | null = null;
   readonly eta = new Eta();
 
   /** What is left to do, as the ETA weighs it; null while not known. */
@@ -82,7 +83,7 @@ export class RunStats {
     const todoByClass = this.counted?.sizes ?? null;
     if (!this.walking) return { items: Math.max(0, this.found - this.done), todoByClass };
     const c = this.counted;
-    if (!c) return null;
+    if (!c || c.skipped === null) return null;
     return { items: Math.max(0, c.found - c.skipped - (this.ok + this.failed + this.filtered)), todoByClass };
   }
 

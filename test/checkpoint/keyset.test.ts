@@ -30,3 +30,16 @@ t.test('only 32-hex-digit keys are keys', async (t) => {
   t.notOk(KeySet.isKey('k1'));
   t.notOk(KeySet.isKey(k(1).toUpperCase()));
 });
+
+t.test('add puts a key once: true the first time, false after, its status left as it was; 100,000 keys across growths', async (t) => {
+  const s = new KeySet(16);
+  let added = 0;
+  for (let i = 0; i < 100_000; i++) if (s.add(k(i), 1 + (i % 3))) added++;
+  t.equal(added, 100_000);
+  let again = 0;
+  for (let i = 0; i < 100_000; i += 7) if (s.add(k(i), 9)) again++;
+  t.equal(again, 0, 'none added twice');
+  t.equal(s.size, 100_000);
+  t.equal(s.get(k(7)), 1 + (7 % 3), 'the first status kept');
+  t.equal(s.get(k(100_001)), 0, 'an absent key');
+});

@@ -26,12 +26,15 @@ export interface WalkerInit {
   helper: boolean;
   /** send no items, only the counts (and bytes): a plan */
   countOnly?: boolean;
+  /** with countOnly: first count the files by name alone (no stat) and send that (`names`), then count as countOnly does */
+  names?: boolean;
 }
 
 /** Messages from the walker thread. */
 export type WalkerMessage =
   | { t: 'items'; items: Item[]; found: number; skipped: number }
   | { t: 'count'; found: number; skipped: number }
+  | { t: 'names'; names: number }
   | { t: 'warning'; w: WalkWarning }
   | { t: 'error'; code: ErrorCode; message: string }
   | { t: 'done'; found: number; skipped: number; bytes: number; sizes?: Float64Array };

@@ -11,6 +11,8 @@ interface WalkerHooks {
   onWarning?: (w: WalkWarning) => void;
   /** Running totals: files found, and files dropped as already done. */
   onCounts?: (found: number, skipped: number) => void;
+  /** With `names`: the files the walk will find, counted by name before any is stat'ed. */
+  onNames?: (found: number) => void;
 }
 
 /**
@@ -104,6 +106,9 @@ export class WalkerThread {
             this.worker.postMessage(CREDIT);
             break;
           case 'count':
+            break;
+          case 'names':
+            hooks.onNames?.(m.names);
             break;
           case 'warning':
             hooks.onWarning?.(m.w);

@@ -44,6 +44,12 @@ export interface WalkHooks {
   resolve?: (d: Deferred, wait: boolean) => string | false | null;
   /** most files held waiting for `resolve` before the walk waits for it (default MAX_HELD) */
   maxHeld?: number;
+  /**
+   * Names only: files are handed out as their directory lists them, not stat'ed, with size and
+   * mtime 0, unkeyed (admit is not called). What a count of the files the walk will find needs:
+   * a tenth of the time of a walk that stats.
+   */
+  namesOnly?: boolean;
 }
 
 type P = string | Buffer;
@@ -292,6 +298,11 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
         prefetch.listing.catch(() => {}); // its error is reported when the directory's turn comes
       }
 
+      if (hooks.namesOnly) {
+        for (const f of files) hold(f.abs, f.rel, 0, 0, true, info, f.link);
+        yield* release(false);
+        continue;
+      }
       if (hooks.syncStat) {
         // synchronous stat (in the walker thread), half of each chunk handed to a helper thread
         // first (hooks.offload) so that both halves are stat'ed, keyed and looked up at once

@@ -97,6 +97,15 @@ try {
     offload: helper ? (files: FileEntry[]) => (helperUp ? offload(files) : null) : undefined,
     onWarning: (w: WalkWarning) => send({ t: 'warning', w }),
   };
+  if (init.countOnly && init.names) {
+    // the total first, by names alone (its warnings are the walk's below, said once)
+    let names = 0;
+    for await (const item of walk(init.opts, { skip: hooks.skip, namesOnly: true })) {
+      void item;
+      names++;
+    }
+    send({ t: 'names', names });
+  }
   for await (const item of walk(init.opts, hooks)) {
     bytes += item.size;
     if (init.countOnly) {
