@@ -12,17 +12,17 @@ export interface Counted { found: number; skipped: number | null; sizes: Float64
 /**
  * The run's total from the start. The walk that feeds the workers is bounded (it waits while
  * they are busy), so its count is complete only when it hands over its last item; this second
- * walk counts only: first the files by name (no stat: the total, within a second on 100,000
- * files), then as `sluice plan` does (stat, key, look up in the checkpoint's table), in a
- * fraction of the run. Its figures give the progress lines a total and the ETA the sizes of the
- * files left.
+ * walk, in a thread of its own from the run's start, counts only: first the files by name
+ * (directories listed, no file stat'ed: the total, in a fifth of a second for 100,000 files),
+ * then as `sluice plan` does (stat, key, look up in the checkpoint's table), in a fraction of the
+ * run. Its figures give the progress lines a total and the ETA the sizes of the files left.
+ * (Started once a worker was up instead, it gave the total 0.4 s later and the first result no
+ * sooner: bench/BENCHMARKS.md.)
  *
  * Invariant: it holds no item (count only) and ends by itself, at a stop, or at close(); a walk
  * that fails or is stopped leaves `counted` null (the total is then known when the bounded walk
  * ends, as without it).
  */
-/** The count starts once a worker is up, or after this long at most (ms). */
-const START_AFTER_MS = 400;
 
 export class CountAhead {
   counted: Counted | null = null;
@@ -32,23 +32,12 @@ export class CountAhead {
   constructor(private readonly opts: WalkOptions, private readonly skip: string[]) {}
 
   /**
-   * Start counting once `ready()` (a worker is up: its thread then does not delay the first
-   * result) or after START_AFTER_MS at most; not after a stop. `table`: the checkpoint's keys
-   * (null: nothing is done); `onCounted` gets the figures once the names are counted (with
-   * skipped 0 when nothing is done, else null), then once the count is complete.
+   * Start counting (not after a stop, nor twice). `table`: the checkpoint's keys (null: nothing
+   * is done); `onCounted` gets the figures once the names are counted (skipped 0 when nothing is
+   * done, else null: not known yet), then once the count is complete.
    */
-  startWhen(ready: () => boolean, table: KeySetSnapshot | null, signal: AbortSignal, onCounted: (c: Counted) => void): void {
-    const since = Date.now();
-    const poll = setInterval(() => {
-      if (!ready() && Date.now() - since < START_AFTER_MS && !signal.aborted) return;
-      clearInterval(poll);
-      if (!signal.aborted) this.start(table, signal, onCounted);
-    }, 20);
-    poll.unref();
-  }
-
-  private start(table: KeySetSnapshot | null, signal: AbortSignal, onCounted: (c: Counted) => void): void {
-    if (this.closed || this.walker) return;
+  start(table: KeySetSnapshot | null, signal: AbortSignal, onCounted: (c: Counted) => void): void {
+    if (this.closed || this.walker || signal.aborted) return;
     const w = (this.walker = new WalkerThread({ opts: this.opts, skip: this.skip, dedupe: table !== null, helper: false, countOnly: true, names: true }));
     w.setTable(table);
     const onNames = (names: number) => {

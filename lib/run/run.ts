@@ -237,7 +237,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
   if (chain.counts) start.stages = cfg.chain.map((st) => ({ name: st.name, kind: st.kind, ...(st.kind === 'map' ? { processor: defaultDisplay(st.map.processor) } : {}) }));
   await events.write(start);
   // the total and the sizes to do, from the start (not when the bounded walk ends)
-  s.counter?.startWhen(() => chain.ready > 0, cfg.dedupe ? journal.snapshot() : null, stopper.signal, (c) => { stats.counted = c; });
+  s.counter?.start(cfg.dedupe && journal.size ? journal.snapshot() : null, stopper.signal, (c) => { stats.counted = c; });
   writeRunState(stateDir, {
     pipeline: cfg.name, processor: cfg.map.processor, config_hash: s.hash, config_parts: s.parts, runs: (s.prev?.runs ?? 0) + 1,
     last: { run: s.run, started: s.started, ended: null, ok: 0, failed: 0, skipped: 0, exit_code: null }, ...bookFields(s.book),

@@ -100,8 +100,8 @@ try {
   if (init.countOnly && init.names) {
     // the total first, by names alone (its warnings are the walk's below, said once)
     let names = 0;
-    for await (const item of walk(init.opts, { skip: hooks.skip, namesOnly: true })) {
-      void item;
+    for await (const item of walk(init.opts, { skip: hooks.skip, onNames: (n) => { names += n; } })) {
+      void item; // a file given as a root
       names++;
     }
     send({ t: 'names', names });
