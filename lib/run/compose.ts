@@ -14,6 +14,7 @@ import { defaultConcurrency, MapStage, mapOptions, ParallelMap, type ItemResult 
 import { buildReport, RunStats, writeReport } from './report.js';
 import { reportHtml } from './html-report.js';
 import { VERSION } from '../core/version.js';
+import { commandLine } from '../core/shell.js';
 import type { ReportFormat } from '../checkpoint/files.js';
 import { BUILTIN_PROCESSORS, isBuiltin, resolveProcessor } from '../processors/index.js';
 import { checkProcessor } from '../worker/check.js';
@@ -192,7 +193,7 @@ export function report(options: ReportStageOptions): Transform {
           job: { failed, carried_failed: 0, failures: [] },
         });
         // no timeline here: a composed pipeline has no state dir to sample into
-        writeReport(path.resolve(options.path), options.formats ?? ['json'], r, () => reportHtml({ ...r, durations: [...stats.durations], timeline: [], ended_cleanly: true, version: VERSION }));
+        writeReport(path.resolve(options.path), options.formats ?? ['json'], r, () => reportHtml({ ...r, durations: [...stats.durations], timeline: [], ended_cleanly: true, version: VERSION, command: commandLine() }));
         cb();
       } catch (err) {
         const info = toErrorInfo(err);

@@ -93,7 +93,7 @@ export function reportHtml(r: RebuiltReport): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>sluice report: ${esc(r.pipeline)}</title><style>${CSS}</style></head><body>
 <h1>sluice report: ${esc(r.pipeline)}</h1>
-<p>Run <code>${esc(r.run)}</code>, started ${esc(r.started)}, ended ${esc(r.ended)}. Processor <code>${esc(r.processor)}</code>, config ${esc(r.config_hash)}, state dir <code>${esc(r.state ?? '')}</code>, sluice ${esc(r.version)}.</p>
+<p>Run <code>${esc(r.run)}</code>, started ${esc(r.started)}, ended ${esc(r.ended)}. Processor <code>${esc(r.processor)}</code>, config ${esc(r.config_hash)}, state dir <code>${esc(r.state ?? '')}</code>, sluice ${esc(r.version)}.${r.command ? ` Command: <code id="command">${esc(r.command)}</code>.` : ''}</p>
 <p class="outcome${failedTotal || !r.ended_cleanly ? ' bad' : ''}" id="outcome">${esc(outcome)} ${r.ok} ok, ${r.failed} failed${r.ok + r.failed ? ` (${fmt((100 * r.ok) / (r.ok + r.failed))}% ok)` : ''}.</p>
 <div class="totals" id="totals">${totals.map(([k, v]) => `<div data-total="${esc(k)}">${esc(k)}<b>${esc(v)}</b></div>`).join('')}</div>
 <h2>Over time</h2>

@@ -18,6 +18,8 @@ export type RebuiltReport = ReturnType<typeof buildReport> & {
   /** the run ended with a summary (false: running now, or killed) */
   ended_cleanly: boolean;
   version: string;
+  /** the command line of the run (null: a timeline from before sluice recorded it) */
+  command: string | null;
 };
 
 /**
@@ -68,5 +70,5 @@ export async function rebuildReport(stateDir: string, version: string): Promise<
   // paths as a run shows them (relative to the current directory when under it), for the few kept
   for (const g of report.failures) for (const x of g.examples) x.path = defaultDisplay(x.path);
   for (const x of report.slowest) x.path = defaultDisplay(x.path);
-  return { ...report, durations: [...stats.durations], timeline: samples, ended_cleanly: !!summary, version };
+  return { ...report, durations: [...stats.durations], timeline: samples, ended_cleanly: !!summary, version, command: head?.command ?? null };
 }

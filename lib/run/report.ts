@@ -7,6 +7,7 @@ import { z } from '../core/zod.js';
 import { latestLines } from '../checkpoint/journal.js';
 import { canonicalPath, isInside, defaultDisplay as shown } from '../core/fsx.js';
 import { writeAtomic } from '../core/safe-fs.js';
+import { shellWord } from '../core/shell.js';
 import { REPORT_FORMATS, reportFormatPath, reportFormatPaths, STATE_REPORT_FILE, type ReportFormat } from '../checkpoint/files.js';
 import { Eta, type Remaining } from './eta.js';
 import type { Counted } from './count-ahead.js';
@@ -221,10 +222,6 @@ export function buildReport(stats: RunStats, meta: ReportMeta) {
 type Report = ReturnType<typeof buildReport>;
 
 /** A word for a POSIX shell: as it is when it is plain, else in single quotes. */
-function shellWord(s: string): string {
-  return /^[\w./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The command that lists every failure of `code` in the state dir `state` (a library run: the default one). */
 export function failuresCommand(code: string, state: string | undefined): string {
   return `sluice results ${state ? `--state ${shellWord(state)} ` : ''}--status failed | jq -r 'select(.error.code == "${code}") | .path'`;

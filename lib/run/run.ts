@@ -31,6 +31,7 @@ import { keepByDefault, RecordSink } from './record.js';
 import type { CountAhead } from './count-ahead.js';
 import { readTimeline, samplesOf, Timeline } from './timeline.js';
 import { reportHtml } from './html-report.js';
+import { commandLine } from '../core/shell.js';
 import { handTable, sourceItems, startCounter, startWalker, walksInThread, warningEvent, type StdinSource } from './source.js';
 import { checkReportPath, journalBytes, ownFilesOf, reportPathOf, stateDirFor, stateDirLevels } from './state-dir.js';
 import { abortReason, exitCodeOf, interrupts, Stopper, stopText, type StopReason } from './stop.js';
@@ -453,7 +454,7 @@ async function finish(s: RunSetup, r: Ran): Promise<RunOutcome> {
   // once the timeline has its last sample and the summary: the HTML report draws it
   try {
     writeReport(s.reportPath, cfg.report.formats, report, () => reportHtml({
-      ...report, durations: [...stats.durations], version: o.version, ended_cleanly: true,
+      ...report, durations: [...stats.durations], version: o.version, ended_cleanly: true, command: commandLine(),
       timeline: samplesOf(readTimeline(stateDir) ?? []),
     }));
   } catch (err) {

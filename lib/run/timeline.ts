@@ -3,11 +3,12 @@ import path from 'node:path';
 import { PROGRESS_FILE } from '../checkpoint/files.js';
 import { openOwnFileSync, readOwnFileSync, writeAtomic } from '../core/safe-fs.js';
 import type { ProgressEvent, SummaryEvent } from '../core/events.js';
+import { commandLine } from '../core/shell.js';
 
 /** A progress sample as the timeline keeps it: `t`, when (ms since the epoch); `bytes`, the bytes of the items processed so far (for MB/s). */
 export type TimelineSample = ProgressEvent & { t: number; bytes?: number };
 /** The first line of a timeline: which run it is. */
-export interface TimelineHead { v: 1; type: 'timeline'; run: string; pid: number; started: string }
+export interface TimelineHead { v: 1; type: 'timeline'; run: string; pid: number; started: string; command?: string }
 /** A timeline's lines: its head, progress samples (`t`: when, ms since the epoch), and the run's summary at its end. */
 export type TimelineLine = TimelineHead | TimelineSample | SummaryEvent;
 
@@ -35,7 +36,7 @@ export class Timeline {
   problem: string | null = null;
 
   constructor(private readonly stateDir: string, run: string, started: string) {
-    this.head = JSON.stringify({ v: 1, type: 'timeline', run, pid: process.pid, started } satisfies TimelineHead);
+    this.head = JSON.stringify({ v: 1, type: 'timeline', run, pid: process.pid, started, command: commandLine() } satisfies TimelineHead);
     this.guard(() => {
       writeAtomic(timelinePath(stateDir), this.head + '\n');
       this.fd = openOwnFileSync(timelinePath(stateDir), C.O_WRONLY | C.O_APPEND);

@@ -65,6 +65,7 @@ t.test('the HTML reports in a headless Chromium', { skip: hasChromium() ? false 
     t.equal(d.histogramTotal, 14, 'the duration histogram holds the 14 documents');
     t.match(d.totals, { ok: '14', failed: '0' });
     t.match(d.text, /The run went to its end\. 14 ok, 0 failed/);
+    t.match(d.text, /Command: sluice run pipelines\/pdf-text\.yaml --progress none\./, 'the command that produced it');
     const shot = path.join(dir, 'report.png');
     await o.page.screenshot({ path: shot, fullPage: true });
     t.ok(fs.readFileSync(shot).subarray(1, 4).toString() === 'PNG' && fs.statSync(shot).size > 10_000, `a screenshot: ${shot}`);

@@ -36,6 +36,7 @@ t.test('the HTML report of a run killed with SIGKILL: built from the state dir, 
   t.match(html, /<tr class="failure" data-code="SLUICE_E_PROCESSOR" data-count="2">/, 'the failures by code, with their count');
   t.match(html, /the processor threw an error for this item/, 'and the meaning from the error-code table');
   t.match(html, /no summary: it is still running, or it was killed/, 'it says the run did not end');
+  t.match(html, /Command: <code id="command">sluice run --input in --processor \.\/proc\.mjs -j 1 --state st /, 'the command of the killed run, from its timeline');
   t.match(html, /class="series" data-series="items\/s" data-points="\d+"/, 'throughput over time from the timeline');
   t.ok(html.includes(HOSTILE_NAME.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')), 'the hostile name as text');
   t.notOk(html.includes(HOSTILE_NAME), 'never as markup');
