@@ -10,6 +10,7 @@ import { statusCommand } from './status.js';
 import { resultsCommand } from './results.js';
 import { planCommand } from './plan.js';
 import { reportCommand } from './report.js';
+import { workerCommand } from './worker.js';
 
 // yargs' CommonJS build: its ES module build wraps help text at any character ("pr\nogress"),
 // the CommonJS one between words
@@ -82,6 +83,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('run-status', { type: 'boolean', describe: 'exit status of this run\'s items only (by default items still failed from earlier runs make it 1)' })
         .option('keep-order', { alias: 'k', type: 'boolean', describe: 'print results in input order (a slow item holds back the ones after it; at most a bounded window is held)' })
         .option('max-items', { type: 'number', describe: 'stop after starting this many items (the rest wait for the next run)' })
+        .option('queue', { type: 'string', describe: 'run the items on `sluice worker` processes (any machine seeing the same paths) through this Redis: redis://host:port/db or unix:///path.sock; this process walks, records and reports' })
         .option('prune-outputs', { type: 'boolean', describe: 'at the end of a run that walked all its inputs, remove the outputs of inputs that now fail or are gone (regular files in the output dir only, never through a link; each said on stderr)' })
         .check((a) => {
           for (const k of ['concurrency', 'max-items', 'max-failures'] as const) {
@@ -154,6 +156,19 @@ export async function main(argv: string[]): Promise<number> {
         .example('sluice report --state .sluice/pdf-text -o report.html', 'a report to open in a browser, also for a run that was killed'),
       async (a) => { code = await reportCommand(a); },
     )
+    .command<{ queue: string; concurrency?: number; grace: string }>(
+      'worker',
+      'take items from a queue and run them (sluice run --queue gives them out, records and reports)',
+      (y) => y.option('queue', { type: 'string', demandOption: true, describe: 'the Redis of the run: redis://host:port/db or unix:///path.sock' })
+        .option('concurrency', { alias: 'j', type: 'number', describe: 'worker threads, and items at once (default: available cores)' })
+        .option('grace', { type: 'string', default: '30s', describe: 'after SIGINT/SIGTERM, how long the items running may take; past it they are handed back to the queue' })
+        .example('sluice worker --queue redis://queue-host:6379/0 -j 8', 'one of many worker machines'),
+      async (a) => {
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        code = await workerCommand(a, stopper.signal);
+      },
+    )
     .command<{ json?: boolean; markdown?: boolean; processor?: string[] }>(
       'stages',
       'list every source, stage and processor with its options',
@@ -169,7 +184,7 @@ export async function main(argv: string[]): Promise<number> {
       (y) => y.option('processor', { type: 'string', array: true, describe: 'include this processor module\'s options schema (defineProcessor), applied to map.options of a stage whose processor names that file' }),
       async (a) => { code = await schemaCommand(a.processor ?? []); },
     )
-    .demandCommand(1, 'name a command: run, plan, status, results, validate, stages or schema')
+    .demandCommand(1, 'name a command: run, plan, status, results, report, validate, worker, stages or schema')
     .strict()
     .version(VERSION)
     .alias('h', 'help')

@@ -29,6 +29,7 @@ export interface RunArgs extends FlagOverrides {
   runStatus?: boolean;
   pruneOutputs?: boolean;
   grace: string;
+  queue?: string;
   lines?: boolean;
   null?: boolean;
   strict?: boolean;
@@ -125,6 +126,7 @@ export async function runCommand(a: RunArgs, stop: AbortSignal): Promise<number>
     runStatus: !!a.runStatus,
     pruneOutputs: !!a.pruneOutputs,
     graceMs,
+    queue: a.queue,
     out: process.stdout,
     err: process.stderr,
     stop,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Item } from '../core/item.js';
 import { toErrorInfo } from '../core/errors.js';
 import { MapStage, poolFor, poolKey, type MapOptions, type ItemResult, type MapStageSetup } from './map.js';
-import type { WorkerPool } from '../worker/pool.js';
+import type { ItemPool } from '../worker/pool.js';
 import type { StageStore } from '../checkpoint/stage-store.js';
 import { compileFilter, type FilterOptions } from './filter.js';
 import { checkProcessor } from '../worker/check.js';
@@ -317,6 +317,8 @@ export interface ChainSetup {
   concurrency: number;
   outDir: string | null;
   outputEnospc?: string;
+  /** where each map stage runs its items instead of a worker pool of this process (a queue: run/queue.ts); `at`: the stage's place */
+  pools?: (setup: MapStageSetup, at: number) => ItemPool;
 }
 
 /**
@@ -336,7 +338,7 @@ export class Chain {
   private records: StageRecords | null = null;
   readonly boundaries: number[] = [];
   /** the worker pools, each once: stages share them (see the constructor) */
-  private readonly pools: { key: string | null; pool: WorkerPool; modules: boolean }[] = [];
+  private readonly pools: { key: string | null; pool: ItemPool; modules: boolean }[] = [];
 
   constructor(readonly stages: readonly ChainStage[], setup: ChainSetup) {
     const multi = isMultiStage(stages);
@@ -349,9 +351,9 @@ export class Chain {
       }
       // stages with the same pool settings share one pool: no more threads (nor heaps) than one
       // stage's; but not a fan-out stage whose children need threads (see poolKey)
-      const key = poolKey(g.setup);
+      const key = setup.pools ? null : poolKey(g.setup);
       let shared = key === null ? undefined : this.pools.find((p) => p.key === key);
-      if (!shared) this.pools.push((shared = { key, pool: poolFor(g.setup), modules: false }));
+      if (!shared) this.pools.push((shared = { key, pool: setup.pools ? setup.pools(g.setup, g.fused[0]!) : poolFor(g.setup), modules: false }));
       for (const j of g.fused) shared.modules ||= !isBuiltin((stages[j] as ChainStage & { kind: 'map' }).map.processor);
       const stage = new MapStage(g.setup, shared.pool);
       const group: MapGroup = { names: g.fused.map((j) => stages[j]!.name), counts: this.counts ? g.fused.map((j) => this.counts![j]) : undefined, last: g.fused.at(-1)! };
@@ -406,7 +408,7 @@ export class Chain {
     for (const p of this.pools) p.pool.warm();
   }
 
-  private sum(f: (pool: WorkerPool) => number): number {
+  private sum(f: (pool: ItemPool) => number): number {
     return this.pools.reduce((n, p) => n + f(p.pool), 0);
   }
 

@@ -9,7 +9,7 @@ import { processorItem } from '../core/processor.js';
 import { duration, stageName } from '../core/schema-util.js';
 import { parseDuration } from '../core/duration.js';
 import type { FusedStage, ReplyMessage, TaskMessage } from '../worker/protocol.js';
-import { WorkerPool, type OnChild } from '../worker/pool.js';
+import { defaultMaxRssMb, WorkerPool, type ItemPool, type OnChild } from '../worker/pool.js';
 import { isBuiltin } from '../processors/index.js';
 
 export const RETRY_CAUSES = ['timeout', 'worker_crash', 'io'] as const;
@@ -39,11 +39,6 @@ export const spec: ComponentSpec = {
   description: 'Run a processor on every item in worker threads (piscina): per-item timeout, crashed or hung workers replaced, results unordered, `concurrency` items running at once (fast items travel to the workers in batches; slow ones go largest first).',
   options: mapOptions,
 };
-
-/** max_rss_mb when the pipeline does not say: room for every worker, never most of the machine. */
-function defaultMaxRssMb(concurrency: number): number {
-  return Math.round(Math.min(0.6 * os.totalmem() / 2 ** 20, 1024 + 1024 * concurrency));
-}
 
 export function defaultConcurrency(): number {
   return Math.max(1, os.availableParallelism());
@@ -76,7 +71,8 @@ const CAUSE: Partial<Record<ErrorCode, RetryCause>> = {
   SLUICE_E_IO: 'io',
 };
 
-type Attempt = (item: Item) => Promise<ReplyMessage>;
+/** One try at the item; `n`: which (1: the first). */
+type Attempt = (item: Item, n: number) => Promise<ReplyMessage>;
 
 /**
  * One item through `attempt`, retried by cause with exponential backoff (100 ms, 200 ms, 400 ms
@@ -87,7 +83,7 @@ export async function processWithRetries(item: Item, attempt: Attempt, retries: 
   const start = performance.now();
   let kills = 0;
   for (let attempts = 1; ; attempts++) {
-    const reply = await attempt(item);
+    const reply = await attempt(item, attempts);
     // time in the processor when the worker measured it (not the wait for a worker)
     const ms = Math.round(reply.ms ?? performance.now() - start);
     if (reply.type === 'ok') {
@@ -238,14 +234,14 @@ export function poolKey(s: MapStageSetup): string | null {
  * none) on every thread first, unless the stage was cut short.
  */
 export class MapStage {
-  readonly pool: WorkerPool;
+  readonly pool: ItemPool;
   private readonly timeoutMs: number;
   private ended: Promise<string[]> | undefined;
   /** every task's fixed fields, made once: the pool batches tasks whose processor, options and fused stages are these very objects */
   private readonly base: Omit<TaskMessage, 'item' | 'type'>;
 
   /** `pool`: one shared with other stages whose pool settings are the same (see poolFor); else its own */
-  constructor(private readonly s: MapStageSetup, pool?: WorkerPool) {
+  constructor(private readonly s: MapStageSetup, pool?: ItemPool) {
     this.pool = pool ?? poolFor(s);
     this.timeoutMs = parseDuration(s.map.timeout)!;
     this.base = { processor: s.processor, options: s.map.options, outDir: s.outDir, then: s.then?.length ? s.then : undefined };
@@ -263,7 +259,7 @@ export class MapStage {
   async processFused(item: Item, onChild?: OnChild): Promise<{ r: ItemResult; stageMs?: number[]; failedAt?: number }> {
     if (item.failure) return { r: { item, status: 'failed', ms: 0, attempts: 1, error: item.failure }, failedAt: 0 };
     let last: ReplyMessage | undefined;
-    const r = await processWithRetries(item, async (it) => (last = await this.pool.run(this.task(it), this.timeoutMs, onChild)), this.s.map.retries, 100, this.s.map.quarantine_after);
+    const r = await processWithRetries(item, async (it, n) => (last = await this.pool.run(this.task(it, n), this.timeoutMs, onChild)), this.s.map.retries, 100, this.s.map.quarantine_after);
     const l = last as ReplyMessage | undefined;
     return { r, stageMs: l?.type === 'ok' ? l.stage_ms : undefined, failedAt: l?.type === 'failed' ? l.stage : undefined };
   }
@@ -273,9 +269,9 @@ export class MapStage {
     return this.pool.itemCapacity(!!this.s.fanOut);
   }
 
-  private task(item: Item): TaskMessage {
+  private task(item: Item, attempt: number): TaskMessage {
     const { base } = this;
-    return { type: 'task', processor: base.processor, options: base.options, outDir: base.outDir, then: base.then, item: processorItem(item, item.input) };
+    return { type: 'task', processor: base.processor, options: base.options, outDir: base.outDir, then: base.then, item: processorItem(item, item.input), attempt, key: item.key };
   }
 
   /**

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { THREAD_YOUNG_GENERATION_MB, threadExecArgv } from '../core/threads.js';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -80,7 +81,33 @@ const RUNTIME = fileURLToPath(new URL('./runtime.js', import.meta.url));
  * happens to the worker (timeout, exit, OOM) comes back as a failed reply with a stable code,
  * and piscina replaces the dead worker.
  */
-export class WorkerPool {
+/** max_rss_mb when the pipeline does not say: room for every worker, never most of the machine. */
+export function defaultMaxRssMb(concurrency: number): number {
+  return Math.round(Math.min(0.6 * os.totalmem() / 2 ** 20, 1024 + 1024 * concurrency));
+}
+
+/**
+ * What a map stage runs its items on: this thread's WorkerPool, or a queue shared by worker
+ * processes (queue/remote-pool.ts). `run` never rejects: every failure is a coded reply.
+ */
+export interface ItemPool {
+  run(task: TaskMessage, timeoutMs: number, onChild?: OnChild): Promise<ReplyMessage>;
+  itemCapacity(fanOut?: boolean): number;
+  warm(): void;
+  readonly ready: number;
+  readonly busy: number;
+  readonly threads: number;
+  readonly memoryKills: number;
+  runningMs(now?: number): number;
+  longestRunning(now?: number): { path: string; ms: number } | null;
+  abortQueued(): number;
+  abortAll(): number;
+  halting(): void;
+  teardown(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export class WorkerPool implements ItemPool {
   private started: Piscina<TaskMessage | BatchMessage, unknown> | undefined;
   private readonly running = new Set<Running>();
   /**

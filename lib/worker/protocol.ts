@@ -16,6 +16,9 @@ export interface TaskMessage {
   timeoutMs?: number;
   /** a stage comes after this one: the processor gets ctx.emit (fan-out, see EmitMessage) */
   fanOut?: boolean;
+  /** which try at the item this is (1: the first), and the item's key: set by the map stage (a queue's job id is made of them) */
+  attempt?: number;
+  key?: string;
   /**
    * Map stages fused with this one (consecutive, with the same settings): each runs on the output
    * of the one before (as item.input), in this worker, in the same task. The reply is the last

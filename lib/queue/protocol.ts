@@ -1,0 +1,64 @@
+// Every message that crosses the queue boundary (coordinator ⇄ Redis ⇄ `sluice worker`), typed
+// once for both sides: the job's data, its id, and what a worker returns.
+//
+// Invariants: a job id is a function of the run's config, the item's key, the stage and the
+// attempt (a rerun after a crash finds the same job, done or not, instead of adding a second);
+// it has no `:` and is never all digits (BullMQ refuses both). A job carries a path (shared
+// storage), never the file's bytes. A worker runs a job only when the processor it would load is
+// the one the coordinator's run names (same fingerprint), and refuses it with a coded failure
+// otherwise.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { isBuiltin } from '../processors/index.js';
+import { VERSION } from '../core/version.js';
+import type { ReplyMessage, TaskMessage } from '../worker/protocol.js';
+
+/** The BullMQ queue every sluice coordinator and worker on a Redis database share. */
+export const QUEUE_NAME = 'sluice';
+
+/** A job: one item for one map stage (with the stages fused after it), as a worker pool task. */
+export interface JobData {
+  v: 1;
+  task: JobTask;
+  timeoutMs: number;
+  /** processorFingerprint(task) on the coordinator: the worker's must match */
+  fingerprint: string;
+  /** the item's path as the coordinator shows it, for the worker's progress lines */
+  shown: string;
+  /** the stage's memory caps (map.max_memory_mb, map.max_rss_mb; null: the worker's default) */
+  memory: { maxMemoryMb: number; maxRssMb: number | null };
+}
+
+/** What a worker returns for a job: the pool's reply, as a local run would have it. */
+export type JobResult = ReplyMessage;
+
+/** The job id of an item's stage and attempt in a run of config `config`: [a-z0-9-] only, never all digits. */
+export function jobId(config: string, key: string, stage: number, attempt: number): string {
+  return `j-${config}-${key}-${stage}-${attempt}`;
+}
+
+/**
+ * What a task's processor is, everywhere it runs: the sluice version, the processor (built-in
+ * name, or the module's content: a path alone says nothing of what is in it), its options and
+ * the fused stages'. Throws (with the reason) when a module cannot be read here.
+ */
+export function processorFingerprint(task: Pick<TaskMessage, 'processor' | 'options' | 'then'>): string {
+  const ident = (processor: string) => (isBuiltin(processor) ? processor : createHash('sha256').update(fs.readFileSync(processor.startsWith('file:') ? fileURLToPath(processor) : processor)).digest('hex'));
+  const parts = [VERSION, ident(task.processor), task.options, (task.then ?? []).map((s) => [ident(s.processor), s.options])];
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+}
+
+/** A task as a job carries it: a file name that is not valid UTF-8 as base64 (JSON has no bytes). */
+export type JobTask = Omit<TaskMessage, 'item'> & { item: Omit<TaskMessage['item'], 'file'> & { file: string; file_b64?: true } };
+
+export function toJobTask(task: TaskMessage): JobTask {
+  const f = task.item.file;
+  return typeof f === 'string' ? (task as JobTask) : { ...task, item: { ...task.item, file: Buffer.from(f).toString('base64'), file_b64: true } };
+}
+
+export function fromJobTask(t: JobTask): TaskMessage {
+  if (!t.item.file_b64) return t as TaskMessage;
+  const { file_b64: _, ...item } = t.item;
+  return { ...t, item: { ...item, file: new Uint8Array(Buffer.from(t.item.file, 'base64')) } };
+}

@@ -1,0 +1,129 @@
+// Scale-out through a queue: `sluice run --queue` gives items out, `sluice worker` processes run
+// them, against a real redis-server. Every item is recorded exactly once, whatever dies.
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FIXTURES, ofType, readJournal, sluice, sluiceChild, tmpDir, type Teardown } from '../helpers.js';
+import { hasRedis, REDIS_SERVER, startRedis } from './redis.js';
+
+const SLOW = path.join(FIXTURES, 'processors/slow-tag.mjs');
+
+function inputs(n: number): string {
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'in'));
+  for (let i = 0; i < n; i++) fs.writeFileSync(path.join(dir, 'in', `f${String(i).padStart(3, '0')}.txt`), `item ${i}\n`);
+  return dir;
+}
+
+/** A `sluice worker` the test kills at teardown; `lines()`: its NDJSON so far. */
+function worker(t: Teardown, url: string, cwd: string, j = 2) {
+  const w = sluiceChild(t, ['worker', '--queue', url, '-j', String(j), '--grace', '5s'], { cwd }, 120_000);
+  let out = '';
+  w.proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  return { ...w, lines: () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>) };
+}
+
+const keysOnce = (journal: Record<string, any>[]) => new Set(journal.map((e) => e.key)).size === journal.length;
+
+t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `no ${REDIS_SERVER}: apt-get install redis-server (.ci/run installs it)` }, async (t) => {
+  t.test('two workers share the items; every item is recorded once, with the worker\'s output; a rerun skips them all; no job is left in Redis', async (t) => {
+    const redis = await startRedis(t);
+    const dir = inputs(40);
+    const w1 = worker(t, redis.url, dir);
+    const w2 = worker(t, redis.url, dir);
+    const r = await sluice(['run', '--input', 'in', '--include', '**/*', '--processor', SLOW, '--state', 'st', '--queue', redis.url, '--progress', 'none'], { cwd: dir, t });
+    t.equal(r.code, 0, r.stderr);
+    const results = ofType(r.lines, 'result');
+    t.equal(results.length, 40, 'a result line per item');
+    const journal = readJournal(path.join(dir, 'st'));
+    t.equal(journal.length, 40, 'each item recorded once');
+    t.ok(keysOnce(journal));
+    const pids = new Set(results.map((x) => x.output.pid));
+    t.equal(pids.size, 2, 'both workers took items');
+    t.ok([...pids].every((p) => p === w1.proc.pid || p === w2.proc.pid), 'every item ran in a worker process, none in the coordinator');
+    const again = await sluice(['run', '--input', 'in', '--include', '**/*', '--processor', SLOW, '--state', 'st', '--queue', redis.url, '--progress', 'none'], { cwd: dir, t });
+    t.match(ofType(again.lines, 'summary')[0], { skipped: 40, ok: 0 }, 'a rerun skips every item');
+    t.equal(redis.cli('keys', 'bull:sluice:j-*').trim(), '', 'no job left in Redis');
+    w1.proc.kill('SIGTERM');
+    w2.proc.kill('SIGTERM');
+    const [e1, e2] = await Promise.all([w1.done, w2.done]);
+    t.ok(!e1.hung && !e2.hung, 'SIGTERM ends the workers');
+    const done = w1.lines().filter((l) => l.type === 'result').length + w2.lines().filter((l) => l.type === 'result').length;
+    t.equal(done, 40, 'their NDJSON has a line per item they ran');
+  });
+
+  t.test('a worker killed with SIGKILL mid-item: its items go to the other worker within seconds, and every item is recorded once', async (t) => {
+    const redis = await startRedis(t);
+    const dir = inputs(30);
+    const w1 = worker(t, redis.url, dir);
+    const run = sluiceChild(t, ['run', '--input', 'in', '--include', '**/*', '--processor', SLOW, '--state', 'st', '--queue', redis.url, '--progress', 'none'], { cwd: dir }, 120_000);
+    // w1 has done a few: the ones it holds now are mid-item
+    for (let i = 0; i < 400 && w1.lines().filter((l) => l.type === 'result').length < 3; i++) await sleep(25);
+    w1.proc.kill('SIGKILL');
+    await w1.done;
+    const killedAt = Date.now();
+    const w2 = worker(t, redis.url, dir);
+    const end = await run.done;
+    t.equal(end.code, 0, end.stderr);
+    const journal = readJournal(path.join(dir, 'st'));
+    t.equal(journal.length, 30, 'each item recorded once');
+    t.ok(keysOnce(journal));
+    t.ok(journal.every((e) => e.status === 'ok'));
+    t.ok(Date.now() - killedAt < 30_000, `the run ended ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill (lock 5 s, stall check every 2 s)`);
+    t.ok(w2.lines().filter((l) => l.type === 'result').length >= 1, 'the other worker took them');
+    w2.proc.kill('SIGTERM');
+    await w2.done;
+  });
+
+  t.test('a coordinator killed with SIGKILL: the rerun finishes, re-enqueues only what is not recorded, each item recorded once', async (t) => {
+    const redis = await startRedis(t);
+    const dir = inputs(30);
+    const w = worker(t, redis.url, dir);
+    const args = ['run', '--input', 'in', '--include', '**/*', '--processor', SLOW, '--state', 'st', '--queue', redis.url, '--progress', 'none'];
+    const first = sluiceChild(t, args, { cwd: dir }, 120_000);
+    for (let i = 0; i < 400; i++) {
+      if (fs.existsSync(path.join(dir, 'st/journal.ndjson')) && readJournal(path.join(dir, 'st')).length >= 5) break;
+      await sleep(25);
+    }
+    first.proc.kill('SIGKILL');
+    await first.done;
+    const before = readJournal(path.join(dir, 'st')).length;
+    t.ok(before >= 5 && before < 30, `${before} recorded before the kill`);
+    const again = await sluice(args, { cwd: dir, t });
+    t.equal(again.code, 0, again.stderr);
+    const journal = readJournal(path.join(dir, 'st'));
+    t.equal(journal.length, 30, 'each item recorded once');
+    t.ok(keysOnce(journal));
+    t.match(ofType(again.lines, 'summary')[0], { skipped: before, ok: 30 - before });
+    w.proc.kill('SIGTERM');
+    await w.done;
+  });
+
+  t.test('a worker whose processor module differs from the run\'s refuses the item with SLUICE_E_WORKER_MISMATCH', async (t) => {
+    const redis = await startRedis(t);
+    const dir = inputs(3);
+    const mod = path.join(dir, 'proc.mjs');
+    fs.writeFileSync(mod, 'export default () => ({ v: 1 });\n');
+    const run = sluiceChild(t, ['run', '--input', 'in', '--include', '**/*', '--processor', mod, '--state', 'st', '--queue', redis.url, '--progress', 'none'], { cwd: dir }, 60_000);
+    // the jobs are queued with the module as it is now; the worker's machine has another
+    for (let i = 0; i < 200 && !redis.cli('keys', 'bull:sluice:j-*').trim(); i++) await sleep(25);
+    fs.writeFileSync(mod, 'export default () => ({ v: 2 });\n');
+    const w = worker(t, redis.url, dir);
+    const end = await run.done;
+    t.equal(end.code, 1, end.stderr);
+    const failed = end.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>).filter((l) => l.type === 'result');
+    t.equal(failed.length, 3);
+    t.ok(failed.every((r) => r.status === 'failed' && r.error.code === 'SLUICE_E_WORKER_MISMATCH'), 'each refused, coded');
+    w.proc.kill('SIGTERM');
+    await w.done;
+  });
+
+  t.test('a --queue that is not a Redis URL: exit 2 naming it, before anything runs', async (t) => {
+    const dir = inputs(1);
+    const r = await sluice(['run', '--input', 'in', '--include', '**/*', '--processor', 'noop', '--state', 'st', '--queue', 'http://example/', '--progress', 'none'], { cwd: dir, t });
+    t.equal(r.code, 2);
+    t.match(r.stderr, /--queue http:\/\/example\/: the scheme must be redis:, rediss: or unix:/);
+    t.notOk(fs.existsSync(path.join(dir, 'st/journal.ndjson')), 'nothing recorded');
+  });
+});
