@@ -21,6 +21,8 @@ export interface FlagOverrides {
   timeout?: string;
   out?: string;
   report?: string;
+  /** --queue URL: the run's items go to `sluice worker` processes (the pipeline's `queue`) */
+  queue?: string;
   set?: string[];
 }
 
@@ -72,6 +74,7 @@ export function applyOverrides(raw: Raw, f: FlagOverrides): void {
   }
   if (f.out !== undefined) obj(raw, 'output').dir = path.resolve(f.out);
   if (f.report !== undefined) obj(raw, 'report').path = path.resolve(f.report);
+  if (f.queue !== undefined) raw.queue = f.queue;
   for (const s of f.set ?? []) setPath(raw, s);
 }
 
@@ -169,6 +172,7 @@ const FLAG_OF: [string, (string | number)[]][] = [
   ['-O', ['stages', 1, 'map', 'options']],
   ['--out', ['output', 'dir']],
   ['--report', ['report', 'path']],
+  ['--queue', ['queue']],
 ];
 
 /**

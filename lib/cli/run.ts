@@ -29,7 +29,6 @@ export interface RunArgs extends FlagOverrides {
   runStatus?: boolean;
   pruneOutputs?: boolean;
   grace: string;
-  queue?: string;
   lines?: boolean;
   null?: boolean;
   strict?: boolean;
@@ -126,7 +125,6 @@ export async function runCommand(a: RunArgs, stop: AbortSignal): Promise<number>
     runStatus: !!a.runStatus,
     pruneOutputs: !!a.pruneOutputs,
     graceMs,
-    queue: a.queue,
     out: process.stdout,
     err: process.stderr,
     stop,

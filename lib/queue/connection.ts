@@ -26,6 +26,16 @@ export function connect(url: string, say: (line: string) => void): Redis {
   return redis;
 }
 
+/** Why `url` is not a queue URL sluice can use, or null. */
+export function queueUrlProblem(url: string): string | null {
+  try {
+    redisOptions(url);
+    return null;
+  } catch (err) {
+    return (err as Error).message.replace(/^--queue /, '');
+  }
+}
+
 /** The URL as messages show it: without a password. */
 export function shownUrl(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, '//***@');

@@ -18,6 +18,7 @@ import { isMultiStage, stageNameOf, type ChainStage } from '../stages/chain.js';
 import { BUILTIN_PROCESSORS, isBuiltin, isModulePath, resolveProcessor } from '../processors/index.js';
 import { reportOptions } from './report.js';
 import type { ReportFormat } from '../checkpoint/files.js';
+import { queueUrlProblem } from '../queue/connection.js';
 
 const MAX_PIPELINE_BYTES = 1024 * 1024;
 
@@ -45,6 +46,8 @@ const pipelineSchema = z.strictObject({
   output: outputOptions.optional().describe('per-item output files (see key `output`)'),
   checkpoint: checkpointOptions.default({ dir: '.sluice', fsync: 'batch', fsync_every: 512, fsync_interval: '200ms' }).describe('the state dir and journal durability (see key `checkpoint`)'),
   report: reportOptions.optional().describe('the report file and its formats (see key `report`)'),
+  queue: z.string().refine((u) => queueUrlProblem(u) === null, { error: (iss) => queueUrlProblem(String(iss.input)) ?? 'bad queue URL' })
+    .optional().describe('run the map stages\' items on `sluice worker` processes through this Redis (BullMQ): redis://host:port/db or unix:///path.sock; --queue sets it'),
 });
 
 /** A stage entry of a pipeline as a program writes it (the input side of the schemas: defaults may be left out). */
@@ -74,6 +77,8 @@ export interface PipelineConfig {
   outputDir: string | null;
   checkpoint: { dir: string; fsync: 'always' | 'batch' | 'never'; fsyncEvery: number; fsyncIntervalMs: number };
   report: { path: string | null; formats: ReportFormat[] };
+  /** the Redis URL of `sluice worker` processes that run the items, or null (this process's threads) */
+  queue: string | null;
 }
 
 export class ConfigError extends SluiceError {
@@ -294,6 +299,7 @@ export function parsePipeline(text: string, origin: string, baseDir: string, pat
       fsyncEvery: cfg.checkpoint.fsync_every, fsyncIntervalMs: parseDuration(cfg.checkpoint.fsync_interval)!,
     },
     report: { path: cfg.report ? abs(cfg.report.path) : null, formats: cfg.report?.formats ?? ['json'] },
+    queue: cfg.queue ?? null,
   };
 }
 

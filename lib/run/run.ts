@@ -63,8 +63,6 @@ export interface RunOptions {
   pruneOutputs?: boolean;
   /** after SIGINT/SIGTERM, how long items in flight may take before they are stopped (ms) */
   graceMs?: number;
-  /** run the map stages' items on `sluice worker` processes through this Redis URL (queue/remote-pool.ts) */
-  queue?: string;
   /** read items from this stream instead of walking (`--input -`) */
   stdin?: StdinSource;
   /** where the NDJSON events go: a byte stream (stdout), or `events` */
@@ -155,7 +153,7 @@ async function runLocked(o: RunOptions, stateDir: string, say: (m: string) => vo
   for (const line of book.notes) say(line);
   const walker = startWalker(cfg, ownFiles, recorded, !!o.stdin, o.faults);
   const counter = startCounter(cfg, ownFiles, recorded, !!o.stdin, o.faults);
-  const queue = o.queue ? queuePools(o.queue, hash, cfg, say) : null;
+  const queue = cfg.queue ? queuePools(cfg.queue, hash, cfg, say) : null;
   const chain = new Chain(cfg.chain, { concurrency: o.concurrency, outDir: cfg.outputDir, outputEnospc: o.faults?.outputEnospc, pools: queue?.pools });
   // nothing recorded: every file found will run, so the workers start now, while the journal
   // opens and the walk begins (a resume starts them with its first item to do, if any)

@@ -27,12 +27,13 @@ function worker(t: Teardown, url: string, cwd: string, j = 2) {
 const keysOnce = (journal: Record<string, any>[]) => new Set(journal.map((e) => e.key)).size === journal.length;
 
 t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `no ${REDIS_SERVER}: apt-get install redis-server (.ci/run installs it)` }, async (t) => {
-  t.test('two workers share the items; every item is recorded once, with the worker\'s output; a rerun skips them all; no job is left in Redis', async (t) => {
+  t.test('a pipeline file with `queue:` and two workers: they share the items; every item is recorded once, with the worker\'s output; a rerun skips them all; no job is left in Redis', async (t) => {
     const redis = await startRedis(t);
     const dir = inputs(40);
+    fs.writeFileSync(path.join(dir, 'p.yaml'), `version: 1\nname: q\nsource: { walk: { roots: [in] } }\nstages:\n  - map: { processor: ${JSON.stringify(SLOW)} }\nqueue: ${JSON.stringify(redis.url)}\n`);
     const w1 = worker(t, redis.url, dir);
     const w2 = worker(t, redis.url, dir);
-    const r = await sluice(['run', '--input', 'in', '--include', '**/*', '--processor', SLOW, '--state', 'st', '--queue', redis.url, '--progress', 'none'], { cwd: dir, t });
+    const r = await sluice(['run', 'p.yaml', '--state', 'st', '--progress', 'none'], { cwd: dir, t });
     t.equal(r.code, 0, r.stderr);
     const results = ofType(r.lines, 'result');
     t.equal(results.length, 40, 'a result line per item');
@@ -42,7 +43,7 @@ t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `
     const pids = new Set(results.map((x) => x.output.pid));
     t.equal(pids.size, 2, 'both workers took items');
     t.ok([...pids].every((p) => p === w1.proc.pid || p === w2.proc.pid), 'every item ran in a worker process, none in the coordinator');
-    const again = await sluice(['run', '--input', 'in', '--include', '**/*', '--processor', SLOW, '--state', 'st', '--queue', redis.url, '--progress', 'none'], { cwd: dir, t });
+    const again = await sluice(['run', 'p.yaml', '--state', 'st', '--progress', 'none'], { cwd: dir, t });
     t.match(ofType(again.lines, 'summary')[0], { skipped: 40, ok: 0 }, 'a rerun skips every item');
     t.equal(redis.cli('keys', 'bull:sluice:j-*').trim(), '', 'no job left in Redis');
     w1.proc.kill('SIGTERM');
@@ -123,7 +124,7 @@ t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `
     const dir = inputs(1);
     const r = await sluice(['run', '--input', 'in', '--include', '**/*', '--processor', 'noop', '--state', 'st', '--queue', 'http://example/', '--progress', 'none'], { cwd: dir, t });
     t.equal(r.code, 2);
-    t.match(r.stderr, /--queue http:\/\/example\/: the scheme must be redis:, rediss: or unix:/);
+    t.match(r.stderr, /--queue: http:\/\/example\/: the scheme must be redis:, rediss: or unix:/);
     t.notOk(fs.existsSync(path.join(dir, 'st/journal.ndjson')), 'nothing recorded');
   });
 });
