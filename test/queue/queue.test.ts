@@ -120,6 +120,52 @@ t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `
     await w.done;
   });
 
+  t.test('Redis restarted empty mid-run: the run and the workers wait and reconnect, saying so; the jobs Redis lost are added again; every item recorded once', async (t) => {
+    const redis = await startRedis(t);
+    const dir = inputs(40);
+    const w1 = worker(t, redis.url, dir);
+    const w2 = worker(t, redis.url, dir);
+    const run = sluiceChild(t, ['run', '--input', 'in', '--include', '**/*', '--processor', SLOW, '--state', 'st', '--queue', redis.url, '--progress', 'none'], { cwd: dir }, 120_000);
+    for (let i = 0; i < 400; i++) {
+      if (fs.existsSync(path.join(dir, 'st/journal.ndjson')) && readJournal(path.join(dir, 'st')).length >= 8) break;
+      await sleep(25);
+    }
+    await redis.stop();
+    await sleep(1500);
+    await redis.start();
+    const end = await run.done;
+    t.equal(end.code, 0, end.stderr);
+    t.match(end.stderr, /the queue unix:\/\/\S+ is not reachable \(.*\); waiting for it, nothing is lost/);
+    t.match(end.stderr, /the queue unix:\/\/\S+ is back/);
+    const journal = readJournal(path.join(dir, 'st'));
+    t.equal(journal.length, 40, 'each item recorded once');
+    t.ok(keysOnce(journal));
+    t.ok(journal.every((e) => e.status === 'ok'));
+    w1.proc.kill('SIGTERM');
+    w2.proc.kill('SIGTERM');
+    const [e1, e2] = await Promise.all([w1.done, w2.done]);
+    t.ok(!e1.hung && !e2.hung, 'the workers still stop on SIGTERM');
+  });
+
+  t.test('a pipeline of two map stages over the queue: each stage is a job, the second gets the first\'s output, stage records kept', async (t) => {
+    const redis = await startRedis(t);
+    const dir = inputs(10);
+    fs.writeFileSync(path.join(dir, 'p.yaml'), `version: 1\nname: q2\nsource: { walk: { roots: [in] } }\nstages:\n  - map: { name: tag, processor: ${JSON.stringify(SLOW)} }\n  - map: { name: hash, processor: sha256 }\n`);
+    const w = worker(t, redis.url, dir);
+    const r = await sluice(['run', 'p.yaml', '--state', 'st', '--queue', redis.url, '--progress', 'none'], { cwd: dir, t });
+    t.equal(r.code, 0, r.stderr);
+    const results = ofType(r.lines, 'result');
+    t.equal(results.length, 10);
+    t.ok(results.every((x) => x.status === 'ok' && typeof x.output.sha256 === 'string'), 'the last stage\'s output');
+    const ran = w.lines().filter((l) => l.type === 'result');
+    t.equal(ran.length, 20, 'the worker ran both stages of every item');
+    t.equal(readJournal(path.join(dir, 'st')).length, 10, 'one journal entry per item');
+    const records = fs.readFileSync(path.join(dir, 'st/stages.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    t.equal(records.filter((e) => e.stage === 'tag').length, 10, 'the first stage recorded for every item (a change to the second redoes only it)');
+    w.proc.kill('SIGTERM');
+    await w.done;
+  });
+
   t.test('a --queue that is not a Redis URL: exit 2 naming it, before anything runs', async (t) => {
     const dir = inputs(1);
     const r = await sluice(['run', '--input', 'in', '--include', '**/*', '--processor', 'noop', '--state', 'st', '--queue', 'http://example/', '--progress', 'none'], { cwd: dir, t });
