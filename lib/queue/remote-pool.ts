@@ -90,8 +90,15 @@ export class RemotePool implements ItemPool {
           continue;
         }
         if (!finishedOn) continue;
+        const reply = failedReason !== null ? crashed(failedReason) : replyOf(returnvalue);
+        if (reply.type === 'failed' && reply.error.code === 'SLUICE_E_ABORTED') {
+          // a worker stopped it without doing it (one from before workers hand such jobs back): again
+          await this.queue.remove(id).catch(() => 0);
+          this.add(id, o.data);
+          continue;
+        }
         this.outstanding.delete(id);
-        o.resolve(failedReason !== null ? crashed(failedReason) : replyOf(returnvalue));
+        o.resolve(reply);
         // the reply is the item's now: the job goes (a rerun that misses it adds it again)
         this.queue.remove(id).catch(() => {});
       }

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { Worker, type Job } from 'bullmq';
+import { WaitingError, Worker, type Job } from 'bullmq';
 import { defaultMaxRssMb, WorkerPool } from '../worker/pool.js';
 import type { ReplyMessage } from '../worker/protocol.js';
 import { toErrorInfo } from '../core/errors.js';
@@ -19,6 +19,8 @@ export interface QueueWorkerOptions {
   concurrency: number;
   /** ms a stop waits for the items running to finish before handing them back */
   graceMs: number;
+  /** ms between progress lines (0: none) */
+  progressMs: number;
   /** NDJSON lines (results, the end) */
   write: (line: string) => void;
   say: (line: string) => void;
@@ -31,7 +33,9 @@ export interface QueueWorkerOptions {
  * and coded failures as a local run), until `signal`. A job whose processor is not the one this
  * machine would load (queue/protocol.ts processorFingerprint) is refused with
  * SLUICE_E_WORKER_MISMATCH instead of giving other results. A stop waits up to graceMs for the
- * items running; past it, they are handed back (their jobs stall and go to another worker).
+ * items running; past it, they are stopped and their jobs moved back to the queue (with Redis
+ * away, their locks lapse and they stall back): another worker does them. A job is never
+ * completed with an item this worker stopped (SLUICE_E_ABORTED).
  *
  * Invariant: `worker.close()` is always raced against the grace period: it never resolves while
  * Redis is away.
@@ -41,8 +45,32 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<number> {
   const pools = new Map<string, WorkerPool>();
   let done = 0;
   let failed = 0;
+  let running = 0;
   const started = Date.now();
-  const handle = async (job: Job<JobData>): Promise<ReplyMessage> => {
+  const progress = () => {
+    const s = (Date.now() - started) / 1000;
+    o.write(JSON.stringify({ v: 1, type: 'progress', ok: done, failed, in_flight: running, rate: Number(((done + failed) / Math.max(s, 0.001)).toFixed(1)), elapsed_s: Number(s.toFixed(1)), rss_mb: Math.round(process.memoryUsage.rss() / 2 ** 20) }));
+  };
+  const ticker = o.progressMs > 0 ? setInterval(() => { try { progress(); } catch { /* RSS unreadable: skip this line */ } }, o.progressMs) : null;
+  ticker?.unref();
+  let handingBack = false;
+  const handle = async (job: Job<JobData>, token?: string): Promise<ReplyMessage> => {
+    running++;
+    try {
+      const reply = await runJob(job);
+      // stopped here, not done: the job goes back to the queue for another worker, never completed
+      if (handingBack || (reply.type === 'failed' && reply.error.code === 'SLUICE_E_ABORTED')) {
+        await job.moveToWait(token).catch(() => {
+          // Redis away: its lock lapses and it stalls back to the queue
+        });
+        throw new WaitingError();
+      }
+      return reply;
+    } finally {
+      running--;
+    }
+  };
+  const runJob = async (job: Job<JobData>): Promise<ReplyMessage> => {
     const data = job.data;
     const task = fromJobTask(data.task);
     let reply: ReplyMessage;
@@ -79,14 +107,22 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<number> {
   o.write(JSON.stringify({ v: 1, type: 'worker', queue: o.url.replace(/\/\/([^@/]*)@/, '//***@'), concurrency: o.concurrency, pid: process.pid, host: os.hostname() }));
   await new Promise<void>((resolve) => (o.signal.aborted ? resolve() : o.signal.addEventListener('abort', () => resolve(), { once: true })));
   // finish what runs, within the grace period; then hand it back
-  const closed = await Promise.race([
-    redis.status === 'ready' ? worker.close().then(() => true) : Promise.resolve(false),
-    new Promise<false>((r) => setTimeout(() => r(false), o.graceMs).unref()),
-  ]);
-  if (!closed) await Promise.race([worker.close(true).catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+  // finish what runs, within the grace period (worker.close() never resolves while Redis is away:
+  // then nothing can be reported, and the items stop at once)
+  const closing = redis.status === 'ready' ? worker.close().then(() => true, () => false) : null;
+  const closed = closing ? await Promise.race([closing, new Promise<false>((r) => setTimeout(() => r(false), o.graceMs).unref())]) : false;
+  const handedBack = closed ? 0 : running;
+  if (!closed) {
+    // past it: the items running are stopped and their jobs handed back
+    handingBack = true;
+    for (const p of pools.values()) p.abortAll();
+    const backed = closing ? await Promise.race([closing, new Promise<false>((r) => setTimeout(() => r(false), 2000).unref())]) : false;
+    if (!backed) await Promise.race([worker.close(true).catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+  }
+  if (ticker) clearInterval(ticker);
   await Promise.all([...pools.values()].map((p) => p.close().catch(() => {})));
   redis.disconnect();
-  o.write(JSON.stringify({ v: 1, type: 'summary', ok: done, failed, elapsed_s: Number(((Date.now() - started) / 1000).toFixed(3)), handed_back: !closed }));
+  o.write(JSON.stringify({ v: 1, type: 'summary', ok: done, failed, elapsed_s: Number(((Date.now() - started) / 1000).toFixed(3)), handed_back: handedBack }));
   return 0;
 }
 

@@ -166,6 +166,34 @@ t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `
     await w.done;
   });
 
+  t.test('SIGTERM on a worker: it stops taking items and, past --grace, hands back the ones running; another worker finishes them; each recorded once', async (t) => {
+    const redis = await startRedis(t);
+    const dir = inputs(4);
+    const mod = path.join(dir, 'slow.mjs');
+    fs.writeFileSync(mod, 'export default async () => { await new Promise((r) => setTimeout(r, 3000)); return { pid: process.pid }; };\n');
+    const w1 = sluiceChild(t, ['worker', '--queue', redis.url, '-j', '2', '--grace', '500ms', '--progress-interval', '200ms'], { cwd: dir }, 60_000);
+    let out1 = '';
+    w1.proc.stdout!.on('data', (d: Buffer) => (out1 += d.toString()));
+    const run = sluiceChild(t, ['run', '--input', 'in', '--include', '**/*', '--processor', mod, '--state', 'st', '--queue', redis.url, '--progress', 'none'], { cwd: dir }, 120_000);
+    // w1 is mid-item on two of them
+    for (let i = 0; i < 400 && !/"in_flight":2/.test(out1); i++) await sleep(25);
+    t.match(out1, /"type":"progress"[^\n]*"in_flight":2/, 'its progress lines say what it runs');
+    const termAt = Date.now();
+    w1.proc.kill('SIGTERM');
+    const e1 = await w1.done;
+    t.ok(!e1.hung && Date.now() - termAt < 8000, `it exited ${Date.now() - termAt} ms after SIGTERM (grace 500 ms, then at most 3 s to hand back)`);
+    const summary = e1.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>).find((l) => l.type === 'summary');
+    t.match(summary, { handed_back: 2 }, 'the two running were handed back');
+    const w2 = worker(t, redis.url, dir);
+    const end = await run.done;
+    t.equal(end.code, 0, end.stderr);
+    const journal = readJournal(path.join(dir, 'st'));
+    t.equal(journal.length, 4, `each item recorded once: ${JSON.stringify(journal.map((e) => [e.path, e.status, e.error?.code]))}`);
+    t.ok(keysOnce(journal));
+    w2.proc.kill('SIGTERM');
+    await w2.done;
+  });
+
   t.test('a --queue that is not a Redis URL: exit 2 naming it, before anything runs', async (t) => {
     const dir = inputs(1);
     const r = await sluice(['run', '--input', 'in', '--include', '**/*', '--processor', 'noop', '--state', 'st', '--queue', 'http://example/', '--progress', 'none'], { cwd: dir, t });
