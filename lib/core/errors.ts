@@ -33,7 +33,6 @@ export const ERROR_CODES = {
   SLUICE_E_EXEC_SIGNAL: { exit: 1, retryable: false, summary: 'the `exec` command was killed by a signal that sluice did not send (a crash, the OOM killer, kill from outside); the message has the signal and the tail of its stderr' },
   SLUICE_E_EXEC_START: { exit: 1, retryable: false, summary: 'the `exec` command could not be started for this item (the program vanished or is not executable, or the file name is not valid UTF-8 and cannot be an argument)' },
   SLUICE_E_EXEC_OUTPUT: { exit: 1, retryable: false, summary: 'the `exec` command wrote more than options.max_output bytes to stdout; it was stopped' },
-  SLUICE_E_QUEUE: { exit: 3, retryable: false, summary: 'the queue (Redis, given by --queue) cannot be used: a bad URL, or a server that refuses the connection or a command for longer than the run waits; nothing is lost, the journal has what was recorded' },
   SLUICE_E_WORKER_MISMATCH: { exit: 1, retryable: false, summary: 'a queue worker refused the item: its processor differs from the run\'s (the module is missing there, or its content, the options or the sluice version differ); it would give other results' },
 } as const;
 
