@@ -5,7 +5,8 @@ import t from 'tap';
 
 /**
  * The layers of lib/, and what each may import: `bin → cli → run → stages → {worker, checkpoint}
- * → core`, `worker → processors → core`. An edge may skip layers downwards; none points up or
+ * → core`, `worker → processors → core`, and `run → queue → worker` (a queue's coordinator and
+ * worker processes run items on worker pools). An edge may skip layers downwards; none points up or
  * across (worker ⇄ checkpoint). Type-only imports count: a type is part of the layer it lives in.
  */
 const MAY_IMPORT: Record<string, string[]> = {
@@ -13,9 +14,10 @@ const MAY_IMPORT: Record<string, string[]> = {
   processors: ['core'],
   checkpoint: ['core'],
   worker: ['processors', 'core'],
+  queue: ['worker', 'processors', 'core'],
   stages: ['worker', 'checkpoint', 'processors', 'core'],
-  run: ['stages', 'worker', 'checkpoint', 'processors', 'core'],
-  cli: ['run', 'stages', 'worker', 'checkpoint', 'processors', 'core'],
+  run: ['stages', 'queue', 'worker', 'checkpoint', 'processors', 'core'],
+  cli: ['run', 'stages', 'queue', 'worker', 'checkpoint', 'processors', 'core'],
 };
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
