@@ -28,6 +28,21 @@ export interface JobData {
   shown: string;
   /** the stage's memory caps (map.max_memory_mb, map.max_rss_mb; null: the worker's default) */
   memory: { maxMemoryMb: number; maxRssMb: number | null };
+  /** the item may fan out: its processor gets ctx.emit, and its children go to childrenKey(id) */
+  fanOut?: true;
+}
+
+/**
+ * Fan-out over a queue: the Redis list a job's children go to, in order, each as
+ * `{"index": i, "child": {...}}`. The worker waits while it holds CHILDREN_WINDOW or more (the
+ * coordinator takes them as its stages accept them): memory stays bounded however many children
+ * an item has. A job done again (its worker died) emits from index 0: the coordinator passes on
+ * only indexes it has not had.
+ */
+export const CHILDREN_WINDOW = 64;
+
+export function childrenKey(id: string): string {
+  return `sluice:children:${id}`;
 }
 
 /** What a worker returns for a job: the pool's reply, as a local run would have it. */

@@ -1,15 +1,25 @@
 import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { ItemPool } from '../worker/pool.js';
+import type { ItemPool, OnChild } from '../worker/pool.js';
 import type { ReplyMessage, TaskMessage } from '../worker/protocol.js';
 import { toErrorInfo } from '../core/errors.js';
-import { jobId, processorFingerprint, QUEUE_NAME, toJobTask, type JobData } from './protocol.js';
+import { childrenKey, jobId, processorFingerprint, QUEUE_NAME, toJobTask, type JobData } from './protocol.js';
 
 /** How often the outstanding jobs are looked up by id (ms). */
 export const POLL_MS = 100;
 
-interface Outstanding { resolve: (r: ReplyMessage) => void; data: JobData; started: number; path: string }
+interface Outstanding {
+  resolve: (r: ReplyMessage) => void;
+  data: JobData;
+  started: number;
+  path: string;
+  /** fan-out: where its children go, the next index not yet passed on, the drain running, and the reply once the job is done */
+  onChild?: OnChild;
+  next: number;
+  draining: boolean;
+  done: ReplyMessage | null;
+}
 
 /**
  * A map stage's items run by `sluice worker` processes through a BullMQ queue on Redis: each
@@ -38,7 +48,7 @@ export class RemotePool implements ItemPool {
     this.queue = new Queue(QUEUE_NAME, { connection: o.redis });
   }
 
-  run(task: TaskMessage, timeoutMs: number): Promise<ReplyMessage> {
+  run(task: TaskMessage, timeoutMs: number, onChild?: OnChild): Promise<ReplyMessage> {
     if (this.closing) return Promise.resolve(aborted());
     let fingerprint: string;
     try {
@@ -48,9 +58,9 @@ export class RemotePool implements ItemPool {
     }
     const key = task.key ?? createHash('md5').update(task.item.path).digest('hex');
     const id = jobId(this.o.config, key, this.o.stage, task.attempt ?? 1);
-    const data: JobData = { v: 1, task: toJobTask(task), timeoutMs, fingerprint, shown: task.item.path, memory: this.o.memory };
+    const data: JobData = { v: 1, task: toJobTask(task), timeoutMs, fingerprint, shown: task.item.path, memory: this.o.memory, ...(onChild ? { fanOut: true as const } : {}) };
     return new Promise((resolve) => {
-      this.outstanding.set(id, { resolve, data, started: Date.now(), path: task.item.path });
+      this.outstanding.set(id, { resolve, data, started: Date.now(), path: task.item.path, onChild, next: 0, draining: false, done: null });
       this.add(id, data);
       this.timer ??= setInterval(() => void this.poll(), POLL_MS);
     });
@@ -83,7 +93,7 @@ export class RemotePool implements ItemPool {
         const id = ids[i]!;
         const o = this.outstanding.get(id);
         const [err, v] = rows[i] ?? [null, null];
-        if (!o || err || !Array.isArray(v)) continue;
+        if (!o || err || !Array.isArray(v) || o.done) continue;
         const [finishedOn, returnvalue, failedReason, data] = v as (string | null)[];
         if (data === null) {
           this.add(id, o.data); // Redis lost it: again, same id
@@ -97,16 +107,50 @@ export class RemotePool implements ItemPool {
           this.add(id, o.data);
           continue;
         }
-        this.outstanding.delete(id);
-        o.resolve(reply);
-        // the reply is the item's now: the job goes (a rerun that misses it adds it again)
-        this.queue.remove(id).catch(() => {});
+        o.done = reply;
+        if (!o.onChild) this.finish(id, o);
       }
+      // fan-out: children to pass on, and the jobs done once all theirs are
+      for (const [id, o] of this.outstanding) if (o.onChild && !o.draining) void this.drain(id, o);
     } catch {
       // Redis away: the next poll tries again (the connection says so once)
     } finally {
       this.polling = false;
     }
+  }
+
+  /**
+   * Pass a fan-out job's children on, in order, each once (a job done again emits from index 0:
+   * indexes already passed on are skipped), as fast as the stages after accept them; once the
+   * job is done and its list empty, its item is.
+   */
+  private async drain(id: string, o: Outstanding): Promise<void> {
+    o.draining = true;
+    try {
+      for (;;) {
+        const got = await this.o.redis.lpop(childrenKey(id), 16);
+        if (!got?.length) break;
+        for (const line of got) {
+          const { index, child } = JSON.parse(line) as { index: number; child: Record<string, unknown> };
+          if (index < o.next || !this.outstanding.has(id)) continue;
+          await o.onChild!(child, index);
+          o.next = index + 1;
+        }
+      }
+      if (o.done && this.outstanding.has(id)) this.finish(id, o);
+    } catch {
+      // Redis away: the next poll drains again
+    } finally {
+      o.draining = false;
+    }
+  }
+
+  /** The item's reply is in: it settles, and its job (and children list) go from Redis (a rerun that misses them adds the job again). */
+  private finish(id: string, o: Outstanding): void {
+    this.outstanding.delete(id);
+    o.resolve(o.done!);
+    this.queue.remove(id).catch(() => {});
+    if (o.onChild) this.o.redis.del(childrenKey(id)).catch(() => {});
   }
 
   itemCapacity(): number {

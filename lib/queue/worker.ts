@@ -4,7 +4,7 @@ import { defaultMaxRssMb, WorkerPool } from '../worker/pool.js';
 import type { ReplyMessage } from '../worker/protocol.js';
 import { toErrorInfo } from '../core/errors.js';
 import { connect } from './connection.js';
-import { fromJobTask, processorFingerprint, QUEUE_NAME, type JobData } from './protocol.js';
+import { CHILDREN_WINDOW, childrenKey, fromJobTask, processorFingerprint, QUEUE_NAME, type JobData } from './protocol.js';
 
 /**
  * How long a job's lock lasts, and how often workers look for jobs whose lock lapsed (ms): a
@@ -91,12 +91,18 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<number> {
           preload: task.processor, preloadOptions: task.options,
         })));
       }
-      reply = await pool.run({ ...task, fanOut: false }, data.timeoutMs);
+      reply = data.fanOut ? await pool.run(task, data.timeoutMs, childSink(String(job.id))) : await pool.run({ ...task, fanOut: false }, data.timeoutMs);
     }
     if (reply!.type === 'ok') done++;
     else failed++;
     o.write(JSON.stringify({ v: 1, type: 'result', job: job.id, path: data.shown, status: reply!.type, ms: reply!.ms ?? null, ...(reply!.type === 'failed' ? { error: reply!.error } : {}) }));
     return reply!;
+  };
+  /** A job's children to its Redis list, waiting while the coordinator has CHILDREN_WINDOW of them to take. */
+  const childSink = (id: string) => async (child: Record<string, unknown>, index: number): Promise<void> => {
+    const key = childrenKey(id);
+    const n = await redis.rpush(key, JSON.stringify({ index, child }));
+    for (let len = n; len >= CHILDREN_WINDOW && !o.signal.aborted; len = await redis.llen(key)) await new Promise((r) => setTimeout(r, 20));
   };
   const worker = new Worker<JobData, ReplyMessage>(QUEUE_NAME, handle, {
     connection: redis, concurrency: o.concurrency, lockDuration: LOCK_MS, stalledInterval: STALLED_MS, maxStalledCount: 1,

@@ -153,7 +153,7 @@ async function runLocked(o: RunOptions, stateDir: string, say: (m: string) => vo
   for (const line of book.notes) say(line);
   const walker = startWalker(cfg, ownFiles, recorded, !!o.stdin, o.faults);
   const counter = startCounter(cfg, ownFiles, recorded, !!o.stdin, o.faults);
-  const queue = cfg.queue ? queuePools(cfg.queue, hash, cfg, say) : null;
+  const queue = cfg.queue ? queuePools(cfg.queue, hash, say) : null;
   const chain = new Chain(cfg.chain, { concurrency: o.concurrency, outDir: cfg.outputDir, outputEnospc: o.faults?.outputEnospc, pools: queue?.pools });
   // nothing recorded: every file found will run, so the workers start now, while the journal
   // opens and the walk begins (a resume starts them with its first item to do, if any)

@@ -194,6 +194,30 @@ t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `
     await w2.done;
   });
 
+  t.test('fan-out over the queue (chunk): the same child results as a local run, each child recorded once', async (t) => {
+    const redis = await startRedis(t);
+    const dir = tmpDir();
+    fs.mkdirSync(path.join(dir, 'in'));
+    const words = (n: number) => Array.from({ length: n }, (_, i) => `word${i}${i % 9 === 8 ? '.' : ''}`).join(' ');
+    for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(dir, 'in', `t${i}.txt`), words(300 + 850 * i));
+    const pipe = (name: string) => `version: 1\nname: ${name}\nsource: { walk: { roots: [in] } }\nstages:\n  - map: { processor: chunk, options: { size: 200, overlap: 20 } }\n`;
+    fs.writeFileSync(path.join(dir, 'local.yaml'), pipe('local'));
+    fs.writeFileSync(path.join(dir, 'queued.yaml'), pipe('queued'));
+    const w = worker(t, redis.url, dir);
+    const local = await sluice(['run', 'local.yaml', '--progress', 'none'], { cwd: dir, t });
+    const queued = await sluice(['run', 'queued.yaml', '--queue', redis.url, '--progress', 'none'], { cwd: dir, t });
+    t.equal(queued.code, 0, queued.stderr);
+    const children = (lines: Record<string, any>[]) => ofType(lines, 'result').filter((r) => r.parent !== undefined).map((r) => JSON.stringify([r.path, r.index, r.output.text])).sort();
+    const expected = children(local.lines);
+    t.ok(expected.length > 150, `${expected.length} chunks (one item has more than the 64 a worker may hold before the run takes them)`);
+    t.same(children(queued.lines), expected, 'the same chunks, each once');
+    const journal = readJournal(path.join(dir, '.sluice/queued'));
+    t.ok(keysOnce(journal), 'each child and parent recorded once');
+    t.equal(redis.cli('keys', 'sluice:children:*').trim(), '', 'no children list left in Redis');
+    w.proc.kill('SIGTERM');
+    await w.done;
+  });
+
   t.test('a --queue that is not a Redis URL: exit 2 naming it, before anything runs', async (t) => {
     const dir = inputs(1);
     const r = await sluice(['run', '--input', 'in', '--include', '**/*', '--processor', 'noop', '--state', 'st', '--queue', 'http://example/', '--progress', 'none'], { cwd: dir, t });
