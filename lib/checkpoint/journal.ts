@@ -2,7 +2,7 @@ import fs, { constants as C, promises as fsp } from 'node:fs';
 import type { Faults } from '../core/faults.js';
 import path from 'node:path';
 import { SluiceError, type ErrorInfo } from '../core/errors.js';
-import { KeySet, MAX_LOAD, type KeySetSnapshot } from './keyset.js';
+import { KeySet, MAX_LOAD, wordsOf, type KeySetSnapshot } from './keyset.js';
 import { syncDir } from '../core/fsx.js';
 import { journalPath } from './files.js';
 import { createTemp, isUnsafePath, openOwnFile } from '../core/safe-fs.js';
@@ -184,7 +184,8 @@ export class Journal {
 
   /** Is this key done? Marks it as seen by this run either way (for vanished inputs). */
   lookup(key: string): boolean {
-    return this.lookupWords(hexWordOf(key, 0), hexWordOf(key, 8), hexWordOf(key, 16), hexWordOf(key, 24));
+    const w = wordsOf(key);
+    return this.lookupWords(w[0]!, w[1]!, w[2]!, w[3]!);
   }
 
   private async load(fh: fsp.FileHandle, repair: boolean): Promise<void> {
@@ -765,9 +766,3 @@ class Latest implements LatestLine {
     return this.parsed;
   }
 }
-
-/** A 32-hex key's 8 digits at `at` as an unsigned 32-bit number (keys are validated on the way in). */
-function hexWordOf(key: string, at: number): number {
-  return parseInt(key.slice(at, at + 8), 16) >>> 0;
-}
-

@@ -69,13 +69,10 @@ export class KeySet {
    */
   add(key: string, value: number): boolean {
     if (this.count + 1 > this.capacity * MAX_LOAD) this.grow();
-    const a = parseInt(key.slice(0, 8), 16) >>> 0;
-    const b = parseInt(key.slice(8, 16), 16) >>> 0;
-    const c = parseInt(key.slice(16, 24), 16) >>> 0;
-    const d = parseInt(key.slice(24, 32), 16) >>> 0;
-    const i = this.probe(a, b, c, d);
+    const w = wordsOf(key);
+    const i = this.probe(w[0]!, w[1]!, w[2]!, w[3]!);
     if (this.status[i] !== EMPTY) return false;
-    this.put(i, a, b, c, d, value);
+    this.put(i, w[0]!, w[1]!, w[2]!, w[3]!, value);
     this.count++;
     return true;
   }
@@ -83,11 +80,8 @@ export class KeySet {
   /** Set the status (1..255) of a key. */
   set(key: string, value: number): void {
     if (this.count + 1 > this.capacity * MAX_LOAD) this.grow();
-    const a = parseInt(key.slice(0, 8), 16) >>> 0;
-    const b = parseInt(key.slice(8, 16), 16) >>> 0;
-    const c = parseInt(key.slice(16, 24), 16) >>> 0;
-    const d = parseInt(key.slice(24, 32), 16) >>> 0;
-    this.insert(a, b, c, d, value);
+    const w = wordsOf(key);
+    this.insert(w[0]!, w[1]!, w[2]!, w[3]!, value);
   }
 
   private insert(a: number, b: number, c: number, d: number, value: number): void {
@@ -118,11 +112,8 @@ export class KeySet {
   }
 
   private find(key: string): number {
-    const a = parseInt(key.slice(0, 8), 16) >>> 0;
-    const b = parseInt(key.slice(8, 16), 16) >>> 0;
-    const c = parseInt(key.slice(16, 24), 16) >>> 0;
-    const d = parseInt(key.slice(24, 32), 16) >>> 0;
-    return this.findWords(a, b, c, d);
+    const w = wordsOf(key);
+    return this.findWords(w[0]!, w[1]!, w[2]!, w[3]!);
   }
 
   /** Slot of the key in a snapshot's table, or -1: lookups from another thread, read only. */
@@ -196,6 +187,17 @@ function sharedU32(n: number): Uint32Array {
 
 function sharedU8(n: number): Uint8Array {
   return new Uint8Array(new SharedArrayBuffer(n));
+}
+
+const WORDS = new Uint32Array(4);
+
+/** A key's 32 hex digits as four 32-bit words (big-endian), in one reused array (no allocation per lookup: copy it to keep it). */
+export function wordsOf(key: string): Uint32Array {
+  WORDS[0] = parseInt(key.slice(0, 8), 16);
+  WORDS[1] = parseInt(key.slice(8, 16), 16);
+  WORDS[2] = parseInt(key.slice(16, 24), 16);
+  WORDS[3] = parseInt(key.slice(24, 32), 16);
+  return WORDS;
 }
 
 function pow2(n: number): number {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { writeOutputFile } from '../core/output.js';
 import { promises as fsp } from 'node:fs';
 import { Journal, MAX_JOURNALED_OUTPUT, latestLines, type JournalEntry, type JournalOptions } from './journal.js';
-import { KeySet } from './keyset.js';
+import { KeySet, wordsOf } from './keyset.js';
 import { STAGE_OUTPUTS_DIR, STAGES_FILE } from './files.js';
 
 /**
@@ -165,5 +165,5 @@ class OffsetTable {
 }
 
 function words(key: string): Uint32Array {
-  return Uint32Array.of(parseInt(key.slice(0, 8), 16) >>> 0, parseInt(key.slice(8, 16), 16) >>> 0, parseInt(key.slice(16, 24), 16) >>> 0, parseInt(key.slice(24, 32), 16) >>> 0);
+  return Uint32Array.from(wordsOf(key));
 }

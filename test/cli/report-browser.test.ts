@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { hasChromium, launchChromium, CHROMIUM_PATH } from '../../tools/chromium.js';
 import { ROOT, sluice, tmpDir } from '../helpers.js';
-import { HOSTILE_MESSAGE, HOSTILE_NAME, job } from './report-job.js';
+import { HOSTILE_MESSAGE, HOSTILE_NAME, ranJob } from './report-job.js';
 
 interface Opened { page: Page; consoleErrors: string[]; requests: string[]; dialogs: string[] }
 
@@ -72,8 +72,7 @@ t.test('the HTML reports in a headless Chromium', { skip: hasChromium() ? false 
   });
 
   t.test('a report with failures and hostile names: the names and messages render as text, nothing runs, no element that loads anything; readable at 375 px and 1600 px; prints', async (t) => {
-    const dir = job();
-    const r = await sluice(['run', '--input', 'in', '--processor', './proc.mjs', '--state', 'st', '--progress', 'none', '--include', '**/*'], { cwd: dir });
+    const { dir, run: r } = await ranJob();
     t.equal(r.code, 1, r.stderr);
     const out = await sluice(['report', '--state', 'st', '-o', 'report.html'], { cwd: dir });
     t.equal(out.code, 0, out.stderr);

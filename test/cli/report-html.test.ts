@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readJournal, sluice, sluiceChild } from '../helpers.js';
-import { HOSTILE_MESSAGE, HOSTILE_NAME, job } from './report-job.js';
+import { HOSTILE_MESSAGE, HOSTILE_NAME, job, ranJob } from './report-job.js';
 
 t.test('the HTML report of a run killed with SIGKILL: built from the state dir, counts as the journal has them, no script, no request, names and messages as text', async (t) => {
   const dir = job();
@@ -44,8 +44,7 @@ t.test('the HTML report of a run killed with SIGKILL: built from the state dir, 
 });
 
 t.test('sluice report --format json and md, to stdout', async (t) => {
-  const dir = job();
-  const done = await sluice(['run', '--input', 'in', '--processor', './proc.mjs', '--state', 'st', '--progress', 'none', '--include', '**/*'], { cwd: dir });
+  const { dir, run: done } = await ranJob();
   t.equal(done.code, 1, done.stderr);
   const json = await sluice(['report', '--state', 'st', '--format', 'json'], { cwd: dir });
   t.equal(json.code, 0, json.stderr);

@@ -2,7 +2,7 @@
 // markup, both with a message that is markup.
 import fs from 'node:fs';
 import path from 'node:path';
-import { makeTree, tmpDir } from '../helpers.js';
+import { makeTree, sluice, tmpDir, type RunResult } from '../helpers.js';
 
 export const HOSTILE_NAME = '<img src=x onerror=alert(1)>.txt';
 export const HOSTILE_MESSAGE = '</script><script>alert(2)</script> & "quotes"';
@@ -16,4 +16,11 @@ export function job(): string {
   fs.writeFileSync(path.join(dir, 'in', 'also-bad.txt'), 'bad'.padEnd(1000, '.'));
   fs.writeFileSync(path.join(dir, 'proc.mjs'), `import fs from 'node:fs';\nexport default async (item) => { await new Promise((r) => setTimeout(r, 50)); if (fs.readFileSync(item.path, 'utf8').startsWith('bad')) throw new Error(${JSON.stringify(HOSTILE_MESSAGE)}); return {}; };\n`);
   return dir;
+}
+
+/** job() run to its end (exit 1: two failed), state in st/. */
+export async function ranJob(): Promise<{ dir: string; run: RunResult }> {
+  const dir = job();
+  const run = await sluice(['run', '--input', 'in', '--processor', './proc.mjs', '--state', 'st', '--progress', 'none', '--include', '**/*'], { cwd: dir });
+  return { dir, run };
 }
