@@ -11,6 +11,7 @@ export const POLL_MS = 100;
 
 interface Outstanding {
   resolve: (r: ReplyMessage) => void;
+  key: string;
   data: JobData;
   started: number;
   path: string;
@@ -28,17 +29,22 @@ interface Outstanding {
  *
  * - At most `window` jobs are outstanding (the stage never hands more: itemCapacity).
  * - Every POLL_MS the outstanding ids are read in one round trip (HMGET per job, pipelined):
- *   a finished job resolves its item and is then removed from Redis; a job Redis no longer has
- *   (it lost its data) is added again, under the same id.
+ *   a finished job resolves its item, and is removed from Redis once the item is recorded
+ *   (recorded()); a job Redis no longer has (it lost its data) is added again, same id.
  * - A job that failed in Redis (it stalled more than once: its workers died) comes back
  *   SLUICE_E_WORKER_CRASH, retried by the stage like a crash here.
  *
- * Invariant: memory is the window's jobs, whatever the item count; an id is added at most once
+ * Invariant: memory is the window's jobs and those of items between their reply and their
+ * record (the stream buffers between: bounded), whatever the item count; an id is added at most once
  * while it exists (BullMQ ignores a duplicate), so a rerun finds its predecessor's jobs.
  */
 export class RemotePool implements ItemPool {
   private readonly queue: Queue;
   private readonly outstanding = new Map<string, Outstanding>();
+  /** jobs whose reply is in and whose item is not recorded yet, by item key */
+  private readonly replied = new Map<string, string[]>();
+  /** removals under way: close() waits for them */
+  private readonly removing = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
   private closing = false;
@@ -60,7 +66,7 @@ export class RemotePool implements ItemPool {
     const id = jobId(this.o.config, key, this.o.stage, task.attempt ?? 1);
     const data: JobData = { v: 1, task: toJobTask(task), timeoutMs, fingerprint, shown: task.item.path, memory: this.o.memory, ...(onChild ? { fanOut: true as const } : {}) };
     return new Promise((resolve) => {
-      this.outstanding.set(id, { resolve, data, started: Date.now(), path: task.item.path, onChild, next: 0, draining: false, done: null });
+      this.outstanding.set(id, { resolve, key, data, started: Date.now(), path: task.item.path, onChild, next: 0, draining: false, done: null });
       this.add(id, data);
       this.timer ??= setInterval(() => void this.poll(), POLL_MS);
     });
@@ -145,12 +151,29 @@ export class RemotePool implements ItemPool {
     }
   }
 
-  /** The item's reply is in: it settles, and its job (and children list) go from Redis (a rerun that misses them adds the job again). */
+  /** The item's reply is in: it settles; its job stays in Redis until the item is recorded (recorded()), its children list goes. */
   private finish(id: string, o: Outstanding): void {
     this.outstanding.delete(id);
+    const ids = this.replied.get(o.key);
+    if (ids) ids.push(id);
+    else this.replied.set(o.key, [id]);
     o.resolve(o.done!);
-    this.queue.remove(id).catch(() => {});
     if (o.onChild) this.o.redis.del(childrenKey(id)).catch(() => {});
+  }
+
+  /**
+   * The item is in the journal: its jobs go from Redis. One whose item was not recorded (a stop
+   * dropped it, the run died) stays: the rerun adds the same id, which BullMQ ignores, and takes
+   * the reply already there.
+   */
+  recorded(key: string): void {
+    const ids = this.replied.get(key);
+    if (!ids) return;
+    this.replied.delete(key);
+    for (const id of ids) {
+      const p = this.queue.remove(id).catch(() => 0).finally(() => this.removing.delete(p));
+      this.removing.add(p);
+    }
   }
 
   itemCapacity(): number {
@@ -223,7 +246,7 @@ export class RemotePool implements ItemPool {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.abortAll();
-    await Promise.race([this.queue.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+    await Promise.race([Promise.all([...this.removing]).then(() => this.queue.close()), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 
   private settle(id: string, r: ReplyMessage): void {

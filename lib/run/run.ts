@@ -314,7 +314,10 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
       return true;
     },
     // an item a filter dropped is recorded (a rerun does not decide it again), not printed
-    recorded: (r, ev) => print(r.item, r.status === 'filtered' ? null : ev),
+    recorded: (r, ev) => {
+      if (r.item.key) chain.recorded(r.item.key);
+      return print(r.item, r.status === 'filtered' ? null : ev);
+    },
     dropped,
     arrive: (r) => chain.fanIn.arrive(r),
     after: released,

@@ -450,6 +450,11 @@ export class Chain {
     return this.steps.reduce((n, s) => n + (s.stage?.itemCapacity ?? 0), 0);
   }
 
+  /** the item with this key is recorded: every pool hears it (a queue lets its jobs go) */
+  recorded(key: string): void {
+    for (const p of this.pools) p.pool.recorded?.(key);
+  }
+
   /** a stop: what has not started in any pool is dropped */
   abortQueued(): number {
     return this.sum((p) => p.abortQueued());

@@ -105,6 +105,8 @@ export interface ItemPool {
   halting(): void;
   teardown(): Promise<string[]>;
   close(): Promise<void>;
+  /** the item with this key is recorded in the journal (a queue then lets its jobs go) */
+  recorded?(key: string): void;
 }
 
 export class WorkerPool implements ItemPool {
