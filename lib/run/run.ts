@@ -305,6 +305,9 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
         return false;
       }
       if (!keep) return false;
+      // once the run stops for a fault of its own (out of descriptors, a full disk), a failure a
+      // retry could fix (a worker that died meanwhile) is the run's too: not recorded, the next run does it
+      if (fatal && r.status === 'failed' && r.error?.retryable) return false;
       // --max-failures N records N failures: one that comes back after (from a batch that was
       // already running) is left unrecorded for the next run, like an item stopped at a signal
       if (r.status === 'failed' && o.maxFailures !== undefined && stats.failed >= o.maxFailures) return false;

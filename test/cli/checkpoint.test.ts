@@ -161,6 +161,18 @@ t.test('disk full while writing an output: exit 3, the item is not recorded, the
   t.equal(fs.readFileSync(path.join(dir, 'out/b.txt.out'), 'utf8').split('\n')[0], 'b.txt');
 });
 
+t.test('once a full disk stops the run, an item whose worker dies meanwhile is not recorded failed: the next run does it', async (t) => {
+  const dir = tmpDir();
+  tree(path.join(dir, 'in'), { 'crash.txt': 'c', 'full.txt': 'f' });
+  const go = (env: NodeJS.ProcessEnv) => sluice(['run', '--input', 'in', '--processor', path.join(FIXTURES, 'processors/crash-late.mjs'), '--out', 'out', '--state', 'st', '--progress', 'none', '-j', '2'], { cwd: dir, env });
+  const full = await go({ ...process.env, SLUICE_FAULT_OUTPUT_ENOSPC: 'full.txt' });
+  t.equal(full.code, 3, full.stderr);
+  t.same(readJournal(path.join(dir, 'st')).map((e) => [e.path, e.status, e.error?.code]), [], 'neither is recorded: full.txt for the disk, crash.txt for dying while the run stopped');
+  const next = await go(process.env);
+  t.equal(next.code, 1, 'the next run does both (crash.txt fails there for its own reason)');
+  t.match(readJournal(path.join(dir, 'st')).map((e) => [e.path, e.error?.code ?? e.status]).sort(), [['in/crash.txt', 'SLUICE_E_WORKER_CRASH'], ['in/full.txt', 'ok']]);
+});
+
 t.test('status and results read the checkpoint; results rebuild what stdout showed', async (t) => {
   const dir = tmpDir();
   tree(path.join(dir, 'in'), { 'a.txt': 'a', 'b.txt': 'b' });
