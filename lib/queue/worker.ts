@@ -3,7 +3,7 @@ import { WaitingError, Worker, type Job } from 'bullmq';
 import { defaultMaxRssMb, WorkerPool } from '../worker/pool.js';
 import type { ReplyMessage } from '../worker/protocol.js';
 import { toErrorInfo } from '../core/errors.js';
-import { connect } from './connection.js';
+import { connect, shownUrl } from './connection.js';
 import { CHILDREN_WINDOW, childrenKey, fromJobTask, processorFingerprint, QUEUE_NAME, type JobData } from './protocol.js';
 
 /**
@@ -65,6 +65,9 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<number> {
         });
         throw new WaitingError();
       }
+      if (reply.type === 'ok') done++;
+      else failed++;
+      o.write(JSON.stringify({ v: 1, type: 'result', job: job.id, path: job.data.shown, status: reply.type, ms: reply.ms ?? null, ...(reply.type === 'failed' ? { error: reply.error } : {}) }));
       return reply;
     } finally {
       running--;
@@ -93,9 +96,6 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<number> {
       }
       reply = data.fanOut ? await pool.run(task, data.timeoutMs, childSink(String(job.id))) : await pool.run({ ...task, fanOut: false }, data.timeoutMs);
     }
-    if (reply!.type === 'ok') done++;
-    else failed++;
-    o.write(JSON.stringify({ v: 1, type: 'result', job: job.id, path: data.shown, status: reply!.type, ms: reply!.ms ?? null, ...(reply!.type === 'failed' ? { error: reply!.error } : {}) }));
     return reply!;
   };
   /** A job's children to its Redis list, waiting while the coordinator has CHILDREN_WINDOW of them to take. */
@@ -110,9 +110,8 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<number> {
   worker.on('error', () => {
     // the connection says what is wrong, once (queue/connection.ts)
   });
-  o.write(JSON.stringify({ v: 1, type: 'worker', queue: o.url.replace(/\/\/([^@/]*)@/, '//***@'), concurrency: o.concurrency, pid: process.pid, host: os.hostname() }));
+  o.write(JSON.stringify({ v: 1, type: 'worker', queue: shownUrl(o.url), concurrency: o.concurrency, pid: process.pid, host: os.hostname() }));
   await new Promise<void>((resolve) => (o.signal.aborted ? resolve() : o.signal.addEventListener('abort', () => resolve(), { once: true })));
-  // finish what runs, within the grace period; then hand it back
   // finish what runs, within the grace period (worker.close() never resolves while Redis is away:
   // then nothing can be reported, and the items stop at once)
   const closing = redis.status === 'ready' ? worker.close().then(() => true, () => false) : null;

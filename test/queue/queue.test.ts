@@ -218,6 +218,29 @@ t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `
     await w.done;
   });
 
+  t.test('2,000 items through the queue with 3 worker processes: the same keys and outputs as a local run', async (t) => {
+    const redis = await startRedis(t);
+    const dir = tmpDir();
+    for (let d = 0; d < 4; d++) {
+      fs.mkdirSync(path.join(dir, 'in', `d${d}`), { recursive: true });
+      for (let i = 0; i < 500; i++) fs.writeFileSync(path.join(dir, 'in', `d${d}`, `f${i}.txt`), `item ${d}-${i}\n`.repeat(1 + (i % 7)));
+    }
+    const ws = [0, 1, 2].map(() => worker(t, redis.url, dir, 1));
+    const args = (state: string) => ['run', '--input', 'in', '--include', '**/*', '--processor', 'sha256', '--state', state, '--progress', 'none'];
+    const local = await sluice(args('local'), { cwd: dir, t });
+    const queued = await sluice([...args('queued'), '--queue', redis.url], { cwd: dir, t });
+    t.equal(queued.code, 0, queued.stderr);
+    const set = (lines: Record<string, any>[]) => ofType(lines, 'result').map((r) => `${r.key} ${r.status} ${JSON.stringify(r.output)}`).sort();
+    const expected = set(local.lines);
+    t.equal(expected.length, 2000);
+    t.same(set(queued.lines), expected, 'the same result set');
+    t.equal(readJournal(path.join(dir, 'queued')).length, 2000, 'each recorded once');
+    const ran = ws.map((w) => w.lines().filter((l) => l.type === 'result').length);
+    t.ok(ran.every((n) => n > 0) && ran.reduce((a, b) => a + b, 0) === 2000, `the three workers ran ${ran.join(' + ')}`);
+    for (const w of ws) w.proc.kill('SIGTERM');
+    await Promise.all(ws.map((w) => w.done));
+  });
+
   t.test('a --queue that is not a Redis URL: exit 2 naming it, before anything runs', async (t) => {
     const dir = inputs(1);
     const r = await sluice(['run', '--input', 'in', '--include', '**/*', '--processor', 'noop', '--state', 'st', '--queue', 'http://example/', '--progress', 'none'], { cwd: dir, t });
