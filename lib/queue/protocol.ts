@@ -59,9 +59,35 @@ export function jobId(config: string, key: string, stage: number, attempt: numbe
  * the fused stages'. Throws (with the reason) when a module cannot be read here.
  */
 export function processorFingerprint(task: Pick<TaskMessage, 'processor' | 'options' | 'then'>): string {
-  const ident = (processor: string) => (isBuiltin(processor) ? processor : createHash('sha256').update(fs.readFileSync(processor.startsWith('file:') ? fileURLToPath(processor) : processor)).digest('hex'));
+  const ident = (processor: string) => (isBuiltin(processor) ? processor : createHash('sha256').update(fs.readFileSync(modulePath(processor))).digest('hex'));
   const parts = [VERSION, ident(task.processor), task.options, (task.then ?? []).map((s) => [ident(s.processor), s.options])];
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+}
+
+function modulePath(processor: string): string {
+  return processor.startsWith('file:') ? fileURLToPath(processor) : processor;
+}
+
+/**
+ * processorFingerprint, remembered per processor, options and fused stages while their module
+ * files keep their size and modification time (a stat each, not a read and a hash, per job).
+ * Bounded by the distinct stage configurations a worker sees.
+ */
+export function fingerprintCache(): (task: Pick<TaskMessage, 'processor' | 'options' | 'then'>) => string {
+  const seen = new Map<string, { sig: string; fp: string }>();
+  return (task) => {
+    const modules = [task.processor, ...(task.then ?? []).map((s) => s.processor)].filter((p) => !isBuiltin(p));
+    const sig = modules.map((m) => {
+      const st = fs.statSync(modulePath(m));
+      return `${st.size}:${st.mtimeMs}`;
+    }).join(',');
+    const k = JSON.stringify([task.processor, task.options, task.then ?? null]);
+    const hit = seen.get(k);
+    if (hit && hit.sig === sig) return hit.fp;
+    const fp = processorFingerprint(task);
+    seen.set(k, { sig, fp });
+    return fp;
+  };
 }
 
 /** A task as a job carries it: a file name that is not valid UTF-8 as base64 (JSON has no bytes). */

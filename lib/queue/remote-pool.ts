@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { ItemPool, OnChild } from '../worker/pool.js';
 import type { ReplyMessage, TaskMessage } from '../worker/protocol.js';
 import { toErrorInfo } from '../core/errors.js';
-import { childrenKey, jobId, processorFingerprint, QUEUE_NAME, toJobTask, type JobData } from './protocol.js';
+import { childrenKey, fingerprintCache, jobId, QUEUE_NAME, toJobTask, type JobData } from './protocol.js';
 
 /** How often the outstanding jobs are looked up by id (ms). */
 export const POLL_MS = 100;
@@ -48,7 +48,7 @@ export class RemotePool implements ItemPool {
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
   private closing = false;
-  private fingerprints = new Map<string, string>();
+  private readonly fingerprintOf = fingerprintCache();
 
   constructor(private readonly o: { redis: Redis; config: string; stage: number; window: number; memory: JobData['memory'] }) {
     this.queue = new Queue(QUEUE_NAME, { connection: o.redis });
@@ -70,13 +70,6 @@ export class RemotePool implements ItemPool {
       this.add(id, data);
       this.timer ??= setInterval(() => void this.poll(), POLL_MS);
     });
-  }
-
-  private fingerprintOf(task: TaskMessage): string {
-    const k = JSON.stringify([task.processor, task.options, task.then ?? null]);
-    let f = this.fingerprints.get(k);
-    if (!f) this.fingerprints.set(k, (f = processorFingerprint(task)));
-    return f;
   }
 
   private add(id: string, data: JobData): void {

@@ -4,7 +4,7 @@ import { defaultMaxRssMb, WorkerPool } from '../worker/pool.js';
 import type { ReplyMessage } from '../worker/protocol.js';
 import { toErrorInfo } from '../core/errors.js';
 import { connect, shownUrl } from './connection.js';
-import { CHILDREN_WINDOW, childrenKey, fromJobTask, processorFingerprint, QUEUE_NAME, type JobData } from './protocol.js';
+import { CHILDREN_WINDOW, childrenKey, fingerprintCache, fromJobTask, QUEUE_NAME, type JobData } from './protocol.js';
 
 /**
  * How long a job's lock lasts, and how often workers look for jobs whose lock lapsed (ms): a
@@ -43,6 +43,7 @@ export interface QueueWorkerOptions {
 export async function runQueueWorker(o: QueueWorkerOptions): Promise<number> {
   const redis = connect(o.url, o.say);
   const pools = new Map<string, WorkerPool>();
+  const fingerprintOf = fingerprintCache();
   let done = 0;
   let failed = 0;
   let running = 0;
@@ -79,7 +80,7 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<number> {
     let reply: ReplyMessage;
     let mine: string | null = null;
     try {
-      mine = processorFingerprint(task);
+      mine = fingerprintOf(task);
     } catch (err) {
       reply = mismatch(`cannot read the processor here: ${toErrorInfo(err).message}`);
     }

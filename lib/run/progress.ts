@@ -94,33 +94,29 @@ export class ProgressTicker {
   constructor(private readonly mode: ProgressMode, intervalMs: number, private readonly events: EventSink, err: Writable & { isTTY?: boolean; columns?: number }, now: () => TickState, private readonly timeline: Timeline | null = null) {
     this.ndjson = mode === 'auto' || mode === 'ndjson';
     this.bar = mode === 'bar' || (mode === 'auto' && err.isTTY) ? new ProgressBar(err) : null;
-    const tick = () => {
-      // a timer must never throw: reading RSS fails when out of file descriptors; skip this line
-      let p;
-      let slowest;
-      let s;
+    // a timer must never throw: reading RSS fails when out of file descriptors; that sample is skipped
+    const sample = (): { p: ProgressEvent; s: TickState } | null => {
       try {
-        s = now();
-        p = progressEvent(s.stats, s.inFlight, s.runningMs);
-        slowest = s.longest;
+        const s = now();
+        const p = progressEvent(s.stats, s.inFlight, s.runningMs);
+        timeline?.add(p, s.stats.bytes);
+        return { p, s };
       } catch {
-        return;
+        return null;
       }
-      if (this.ndjson && !this.events.busy) void this.events.write(p);
-      this.bar?.draw(p, slowest);
-      timeline?.add(p, s.stats.bytes);
+    };
+    const tick = () => {
+      const got = sample();
+      if (!got) return;
+      if (this.ndjson && !this.events.busy) void this.events.write(got.p);
+      this.bar?.draw(got.p, got.s.longest);
     };
     this.timer = mode === 'none' && !timeline ? null : setInterval(tick, intervalMs);
     this.timer?.unref();
     if (timeline && intervalMs > EARLY_MS) {
       let n = 0;
       this.early = setInterval(() => {
-        try {
-          const s = now();
-          timeline.add(progressEvent(s.stats, s.inFlight, s.runningMs), s.stats.bytes);
-        } catch {
-          // as tick: skip this sample
-        }
+        sample();
         if (++n >= EARLY_SAMPLES) this.stopEarly();
       }, EARLY_MS);
       this.early.unref();

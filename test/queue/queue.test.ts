@@ -24,6 +24,14 @@ function worker(t: Teardown, url: string, cwd: string, j = 2) {
   return { ...w, lines: () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>) };
 }
 
+/** Until the run in `dir` (state in st/) has recorded `n` items, or 10 s (a bound for a hang: the test's assertions then say what is missing). */
+async function untilRecorded(dir: string, n: number): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (fs.existsSync(path.join(dir, 'st/journal.ndjson')) && readJournal(path.join(dir, 'st')).length >= n) return;
+    await sleep(25);
+  }
+}
+
 const keysOnce = (journal: Record<string, any>[]) => new Set(journal.map((e) => e.key)).size === journal.length;
 
 t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `no ${REDIS_SERVER}: apt-get install redis-server (.ci/run installs it)` }, async (t) => {
@@ -83,10 +91,7 @@ t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `
     const w = worker(t, redis.url, dir);
     const args = ['run', '--input', 'in', '--include', '**/*', '--processor', SLOW, '--state', 'st', '--queue', redis.url, '--progress', 'none'];
     const first = sluiceChild(t, args, { cwd: dir }, 120_000);
-    for (let i = 0; i < 400; i++) {
-      if (fs.existsSync(path.join(dir, 'st/journal.ndjson')) && readJournal(path.join(dir, 'st')).length >= 5) break;
-      await sleep(25);
-    }
+    await untilRecorded(dir, 5);
     first.proc.kill('SIGKILL');
     await first.done;
     const before = readJournal(path.join(dir, 'st')).length;
@@ -126,10 +131,7 @@ t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `
     const w1 = worker(t, redis.url, dir);
     const w2 = worker(t, redis.url, dir);
     const run = sluiceChild(t, ['run', '--input', 'in', '--include', '**/*', '--processor', SLOW, '--state', 'st', '--queue', redis.url, '--progress', 'none'], { cwd: dir }, 120_000);
-    for (let i = 0; i < 400; i++) {
-      if (fs.existsSync(path.join(dir, 'st/journal.ndjson')) && readJournal(path.join(dir, 'st')).length >= 8) break;
-      await sleep(25);
-    }
+    await untilRecorded(dir, 8);
     await redis.stop();
     await sleep(1500);
     await redis.start();
