@@ -5,16 +5,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readJournal, sluice, sluiceChild } from '../helpers.js';
+import { readTimeline, samplesOf } from '../../lib/run/timeline.js';
 import { HOSTILE_MESSAGE, HOSTILE_NAME, job, ranJob } from './report-job.js';
 
 t.test('the HTML report of a run killed with SIGKILL: built from the state dir, counts as the journal has them, no script, no request, names and messages as text', async (t) => {
   const dir = job();
   const run = sluiceChild(t, ['run', '--input', 'in', '--processor', './proc.mjs', '-j', '1', '--state', 'st', '--progress', 'none', '--progress-interval', '200ms', '--include', '**/*'], { cwd: dir });
-  // until the two bad ones are recorded, with a few others (the run takes ~3 s; the bound is not a timing)
+  // until the two bad ones are recorded, with a few others, and the timeline holds two samples with
+  // items done (the run takes ~3 s; the bound is not a timing: a loaded machine may take longer)
   const recorded = () => (fs.existsSync(path.join(dir, 'st', 'journal.ndjson')) ? readJournal(path.join(dir, 'st')) : []);
+  const sampled = () => samplesOf(readTimeline(path.join(dir, 'st')) ?? []).length;
   for (let i = 0; i < 400; i++) {
     const j = recorded();
-    if (j.filter((e) => e.status === 'failed').length === 2 && j.length >= 5) break;
+    if (j.filter((e) => e.status === 'failed').length === 2 && j.length >= 5 && sampled() >= 2) break;
     await sleep(25);
   }
   run.proc.kill('SIGKILL');
