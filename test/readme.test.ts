@@ -3,8 +3,10 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { BIN, ROOT, SAMPLES, sluice, tmpDir } from './helpers.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BIN, ROOT, SAMPLES, sluice, sluiceChild, tmpDir } from './helpers.js';
+import { hasRedis, REDIS_SERVER } from './queue/redis.js';
 
 const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 const blocks = [...readme.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1]!, body: m[2]! }));
@@ -80,4 +82,34 @@ t.test('the examples without a pipeline file run', async (t) => {
     const results = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'result');
     t.equal(results.length, 14, `${cmd}: one result per sample`);
   }
+});
+
+t.test('the commands for more than one machine run as shown: Redis, a worker pinned to the pipeline, the run; the same results as the README shows', { skip: hasRedis() ? false : `no ${REDIS_SERVER}: apt-get install redis-server (.ci/run installs it)` }, async (t) => {
+  const block = blocks.find((b) => b.lang === 'sh' && b.body.includes('sluice worker'))!.body;
+  const [server, worker, run] = block.trim().split('\n').map((l) => l.replace(/\s+#.*$/, ''));
+  t.match(server, /^redis-server /);
+  t.match(worker, /^sluice worker pipelines\/pdf-text\.yaml --queue redis:\/\/queue-host:6379\/0/);
+  t.match(run, /^sluice run pipelines\/pdf-text\.yaml --queue redis:\/\/queue-host:6379\/0$/);
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'pipelines'));
+  fs.copyFileSync(path.join(ROOT, 'pipelines/pdf-text.yaml'), path.join(dir, 'pipelines/pdf-text.yaml'));
+  fs.cpSync(SAMPLES, path.join(dir, 'pipelines/samples'), { recursive: true });
+  // the server line as shown, on a port of its own, stopped at the end
+  const port = String(20000 + Math.floor(Math.random() * 20000));
+  const redis = spawn('bash', ['-c', `exec ${server!.replace('--port 6379', `--port ${port} --bind 127.0.0.1 --dir ${dir}`)}`], { stdio: 'ignore' });
+  t.teardown(() => { redis.kill('SIGKILL'); });
+  for (let i = 0; i < 200 && spawnSync('redis-cli', ['-p', port, 'ping'], { encoding: 'utf8' }).stdout.trim() !== 'PONG'; i++) await sleep(25);
+  const url = `redis://127.0.0.1:${port}/0`;
+  const args = (line: string) => line.replace(/^sluice /, '').replace('redis://queue-host:6379/0', url).split(/\s+/);
+  const w = sluiceChild(t, args(worker!), { cwd: dir }, 120_000);
+  const r = await sluice(args(run!), { cwd: dir, t });
+  t.equal(r.code, 0, r.stderr);
+  const shown = blocks.find((b) => b.lang === 'ndjson')!.body.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+  const results = (ls: Record<string, any>[]) => ls.filter((l) => l.type === 'result').map(normalize).sort((a, b) => String(a.path).localeCompare(String(b.path)));
+  t.same(results(r.lines), results(shown), 'one result per sample, the outputs the README shows');
+  t.match(r.lines.at(-1), { type: 'summary', ok: 14, redelivered: 0 });
+  w.proc.kill('SIGTERM');
+  const end = await w.done;
+  t.notOk(end.hung, 'the worker stops on SIGTERM');
+  t.equal(end.stdout.split('\n').filter((l) => l.includes('"type":"result"')).length, 14, 'the worker ran every item');
 });

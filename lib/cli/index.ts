@@ -156,14 +156,16 @@ export async function main(argv: string[]): Promise<number> {
         .example('sluice report --state .sluice/pdf-text -o report.html', 'a report to open in a browser, also for a run that was killed'),
       async (a) => { code = await reportCommand(a); },
     )
-    .command<{ queue: string; concurrency?: number; grace: string; progressInterval: string }>(
-      'worker',
+    .command<{ pipeline?: string; queue: string; concurrency?: number; grace: string; progressInterval: string }>(
+      'worker [pipeline]',
       'take items from a queue and run them (sluice run --queue gives them out, records and reports)',
-      (y) => y.option('queue', { type: 'string', demandOption: true, describe: 'the Redis of the run: redis://host:port/db or unix:///path.sock' })
+      (y) => y.positional('pipeline', { type: 'string', describe: 'run only the map stages of this pipeline file, with its options (jobs of any other are refused, coded)' })
+        .option('queue', { type: 'string', demandOption: true, describe: 'the Redis of the run: redis://host:port/db or unix:///path.sock' })
         .option('concurrency', { alias: 'j', type: 'number', describe: 'worker threads, and items at once (default: available cores)' })
         .option('grace', { type: 'string', default: '30s', describe: 'after SIGINT/SIGTERM, how long the items running may take; past it they are handed back to the queue' })
         .option('progress-interval', { type: 'string', default: '1s', describe: 'time between progress lines (0: none)' })
-        .example('sluice worker --queue redis://queue-host:6379/0 -j 8', 'one of many worker machines'),
+        .example('sluice worker --queue redis://queue-host:6379/0 -j 8', 'one of many worker machines')
+        .example('sluice worker pipelines/pdf-text.yaml --queue redis://queue-host:6379/0', 'a worker that runs only that pipeline\'s stages, as the file has them'),
       async (a) => {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);

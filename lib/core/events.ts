@@ -54,6 +54,8 @@ export interface SummaryEvent {
   filtered?: number; stages?: StageFigures[];
   /** fan-out: child items by outcome (not counted in ok, failed, filtered), those done in an earlier run, and the most in flight at once */
   children?: { ok: number; failed: number; filtered: number; skipped: number; peak_in_flight: number };
+  /** queued runs (--queue): items whose job a worker started more than once (its worker died, or handed it back at a stop) */
+  redelivered?: number;
 }
 /** A problem with the input itself, not with an item: a bad stdin line. */
 export interface ErrorEvent {

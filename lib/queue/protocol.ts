@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isBuiltin } from '../processors/index.js';
+import { mapIdentity, strictFileDigest } from '../processors/identity.js';
 import { VERSION } from '../core/version.js';
 import type { ReplyMessage, TaskMessage } from '../worker/protocol.js';
 
@@ -54,16 +55,27 @@ export function jobId(config: string, key: string, stage: number, attempt: numbe
 }
 
 /**
- * What a task's processor is, everywhere it runs: the sluice version, the processor (built-in
- * name, or the module's content: a path alone says nothing of what is in it), its options and
- * the fused stages'. Throws (with the reason) when a module cannot be read here.
+ * What a task's processors are, everywhere it runs: the sluice version and the identity of each
+ * stage it runs (processors/identity.ts, the rule the run's config fingerprint uses: a module is
+ * its content, a path alone says nothing of what is in it; options less a built-in's defaults).
+ * Throws (with the reason) when a module cannot be read here.
  */
 export function processorFingerprint(task: Pick<TaskMessage, 'processor' | 'options' | 'then'>): string {
-  const ident = (processor: string) => (isBuiltin(processor) ? processor : createHash('sha256').update(fs.readFileSync(modulePath(processor))).digest('hex'));
-  const parts = [VERSION, ident(task.processor), task.options, (task.then ?? []).map((s) => [ident(s.processor), s.options])];
+  const parts = [VERSION, ...stagesOf(task).map((s) => stageIdentity(s))];
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
 }
 
+/** The stages a task runs: its processor, then the fused ones. */
+export function stagesOf(task: Pick<TaskMessage, 'processor' | 'options' | 'then'>): { processor: string; options: Record<string, unknown> }[] {
+  return [{ processor: task.processor, options: task.options }, ...(task.then ?? [])];
+}
+
+/** One stage's identity as a string (throws when its module cannot be read here). */
+export function stageIdentity(s: { processor: string; options: Record<string, unknown> }): string {
+  return JSON.stringify(mapIdentity({ processor: modulePath(s.processor), options: s.options }, VERSION, strictFileDigest));
+}
+
+/** A module processor's file (a `file:` URL or a path); a built-in's name as it is. */
 function modulePath(processor: string): string {
   return processor.startsWith('file:') ? fileURLToPath(processor) : processor;
 }

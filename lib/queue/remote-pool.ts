@@ -1,13 +1,17 @@
 import { createHash } from 'node:crypto';
-import { Queue } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ItemPool, OnChild } from '../worker/pool.js';
 import type { ReplyMessage, TaskMessage } from '../worker/protocol.js';
 import { toErrorInfo } from '../core/errors.js';
 import { childrenKey, fingerprintCache, jobId, QUEUE_NAME, toJobTask, type JobData } from './protocol.js';
 
-/** How often the outstanding jobs are looked up by id (ms). */
-export const POLL_MS = 100;
+/** How often every outstanding job is looked up by id (ms): the reconciliation, whatever the event stream said. */
+export const POLL_MS = 500;
+/** How often the lists of fan-out children are drained (ms). */
+const TICK_MS = 100;
+/** Jobs added to Redis in one round trip at most. */
+const ADD_BATCH = 256;
 
 interface Outstanding {
   resolve: (r: ReplyMessage) => void;
@@ -20,6 +24,8 @@ interface Outstanding {
   next: number;
   draining: boolean;
   done: ReplyMessage | null;
+  /** its add is in Redis's hands (or failed): a poll that finds no job adds it again */
+  added: boolean;
 }
 
 /**
@@ -28,9 +34,13 @@ interface Outstanding {
  * event stream (trimmed: it loses events). `run` never rejects.
  *
  * - At most `window` jobs are outstanding (the stage never hands more: itemCapacity).
- * - Every POLL_MS the outstanding ids are read in one round trip (HMGET per job, pipelined):
+ * - Jobs are added in batches (one round trip for the items handed over in the same turn).
+ * - Every POLL_MS all outstanding ids are read in one round trip (HMGET per job, pipelined):
  *   a finished job resolves its item, and is removed from Redis once the item is recorded
- *   (recorded()); a job Redis no longer has (it lost its data) is added again, same id.
+ *   (recorded()); a job Redis no longer has (it lost its data) is added again, same id. The
+ *   queue's event stream only hastens this: a job it says finished is read by id at once (the
+ *   stream is trimmed and may lose events; the poll does not depend on it).
+ * - A job started more than once (its worker died or handed it back) counts as redelivered.
  * - A job that failed in Redis (it stalled more than once: its workers died) comes back
  *   SLUICE_E_WORKER_CRASH, retried by the stage like a crash here.
  *
@@ -47,11 +57,43 @@ export class RemotePool implements ItemPool {
   private readonly removing = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
+  private ticks = 0;
+  private readonly events: QueueEvents;
+  /** ids the event stream says finished, read at the next turn */
+  private readonly hot = new Set<string>();
+  private hotPoll: NodeJS.Immediate | null = null;
+  private readonly toAdd: { id: string; data: JobData }[] = [];
+  private addFlush: NodeJS.Immediate | null = null;
+  /** items whose job was started more than once (a worker died with it, or handed it back) */
+  redelivered = 0;
   private closing = false;
   private readonly fingerprintOf = fingerprintCache();
 
   constructor(private readonly o: { redis: Redis; config: string; stage: number; window: number; memory: JobData['memory'] }) {
     this.queue = new Queue(QUEUE_NAME, { connection: o.redis });
+    this.queue.on('error', () => {
+      // the connection says what is wrong, once (queue/connection.ts)
+    });
+    const listening = o.redis.duplicate();
+    listening.on('error', () => {
+      // the run's own connection says what is wrong, once
+    });
+    this.events = new QueueEvents(QUEUE_NAME, { connection: listening });
+    this.events.on('error', () => {
+      // the connection says what is wrong, once; the poll goes on without the stream
+    });
+    const heard = ({ jobId }: { jobId: string }) => {
+      if (!this.outstanding.has(jobId)) return;
+      this.hot.add(jobId);
+      this.hotPoll ??= setImmediate(() => {
+        this.hotPoll = null;
+        const ids = [...this.hot];
+        this.hot.clear();
+        void this.poll(ids);
+      });
+    };
+    this.events.on('completed', heard);
+    this.events.on('failed', heard);
   }
 
   run(task: TaskMessage, timeoutMs: number, onChild?: OnChild): Promise<ReplyMessage> {
@@ -66,35 +108,54 @@ export class RemotePool implements ItemPool {
     const id = jobId(this.o.config, key, this.o.stage, task.attempt ?? 1);
     const data: JobData = { v: 1, task: toJobTask(task), timeoutMs, fingerprint, shown: task.item.path, memory: this.o.memory, ...(onChild ? { fanOut: true as const } : {}) };
     return new Promise((resolve) => {
-      this.outstanding.set(id, { resolve, key, data, started: Date.now(), path: task.item.path, onChild, next: 0, draining: false, done: null });
+      this.outstanding.set(id, { resolve, key, data, started: Date.now(), path: task.item.path, onChild, next: 0, draining: false, done: null, added: false });
       this.add(id, data);
-      this.timer ??= setInterval(() => void this.poll(), POLL_MS);
+      this.timer ??= setInterval(() => this.tick(), TICK_MS);
     });
   }
 
+  /** Add a job (same turn, one round trip); a duplicate id is ignored while the job exists: a rerun's item finds the job (and its result). */
   private add(id: string, data: JobData): void {
-    // a duplicate id is ignored while the job exists: a rerun's item finds the job (and its result)
-    this.queue.add('item', data, { jobId: id, removeOnComplete: false, removeOnFail: false, attempts: 1 }).catch(() => {
-      // Redis away: the poll adds it again once it answers (the job is missing there)
-    });
+    this.toAdd.push({ id, data });
+    this.addFlush ??= setImmediate(() => this.flushAdds());
   }
 
-  /** Read the outstanding jobs by id; settle the finished ones. */
-  private async poll(): Promise<void> {
-    if (this.polling || !this.outstanding.size) return;
-    this.polling = true;
+  private flushAdds(): void {
+    this.addFlush = null;
+    while (this.toAdd.length) {
+      const batch = this.toAdd.splice(0, ADD_BATCH);
+      const mark = () => {
+        for (const { id } of batch) {
+          const o = this.outstanding.get(id);
+          if (o) o.added = true;
+        }
+      };
+      // Redis away: the poll adds them again once it answers (the jobs are missing there)
+      this.queue.addBulk(batch.map(({ id, data }) => ({ name: 'item', data, opts: { jobId: id, removeOnComplete: false, removeOnFail: false, attempts: 1 } }))).then(mark, mark);
+    }
+  }
+
+  /** Read outstanding jobs by id (all of them, or `only`); settle the finished ones. */
+  private async poll(only?: string[]): Promise<void> {
+    if (!this.outstanding.size) return;
+    if (!only) {
+      if (this.polling) return;
+      this.polling = true;
+    }
     try {
-      const ids = [...this.outstanding.keys()];
+      const ids = only ?? [...this.outstanding.keys()];
       const p = this.o.redis.pipeline();
-      for (const id of ids) p.hmget(this.queue.toKey(id), 'finishedOn', 'returnvalue', 'failedReason', 'data');
+      for (const id of ids) p.hmget(this.queue.toKey(id), 'finishedOn', 'returnvalue', 'failedReason', 'timestamp', 'ats');
       const rows = (await p.exec()) ?? [];
       for (let i = 0; i < ids.length; i++) {
         const id = ids[i]!;
         const o = this.outstanding.get(id);
         const [err, v] = rows[i] ?? [null, null];
         if (!o || err || !Array.isArray(v) || o.done) continue;
-        const [finishedOn, returnvalue, failedReason, data] = v as (string | null)[];
-        if (data === null) {
+        const [finishedOn, returnvalue, failedReason, timestamp, ats] = v as (string | null)[];
+        if (timestamp === null) {
+          if (!o.added) continue; // its add is still on its way
+          o.added = false;
           this.add(id, o.data); // Redis lost it: again, same id
           continue;
         }
@@ -102,20 +163,35 @@ export class RemotePool implements ItemPool {
         const reply = failedReason !== null ? crashed(failedReason) : replyOf(returnvalue);
         if (reply.type === 'failed' && reply.error.code === 'SLUICE_E_ABORTED') {
           // a worker stopped it without doing it (one from before workers hand such jobs back): again
+          // (once: a poll that reads it while it is being added again leaves it)
+          if (!o.added) continue;
+          o.added = false;
           await this.queue.remove(id).catch(() => 0);
           this.add(id, o.data);
           continue;
         }
         o.done = reply;
+        if (Number(ats) > 1 || failedReason !== null) this.redelivered++;
         if (!o.onChild) this.finish(id, o);
       }
-      // fan-out: children to pass on, and the jobs done once all theirs are
-      for (const [id, o] of this.outstanding) if (o.onChild && !o.draining) void this.drain(id, o);
+      this.drainAll();
     } catch {
       // Redis away: the next poll tries again (the connection says so once)
     } finally {
-      this.polling = false;
+      if (!only) this.polling = false;
     }
+  }
+
+  /** fan-out: children to pass on, and the jobs done once all theirs are */
+  private drainAll(): void {
+    for (const [id, o] of this.outstanding) if (o.onChild && !o.draining) void this.drain(id, o);
+  }
+
+  /** Every TICK_MS: fan-out lists drained; every POLL_MS: all outstanding jobs read. */
+  private tick(): void {
+    this.ticks++;
+    if (this.ticks % (POLL_MS / TICK_MS) === 0) void this.poll();
+    else this.drainAll();
   }
 
   /**
@@ -238,8 +314,11 @@ export class RemotePool implements ItemPool {
     this.closing = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.hotPoll) clearImmediate(this.hotPoll);
     this.abortAll();
-    await Promise.race([Promise.all([...this.removing]).then(() => this.queue.close()), new Promise((r) => setTimeout(r, 2000).unref())]);
+    // close() of the event stream never resolves while Redis is away: raced, as the rest
+    await Promise.race([Promise.all([...this.removing]).then(() => Promise.all([this.queue.close(), this.events.close()])), new Promise((r) => setTimeout(r, 2000).unref())]);
+    this.events.disconnect().catch(() => {});
   }
 
   private settle(id: string, r: ReplyMessage): void {

@@ -1,10 +1,10 @@
 import os from 'node:os';
 import { WaitingError, Worker, type Job } from 'bullmq';
 import { defaultMaxRssMb, WorkerPool } from '../worker/pool.js';
-import type { ReplyMessage } from '../worker/protocol.js';
+import type { ReplyMessage, TaskMessage } from '../worker/protocol.js';
 import { toErrorInfo } from '../core/errors.js';
 import { connect, shownUrl } from './connection.js';
-import { CHILDREN_WINDOW, childrenKey, fingerprintCache, fromJobTask, QUEUE_NAME, type JobData } from './protocol.js';
+import { CHILDREN_WINDOW, childrenKey, fingerprintCache, fromJobTask, QUEUE_NAME, stageIdentity, stagesOf, type JobData } from './protocol.js';
 
 /**
  * How long a job's lock lasts, and how often workers look for jobs whose lock lapsed (ms): a
@@ -25,14 +25,20 @@ export interface QueueWorkerOptions {
   write: (line: string) => void;
   say: (line: string) => void;
   signal: AbortSignal;
+  /** `sluice worker PIPELINE`: the only stages this worker runs (stageIdentity of each map stage of that file) */
+  pinned?: { pipeline: string; stages: ReadonlySet<string> };
 }
+
+/** Jobs a worker holds per thread: one running, one waiting, so a thread that finishes an item has the next at once. */
+export const JOBS_PER_THREAD = 2;
 
 /**
  * `sluice worker`: take jobs from the queue and run them with sluice's own worker-thread pools
  * (one per processor, options and memory caps met: the same processors, timeouts, memory caps
  * and coded failures as a local run), until `signal`. A job whose processor is not the one this
  * machine would load (queue/protocol.ts processorFingerprint) is refused with
- * SLUICE_E_WORKER_MISMATCH instead of giving other results. A stop waits up to graceMs for the
+ * SLUICE_E_WORKER_MISMATCH instead of giving other results; so is one with a stage that is not
+ * one of the pipeline it was pinned to (`pinned`: a processor or options that differ). A stop waits up to graceMs for the
  * items running; past it, they are stopped and their jobs moved back to the queue (with Redis
  * away, their locks lapse and they stall back): another worker does them. A job is never
  * completed with an item this worker stopped (SLUICE_E_ABORTED).
@@ -44,6 +50,17 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<number> {
   const redis = connect(o.url, o.say);
   const pools = new Map<string, WorkerPool>();
   const fingerprintOf = fingerprintCache();
+  /** pinned: why a job's stages are not the pipeline's, by fingerprint ('' when they are) */
+  const refusal = new Map<string, string>();
+  const pinnedProblem = (task: TaskMessage, fp: string): string => {
+    let why = refusal.get(fp);
+    if (why === undefined) {
+      const at = stagesOf(task).findIndex((s) => !o.pinned!.stages.has(stageIdentity(s)));
+      why = at === -1 ? '' : `its stage ${at + 1} (processor ${stagesOf(task)[at]!.processor}, options ${JSON.stringify(stagesOf(task)[at]!.options)}) is not one of the stages of ${o.pinned!.pipeline}, which this worker runs (${os.hostname()}): the processor or its options differ`;
+      refusal.set(fp, why);
+    }
+    return why;
+  };
   let done = 0;
   let failed = 0;
   let running = 0;
@@ -86,6 +103,8 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<number> {
     }
     if (mine !== null && mine !== data.fingerprint) {
       reply = mismatch(`the processor, its options or the sluice version here (${os.hostname()}) differ from the run's`);
+    } else if (mine !== null && o.pinned && pinnedProblem(task, mine)) {
+      reply = mismatch(pinnedProblem(task, mine));
     } else if (mine !== null) {
       const k = JSON.stringify([task.processor, task.options, task.then ?? null, data.memory]);
       let pool = pools.get(k);
@@ -106,12 +125,12 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<number> {
     for (let len = n; len >= CHILDREN_WINDOW && !o.signal.aborted; len = await redis.llen(key)) await new Promise((r) => setTimeout(r, 20));
   };
   const worker = new Worker<JobData, ReplyMessage>(QUEUE_NAME, handle, {
-    connection: redis, concurrency: o.concurrency, lockDuration: LOCK_MS, stalledInterval: STALLED_MS, maxStalledCount: 1,
+    connection: redis, concurrency: o.concurrency * JOBS_PER_THREAD, lockDuration: LOCK_MS, stalledInterval: STALLED_MS, maxStalledCount: 1,
   });
   worker.on('error', () => {
     // the connection says what is wrong, once (queue/connection.ts)
   });
-  o.write(JSON.stringify({ v: 1, type: 'worker', queue: shownUrl(o.url), concurrency: o.concurrency, pid: process.pid, host: os.hostname() }));
+  o.write(JSON.stringify({ v: 1, type: 'worker', queue: shownUrl(o.url), concurrency: o.concurrency, pid: process.pid, host: os.hostname(), ...(o.pinned ? { pipeline: o.pinned.pipeline } : {}) }));
   await new Promise<void>((resolve) => (o.signal.aborted ? resolve() : o.signal.addEventListener('abort', () => resolve(), { once: true })));
   // finish what runs, within the grace period (worker.close() never resolves while Redis is away:
   // then nothing can be reported, and the items stop at once)

@@ -16,6 +16,7 @@ import { mapOptions, type MapOptions } from '../stages/map.js';
 import { filterOptions, type FilterOptions } from '../stages/filter.js';
 import { isMultiStage, stageNameOf, type ChainStage } from '../stages/chain.js';
 import { BUILTIN_PROCESSORS, isBuiltin, isModulePath, resolveProcessor } from '../processors/index.js';
+import { fingerprintOptions, mapIdentity, processorId, sortKeys } from '../processors/identity.js';
 import { reportOptions } from './report.js';
 import type { ReportFormat } from '../checkpoint/files.js';
 import { queueUrlProblem } from '../queue/connection.js';
@@ -335,37 +336,13 @@ function lineOf(root: unknown, p: (string | number)[], lines: LineCounter): numb
 }
 
 
-/**
- * The options that decide an item's result: a built-in processor's options less those at their
- * default, so that an option a later version adds, left at its default, redoes nothing (a change
- * of what a processor gives is its version's to announce). A processor file's, as written.
- */
-export function fingerprintOptions(map: Pick<MapOptions, 'processor' | 'options'>): Record<string, unknown> {
-  const proc = isBuiltin(map.processor) ? BUILTIN_PROCESSORS[map.processor] : undefined;
-  if (!proc) return map.options;
-  const kept: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(map.options)) {
-    const rest = { ...map.options };
-    delete rest[k];
-    const r = proc.spec.options.safeParse(rest);
-    if (r.success && JSON.stringify(sortKeys((r.data as Record<string, unknown>)[k])) === JSON.stringify(sortKeys(v))) continue;
-    kept[k] = v;
-  }
-  return kept;
-}
-
-/** A processor as the fingerprint knows it: a built-in's version is sluice's; a processor file's is its content. */
-function processorId(processor: string, version: string): string {
-  return isBuiltin(processor) ? `builtin:${processor}@${version}` : `file:${fileDigest(processor)}`;
-}
-
 /** What of one stage decides the results: a map's processor and options, a filter's conditions (names and pool settings do not). */
 function stageIdentity(s: ChainStage, version: string): unknown {
   if (s.kind === 'filter') {
     const { name: _n, ...conditions } = s.filter;
     return ['filter', sortKeys(conditions)];
   }
-  return ['map', processorId(s.map.processor, version), sortKeys(fingerprintOptions(s.map))];
+  return mapIdentity(s.map, version);
 }
 
 /**
@@ -415,20 +392,6 @@ export function describeChange(before: ConfigParts | undefined, now: ConfigParts
   if (before.chain !== now.chain && (before.chain || now.chain)) what.push('the stages (a processor, its options or a filter)');
   if (before.out !== now.out) what.push(now.out ? 'outputs now go to an output dir (they were inline)' : 'outputs are now inline (there was an output dir)');
   return what.length ? what.join(', ') : null;
-}
-
-function fileDigest(file: string): string {
-  try {
-    return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-  } catch {
-    return file; // unreadable here: the worker will report why when it loads it
-  }
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
-  return v;
 }
 
 /** JSON Schema of the pipeline file (for editors). Stage entries are spelled out per stage. */

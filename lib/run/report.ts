@@ -169,8 +169,8 @@ interface ReportMeta {
   vanished: { count: number; examples: string[] } | null;
   /** outputs of inputs that now fail or are gone (found after a complete walk; null when not looked for) */
   stale_outputs: StaleOutputs | null;
-  /** the pool: its size, workers alive when the run ended (0 if none was needed), tasks the RSS watchdog stopped */
-  workers: { concurrency: number; alive_at_end: number; stopped_for_memory: number };
+  /** the pool: its size, workers alive when the run ended (0 if none was needed), tasks the RSS watchdog stopped; queued runs: items redelivered */
+  workers: { concurrency: number; alive_at_end: number; stopped_for_memory: number; redelivered?: number };
   /** stdin lines that named no item */
   input_errors: number;
   /**

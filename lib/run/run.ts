@@ -180,6 +180,8 @@ interface Ran {
   inputErrors: number;
   workersAtEnd: number;
   memoryKills: number;
+  /** queued runs: items redelivered (null: a local run) */
+  redelivered: number | null;
   events: EventSink;
   ticker: ProgressTicker;
   /** the stage records (pipelines of several stages), closed */
@@ -328,6 +330,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
 
   let workersAtEnd = 0;
   let memoryKills = 0;
+  let redelivered: number | null = null;
   try {
     await pipeline([source, ...(contentDedupe ? [contentDedupe] : []), limiter, ...stages, sink]);
   } catch (err) {
@@ -343,12 +346,13 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
     for (const p of chain.fanIn.leftOver()) await print(p.item, null);
     workersAtEnd = chain.threads;
     memoryKills = chain.memoryKills;
+    redelivered = chain.redelivered;
     const modules = cfg.chain.flatMap((st) => (st.kind === 'map' && !isBuiltin(st.map.processor) ? [defaultDisplay(st.map.processor)] : []));
     for (const m of await chain.end()) say(`sluice: processor ${modules.join(', ')}: ${m}`);
     await stageStore?.close().catch((err: unknown) => { fatal ??= err as SluiceError; });
     await journal.close().catch((err: unknown) => { fatal ??= err as SluiceError; });
   }
-  return finish(s, { journal, stats, stopper, fatal, inputErrors, workersAtEnd, memoryKills, events, ticker, stageStore });
+  return finish(s, { journal, stats, stopper, fatal, inputErrors, workersAtEnd, memoryKills, redelivered, events, ticker, stageStore });
 }
 
 /** --max-items and the stop: what passes from the source to the map (and, with --keep-order, its place in line). */
@@ -418,7 +422,7 @@ async function finish(s: RunSetup, r: Ran): Promise<RunOutcome> {
   const report = buildReport(stats, {
     run: s.run, state: defaultDisplay(stateDir), pipeline: cfg.name, processor: cfg.map.processor, config_hash: s.hash, started: s.started, ended,
     interrupted: reason !== null && interrupts(reason), stopped: why, exit_code: exitCode, vanished, stale_outputs: checked?.stale ?? null,
-    workers: { concurrency: o.concurrency, alive_at_end: r.workersAtEnd, stopped_for_memory: r.memoryKills },
+    workers: { concurrency: o.concurrency, alive_at_end: r.workersAtEnd, stopped_for_memory: r.memoryKills, ...(r.redelivered !== null ? { redelivered: r.redelivered } : {}) },
     input_errors: inputErrors,
     job: { failed: jobFailed, carried_failed: carried, failures: carried ? await checkpointFailures(journal.file) : [] },
   });
@@ -449,6 +453,7 @@ async function finish(s: RunSetup, r: Ran): Promise<RunOutcome> {
   if (fatal) summary.error = { code: fatal.code, message: fatal.message };
   if (inputErrors) summary.input_errors = inputErrors;
   if (carried) summary.carried_failed = carried;
+  if (r.redelivered !== null) summary.redelivered = r.redelivered;
   if (vanished?.count) {
     summary.vanished = vanished.count;
     summary.vanished_paths = vanished.examples;

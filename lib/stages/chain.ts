@@ -445,6 +445,11 @@ export class Chain {
     return this.sum((p) => p.memoryKills);
   }
 
+  /** items a queue worker started more than once, over all pools (null: no pool is a queue's) */
+  get redelivered(): number | null {
+    return this.steps.some((s) => s.stage?.pool.redelivered !== undefined) ? this.sum((p) => p.redelivered ?? 0) : null;
+  }
+
   /** items the pools hold at most (running, waiting, queued) */
   get itemCapacity(): number {
     return this.steps.reduce((n, s) => n + (s.stage?.itemCapacity ?? 0), 0);

@@ -107,6 +107,8 @@ export interface ItemPool {
   close(): Promise<void>;
   /** the item with this key is recorded in the journal (a queue then lets its jobs go) */
   recorded?(key: string): void;
+  /** a queue's: items whose job was started more than once (its worker died or handed it back) */
+  readonly redelivered?: number;
 }
 
 export class WorkerPool implements ItemPool {

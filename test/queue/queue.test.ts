@@ -125,6 +125,29 @@ t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `
     await w.done;
   });
 
+  t.test('a worker pinned to a pipeline file whose stage options differ from the run\'s refuses its items with SLUICE_E_WORKER_MISMATCH, naming the stage; one pinned to the run\'s own file runs them', async (t) => {
+    const redis = await startRedis(t);
+    const dir = inputs(3);
+    const pipe = (v: number) => `version: 1\nname: pin\nsource: { walk: { roots: [in] } }\nstages:\n  - map: { processor: ${JSON.stringify(SLOW)}, options: { v: ${v} } }\n`;
+    fs.writeFileSync(path.join(dir, 'run.yaml'), pipe(1));
+    fs.writeFileSync(path.join(dir, 'other.yaml'), pipe(2));
+    const w = sluiceChild(t, ['worker', 'other.yaml', '--queue', redis.url, '-j', '1'], { cwd: dir }, 60_000);
+    const r = await sluice(['run', 'run.yaml', '--queue', redis.url, '--state', 'st', '--progress', 'none'], { cwd: dir, t });
+    t.equal(r.code, 1, r.stderr);
+    const results = ofType(r.lines, 'result');
+    t.equal(results.length, 3);
+    t.ok(results.every((x) => x.status === 'failed' && x.error.code === 'SLUICE_E_WORKER_MISMATCH'), 'each refused, coded');
+    t.match(results[0]!.error.message, /its stage 1 \(processor \S+slow-tag\.mjs, options \{"v":1\}\) is not one of the stages of other\.yaml, which this worker runs \(.+\): the processor or its options differ/);
+    w.proc.kill('SIGTERM');
+    await w.done;
+    const same = sluiceChild(t, ['worker', 'run.yaml', '--queue', redis.url, '-j', '1'], { cwd: dir }, 60_000);
+    const again = await sluice(['run', 'run.yaml', '--queue', redis.url, '--state', 'st', '--progress', 'none', '--retry-failed'], { cwd: dir, t });
+    t.equal(again.code, 0, again.stderr);
+    t.match(ofType(again.lines, 'summary')[0], { ok: 3, failed: 0 }, 'the worker pinned to the same file runs them');
+    same.proc.kill('SIGTERM');
+    await same.done;
+  });
+
   t.test('Redis restarted empty mid-run: the run and the workers wait and reconnect, saying so; the jobs Redis lost are added again; every item recorded once', async (t) => {
     const redis = await startRedis(t);
     const dir = inputs(40);
@@ -139,6 +162,7 @@ t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `
     t.equal(end.code, 0, end.stderr);
     t.match(end.stderr, /the queue unix:\/\/\S+ is not reachable \(.*\); waiting for it, nothing is lost/);
     t.match(end.stderr, /the queue unix:\/\/\S+ is back/);
+    t.notMatch(end.stderr, /Error: connect|Unhandled error event|\n\s+at /, 'said once each way, no stack traces');
     const journal = readJournal(path.join(dir, 'st'));
     t.equal(journal.length, 40, 'each item recorded once');
     t.ok(keysOnce(journal));
@@ -177,15 +201,15 @@ t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `
     let out1 = '';
     w1.proc.stdout!.on('data', (d: Buffer) => (out1 += d.toString()));
     const run = sluiceChild(t, ['run', '--input', 'in', '--include', '**/*', '--processor', mod, '--state', 'st', '--queue', redis.url, '--progress', 'none'], { cwd: dir }, 120_000);
-    // w1 is mid-item on two of them
-    for (let i = 0; i < 400 && !/"in_flight":2/.test(out1); i++) await sleep(25);
-    t.match(out1, /"type":"progress"[^\n]*"in_flight":2/, 'its progress lines say what it runs');
+    // w1 holds all four: two running in its threads, two waiting for one (a job ready for each thread)
+    for (let i = 0; i < 400 && !/"in_flight":4/.test(out1); i++) await sleep(25);
+    t.match(out1, /"type":"progress"[^\n]*"in_flight":4/, 'its progress lines say what it holds');
     const termAt = Date.now();
     w1.proc.kill('SIGTERM');
     const e1 = await w1.done;
     t.ok(!e1.hung && Date.now() - termAt < 8000, `it exited ${Date.now() - termAt} ms after SIGTERM (grace 500 ms, then at most 3 s to hand back)`);
     const summary = e1.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>).find((l) => l.type === 'summary');
-    t.match(summary, { handed_back: 2 }, 'the two running were handed back');
+    t.match(summary, { handed_back: 4 }, 'the four it held were handed back');
     const w2 = worker(t, redis.url, dir);
     const end = await run.done;
     t.equal(end.code, 0, end.stderr);

@@ -1,7 +1,8 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, configHash, fingerprintOptions, loadPipelineFile, parsePipeline, pipelineJsonSchema } from '../../lib/run/config.js';
+import { ConfigError, configHash, loadPipelineFile, parsePipeline, pipelineJsonSchema } from '../../lib/run/config.js';
+import { fingerprintOptions } from '../../lib/processors/identity.js';
 import { tmpDir } from '../helpers.js';
 
 const base = `version: 1
