@@ -3,8 +3,8 @@
 //   1. scaling: CPU-bound items (a fixed loop calibrated to ~20 ms of CPU) through 1 and 2 worker
 //      processes of 1 thread each, against the same pool locally (-j 1, -j 2): items/s and the
 //      efficiency queued / local (target >= 0.9);
-//   2. per-item overhead: noop over N small files (default 20,000) through 2 worker processes,
-//      next to local noop (-j 2): items/s (goal >= 2,000);
+//   2. per-item overhead: noop over N small files (default 20,000) through 2 worker processes
+//      (of 1 thread, and of 2: the default here), next to local noop (-j 2): items/s (goal >= 2,000);
 //   3. Redis memory: noop over M small files (default 1,000,000) through 2 workers; the peak RSS
 //      of redis-server (VmHWM) and of the coordinator (target <= 200 MB for Redis).
 // Usage: node dist/bench/queue.js [--runs 3] [--cpu-items 300] [--files 20000] [--items 1000000] [--only 1,2,3]
@@ -69,18 +69,24 @@ function run(args: string[], cwd: string): { wall: number; summary: Record<strin
   return { wall, summary, rssMb: Number(r.stderr.trim().split('\n').pop()) / 1024 };
 }
 
-/** Iterations of the burn loop that take ~ms of CPU here. */
-function calibrate(ms: number): number {
-  const burn = (n: number) => { let x = 0; for (let i = 0; i < n; i++) x = (x * 31 + i) | 0; return x; };
+/** A processor module that burns a fixed amount of CPU, calibrated here (the module itself, timed) to ~ms per call. */
+async function burnModule(file: string, ms: number): Promise<number> {
+  const write = (n: number) => fs.writeFileSync(file, `// a fixed amount of CPU (~${ms} ms where the bench calibrated it)\nexport default () => { let x = 0; for (let i = 0; i < ${n}; i++) x = (x * 31 + i) | 0; return { x }; };\n`);
   let n = 1e6;
-  burn(n);
-  for (;;) {
-    const t0 = performance.now();
-    burn(n);
-    const took = performance.now() - t0;
-    if (took > 50) return Math.round((n * ms) / took);
-    n *= 2;
+  for (let round = 0; round < 4; round++) {
+    write(n);
+    const burn = ((await import(`${file}?${round}`)) as { default: () => unknown }).default;
+    for (let i = 0; i < 5; i++) burn();
+    const took: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const t0 = performance.now();
+      burn();
+      took.push(performance.now() - t0);
+    }
+    n = Math.round((n * ms) / median(took));
   }
+  write(n);
+  return n;
 }
 
 if (only.includes(1)) {
@@ -88,8 +94,7 @@ if (only.includes(1)) {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, 'in'), { recursive: true });
   for (let i = 0; i < cpuItems; i++) fs.writeFileSync(path.join(dir, 'in', `f${String(i).padStart(5, '0')}.txt`), `item ${i}\n`);
-  const iterations = calibrate(20);
-  fs.writeFileSync(path.join(dir, 'burn.mjs'), `// a fixed amount of CPU (~20 ms where the bench calibrated it)\nexport default () => { let x = 0; for (let i = 0; i < ${iterations}; i++) x = (x * 31 + i) | 0; return { x }; };\n`);
+  const iterations = await burnModule(path.join(dir, 'burn.mjs'), 20);
   const args = ['--input', 'in', '--include', '**/*', '--processor', './burn.mjs'];
   console.log(`# 1. scaling: ${cpuItems} CPU-bound items (~20 ms each: ${iterations} iterations), 1 thread per process, ${runs} runs — ${machine()}`);
   const redis = await startRedis();
@@ -119,18 +124,22 @@ if (only.includes(2)) {
   console.log(`# 2. queue overhead: noop over ${files} files, ${runs} runs — ${machine()}`);
   const redis = await startRedis();
   const local: number[] = [];
-  const queued: number[] = [];
+  const queued1: number[] = [];
+  const queued2: number[] = [];
   for (let i = 0; i < runs; i++) {
     local.push(files / run(['--input', dir, '--processor', 'noop', '-j', '2'], DATA).wall);
-    const ws = startWorkers(2, redis.url, 1, DATA);
-    await sleep(1000);
-    queued.push(files / run(['--input', dir, '--processor', 'noop', '--queue', redis.url], DATA).wall);
-    await ws.stop();
-    console.log(`  run ${i + 1}: local -j 2 ${local[i]!.toFixed(0)} items/s; queue, 2 workers of 1 thread ${queued[i]!.toFixed(0)} items/s`);
+    for (const [threads, into] of [[1, queued1], [2, queued2]] as const) {
+      const ws = startWorkers(2, redis.url, threads, DATA);
+      await sleep(1000);
+      into.push(files / run(['--input', dir, '--processor', 'noop', '--queue', redis.url], DATA).wall);
+      await ws.stop();
+    }
+    console.log(`  run ${i + 1}: local -j 2 ${local[i]!.toFixed(0)} items/s; queue, 2 workers of 1 thread ${queued1[i]!.toFixed(0)} items/s, of 2 threads ${queued2[i]!.toFixed(0)} items/s`);
   }
   await redis.stop();
-  console.log(`  median: local ${median(local).toFixed(0)} items/s; queued ${median(queued).toFixed(0)} items/s (goal >= 2,000: ${median(queued) >= 2000 ? 'met' : 'NOT met'}); ratio ${(median(queued) / median(local)).toFixed(2)}`);
-  console.log(JSON.stringify({ bench: 'queue-overhead', machine: machine(), runs, files, local: median(local), queued: median(queued) }));
+  const [l, q1, q2] = [median(local), median(queued1), median(queued2)];
+  console.log(`  median: local ${l.toFixed(0)} items/s; queued, 2 workers of 1 thread ${q1.toFixed(0)} items/s (${(q1 / l).toFixed(2)} of local), of 2 threads ${q2.toFixed(0)} items/s (${(q2 / l).toFixed(2)}); goal >= 2,000: ${Math.max(q1, q2) >= 2000 ? 'met' : 'NOT met'}`);
+  console.log(JSON.stringify({ bench: 'queue-overhead', machine: machine(), runs, files, local: l, queued_1_thread: q1, queued_2_threads: q2 }));
 }
 
 if (only.includes(3)) {

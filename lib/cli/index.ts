@@ -156,12 +156,13 @@ export async function main(argv: string[]): Promise<number> {
         .example('sluice report --state .sluice/pdf-text -o report.html', 'a report to open in a browser, also for a run that was killed'),
       async (a) => { code = await reportCommand(a); },
     )
-    .command<{ pipeline?: string; queue: string; concurrency?: number; grace: string; progressInterval: string }>(
+    .command<{ pipeline?: string; queue: string; concurrency?: number; prefetch?: number; grace: string; progressInterval: string }>(
       'worker [pipeline]',
       'take items from a queue and run them (sluice run --queue gives them out, records and reports)',
       (y) => y.positional('pipeline', { type: 'string', describe: 'run only the map stages of this pipeline file, with its options (jobs of any other are refused, coded)' })
         .option('queue', { type: 'string', demandOption: true, describe: 'the Redis of the run: redis://host:port/db or unix:///path.sock' })
         .option('concurrency', { alias: 'j', type: 'number', describe: 'worker threads, and items at once (default: available cores)' })
+        .option('prefetch', { type: 'number', describe: 'jobs held beyond those running, ready for a thread as it finishes (default: as many as the threads, at least 2)' })
         .option('grace', { type: 'string', default: '30s', describe: 'after SIGINT/SIGTERM, how long the items running may take; past it they are handed back to the queue' })
         .option('progress-interval', { type: 'string', default: '1s', describe: 'time between progress lines (0: none)' })
         .example('sluice worker --queue redis://queue-host:6379/0 -j 8', 'one of many worker machines')

@@ -46,6 +46,25 @@ export function childrenKey(id: string): string {
   return `sluice:children:${id}`;
 }
 
+/**
+ * Where workers say which jobs they finished, per run config and stage: the job ids, pushed as
+ * the jobs complete or fail. A hint only: the coordinator pops it to read those jobs at once, and
+ * reads all its outstanding jobs by id now and then whatever the list says (a list lost with
+ * Redis, or popped by someone else, only delays). It expires an hour after its last push.
+ */
+export function doneKey(config: string, stage: number): string {
+  return `sluice:done:${config}:${stage}`;
+}
+
+/** The done list of a job id (jobId's shape), or null for an id that is not a sluice job's. */
+export function doneKeyOf(id: string): string | null {
+  const m = /^j-([0-9a-f]+)-.+-(\d+)-\d+$/.exec(id);
+  return m ? doneKey(m[1]!, Number(m[2])) : null;
+}
+
+/** How long a done list outlives its last push (s). */
+export const DONE_TTL_S = 3600;
+
 /** What a worker returns for a job: the pool's reply, as a local run would have it. */
 export type JobResult = ReplyMessage;
 

@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
-import { Queue, QueueEvents } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ItemPool, OnChild } from '../worker/pool.js';
 import type { ReplyMessage, TaskMessage } from '../worker/protocol.js';
 import { toErrorInfo } from '../core/errors.js';
-import { childrenKey, fingerprintCache, jobId, QUEUE_NAME, toJobTask, type JobData } from './protocol.js';
+import { childrenKey, doneKey, fingerprintCache, jobId, QUEUE_NAME, toJobTask, type JobData } from './protocol.js';
 
 /** How often every outstanding job is looked up by id (ms): the reconciliation, whatever the event stream said. */
 export const POLL_MS = 500;
+/** How often the workers' done list is read (ms). */
+const TICK_MS = 20;
 /** How often the lists of fan-out children are drained (ms). */
-const TICK_MS = 100;
+const DRAIN_MS = 100;
 /** Jobs added to Redis in one round trip at most. */
 const ADD_BATCH = 256;
 
@@ -31,15 +33,15 @@ interface Outstanding {
 /**
  * A map stage's items run by `sluice worker` processes through a BullMQ queue on Redis: each
  * item is a job (queue/protocol.ts), its reply read back by job id, never from the queue's
- * event stream (trimmed: it loses events). `run` never rejects.
+ * event stream (trimmed: it loses events), nor from the workers' done list alone. `run` never rejects.
  *
  * - At most `window` jobs are outstanding (the stage never hands more: itemCapacity).
  * - Jobs are added in batches (one round trip for the items handed over in the same turn).
  * - Every POLL_MS all outstanding ids are read in one round trip (HMGET per job, pipelined):
  *   a finished job resolves its item, and is removed from Redis once the item is recorded
  *   (recorded()); a job Redis no longer has (it lost its data) is added again, same id. The
- *   queue's event stream only hastens this: a job it says finished is read by id at once (the
- *   stream is trimmed and may lose events; the poll does not depend on it).
+ *   workers' done list (protocol.ts doneKey) only hastens this: every TICK_MS the ids it holds
+ *   are popped and read at once (a list lost or popped elsewhere only delays).
  * - A job started more than once (its worker died or handed it back) counts as redelivered.
  * - A job that failed in Redis (it stalled more than once: its workers died) comes back
  *   SLUICE_E_WORKER_CRASH, retried by the stage like a crash here.
@@ -58,10 +60,8 @@ export class RemotePool implements ItemPool {
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
   private ticks = 0;
-  private readonly events: QueueEvents;
-  /** ids the event stream says finished, read at the next turn */
-  private readonly hot = new Set<string>();
-  private hotPoll: NodeJS.Immediate | null = null;
+  private readonly done: string;
+  private popping = false;
   private readonly toAdd: { id: string; data: JobData }[] = [];
   private addFlush: NodeJS.Immediate | null = null;
   /** items whose job was started more than once (a worker died with it, or handed it back) */
@@ -74,26 +74,7 @@ export class RemotePool implements ItemPool {
     this.queue.on('error', () => {
       // the connection says what is wrong, once (queue/connection.ts)
     });
-    const listening = o.redis.duplicate();
-    listening.on('error', () => {
-      // the run's own connection says what is wrong, once
-    });
-    this.events = new QueueEvents(QUEUE_NAME, { connection: listening });
-    this.events.on('error', () => {
-      // the connection says what is wrong, once; the poll goes on without the stream
-    });
-    const heard = ({ jobId }: { jobId: string }) => {
-      if (!this.outstanding.has(jobId)) return;
-      this.hot.add(jobId);
-      this.hotPoll ??= setImmediate(() => {
-        this.hotPoll = null;
-        const ids = [...this.hot];
-        this.hot.clear();
-        void this.poll(ids);
-      });
-    };
-    this.events.on('completed', heard);
-    this.events.on('failed', heard);
+    this.done = doneKey(o.config, o.stage);
   }
 
   run(task: TaskMessage, timeoutMs: number, onChild?: OnChild): Promise<ReplyMessage> {
@@ -187,11 +168,31 @@ export class RemotePool implements ItemPool {
     for (const [id, o] of this.outstanding) if (o.onChild && !o.draining) void this.drain(id, o);
   }
 
-  /** Every TICK_MS: fan-out lists drained; every POLL_MS: all outstanding jobs read. */
+  /** Every TICK_MS: the jobs the workers say they finished read, fan-out lists drained; every POLL_MS: all outstanding jobs read. */
   private tick(): void {
     this.ticks++;
     if (this.ticks % (POLL_MS / TICK_MS) === 0) void this.poll();
-    else this.drainAll();
+    else {
+      void this.popDone();
+      if (this.ticks % (DRAIN_MS / TICK_MS) === 0) this.drainAll();
+    }
+  }
+
+  private async popDone(): Promise<void> {
+    if (this.popping) return;
+    this.popping = true;
+    try {
+      for (;;) {
+        const ids = await this.o.redis.lpop(this.done, 512);
+        const mine = (ids ?? []).filter((id) => this.outstanding.has(id));
+        if (mine.length) await this.poll(mine);
+        if (!ids || ids.length < 512) break;
+      }
+    } catch {
+      // Redis away: the poll reads them all once it is back
+    } finally {
+      this.popping = false;
+    }
   }
 
   /**
@@ -314,11 +315,9 @@ export class RemotePool implements ItemPool {
     this.closing = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    if (this.hotPoll) clearImmediate(this.hotPoll);
     this.abortAll();
     // close() of the event stream never resolves while Redis is away: raced, as the rest
-    await Promise.race([Promise.all([...this.removing]).then(() => Promise.all([this.queue.close(), this.events.close()])), new Promise((r) => setTimeout(r, 2000).unref())]);
-    this.events.disconnect().catch(() => {});
+    await Promise.race([Promise.all([...this.removing]).then(() => this.queue.close()), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 
   private settle(id: string, r: ReplyMessage): void {

@@ -4,7 +4,7 @@ import { defaultMaxRssMb, WorkerPool } from '../worker/pool.js';
 import type { ReplyMessage, TaskMessage } from '../worker/protocol.js';
 import { toErrorInfo } from '../core/errors.js';
 import { connect, shownUrl } from './connection.js';
-import { CHILDREN_WINDOW, childrenKey, fingerprintCache, fromJobTask, QUEUE_NAME, stageIdentity, stagesOf, type JobData } from './protocol.js';
+import { CHILDREN_WINDOW, childrenKey, DONE_TTL_S, doneKeyOf, fingerprintCache, fromJobTask, QUEUE_NAME, stageIdentity, stagesOf, type JobData } from './protocol.js';
 
 /**
  * How long a job's lock lasts, and how often workers look for jobs whose lock lapsed (ms): a
@@ -25,12 +25,21 @@ export interface QueueWorkerOptions {
   write: (line: string) => void;
   say: (line: string) => void;
   signal: AbortSignal;
+  /** jobs held beyond the `concurrency` running, ready for a thread as it finishes (default: defaultPrefetch) */
+  prefetch?: number;
   /** `sluice worker PIPELINE`: the only stages this worker runs (stageIdentity of each map stage of that file) */
   pinned?: { pipeline: string; stages: ReadonlySet<string> };
 }
 
-/** Jobs a worker holds per thread: one running, one waiting, so a thread that finishes an item has the next at once. */
-export const JOBS_PER_THREAD = 2;
+/**
+ * Jobs a worker holds beyond those running, by default: as many as it has threads, at least 2,
+ * so that a thread that finishes an item has the next at once instead of waiting for a round trip
+ * to Redis (with one thread and no job ahead, noop items went at half the speed). More would
+ * leave other workers idle at the end of a run, and a worker killed hands more back.
+ */
+export function defaultPrefetch(concurrency: number): number {
+  return Math.max(2, concurrency);
+}
 
 /**
  * `sluice worker`: take jobs from the queue and run them with sluice's own worker-thread pools
@@ -125,11 +134,32 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<number> {
     for (let len = n; len >= CHILDREN_WINDOW && !o.signal.aborted; len = await redis.llen(key)) await new Promise((r) => setTimeout(r, 20));
   };
   const worker = new Worker<JobData, ReplyMessage>(QUEUE_NAME, handle, {
-    connection: redis, concurrency: o.concurrency * JOBS_PER_THREAD, lockDuration: LOCK_MS, stalledInterval: STALLED_MS, maxStalledCount: 1,
+    connection: redis, concurrency: o.concurrency + (o.prefetch ?? defaultPrefetch(o.concurrency)), lockDuration: LOCK_MS, stalledInterval: STALLED_MS, maxStalledCount: 1,
   });
   worker.on('error', () => {
     // the connection says what is wrong, once (queue/connection.ts)
   });
+  // each job finished (done or failed in Redis) told to its run, those of a turn in one round trip
+  const toTell = new Map<string, string[]>();
+  let telling: NodeJS.Immediate | null = null;
+  const tell = (job: Job | undefined) => {
+    const key = job?.id ? doneKeyOf(job.id) : null;
+    if (!key) return;
+    const ids = toTell.get(key);
+    if (ids) ids.push(job!.id!);
+    else toTell.set(key, [job!.id!]);
+    telling ??= setImmediate(() => {
+      telling = null;
+      const p = redis.pipeline();
+      for (const [k, v] of toTell) p.rpush(k, ...v).expire(k, DONE_TTL_S);
+      toTell.clear();
+      p.exec().catch(() => {
+        // Redis away: the run reads every job it waits for now and then anyway
+      });
+    });
+  };
+  worker.on('completed', tell);
+  worker.on('failed', tell);
   o.write(JSON.stringify({ v: 1, type: 'worker', queue: shownUrl(o.url), concurrency: o.concurrency, pid: process.pid, host: os.hostname(), ...(o.pinned ? { pipeline: o.pinned.pipeline } : {}) }));
   await new Promise<void>((resolve) => (o.signal.aborted ? resolve() : o.signal.addEventListener('abort', () => resolve(), { once: true })));
   // finish what runs, within the grace period (worker.close() never resolves while Redis is away:

@@ -22,9 +22,9 @@ t.test('kill -9 of queue workers (10 times) and of the coordinator (5 times) at 
   const redis = await startRedis(t);
   const dir = tmpDir();
   makeTree(path.join(dir, 'in'), ITEMS, 200);
-  const log = path.join(dir, 'invocations.log');
-  fs.writeFileSync(log, '');
-  const env = { ...process.env, SLUICE_SOAK_LOG: log, SLUICE_SOAK_PID: '1', SLUICE_SOAK_MAX_MS: '50' };
+  const logFile = path.join(dir, 'invocations.log');
+  fs.writeFileSync(logFile, '');
+  const env = { ...process.env, SLUICE_SOAK_LOG: logFile, SLUICE_SOAK_PID: '1', SLUICE_SOAK_MAX_MS: '50' };
 
   type Child = ReturnType<typeof sluiceChild>;
   const workers: Child[] = [];
@@ -35,13 +35,19 @@ t.test('kill -9 of queue workers (10 times) and of the coordinator (5 times) at 
   let finalRunning = false;
   let killsInFinal = 0;
   let stop = false;
-  // kill a worker every 0.3-0.9 s and start another, until there were enough kills, three of them during the last run
+  // kill a worker mid-run every 0.3-0.9 s and start another, until there were enough kills, three of them during the last run
   const killer = (async () => {
     while (!stop && (killedPids.length < WORKER_KILLS || killsInFinal < 3)) {
       await sleep(300 + random() * 600);
-      if (stop) break;
-      const live = workers.filter((w) => w.proc.exitCode === null && w.proc.signalCode === null);
-      const victim = live[Math.floor(random() * live.length)]!;
+      // a worker that has started items (one just started, still connecting, holds none): at most 10 s
+      let busy: Child[] = [];
+      for (let i = 0; i < 400 && !stop && !busy.length; i++) {
+        const log = fs.readFileSync(logFile, 'utf8');
+        busy = workers.filter((w) => w.proc.exitCode === null && w.proc.signalCode === null && log.includes(` ${w.proc.pid}\n`));
+        if (!busy.length) await sleep(25);
+      }
+      if (stop || !busy.length) break;
+      const victim = busy[Math.floor(random() * busy.length)]!;
       victim.proc.kill('SIGKILL');
       await victim.done;
       killedPids.push(victim.proc.pid!);
@@ -95,7 +101,7 @@ t.test('kill -9 of queue workers (10 times) and of the coordinator (5 times) at 
 
   // who processed what: an item processed more than once was held by a worker that was killed
   const runs = new Map<string, number[]>();
-  for (const line of fs.readFileSync(log, 'utf8').split('\n').filter(Boolean)) {
+  for (const line of fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean)) {
     const [rel, pid] = line.split(' ');
     runs.set(rel!, [...(runs.get(rel!) ?? []), Number(pid)]);
   }
