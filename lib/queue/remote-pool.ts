@@ -8,8 +8,8 @@ import { childrenKey, doneKey, fingerprintCache, jobId, QUEUE_NAME, toJobTask, t
 
 /** How often every outstanding job is looked up by id (ms): the reconciliation, whatever the event stream said. */
 export const POLL_MS = 500;
-/** How often the workers' done list is read (ms). */
-const TICK_MS = 20;
+/** How often the workers' done list is read (ms): 20 cost the run a tenth of a core on CPU-bound items, 50 the same noop throughput. */
+const TICK_MS = 50;
 /** How often the lists of fan-out children are drained (ms). */
 const DRAIN_MS = 100;
 /** Jobs added to Redis in one round trip at most. */
