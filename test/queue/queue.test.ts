@@ -267,6 +267,16 @@ t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `
     await Promise.all(ws.map((w) => w.done));
   });
 
+  t.test('sluice worker with a bad --prefetch or --grace: exit 2 naming the flag, before it connects', async (t) => {
+    const dir = inputs(1);
+    const bad = await sluice(['worker', '--queue', 'unix:///nonexistent/r.sock', '--prefetch', '-1'], { cwd: dir, t });
+    t.equal(bad.code, 2);
+    t.match(bad.stderr, /--prefetch: expected a whole number >= 0, got -1/);
+    const grace = await sluice(['worker', '--queue', 'unix:///nonexistent/r.sock', '--grace', 'soon'], { cwd: dir, t });
+    t.equal(grace.code, 2);
+    t.match(grace.stderr, /--grace: expected /);
+  });
+
   t.test('a --queue that is not a Redis URL: exit 2 naming it, before anything runs', async (t) => {
     const dir = inputs(1);
     const r = await sluice(['run', '--input', 'in', '--include', '**/*', '--processor', 'noop', '--state', 'st', '--queue', 'http://example/', '--progress', 'none'], { cwd: dir, t });
