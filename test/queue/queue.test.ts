@@ -8,6 +8,7 @@ import { FIXTURES, ofType, readJournal, sluice, sluiceChild, tmpDir, type Teardo
 import { hasRedis, REDIS_SERVER, startRedis } from './redis.js';
 
 const SLOW = path.join(FIXTURES, 'processors/slow-tag.mjs');
+const STEP = path.join(FIXTURES, 'processors/step.mjs');
 
 function inputs(n: number): string {
   const dir = tmpDir();
@@ -188,6 +189,40 @@ t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `
     t.equal(readJournal(path.join(dir, 'st')).length, 10, 'one journal entry per item');
     const records = fs.readFileSync(path.join(dir, 'st/stages.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
     t.equal(records.filter((e) => e.stage === 'tag').length, 10, 'the first stage recorded for every item (a change to the second redoes only it)');
+    w.proc.kill('SIGTERM');
+    await w.done;
+  });
+
+  t.test('a filter between chained maps over the queue: the same results, stage figures and report as a local run; a changed option of the last stage redoes only that stage, through the queue', async (t) => {
+    const redis = await startRedis(t);
+    const dir = tmpDir();
+    fs.mkdirSync(path.join(dir, 'in'));
+    for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(dir, 'in', `f${i}.txt`), 'x'.repeat(i < 4 ? 10 : 1000));
+    const step = (tag: string, extra = '') => `  - map: { name: ${tag}, processor: ${JSON.stringify(STEP)}, options: { tag: ${tag}${extra} } }\n`;
+    const pipe = (name: string, last = '') => `version: 1\nname: ${name}\nsource: { walk: { roots: [in] } }\nstages:\n${step('one')}  - filter: { name: big, size: { min: 100 } }\n${step('two')}${step('three', last)}`;
+    fs.writeFileSync(path.join(dir, 'local.yaml'), pipe('local'));
+    fs.writeFileSync(path.join(dir, 'queued.yaml'), pipe('queued'));
+    const w = worker(t, redis.url, dir);
+    const local = await sluice(['run', 'local.yaml', '--progress', 'none'], { cwd: dir, t });
+    const queued = await sluice(['run', 'queued.yaml', '--queue', redis.url, '--progress', 'none'], { cwd: dir, t });
+    t.equal(queued.code, 0, queued.stderr);
+    const results = (lines: Record<string, any>[]) => ofType(lines, 'result').map((r) => JSON.stringify([r.path, r.status, r.stage, r.output])).sort();
+    t.equal(results(local.lines).length, 6);
+    t.same(results(queued.lines), results(local.lines), 'the same result lines (the 4 filtered ones have none)');
+    const figures = (lines: Record<string, any>[]) => (lines.at(-1)!.stages as Record<string, unknown>[]).map((st) => [st.name, st.in, st.ok, st.failed, st.filtered]);
+    t.same(figures(queued.lines), figures(local.lines), 'the same figures per stage');
+    t.match(queued.lines.at(-1), { ok: 6, filtered: 4, failed: 0, redelivered: 0 });
+    const report = (name: string) => JSON.parse(fs.readFileSync(path.join(dir, '.sluice', name, 'report.json'), 'utf8')) as Record<string, any>;
+    t.same(report('queued').stages.map((st: Record<string, unknown>) => [st.name, st.in, st.ok, st.filtered]), report('local').stages.map((st: Record<string, unknown>) => [st.name, st.in, st.ok, st.filtered]), 'and in the report');
+    // the last stage's options change: only it runs again, on the recorded outputs of the others
+    const log = path.join(dir, 'calls.log');
+    fs.writeFileSync(path.join(dir, 'queued.yaml'), pipe('queued', `, log: ${JSON.stringify(log)}`));
+    const again = await sluice(['run', 'queued.yaml', '--queue', redis.url, '--progress', 'none'], { cwd: dir, t });
+    t.equal(again.code, 0, again.stderr);
+    t.equal(ofType(again.lines, 'result').length, 6);
+    const calls = fs.readFileSync(log, 'utf8').trim().split('\n');
+    t.ok(calls.length === 6 && calls.every((c) => c.startsWith('three ')), `only stage three ran again, for the 6 kept items: ${calls.length} calls`);
+    t.ok(ofType(again.lines, 'result').every((r) => r.output.prev === 'two' && r.output.n === 3), 'on the outputs recorded for stages one and two');
     w.proc.kill('SIGTERM');
     await w.done;
   });
