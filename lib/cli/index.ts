@@ -10,7 +10,6 @@ import { statusCommand } from './status.js';
 import { resultsCommand } from './results.js';
 import { planCommand } from './plan.js';
 import { reportCommand } from './report.js';
-import { workerCommand } from './worker.js';
 
 // yargs' CommonJS build: its ES module build wraps help text at any character ("pr\nogress"),
 // the CommonJS one between words
@@ -170,7 +169,8 @@ export async function main(argv: string[]): Promise<number> {
       async (a) => {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
-        code = await workerCommand(a, stopper.signal);
+        // loaded here: BullMQ and ioredis only for this command
+        code = await (await import('./worker.js')).workerCommand(a, stopper.signal);
       },
     )
     .command<{ json?: boolean; markdown?: boolean; processor?: string[] }>(

@@ -3,7 +3,8 @@ import { WaitingError, Worker, type Job } from 'bullmq';
 import { defaultMaxRssMb, WorkerPool } from '../worker/pool.js';
 import type { ReplyMessage, TaskMessage } from '../worker/protocol.js';
 import { toErrorInfo } from '../core/errors.js';
-import { connect, shownUrl } from './connection.js';
+import { connect } from './connection.js';
+import { shownUrl } from './url.js';
 import { CHILDREN_WINDOW, childrenKey, DONE_TTL_S, doneKeyOf, fingerprintCache, fromJobTask, QUEUE_NAME, stageIdentity, stagesOf, type JobData } from './protocol.js';
 
 /**

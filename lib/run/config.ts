@@ -19,7 +19,7 @@ import { BUILTIN_PROCESSORS, isBuiltin, isModulePath, resolveProcessor } from '.
 import { fingerprintOptions, mapIdentity, processorId, sortKeys } from '../processors/identity.js';
 import { reportOptions } from './report.js';
 import type { ReportFormat } from '../checkpoint/files.js';
-import { queueUrlProblem } from '../queue/connection.js';
+import { queueUrlProblem } from '../queue/url.js';
 
 const MAX_PIPELINE_BYTES = 1024 * 1024;
 

@@ -31,7 +31,6 @@ import { keepByDefault, RecordSink } from './record.js';
 import type { CountAhead } from './count-ahead.js';
 import { readTimeline, samplesOf, Timeline } from './timeline.js';
 import { reportHtml } from './html-report.js';
-import { queuePools } from './queue.js';
 import { commandLine } from '../core/shell.js';
 import { handTable, sourceItems, startCounter, startWalker, walksInThread, warningEvent, type StdinSource } from './source.js';
 import { checkReportPath, journalBytes, ownFilesOf, reportPathOf, stateDirFor, stateDirLevels } from './state-dir.js';
@@ -153,7 +152,8 @@ async function runLocked(o: RunOptions, stateDir: string, say: (m: string) => vo
   for (const line of book.notes) say(line);
   const walker = startWalker(cfg, ownFiles, recorded, !!o.stdin, o.faults);
   const counter = startCounter(cfg, ownFiles, recorded, !!o.stdin, o.faults);
-  const queue = cfg.queue ? queuePools(cfg.queue, hash, say) : null;
+  // BullMQ and ioredis are loaded only for a queued run (a quarter of a second at every start otherwise)
+  const queue = cfg.queue ? (await import('./queue.js')).queuePools(cfg.queue, hash, say) : null;
   const chain = new Chain(cfg.chain, { concurrency: o.concurrency, outDir: cfg.outputDir, outputEnospc: o.faults?.outputEnospc, pools: queue?.pools });
   // nothing recorded: every file found will run, so the workers start now, while the journal
   // opens and the walk begins (a resume starts them with its first item to do, if any)

@@ -4,7 +4,8 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FIXTURES, ofType, readJournal, sluice, sluiceChild, tmpDir, type Teardown } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { BIN, FIXTURES, ofType, quietEnv, readJournal, sluice, sluiceChild, tmpDir, type Teardown } from '../helpers.js';
 import { hasRedis, REDIS_SERVER, startRedis } from './redis.js';
 
 const SLOW = path.join(FIXTURES, 'processors/slow-tag.mjs');
@@ -34,6 +35,17 @@ async function untilRecorded(dir: string, n: number): Promise<void> {
 }
 
 const keysOnce = (journal: Record<string, any>[]) => new Set(journal.map((e) => e.key)).size === journal.length;
+
+t.test('a run without a queue loads neither BullMQ nor ioredis (a quarter of a second at every start)', async (t) => {
+  const dir = inputs(3);
+  const log = path.join(dir, 'loads.log');
+  const r = spawnSync(process.execPath, ['--import', path.join(FIXTURES, 'hooks/record-loads.mjs'), BIN, 'run', '--input', 'in', '--include', '**/*', '--processor', 'noop', '--state', 'st', '--progress', 'none'],
+    { cwd: dir, encoding: 'utf8', env: quietEnv({ SLUICE_LOADS_LOG: log }), timeout: 60_000 });
+  t.equal(r.status, 0, r.stderr);
+  const loaded = fs.readFileSync(log, 'utf8').split('\n');
+  t.ok(loaded.some((u) => u.includes('/node_modules/piscina/')), `the hook saw the packages imported (${loaded.length} URLs, piscina among them)`);
+  t.same(loaded.filter((u) => /\/node_modules\/(bullmq|ioredis)\//.test(u)), [], 'no BullMQ, no ioredis');
+});
 
 t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `no ${REDIS_SERVER}: apt-get install redis-server (.ci/run installs it)` }, async (t) => {
   t.test('a pipeline file with `queue:` and two workers: they share the items; every item is recorded once, with the worker\'s output; a rerun skips them all; no job is left in Redis', async (t) => {
