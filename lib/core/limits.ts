@@ -21,6 +21,16 @@ export function openFileLimit(limits = '/proc/self/limits'): number | null {
   return m[1] === 'unlimited' ? Infinity : Number.parseInt(m[1]!, 10) || null;
 }
 
+/** Descriptors open in this process now (Linux: /proc/self/fd); Infinity when none is left to list them; null where that cannot be read. */
+export function openFileCount(dir = '/proc/self/fd'): number | null {
+  try {
+    return fs.readdirSync(dir).length - 1; // less the one the listing itself used
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    return code === 'EMFILE' || code === 'ENFILE' ? Infinity : null;
+  }
+}
+
 /**
  * Descriptors a run with `concurrency` workers needs. Measured (Linux, Node 20): about 56 to
  * start (Node's own, and modules loading in parallel), and about 5 more per worker thread (its

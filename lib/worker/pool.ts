@@ -1,8 +1,11 @@
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { THREAD_YOUNG_GENERATION_MB, threadExecArgv } from '../core/threads.js';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { fdLimitError, type ErrorInfo } from '../core/errors.js';
+import { fdLimitError, SluiceError, type ErrorInfo } from '../core/errors.js';
+import { openFileCount, openFileLimit } from '../core/limits.js';
 import { isBatchReply, isEmit, isReply, type BatchMessage, type ReplyMessage, type TaskMessage } from './protocol.js';
 import { ChildGroups } from '../core/child-groups.js';
 
@@ -593,6 +596,30 @@ class PoolClosed extends Error {
 }
 
 /**
+ * A worker that died loading a module Node says is missing, although the file is there: Node's
+ * module resolver reports an open that failed for want of descriptors as ERR_MODULE_NOT_FOUND
+ * ("Cannot find package '<file>'", or "Cannot find module '<package>/<subpath>'"; seen under
+ * `ulimit -n 128` with 8 workers). By the time the
+ * death is seen the descriptors are often free again, so the file being there is the evidence:
+ * the run's failure (SLUICE_E_FD_LIMIT: it stops, nothing is recorded), not the item's.
+ */
+/** A module path is there: the file (with or without its extension), or the package it names a part of (an `exports` subpath). */
+function isThere(file: string): boolean {
+  const pkg = /^(.*\/node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(file)?.[1];
+  return ['', '.js', '.mjs', '.cjs'].some((ext) => fs.existsSync(file + ext)) || (pkg !== undefined && fs.existsSync(path.join(pkg, 'package.json')));
+}
+
+function phantomMissingModule(err: unknown): SluiceError | null {
+  const message = (err as { message?: unknown } | null)?.message;
+  const m = typeof message === 'string' ? /Cannot find (?:package|module) '([^']+)'/.exec(message) : null;
+  if (!m || !path.isAbsolute(m[1]!) || !isThere(m[1]!)) return null;
+  const open = openFileCount();
+  const limit = openFileLimit();
+  const now = open !== null && limit !== null ? ` (now ${open === Infinity ? 'none' : limit - open} of ${limit} left)` : '';
+  return new SluiceError('SLUICE_E_FD_LIMIT', `out of file descriptors in a worker: it could not load ${m[1]}, which is there: Node reports an open that failed while loading a module (for want of file descriptors${now}) as not found: ${message}`);
+}
+
+/**
  * What happened to a task that did not reply: why it was aborted (`reason`, the task's own abort
  * reason, or PoolClosed when the pool refused it), else how its worker died. A piscina AbortError
  * is a timeout only when the sweep aborted the task: piscina also aborts tasks it refuses.
@@ -604,7 +631,7 @@ function classifyPoolError(err: unknown, reason: unknown, timeoutMs: number): Er
   }
   const e = err as { name?: string; code?: string; message?: string };
   // a worker that could not start or load for want of file descriptors: the run's failure, not the item's
-  const fd = fdLimitError(err, 'in a worker');
+  const fd = fdLimitError(err, 'in a worker') ?? phantomMissingModule(err);
   if (fd) return fd.toInfo();
   if (reason instanceof DOMException && reason.name === 'TimeoutError') {
     return { code: 'SLUICE_E_TIMEOUT', message: `no result after ${timeoutMs} ms; the worker was stopped and replaced`, retryable: true };
