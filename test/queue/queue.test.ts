@@ -34,6 +34,17 @@ async function untilRecorded(dir: string, n: number): Promise<void> {
   }
 }
 
+/** The pipeline `pipe(name)` run locally (local.yaml) and through the queue (queued.yaml) with a worker up; the queued run ended 0. */
+async function localAndQueued(t: Teardown & { equal(...args: any[]): boolean }, url: string, dir: string, pipe: (name: string) => string) {
+  fs.writeFileSync(path.join(dir, 'local.yaml'), pipe('local'));
+  fs.writeFileSync(path.join(dir, 'queued.yaml'), pipe('queued'));
+  const w = worker(t, url, dir);
+  const local = await sluice(['run', 'local.yaml', '--progress', 'none'], { cwd: dir, t });
+  const queued = await sluice(['run', 'queued.yaml', '--queue', url, '--progress', 'none'], { cwd: dir, t });
+  t.equal(queued.code, 0, queued.stderr);
+  return { w, local, queued };
+}
+
 const keysOnce = (journal: Record<string, any>[]) => new Set(journal.map((e) => e.key)).size === journal.length;
 
 t.test('a run without a queue loads neither BullMQ nor ioredis (a quarter of a second at every start)', async (t) => {
@@ -212,12 +223,7 @@ t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `
     for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(dir, 'in', `f${i}.txt`), 'x'.repeat(i < 4 ? 10 : 1000));
     const step = (tag: string, extra = '') => `  - map: { name: ${tag}, processor: ${JSON.stringify(STEP)}, options: { tag: ${tag}${extra} } }\n`;
     const pipe = (name: string, last = '') => `version: 1\nname: ${name}\nsource: { walk: { roots: [in] } }\nstages:\n${step('one')}  - filter: { name: big, size: { min: 100 } }\n${step('two')}${step('three', last)}`;
-    fs.writeFileSync(path.join(dir, 'local.yaml'), pipe('local'));
-    fs.writeFileSync(path.join(dir, 'queued.yaml'), pipe('queued'));
-    const w = worker(t, redis.url, dir);
-    const local = await sluice(['run', 'local.yaml', '--progress', 'none'], { cwd: dir, t });
-    const queued = await sluice(['run', 'queued.yaml', '--queue', redis.url, '--progress', 'none'], { cwd: dir, t });
-    t.equal(queued.code, 0, queued.stderr);
+    const { w, local, queued } = await localAndQueued(t, redis.url, dir, pipe);
     const results = (lines: Record<string, any>[]) => ofType(lines, 'result').map((r) => JSON.stringify([r.path, r.status, r.stage, r.output])).sort();
     t.equal(results(local.lines).length, 6);
     t.same(results(queued.lines), results(local.lines), 'the same result lines (the 4 filtered ones have none)');
@@ -274,12 +280,7 @@ t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `
     const words = (n: number) => Array.from({ length: n }, (_, i) => `word${i}${i % 9 === 8 ? '.' : ''}`).join(' ');
     for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(dir, 'in', `t${i}.txt`), words(300 + 850 * i));
     const pipe = (name: string) => `version: 1\nname: ${name}\nsource: { walk: { roots: [in] } }\nstages:\n  - map: { processor: chunk, options: { size: 200, overlap: 20 } }\n`;
-    fs.writeFileSync(path.join(dir, 'local.yaml'), pipe('local'));
-    fs.writeFileSync(path.join(dir, 'queued.yaml'), pipe('queued'));
-    const w = worker(t, redis.url, dir);
-    const local = await sluice(['run', 'local.yaml', '--progress', 'none'], { cwd: dir, t });
-    const queued = await sluice(['run', 'queued.yaml', '--queue', redis.url, '--progress', 'none'], { cwd: dir, t });
-    t.equal(queued.code, 0, queued.stderr);
+    const { w, local, queued } = await localAndQueued(t, redis.url, dir, pipe);
     const children = (lines: Record<string, any>[]) => ofType(lines, 'result').filter((r) => r.parent !== undefined).map((r) => JSON.stringify([r.path, r.index, r.output.text])).sort();
     const expected = children(local.lines);
     t.ok(expected.length > 150, `${expected.length} chunks (one item has more than the 64 a worker may hold before the run takes them)`);
