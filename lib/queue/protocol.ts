@@ -107,9 +107,8 @@ function modulePath(processor: string): string {
 export function fingerprintCache(): (task: Pick<TaskMessage, 'processor' | 'options' | 'then'>) => string {
   const seen = new Map<string, { sig: string; fp: string }>();
   return (task) => {
-    const modules = [task.processor, ...(task.then ?? []).map((s) => s.processor)].filter((p) => !isBuiltin(p));
-    const sig = modules.map((m) => {
-      const st = fs.statSync(modulePath(m));
+    const sig = stagesOf(task).filter((s) => !isBuiltin(s.processor)).map((s) => {
+      const st = fs.statSync(modulePath(s.processor));
       return `${st.size}:${st.mtimeMs}`;
     }).join(',');
     const k = JSON.stringify([task.processor, task.options, task.then ?? null]);

@@ -6,7 +6,7 @@ import type { ReplyMessage, TaskMessage } from '../worker/protocol.js';
 import { toErrorInfo } from '../core/errors.js';
 import { childrenKey, doneKey, fingerprintCache, jobId, QUEUE_NAME, toJobTask, type JobData } from './protocol.js';
 
-/** How often every outstanding job is looked up by id (ms): the reconciliation, whatever the event stream said. */
+/** How often every outstanding job is looked up by id (ms): the reconciliation, whatever the workers' done list said. */
 export const POLL_MS = 500;
 /** How often the workers' done list is read (ms): 20 cost the run a tenth of a core on CPU-bound items, 50 the same noop throughput. */
 const TICK_MS = 50;

@@ -65,8 +65,9 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<number> {
   const pinnedProblem = (task: TaskMessage, fp: string): string => {
     let why = refusal.get(fp);
     if (why === undefined) {
-      const at = stagesOf(task).findIndex((s) => !o.pinned!.stages.has(stageIdentity(s)));
-      why = at === -1 ? '' : `its stage ${at + 1} (processor ${stagesOf(task)[at]!.processor}, options ${JSON.stringify(stagesOf(task)[at]!.options)}) is not one of the stages of ${o.pinned!.pipeline}, which this worker runs (${os.hostname()}): the processor or its options differ`;
+      const stages = stagesOf(task);
+      const at = stages.findIndex((s) => !o.pinned!.stages.has(stageIdentity(s)));
+      why = at === -1 ? '' : `its stage ${at + 1} (processor ${stages[at]!.processor}, options ${JSON.stringify(stages[at]!.options)}) is not one of the stages of ${o.pinned!.pipeline}, which this worker runs (${os.hostname()}): the processor or its options differ`;
       refusal.set(fp, why);
     }
     return why;

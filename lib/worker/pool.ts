@@ -595,20 +595,20 @@ class PoolClosed extends Error {
   }
 }
 
-/**
- * A worker that died loading a module Node says is missing, although the file is there: Node's
- * module resolver reports an open that failed for want of descriptors as ERR_MODULE_NOT_FOUND
- * ("Cannot find package '<file>'", or "Cannot find module '<package>/<subpath>'"; seen under
- * `ulimit -n 128` with 8 workers). By the time the
- * death is seen the descriptors are often free again, so the file being there is the evidence:
- * the run's failure (SLUICE_E_FD_LIMIT: it stops, nothing is recorded), not the item's.
- */
 /** A module path is there: the file (with or without its extension), or the package it names a part of (an `exports` subpath). */
 function isThere(file: string): boolean {
   const pkg = /^(.*\/node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(file)?.[1];
   return ['', '.js', '.mjs', '.cjs'].some((ext) => fs.existsSync(file + ext)) || (pkg !== undefined && fs.existsSync(path.join(pkg, 'package.json')));
 }
 
+/**
+ * A worker that died loading a module Node says is missing, although the file is there: Node's
+ * module resolver reports an open that failed for want of descriptors as ERR_MODULE_NOT_FOUND
+ * ("Cannot find package '<file>'", or "Cannot find module '<package>/<subpath>'"; seen under
+ * `ulimit -n 128` with 8 workers). By the time the death is seen the descriptors are often free
+ * again, so the file being there is the evidence: the run's failure (SLUICE_E_FD_LIMIT: it stops,
+ * nothing is recorded), not the item's.
+ */
 function phantomMissingModule(err: unknown): SluiceError | null {
   const message = (err as { message?: unknown } | null)?.message;
   const m = typeof message === 'string' ? /Cannot find (?:package|module) '([^']+)'/.exec(message) : null;
