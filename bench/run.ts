@@ -153,14 +153,14 @@ const memTrees = only.has(6) ? [smallFileTree(sizes.memSmall), smallFileTree(siz
 const corpus = [4, 5, 7, 9].some((n) => only.has(n)) ? pdfCorpus() : null;
 const n = (x: number) => x.toLocaleString('en-US');
 
-const r1 = row({ row: 1, workload: `walk ${n(sizes.walk)} files, no processing (\`sluice plan\`: walk, stat, count)`, reference: '`find DIR -type f`', unit: 's', ratio_of: 'wall time, sluice / find', target: '≤ 1.5', better: 'lower', bound: 1.5 });
+const r1 = row({ row: 1, workload: `walk ${n(sizes.walk)} files, no processing (\`sluice plan\`: walk, stat, count)`, reference: "`find DIR -type f -printf '%s %T@ %p\\n'` (the same stat calls)", unit: 's', ratio_of: 'wall time, sluice / find, per run', target: '≤ 1.2', better: 'lower', bound: 1.2 });
 const r2 = row({ row: 2, workload: `noop over ${n(sizes.e2e)} files end to end (walk, dedupe, workers, NDJSON, checkpoint)`, reference: `bare piscina loop, same noop, ${n(sizes.e2e)} tasks`, unit: 'items/s', ratio_of: 'throughput, sluice / piscina', target: '≥ 0.8', better: 'higher', bound: 0.8 });
 const r3 = row({ row: 3, workload: 'same as row 2, items/s', reference: `\`find | parallel -j2 true\` (${n(sizes.parallel)} files)`, unit: 'items/s', ratio_of: 'items/s, sluice / parallel', target: '≥ 50', better: 'higher', bound: 50 });
 const r4 = row({ row: 4, workload: 'pdf-text with engine pdfjs over the PDF corpus, 2 workers, text to files', reference: 'bare 2-thread pdfjs-dist loop, same version, options and extraction', unit: 'pages/s', ratio_of: 'pages/s, sluice / pdfjs loop', target: '≥ 0.95', better: 'higher', bound: 0.95 });
 const r5 = row({ row: 5, workload: 'pdf-text with its default engine (pdfium) over the PDF corpus, 2 workers, text to files', reference: '`find | parallel -j2 pdftotext`', unit: 'pages/s', ratio_of: 'pages/s, sluice / pdftotext', target: 'report (goal ≥ 1.0)', better: 'higher', bound: null });
 const r6 = row({ row: 6, workload: `memory: noop over ${n(sizes.memSmall)} vs ${n(sizes.memBig)} files`, reference: `itself at ${n(sizes.memSmall)}`, unit: 'MB peak RSS', ratio_of: `peak RSS, ${n(sizes.memBig)} / ${n(sizes.memSmall)}`, target: `≤ 1.2, and ≤ 200 MB at ${n(sizes.memBig)}`, better: 'lower', bound: 1.2 });
 const r7 = row({ row: 7, workload: 'scaling: pdf-text (default engine) with 2 workers vs 1', reference: 'itself with 1 worker', unit: 'pages/s', ratio_of: 'efficiency, rate(2) / (2 × rate(1))', target: '≥ 0.9', better: 'higher', bound: 0.9 });
-const r8 = row({ row: 8, workload: `resume over ${n(sizes.resume)} done items`, reference: "`find -printf '%s %T@'` (the same stat work), for context", unit: 'skipped/s', ratio_of: 'skipped/s, sluice / 200,000', target: '≥ 200,000/s, RSS ≤ 300 MB', better: 'higher', bound: 1 });
+const r8 = row({ row: 8, workload: `resume over ${n(sizes.resume)} done items`, reference: "`find -printf '%s %T@'` over the same tree (the same stat calls)", unit: 'skipped/s', ratio_of: 'wall time, sluice / find, per run', target: '≤ 1.5, RSS ≤ 300 MB', better: 'lower', bound: 1.5 });
 const r9 = row({ row: 9, workload: 'time to the first result line on the PDF corpus', reference: '`find | parallel -j2 pdftotext {} -`', unit: 'ms', ratio_of: 'time, sluice / parallel', target: '≤ 1.0', better: 'lower', bound: 1.0 });
 
 let resumeState = '';
@@ -180,9 +180,12 @@ for (let run = 1; run <= runs; run++) {
   log(`run ${run} of ${runs}`);
   if (only.has(1)) {
     const empty = scratch('plan');
-    r1.sluice.push(timed(node, sluice('plan', '--input', walkTree, '--processor', 'noop', '--state', empty, '--json')).wall);
-    r1.ref.push(timed('find', [walkTree, '-type', 'f']).wall);
-    extra(r1, 'find_stat_s', timed(`find '${walkTree}' -type f -printf '%s %T@ %p\\n' > /dev/null`, [], { shell: true }).wall);
+    const plan = timed(node, sluice('plan', '--input', walkTree, '--processor', 'noop', '--state', empty, '--json')).wall;
+    const find = timed(`find '${walkTree}' -type f -printf '%s %T@ %p\\n' > /dev/null`, [], { shell: true }).wall;
+    r1.sluice.push(plan);
+    r1.ref.push(find);
+    extra(r1, 'per_run', plan / find);
+    extra(r1, 'find_names_s', timed('find', [walkTree, '-type', 'f']).wall); // names only: no stat at all
   }
   if (only.has(2) || only.has(3)) {
     const s = sluiceRun(['--input', e2eTree, '--processor', 'noop', '-j', '2']);
@@ -253,7 +256,9 @@ for (let run = 1; run <= runs; run++) {
     r8.sluice.push(sizes.resume / t.wall);
     extra(r8, 'rss_mb', report.peak_rss_mb);
     extra(r8, 'wall_s', t.wall);
-    r8.ref.push(sizes.resume / timed(`find '${tree}' -type f -printf '%s %T@ %P\\n' > /dev/null`, [], { shell: true }).wall);
+    const find = timed(`find '${tree}' -type f -printf '%s %T@ %P\\n' > /dev/null`, [], { shell: true }).wall;
+    r8.ref.push(sizes.resume / find);
+    extra(r8, 'per_run', t.wall / find);
   }
   if (only.has(9) && corpus) {
     const state = scratch('state');
@@ -277,17 +282,21 @@ const results = [...rows.values()].filter((r) => only.has(r.row)).map((r) => {
   let pass: boolean | null = ratio === null || r.bound === null ? null : r.better === 'higher' ? ratio >= r.bound : ratio <= r.bound;
   let note = '';
   if (r.row === 7 && s !== null && ref !== null) { ratio = s / (2 * ref); pass = ratio >= 0.9; }
+  // rows 1 and 8: against the stat calls find makes in the same run, whatever the day's stat speed
+  if ((r.row === 1 || r.row === 8) && r.extra.per_run) {
+    ratio = median(r.extra.per_run);
+    pass = ratio <= r.bound!;
+  }
   if (r.row === 8 && s !== null) {
-    ratio = s / 200_000;
     const rss = median(r.extra.rss_mb ?? [0]);
-    pass = s >= 200_000 && rss <= 300;
-    note = `peak RSS ${rss} MB; find alone: ${fmt(ref, r.unit)}/s`;
+    pass = pass! && rss <= 300;
+    note = `peak RSS ${rss} MB; per run ${r.extra.per_run!.map((x) => x.toFixed(2)).join(', ')}; ${s >= 200_000 ? 'above' : 'below'} 200,000 skipped/s`;
   }
   if (r.row === 6 && s !== null && ref !== null) {
     pass = ratio! <= 1.2 && s <= 200;
     note = `${n(sizes.memBig)} files at ${fmt(median(r.extra.big_items_per_s ?? [0]), 'items/s')} items/s${r.extra.mid_rss_mb ? `; ${n(sizes.e2e)} files (row 2's runs): ${median(r.extra.mid_rss_mb)} MB` : ''}`;
   }
-  if (r.row === 1 && r.extra.find_stat_s) note = `find printing size and mtime (the stat work sluice does): ${fmt(median(r.extra.find_stat_s), 's')} s, sluice / that ${(s! / median(r.extra.find_stat_s)).toFixed(2)}`;
+  if (r.row === 1 && r.extra.find_names_s) note = `per run ${r.extra.per_run!.map((x) => x.toFixed(2)).join(', ')}; \`find -type f\` (names only, no stat): ${fmt(median(r.extra.find_names_s), 's')} s`;
   if (r.row === 7 && r.extra.bare_efficiency) note = `the bare pdfjs loop, 1 thread vs 2, same runs: efficiency ${median(r.extra.bare_efficiency).toFixed(2)} (what this machine gives a second thread)`;
   if (r.row === 4 && r.extra.pages) note = `${n(median(r.extra.pages))} pages; sluice peak RSS ${median(r.extra.sluice_rss_mb ?? [0])} MB`;
   if ((r.row === 3 || r.row === 5 || r.row === 9) && ref === null) note = 'reference tool missing (apt-get install parallel poppler-utils)';
@@ -307,7 +316,7 @@ const header = `Measured on ${machine()} (${os.cpus()[0]?.model ?? 'cpu'}), ${qu
 const table = [
   '| # | workload | reference | sluice | reference | unit | ratio | target | met |',
   '|---|---|---|---|---|---|---|---|---|',
-  ...merged.map((r) => `| ${r.row} | ${r.workload} | ${r.reference} | ${fmt(r.sluice, r.unit)} | ${fmt(r.row === 8 ? null : r.ref, r.unit)} | ${r.unit} | ${r.ratio === null ? '–' : r.ratio.toFixed(2)} (${r.ratio_of}) | ${r.target} | ${r.pass === null ? '–' : r.pass ? 'yes' : '**no**'} |`),
+  ...merged.map((r) => `| ${r.row} | ${r.workload} | ${r.reference} | ${fmt(r.sluice, r.unit)} | ${fmt(r.ref, r.unit)} | ${r.unit} | ${r.ratio === null ? '–' : r.ratio.toFixed(2)} (${r.ratio_of}) | ${r.target} | ${r.pass === null ? '–' : r.pass ? 'yes' : '**no**'} |`),
 ];
 const notes = merged.filter((r) => r.note).map((r) => `- row ${r.row}: ${r.note}`);
 const section = ['<!-- bench:begin (written by npm run bench; edit bench/run.ts instead) -->', '', header, '', ...table, '', ...notes, '', '<!-- bench:end -->'].join('\n');

@@ -10,6 +10,8 @@ const port = parentPort!;
 // until the walker hands the checkpoint's table over, keys come back deferred
 const init = workerData as HelperData;
 const keyer = new Keyer(init.dedupe, () => undefined, init.countOnly);
+/** when the last batch was done: the time from then to the next one's start is idle */
+let lastEnd = 0;
 port.on('message', (m: HelperRequest) => {
   if (m.t === 'table') {
     keyer.setTable(m.keys);
@@ -20,9 +22,11 @@ port.on('message', (m: HelperRequest) => {
   const skipped = k.skipped;
   const bytes = k.bytes;
   const t0 = performance.now();
+  const idle = lastEnd ? t0 - lastEnd : 0;
   const results = new Array<CheckResult>(m.paths.length);
   for (let i = 0; i < results.length; i++) {
     results[i] = checkFileSync({ abs: m.paths[i] as FileEntry['abs'], rel: m.rels[i]!, link: m.links?.[i] ?? false }, k.admit);
   }
-  port.postMessage({ id: m.id, results, found: k.found - found, skipped: k.skipped - skipped, bytes: k.bytes - bytes, ms: performance.now() - t0 } satisfies HelperReply);
+  lastEnd = performance.now();
+  port.postMessage({ id: m.id, results, found: k.found - found, skipped: k.skipped - skipped, bytes: k.bytes - bytes, ms: lastEnd - t0, idle } satisfies HelperReply);
 });

@@ -58,5 +58,8 @@ export interface HelperData { dedupe: boolean; countOnly: boolean }
 /** Walker → helper: the table once it is known, and batches of files to stat, key and look up. */
 export type HelperRequest = { t: 'table'; keys: KeyTable } | { t: 'batch'; id: number; paths: (string | Uint8Array)[]; rels: string[]; links: boolean[] | null };
 
-/** Helper → walker: one batch's results, in order, and the counts it added. */
-export interface HelperReply { id: number; results: CheckResult[]; found: number; skipped: number; bytes: number; ms: number }
+/**
+ * Helper → walker: one batch's results, in order, the counts it added, how long it took (ms) and
+ * how long the helper had been waiting for it (idle, ms): what the walker balances the shares by.
+ */
+export interface HelperReply { id: number; results: CheckResult[]; found: number; skipped: number; bytes: number; ms: number; idle: number }

@@ -1,11 +1,12 @@
 import fs, { promises as fsp, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import { isUtf8 } from 'node:buffer';
-import picomatch from 'picomatch';
 import type { Item } from '../../core/item.js';
 import { fdLimitError, SluiceError } from '../../core/errors.js';
 import type { WalkOptions } from './spec.js';
 import { rootPrefixes } from './roots.js';
+import { globMatcher } from './glob.js';
+import { SIZE_MTIME, statFile } from './stat.js';
 import { canonicalPath, defaultDisplay } from '../../core/fsx.js';
 
 export type { WalkOptions } from './spec.js';
@@ -66,8 +67,11 @@ const NAMES_SLICE_MS = 8;
 /** files held, walked but not yet looked up, while the checkpoint loads: the bound on that backlog */
 const MAX_HELD = 65_536;
 
-/** What the helper made of offloaded files, and how long it took (ms), to balance the shares. */
-export interface Offloaded { results: CheckResult[]; ms: number }
+/** What the helper made of offloaded files, how long it took and how long it waited for them (ms): to balance the shares. */
+export interface Offloaded { results: CheckResult[]; ms: number; idle: number }
+
+/** A chunk stat'ed here, its first `cut` files by the helper (`remote`), not yet handed out. */
+interface Pending { chunk: FileEntry[]; cut: number; remote: Promise<Offloaded> | null; local: CheckResult[]; localMs: number; info: RootInfo }
 
 export interface FileEntry {
   abs: P;
@@ -121,19 +125,18 @@ type Admit = (rel: string, size: number, mtimeMs: number) => string | boolean | 
 
 /** stat and admit one file, synchronously (the walker thread and its helper both use this). */
 export function checkFileSync(f: FileEntry, admit: Admit | undefined): CheckResult {
-  let s: Stats;
   try {
-    const p = f.near ?? f.abs;
-    s = f.link ? fs.statSync(p) : fs.lstatSync(p);
+    statFile(f.near ?? f.abs, f.link);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     return { code: e.code ?? 'EIO', message: e.message };
   }
-  const mtimeMs = Math.trunc(s.mtimeMs);
-  const verdict = admit ? admit(f.rel, s.size, mtimeMs) : true;
+  const size = SIZE_MTIME[0]!;
+  const mtimeMs = SIZE_MTIME[1]!;
+  const verdict = admit ? admit(f.rel, size, mtimeMs) : true;
   if (verdict === false) return false;
-  if (verdict === true) return { size: s.size, mtimeMs };
-  return typeof verdict === 'string' ? { size: s.size, mtimeMs, key: verdict } : { size: s.size, mtimeMs, deferred: verdict };
+  if (verdict === true) return { size, mtimeMs };
+  return typeof verdict === 'string' ? { size, mtimeMs, key: verdict } : { size, mtimeMs, deferred: verdict };
 }
 
 interface Held { abs: P; rel: string; size: number; mtimeMs: number; key?: string; deferred?: Deferred; root: RootInfo; follow?: true }
@@ -157,8 +160,8 @@ interface Frame { dir: P; rel: string }
  */
 export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGenerator<Item> {
   const everything = opts.include.length === 1 && opts.include[0] === '**/*';
-  const include = everything ? () => true : picomatch(opts.include, { dot: true });
-  const exclude = opts.exclude.length ? picomatch(opts.exclude, { dot: true }) : () => false;
+  const include = everything ? () => true : globMatcher(opts.include);
+  const exclude = opts.exclude.length ? globMatcher(opts.exclude) : () => false;
   const display = hooks.display ?? ((p: string) => defaultDisplay(p));
   const skip = hooks.skip ?? new Set<string>();
   const admit = hooks.admit;
@@ -175,6 +178,7 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
 
   // files found and stat'ed, in walk order, waiting to be handed out; only deferred keys (the
   // checkpoint still loading) make it hold more than the current chunk, and never past MAX_HELD
+  // (plus the chunk being stat'ed and the one before it, whose helper part may still be out)
   let held: Held[] = [];
   let head = 0;
   const maxHeld = hooks.maxHeld ?? MAX_HELD;
@@ -209,6 +213,45 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
     head = 0;
   }
 
+  /** the last chunk stat'ed with syncStat, its helper's part maybe still out: settled after the next is sent */
+  let pending: Pending | null = null;
+  /** take a chunk's results in order (the helper's part first), balance the shares, hand them out */
+  const settlePending = () => {
+    const p = pending;
+    pending = null;
+    return p ? settle(p) : null;
+  };
+  async function* settle(p: Pending): AsyncGenerator<Item> {
+    let results = p.local;
+    if (p.remote) {
+      const t0 = performance.now();
+      const done = await p.remote;
+      const waited = performance.now() - t0;
+      results = done.results.concat(p.local);
+      // balance: move the time one side spent waiting for the other, at both sides' rates per file
+      // (half of it each round: smoothed), so that neither waits
+      if (p.local.length && p.cut && done.ms > 0) {
+        const here = p.localMs / p.local.length;
+        const there = done.ms / p.cut;
+        const slack = done.idle - waited; // > 0: the helper waited for work; < 0: this thread waited for it
+        const step = (0.5 * slack) / (p.chunk.length * (here + there));
+        share = Math.min(0.9, Math.max(0.1, share + Math.min(0.1, Math.max(-0.1, step))));
+      }
+    }
+    for (let j = 0; j < results.length; j++) {
+      const r = results[j]!;
+      if (r === false) continue;
+      const f = p.chunk[j]!;
+      if ('code' in r) {
+        // gone between readdir and stat: nothing to do, and not an error of the item
+        if (r.code !== 'ENOENT') warn(f.abs, r);
+        continue;
+      }
+      hold(f.abs, f.rel, r.size, r.mtimeMs, r.key ?? r.deferred ?? true, p.info, f.link);
+    }
+    yield* release(false);
+  }
+
   // every root is stat'ed first: whether it is a file or a folder decides the prefixes (roots.ts)
   const roots: { given: string; abs: string; st: Stats }[] = [];
   const given = new Set<string>();
@@ -234,6 +277,8 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
     const near = nearRoot !== '' && !nearRoot.startsWith('..') && !path.isAbsolute(nearRoot) ? nearRoot + '/' : null;
     if (st.isFile()) {
       // a file given as a root is keyed and deduped like any other, shown as given
+      const before = settlePending(); // in order: what the roots before it found first
+      if (before) yield* before;
       const rel = prefix + path.basename(absRoot);
       const mtimeMs = Math.trunc(st.mtimeMs);
       // named by the user: a link there is followed, as the stat above did
@@ -326,8 +371,10 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
         continue;
       }
       if (hooks.syncStat) {
-        // synchronous stat (in the walker thread), half of each chunk handed to a helper thread
-        // first (hooks.offload) so that both halves are stat'ed, keyed and looked up at once
+        // synchronous stat (in the walker thread), part of each chunk handed to a helper thread
+        // first (hooks.offload) so that both parts are stat'ed, keyed and looked up at once; a
+        // chunk's results are taken after the next chunk is sent, so the helper has work queued
+        // while this thread lists, filters and hands out (pipelined, one chunk deep)
         for (let i = 0; i < files.length; i += STAT_CHUNK) {
           const chunk = files.slice(i, i + STAT_CHUNK);
           let cut = hooks.offload && chunk.length >= MIN_OFFLOAD ? Math.round(chunk.length * share) : 0;
@@ -336,30 +383,9 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
           const t0 = performance.now();
           const local = new Array<CheckResult>(chunk.length - cut);
           for (let k = 0; k < local.length; k++) local[k] = checkFileSync(chunk[cut + k]!, admit);
-          let results = local;
-          if (remote) {
-            const localMs = performance.now() - t0;
-            const done = await remote;
-            results = done.results.concat(local);
-            // balance by rates: the share that makes both sides take as long (smoothed)
-            if (localMs > 0 && done.ms > 0 && local.length) {
-              const here = local.length / localMs;
-              const there = cut / done.ms;
-              share = Math.min(0.9, Math.max(0.1, 0.8 * share + 0.2 * (there / (here + there))));
-            }
-          }
-          for (let j = 0; j < results.length; j++) {
-            const r = results[j]!;
-            if (r === false) continue;
-            const f = chunk[j]!;
-            if ('code' in r) {
-              // gone between readdir and stat: nothing to do, and not an error of the item
-              if (r.code !== 'ENOENT') warn(f.abs, r);
-              continue;
-            }
-            hold(f.abs, f.rel, r.size, r.mtimeMs, r.key ?? r.deferred ?? true, info, f.link);
-          }
-          yield* release(false);
+          const before = pending;
+          pending = { chunk, cut, remote, local, localMs: performance.now() - t0, info };
+          if (before) yield* settle(before);
           if (hooks.signal?.aborted) return;
         }
         continue;
@@ -386,6 +412,8 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
       }
     }
   }
+  const last = settlePending();
+  if (last) yield* last;
   yield* release(true);
 }
 

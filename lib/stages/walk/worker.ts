@@ -40,7 +40,7 @@ if (init.helper) {
     helperBytes += r.bytes;
     const done = waiting.get(r.id)!;
     waiting.delete(r.id);
-    done({ results: r.results, ms: r.ms });
+    done({ results: r.results, ms: r.ms, idle: r.idle });
   });
   helper.on('error', (err) => {
     send({ t: 'error', code: 'SLUICE_E_FATAL', message: `walk helper thread failed: ${err.message}` });

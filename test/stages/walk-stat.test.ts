@@ -1,0 +1,60 @@
+// The walk's stat answers as fs.lstatSync / fs.statSync do: size, mtime and errors.
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { SIZE_MTIME, STAT_BY, statFile } from '../../lib/stages/walk/stat.js';
+import { tmpDir } from '../helpers.js';
+
+const sizeMtime = (s: fs.Stats) => [s.size, Math.trunc(s.mtimeMs)];
+const ours = (p: string | Buffer, follow: boolean) => {
+  statFile(p, follow);
+  return [SIZE_MTIME[0], SIZE_MTIME[1]];
+};
+const error = (f: () => unknown) => {
+  try {
+    f();
+  } catch (err) {
+    return `${(err as NodeJS.ErrnoException).code}: ${(err as Error).message}`;
+  }
+  return 'no error';
+};
+
+t.test('on this Node the walk reads sizes and mtimes from the stat binding, without fs.Stats', async (t) => {
+  t.equal(STAT_BY, 'binding');
+});
+
+t.test('files, links followed or not, names that are not UTF-8: the size and mtime fs gives', async (t) => {
+  const dir = tmpDir();
+  const file = path.join(dir, 'a.txt');
+  fs.writeFileSync(file, 'x'.repeat(12345));
+  fs.utimesSync(file, 1_700_000_000.123, 1_600_000_000.987654);
+  fs.symlinkSync('a.txt', path.join(dir, 'link'));
+  const raw = Buffer.concat([Buffer.from(dir + '/caf'), Buffer.from([0xe9]), Buffer.from('.txt')]);
+  fs.writeFileSync(raw, 'abc');
+  const big = path.join(dir, 'sparse');
+  fs.closeSync(fs.openSync(big, 'w'));
+  fs.truncateSync(big, 5 * 2 ** 30); // 5 GiB: beyond 32 bits
+  for (const [p, follow] of [[file, false], [path.join(dir, 'link'), false], [path.join(dir, 'link'), true], [raw, false], [big, false], [path.relative(process.cwd(), file), false]] as const) {
+    t.same(ours(p, follow), sizeMtime(follow ? fs.statSync(p) : fs.lstatSync(p)), `${String(p)}${follow ? ' (followed)' : ''}`);
+  }
+  t.equal(ours(file, false)[1], 1_600_000_000_987, 'mtime in whole milliseconds');
+});
+
+t.test('a missing file, a file where a directory should be, a NUL byte: the error fs throws', async (t) => {
+  const dir = tmpDir();
+  fs.writeFileSync(path.join(dir, 'f'), '');
+  for (const p of [path.join(dir, 'absent'), path.join(dir, 'f/below'), path.join(dir, 'nul\0name')]) {
+    t.equal(error(() => statFile(p, false)), error(() => fs.lstatSync(p)), p.replace('\0', '\\0'));
+    t.equal(error(() => statFile(p, true)), error(() => fs.statSync(p)), `${p.replace('\0', '\\0')} (followed)`);
+  }
+});
+
+t.test('where Node would warn about deprecated APIs, fs is used instead', async (t) => {
+  const mod = new URL('../../lib/stages/walk/stat.js', import.meta.url).href;
+  const r = spawnSync(process.execPath, ['--pending-deprecation', '--trace-deprecation', '--input-type=module', '-e', `import { STAT_BY } from '${mod}'; console.log(STAT_BY)`], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  t.equal(r.stdout.trim(), 'fs');
+  // (the test runner's own spawn hook may warn in the child: only a warning from the walk counts)
+  t.notMatch(r.stderr, /walk\/stat\.js/, 'no deprecation warning from the walk');
+  t.equal(r.status, 0);
+});
