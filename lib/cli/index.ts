@@ -102,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
         code = await runCommand(a, stopper.signal);
       },
     )
-    .command<RunArgs & { json?: boolean }>(
+    .command<RunArgs & { json?: boolean; count?: boolean }>(
       'plan [pipeline]',
       'dry run: walk and look every file up in the checkpoint; found, already done, to do, bytes (nothing runs, no lock)',
       (y) => y
@@ -111,6 +111,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('fresh', { type: 'boolean', describe: 'as run --fresh would: everything is to do' })
         .option('retry-failed', { type: 'boolean', describe: 'as run --retry-failed would: failed items are to do' })
         .option('keep-done', { type: 'boolean', describe: 'as run --keep-done would, when the config changed' })
+        .option('count', { type: 'boolean', describe: 'only count the files a run would find, by name: no stat, no checkpoint (find -type f | wc -l)' })
         .option('json', { type: 'boolean', describe: 'one JSON object instead of text' })
         .example('sluice plan pipelines/pdf-text.yaml', 'how much is left before running it')
         .example('sluice plan --input ~/papers --processor pdf-text --json | jq .todo', 'count what a run would do'),

@@ -1,4 +1,4 @@
-import { makePlan, type Plan } from '../run/plan.js';
+import { countFiles, makePlan, type Plan } from '../run/plan.js';
 import { configFromArgs, modeOf, type RunArgs } from './run.js';
 
 function formatPlan(p: Plan): string {
@@ -19,8 +19,13 @@ function formatBytes(n: number): string {
   return i === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[i]}`;
 }
 
-export async function planCommand(a: RunArgs & { json?: boolean }): Promise<number> {
+export async function planCommand(a: RunArgs & { json?: boolean; count?: boolean }): Promise<number> {
   const cfg = configFromArgs(a);
+  if (a.count) {
+    const c = await countFiles(cfg, a.state);
+    process.stdout.write(a.json ? JSON.stringify(c) + '\n' : `found ${c.found} (names only: no file stat'ed, nothing looked up)\n`);
+    return 0;
+  }
   const p = await makePlan(cfg, { stateDir: a.state, mode: modeOf(a), keepDone: !!a.keepDone });
   process.stdout.write(a.json ? JSON.stringify(p) + '\n' : formatPlan(p));
   return 0;

@@ -2,7 +2,8 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { FIXTURES, sluice, tmpDir, tree } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { BIN, FIXTURES, quietEnv, sluice, tmpDir, tree } from '../helpers.js';
 
 const throws = path.join(FIXTURES, 'processors/throws.mjs');
 
@@ -12,6 +13,30 @@ const plan = async (dir: string, ...more: string[]) => {
   return r.lines[0]!;
 };
 const run = (dir: string, ...more: string[]) => sluice(['run', '--input', 'in', '--processor', throws, '--state', 'st', '--progress', 'none', ...more], { cwd: dir });
+
+t.test('plan --count counts the files a run would find by name alone, without a stat of any of them', async (t) => {
+  const dir = tmpDir();
+  const files: Record<string, string> = { '.hidden/f-skipped.txt': 'x', 'a/.f-dot.txt': 'x' };
+  for (let i = 0; i < 300; i++) files[`d${i % 4}/f-${i}.txt`] = 'x';
+  tree(path.join(dir, 'in'), files);
+  const stats = (args: string[]) => {
+    const log = path.join(dir, 'stats.log');
+    fs.rmSync(log, { force: true });
+    const r = spawnSync(process.execPath, ['--import', path.join(FIXTURES, 'hooks/count-stats.mjs'), BIN, ...args],
+      { cwd: dir, encoding: 'utf8', env: quietEnv({ SLUICE_STATS_LOG: log, SLUICE_STATS_PREFIX: 'f-' }), timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`sluice ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+    return { out: JSON.parse(r.stdout) as Record<string, unknown>, stats: (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '').split('\n').filter(Boolean).reduce((n, x) => n + Number(x), 0) };
+  };
+  const full = stats(['plan', '--input', 'in', '--processor', 'noop', '--state', 'st', '--json']);
+  t.match(full.out, { type: 'plan', found: 300 });
+  t.ok(full.stats >= 300, `the hook sees the stat calls of a plan (${full.stats})`);
+  const count = stats(['plan', '--input', 'in', '--processor', 'noop', '--state', 'st', '--json', '--count']);
+  t.same(count.out, { v: 1, type: 'count', pipeline: 'noop', found: 300, elapsed_s: count.out.elapsed_s }, 'the same files found, dotfiles skipped alike');
+  t.equal(count.stats, 0, 'no file stat\'ed');
+  const text = await sluice(['plan', '--input', 'in', '--processor', 'noop', '--count'], { cwd: dir });
+  t.equal(text.stdout, "found 300 (names only: no file stat'ed, nothing looked up)\n");
+  t.notOk(fs.existsSync(path.join(dir, '.sluice')), 'no state dir made');
+});
 
 t.test('plan counts found, done and to do, with bytes, and changes nothing', async (t) => {
   const dir = tmpDir();
