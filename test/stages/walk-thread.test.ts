@@ -45,7 +45,8 @@ t.test('synchronous stat with offloaded halves gives the same items, in the same
   t.ok(offloaded > 1000 && offloaded < 4000, `a share of the files was offloaded (${offloaded})`);
 });
 
-t.test('deferred keys: files are held in order while the table is missing, never more than maxHeld', async (t) => {
+for (const offloading of [false, true]) {
+t.test(`deferred keys${offloading ? ', part of each chunk offloaded' : ''}: files are held in order while the table is missing, never more than maxHeld${offloading ? ' and two chunks' : ''}`, async (t) => {
   const dir = tmpDir();
   makeTree(dir, 1000, 100);
   let ready = false;
@@ -65,15 +66,22 @@ t.test('deferred keys: files are held in order while the table is missing, never
     pending--;
     return d.words[0] % 3 === 0 ? false : `k${d.words[0]}`;
   };
-  const items = await collect(walk(opts([dir]), { syncStat: true, admit, resolve, maxHeld: 250 }));
+  // an offloaded part is stat'ed and admitted at once, as the helper does, its results taken later
+  const offload = offloading ? async (files: FileEntry[]): Promise<Offloaded> => {
+    const results = files.map((f) => checkFileSync(f, admit));
+    await new Promise((r) => setTimeout(r, 1));
+    return { results, ms: 1, idle: 0 };
+  } : undefined;
+  const items = await collect(walk(opts([dir]), { syncStat: true, admit, resolve, maxHeld: 250, offload }));
   t.equal(forced, 1, 'the walk waited for the table once, when its backlog was full');
-  // maxHeld, plus the chunk being stat'ed and the one before it (pipelined): 100 files each here
-  t.ok(maxPending <= 250 + 2 * 100, `held files stay bounded (${maxPending})`);
+  // beyond maxHeld: the chunk being stat'ed (100 files here), and with a helper the one before it
+  t.ok(maxPending <= 250 + (offloading ? 2 : 1) * 100, `held files stay bounded (${maxPending})`);
   t.equal(items.length, 1000 - 334);
   t.ok(items.every((i) => i.key === `k${Number(i.rel.match(/\d+/g)!.at(-1))}`), 'each item has its own key');
   const rels = items.map((i) => i.rel);
   t.same(rels, [...rels].sort(), 'walk order kept');
 });
+}
 
 for (const helper of [false, true]) {
   t.test(`walker thread ${helper ? 'with' : 'without'} a helper: done files dropped and marked seen, the rest keyed`, async (t) => {

@@ -178,7 +178,8 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
 
   // files found and stat'ed, in walk order, waiting to be handed out; only deferred keys (the
   // checkpoint still loading) make it hold more than the current chunk, and never past MAX_HELD
-  // (plus the chunk being stat'ed and the one before it, whose helper part may still be out)
+  // (plus, with a helper, the chunk being stat'ed and the one before it, whose helper part may
+  // still be out)
   let held: Held[] = [];
   let head = 0;
   const maxHeld = hooks.maxHeld ?? MAX_HELD;
@@ -386,6 +387,11 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
           const before = pending;
           pending = { chunk, cut, remote, local, localMs: performance.now() - t0, info };
           if (before) yield* settle(before);
+          if (!remote) {
+            // nothing out with the helper: no reason to hold this chunk back
+            const now = settlePending();
+            if (now) yield* now;
+          }
           if (hooks.signal?.aborted) return;
         }
         continue;
