@@ -50,11 +50,20 @@ t.test('a missing file, a file where a directory should be, a NUL byte: the erro
   }
 });
 
-t.test('where Node would warn about deprecated APIs, fs is used instead', async (t) => {
+t.test('where Node would warn about deprecated APIs, or checks permissions, fs is used instead', async (t) => {
   const mod = new URL('../../lib/stages/walk/stat.js', import.meta.url).href;
-  const r = spawnSync(process.execPath, ['--pending-deprecation', '--trace-deprecation', '--input-type=module', '-e', `import { STAT_BY } from '${mod}'; console.log(STAT_BY)`], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
-  t.equal(r.stdout.trim(), 'fs');
-  // (the test runner's own spawn hook may warn in the child: only a warning from the walk counts)
-  t.notMatch(r.stderr, /walk\/stat\.js/, 'no deprecation warning from the walk');
-  t.equal(r.status, 0);
+  // through env -u NODE_OPTIONS: the test runner puts its own hooks there, which the permission model refuses
+  const statBy = (flags: string[], env: Record<string, string> = {}) => spawnSync('/usr/bin/env', ['-u', 'NODE_OPTIONS', ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    process.execPath, ...flags, '--trace-deprecation', '--input-type=module', '-e', `import { STAT_BY } from '${mod}'; console.log(STAT_BY)`], { encoding: 'utf8' });
+  for (const [name, r] of [
+    ['--pending-deprecation', statBy(['--pending-deprecation'])],
+    ['NODE_OPTIONS=--pending-deprecation', statBy([], { NODE_OPTIONS: '--pending-deprecation' })],
+    ['NODE_PENDING_DEPRECATION=1', statBy([], { NODE_PENDING_DEPRECATION: '1' })],
+    ['--experimental-permission', statBy(['--experimental-permission', '--allow-fs-read=*'])],
+  ] as const) {
+    t.equal(r.stdout.trim(), 'fs', name);
+    // (the test runner's own spawn hook may warn in the child: only a warning from the walk counts)
+    t.notMatch(r.stderr, /walk\/stat\.js/, `${name}: no deprecation warning from the walk`);
+  }
+  t.equal(statBy([]).stdout.trim(), 'binding', 'and without them, the binding');
 });

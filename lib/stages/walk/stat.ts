@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
  * `Date`s that Node 20 builds per call (a sixth of a million-file walk's thread, and most of its
  * garbage). Node's own stat binding answers the call: the same system call and the same errors,
  * read into a shared array. It is used only when a probe at load shows that it answers as
- * `fs.lstatSync` does (same size and mtime, ENOENT thrown) and nothing asked Node to warn about
- * deprecated APIs; otherwise, and for a path Node would refuse (a NUL byte), `fs` is called.
+ * `fs.lstatSync` does (same size and mtime, ENOENT thrown), nothing asked Node to warn about
+ * deprecated APIs and its permission model is off; otherwise, and for a path Node would refuse (a
+ * NUL byte), `fs` is called.
  *
  * Invariant: after `statFile(p, follow)`, `SIZE_MTIME` holds [size, Math.trunc(mtimeMs)] of what
  * `fs.lstatSync(p)` (`fs.statSync(p)` with follow) returns, or the call threw the error it throws.
@@ -36,7 +37,8 @@ export function statFile(p: string | Buffer, follow: boolean): void {
 
 function probe(): Binding | null {
   const warns = process.execArgv.includes('--pending-deprecation') || /--pending-deprecation/.test(process.env.NODE_OPTIONS ?? '') || process.env.NODE_PENDING_DEPRECATION === '1';
-  if (warns || process.execArgv.some((a) => a.startsWith('--permission') || a.startsWith('--experimental-permission'))) return null;
+  // the permission model checks reads in fs, not in the binding: with it on, fs answers
+  if (warns || (process as { permission?: unknown }).permission !== undefined) return null;
   try {
     const b = (process as unknown as { binding(name: string): Partial<Binding> }).binding('fs');
     if (typeof b.lstat !== 'function' || typeof b.stat !== 'function') return null;
