@@ -275,8 +275,8 @@ export class Journal {
   }
 
   /** Is the key with this digest (its first 16 bytes) done? Marks it seen, like lookup. */
-  lookupDigest(digest: Buffer): boolean {
-    return this.lookupWords(digest.readUInt32BE(0), digest.readUInt32BE(4), digest.readUInt32BE(8), digest.readUInt32BE(12));
+  lookupMetaWords(w: Uint32Array): boolean {
+    return this.lookupWords(w[0]!, w[1]!, w[2]!, w[3]!);
   }
 
   private lookupWords(a: number, b: number, c: number, d: number): boolean {
@@ -614,13 +614,15 @@ function sameBytes(buf: Buffer, at: number, want: Buffer): boolean {
 function hexWord(buf: Buffer, at: number): number {
   let v = 0;
   for (let i = at; i < at + 8; i++) {
-    const ch = buf[i]!;
-    const digit = ch >= 0x30 && ch <= 0x39 ? ch - 0x30 : ch >= 0x61 && ch <= 0x66 ? ch - 0x57 : -1;
+    const digit = HEX_DIGIT[buf[i]!]!;
     if (digit < 0) return -1;
-    v = v * 16 + digit;
+    v = (v << 4) | digit;
   }
-  return v;
+  return v >>> 0;
 }
+/** the value of each byte as a lowercase hex digit, or -1 (a table: a million lines, 32 digits each) */
+const HEX_DIGIT = new Int8Array(256).fill(-1);
+for (let i = 0; i < 16; i++) HEX_DIGIT['0123456789abcdef'.charCodeAt(i)] = i;
 /**
  * The line of an entry: JSON with key, status and path first, in that order, which is what
  * parseLine's fast path reads; the other fields follow as the entry holds them. This module alone

@@ -7,14 +7,34 @@ export type KeyMode = 'path+size+mtime' | 'content';
 
 /** Default key: the path below its root, size and mtime. Moving the whole root keeps keys stable. */
 export function metaKey(item: Pick<Item, 'rel' | 'size' | 'mtime_ms'>): string {
-  return metaDigest(item).toString('hex', 0, 16);
+  return hash('sha256', metaInput(item), 'hex').slice(0, 32);
 }
 
-/** The digest metaKey is the first 16 bytes of, in hex; a resume looks keys up by it, no strings. */
-export function metaDigest(item: Pick<Item, 'rel' | 'size' | 'mtime_ms'>): Buffer {
+/**
+ * The key metaKey gives, as four 32-bit words (big-endian: the first 16 bytes of the digest), in
+ * one reused array (copy it to keep it): a resume looks a million keys up by these. The digest is
+ * asked for as a "binary" (latin1) string, a byte per character: a `Buffer` per hash (an ArrayBuffer, freed
+ * by a finalizer) made hashing three times as slow (1.57 s against 0.55 s for a million keys).
+ */
+export function metaWords(item: Pick<Item, 'rel' | 'size' | 'mtime_ms'>): Uint32Array {
   // one-shot hash: a resume computes a million of these, and createHash() costs twice as much
-  return hash('sha256', `${item.rel}\0${item.size}\0${item.mtime_ms}`, 'buffer') as unknown as Buffer;
+  const d = hash('sha256', metaInput(item), 'binary');
+  META_WORDS[0] = word(d, 0);
+  META_WORDS[1] = word(d, 4);
+  META_WORDS[2] = word(d, 8);
+  META_WORDS[3] = word(d, 12);
+  return META_WORDS;
 }
+
+/** The key of four words as metaWords gives them: what metaKey gives. */
+export function keyOfWords(w: ArrayLike<number>): string {
+  return hex8(w[0]!) + hex8(w[1]!) + hex8(w[2]!) + hex8(w[3]!);
+}
+
+const META_WORDS = new Uint32Array(4);
+const metaInput = (item: Pick<Item, 'rel' | 'size' | 'mtime_ms'>) => `${item.rel}\0${item.size}\0${item.mtime_ms}`;
+const word = (d: string, at: number) => (d.charCodeAt(at) << 24) | (d.charCodeAt(at + 1) << 16) | (d.charCodeAt(at + 2) << 8) | d.charCodeAt(at + 3);
+const hex8 = (n: number) => n.toString(16).padStart(8, '0');
 
 /** Content key: sha256 of the bytes, so a renamed or moved file is still recognised as done. */
 export async function contentKey(item: Pick<Item, 'file' | 'path' | 'follow'>): Promise<string> {

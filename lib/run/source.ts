@@ -2,7 +2,7 @@ import type { Faults } from '../core/faults.js';
 import type { Item } from '../core/item.js';
 import { defaultDisplay } from '../core/fsx.js';
 import type { Journal } from '../checkpoint/journal.js';
-import { metaDigest } from '../checkpoint/keys.js';
+import { keyOfWords, metaWords } from '../checkpoint/keys.js';
 import { walk, type WalkWarning } from '../stages/walk/walk.js';
 import { WalkerThread } from '../stages/walk/thread.js';
 import { CountAhead } from './count-ahead.js';
@@ -79,12 +79,12 @@ export function sourceItems(s: SourceOptions): AsyncIterable<Item> {
   const admit = (rel: string, size: number, mtimeMs: number): string | boolean => {
     stats.found++;
     if (!fused) return true;
-    const digest = metaDigest({ rel, size, mtime_ms: mtimeMs });
-    if (cfg.dedupe && journal.lookupDigest(digest)) {
+    const words = metaWords({ rel, size, mtime_ms: mtimeMs });
+    if (cfg.dedupe && journal.lookupMetaWords(words)) {
       stats.skipped++;
       return false;
     }
-    return digest.toString('hex', 0, 16); // the key, hashed once
+    return keyOfWords(words); // the key, hashed once
   };
   if (s.stdin) {
     return stdinItems(s.stdin.input, { format: s.stdin.format, strict: s.stdin.strict }, {

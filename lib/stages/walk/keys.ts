@@ -1,4 +1,4 @@
-import { metaDigest } from '../../checkpoint/keys.js';
+import { keyOfWords, metaWords } from '../../checkpoint/keys.js';
 import { KeySet, type KeySetSnapshot } from '../../checkpoint/keyset.js';
 import type { Deferred } from './walk.js';
 import { SizeTally } from '../../core/size-class.js';
@@ -42,26 +42,26 @@ export class Keyer {
       this.todo.add(size);
       return false;
     }
-    const digest = metaDigest({ rel, size, mtime_ms: mtimeMs });
+    const w = metaWords({ rel, size, mtime_ms: mtimeMs });
     const keys = (this.keys ??= this.poll(false));
-    const a = digest.readUInt32BE(0);
-    const b = digest.readUInt32BE(4);
-    const c = digest.readUInt32BE(8);
-    const d = digest.readUInt32BE(12);
+    const a = w[0]!;
+    const b = w[1]!;
+    const c = w[2]!;
+    const d = w[3]!;
     if (!keys) return { words: [a, b, c, d] }; // a deferred file that is kept comes out as an item: counted there
     if (this.lookup(keys, a, b, c, d)) return false;
     if (this.countOnly) {
       this.todo.add(size);
       return false;
     }
-    return digest.toString('hex', 0, 16);
+    return keyOfWords(w);
   };
 
   resolve = (deferred: Deferred, wait: boolean): string | false | null => {
     const keys = (this.keys ??= this.poll(wait));
     if (!keys) return null;
     const [a, b, c, d] = deferred.words;
-    return this.lookup(keys, a, b, c, d) ? false : hex(a) + hex(b) + hex(c) + hex(d);
+    return this.lookup(keys, a, b, c, d) ? false : keyOfWords(deferred.words);
   };
 
   /** Done already? Marks it seen. */
@@ -73,8 +73,4 @@ export class Keyer {
     this.skipped++;
     return true;
   }
-}
-
-function hex(n: number): string {
-  return n.toString(16).padStart(8, '0');
 }
