@@ -3,7 +3,7 @@ import t from 'tap';
 import picomatch from 'picomatch';
 import { globMatcher } from '../../lib/stages/walk/glob.js';
 
-const NAMES = ['a', '.a', '..a', 'a.pdf', '.pdf', 'b.PDF', 'pdf', 'x.pdf.txt', '.hidden.pdf', '-', 'a b.pdf', 'café.pdf', 'notes.txt', 'a.tar.gz', 'x~', '.git'];
+const NAMES = ['a', '.a', '..a', 'a.pdf', '.pdf', 'b.PDF', 'pdf', 'x.pdf.txt', '.hidden.pdf', '-', 'a b.pdf', 'café.pdf', 'notes.txt', 'a.tar.gz', 'x~', '.git', 'x.', 'y.a-b', 'z..pdf', 'xpdf'];
 
 /** every path of 1 to 3 of those names, as a file and as a directory (trailing slash) */
 function paths(): string[] {
@@ -19,7 +19,7 @@ function paths(): string[] {
   return out;
 }
 
-const PATTERNS: string[][] = [['**/*'], ['**/*.pdf'], ['**/.*'], ['**/*.txt', '**/*.pdf'], ['**/*.tar.gz'], ['**/*~'], ['**/*.pdf', '**/.*'], ['*.pdf'], ['**/a/*.pdf'], ['**/*.{pdf,txt}'], ['**/[ab]*']];
+const PATTERNS: string[][] = [['**/*'], ['**/*.pdf'], ['**/.*'], ['**/*.txt', '**/*.pdf'], ['**/*.tar.gz'], ['**/*~'], ['**/*pdf'], ['**/*-'], ['**/*.'], ['**/*.a-b'], ['**/*..pdf'], ['**/*.PDF'], ['**/*.pdf', '**/.*'], ['*.pdf'], ['**/a/*.pdf'], ['**/*.{pdf,txt}'], ['**/[ab]*']];
 
 t.test('every pattern gives picomatch\'s answer for files and directories at any depth', async (t) => {
   const all = paths();
@@ -32,3 +32,21 @@ t.test('every pattern gives picomatch\'s answer for files and directories at any
   }
 });
 
+
+t.test('random names and extension patterns: the same answers as picomatch (seeded)', async (t) => {
+  let seed = 0x5eed;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const CHARS = 'ap.df_-~ Z9é';
+  const name = () => Array.from({ length: 1 + rand(6) }, () => CHARS[rand(CHARS.length)]).join('');
+  // names a directory listing can give: never `.` or `..`
+  const listed = () => { let n = name(); while (n === '.' || n === '..') n = name(); return n; };
+  const paths = Array.from({ length: 3000 }, () => Array.from({ length: 1 + rand(3) }, listed).join('/') + (rand(3) === 0 ? '/' : ''));
+  const exts = Array.from({ length: 40 }, () => '**/*' + Array.from({ length: 1 + rand(2) }, () => '.' + Array.from({ length: 1 + rand(3) }, () => 'apdZ9_'[rand(6)]).join('')).join(''));
+  let differ = 0;
+  for (const p of [...exts, '**/.*', '**/*']) {
+    const ours = globMatcher([p]);
+    const theirs = picomatch(p, { dot: true });
+    for (const x of paths) if (ours(x) !== theirs(x)) { differ++; if (differ < 5) t.fail(`${p} on ${JSON.stringify(x)}: ${ours(x)}, picomatch ${theirs(x)}`); }
+  }
+  t.equal(differ, 0, `${exts.length + 2} patterns × ${paths.length} paths`);
+});

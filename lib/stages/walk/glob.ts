@@ -2,7 +2,7 @@ import picomatch from 'picomatch';
 
 /**
  * The walk's glob test: picomatch with `dot: true`, except for the three forms a run from flags
- * uses (`**\/*`, `**\/*<suffix>` such as `**\/*.pdf`, and `**\/.*`, the dotfiles excluded by
+ * uses (`**\/*`, `**\/*<extension>` such as `**\/*.pdf`, and `**\/.*`, the dotfiles excluded by
  * default), which are answered by comparing strings: a regular expression per file and per
  * directory was 8% of a million-file walk's thread.
  *
@@ -16,8 +16,12 @@ export function globMatcher(patterns: readonly string[]): (rel: string) => boole
   return tests.length === 1 ? tests[0]! : (rel) => tests.some((t) => t(rel));
 }
 
-/** A literal suffix: no glob syntax, no separator. */
-const LITERAL = /^[A-Za-z0-9._-]+$/;
+/**
+ * An extension: a dot, then letters, digits or `_`, maybe several such parts (`.tar.gz`): no
+ * glob syntax, no separator. Other suffixes go to picomatch, whose regular expressions for them
+ * differ on a trailing `/` (`**\/*pdf` and `**\/*.a-b` refuse `a/xpdf/` and `a/x.a-b/`; `**\/*.pdf` takes `a/x.pdf/`).
+ */
+const EXTENSION = /^(\.[A-Za-z0-9_]+)+$/;
 
 function simple(pattern: string): ((rel: string) => boolean) | null {
   if (pattern === '**/*') return (rel) => rel.length > 0 && rel !== '/';
@@ -30,7 +34,7 @@ function simple(pattern: string): ((rel: string) => boolean) | null {
   }
   if (pattern.startsWith('**/*')) {
     const suffix = pattern.slice(4);
-    if (!LITERAL.test(suffix)) return null;
+    if (!EXTENSION.test(suffix)) return null;
     const dir = suffix + '/';
     return (rel) => rel.endsWith(suffix) || rel.endsWith(dir);
   }
