@@ -3,6 +3,7 @@ import type { Faults } from '../core/faults.js';
 import path from 'node:path';
 import { SluiceError, type ErrorInfo } from '../core/errors.js';
 import { KeySet, MAX_LOAD, wordsOf, type KeySetSnapshot } from './keyset.js';
+import { keyOfWords } from './keys.js';
 import { syncDir } from '../core/fsx.js';
 import { journalPath } from './files.js';
 import { createTemp, isUnsafePath, openOwnFile } from '../core/safe-fs.js';
@@ -588,8 +589,7 @@ export function pathKey(p: string): string {
     h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
     h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
   }
-  const hex = (n: number) => n.toString(16).padStart(8, '0');
-  return hex(h1) + hex(h2) + hex(h1 ^ 0xdeadbeef) + hex(h2 ^ 0x9e3779b9);
+  return keyOfWords([h1, h2, h1 ^ 0xdeadbeef, h2 ^ 0x9e3779b9]);
 }
 
 // sluice's own lines start {"key":"<32 hex>","status":"ok|failed","path":" (formatLine writes

@@ -10,7 +10,7 @@ import { contentKeyWithin } from '../checkpoint/keys.js';
 import { parseDuration } from '../core/duration.js';
 import { fdLimitError } from '../core/errors.js';
 import { checkStateDir, readRunState } from '../checkpoint/state.js';
-import { walk } from '../stages/walk/walk.js';
+import { countNames, walk } from '../stages/walk/walk.js';
 import { WalkerThread } from '../stages/walk/thread.js';
 import { defaultDisplay } from '../core/fsx.js';
 
@@ -113,11 +113,7 @@ export interface Count { v: 1; type: 'count'; pipeline: string; found: number; e
 
 export async function countFiles(cfg: PipelineConfig, stateDir?: string): Promise<Count> {
   const t0 = performance.now();
-  let found = 0;
-  for await (const item of walk(cfg.walk, { skip: ownFilesOf(cfg, stateDirFor(cfg, stateDir)), onNames: (n) => { found += n; } })) {
-    void item; // a file given as a root comes out as an item
-    found++;
-  }
+  const found = await countNames(cfg.walk, ownFilesOf(cfg, stateDirFor(cfg, stateDir)));
   return { v: 1, type: 'count', pipeline: cfg.name, found, elapsed_s: Number(((performance.now() - t0) / 1000).toFixed(3)) };
 }
 

@@ -19,6 +19,9 @@ export const SIZE_MTIME = new Float64Array(2);
 type StatBinding = (path: string | Buffer, bigint: false, req: undefined, throwIfNoEntry: true) => Float64Array;
 interface Binding { lstat: StatBinding; stat: StatBinding }
 
+/** whole milliseconds of the binding's mtime (seconds and nanoseconds at 12 and 13), as Stats.mtimeMs truncated */
+const mtimeOf = (a: Float64Array) => Math.trunc(a[12]! * 1e3 + a[13]! / 1e6);
+
 const binding = probe();
 /** which way this process stats: Node's binding, or `fs` when the probe refused it */
 export const STAT_BY: 'binding' | 'fs' = binding ? 'binding' : 'fs';
@@ -27,7 +30,7 @@ export function statFile(p: string | Buffer, follow: boolean): void {
   if (binding && !p.includes('\0')) {
     const a = follow ? binding.stat(p, false, undefined, true) : binding.lstat(p, false, undefined, true);
     SIZE_MTIME[0] = a[8]!;
-    SIZE_MTIME[1] = Math.trunc(a[12]! * 1e3 + a[13]! / 1e6);
+    SIZE_MTIME[1] = mtimeOf(a);
     return;
   }
   const s = follow ? fs.statSync(p) : fs.lstatSync(p);
@@ -46,7 +49,7 @@ function probe(): Binding | null {
     const want = fs.lstatSync(self);
     for (const call of [b.lstat, b.stat]) {
       const a = call(self, false, undefined, true);
-      if (!(a instanceof Float64Array) || a[8] !== want.size || Math.trunc(a[12]! * 1e3 + a[13]! / 1e6) !== Math.trunc(want.mtimeMs)) return null;
+      if (!(a instanceof Float64Array) || a[8] !== want.size || mtimeOf(a) !== Math.trunc(want.mtimeMs)) return null;
     }
     try {
       b.lstat(self + '.absent', false, undefined, true);

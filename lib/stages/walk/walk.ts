@@ -159,8 +159,7 @@ interface Frame { dir: P; rel: string }
  * re-read as bytes so that the raw name can be carried as path_b64 and opened exactly.
  */
 export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGenerator<Item> {
-  const everything = opts.include.length === 1 && opts.include[0] === '**/*';
-  const include = everything ? () => true : globMatcher(opts.include);
+  const include = globMatcher(opts.include);
   const exclude = opts.exclude.length ? globMatcher(opts.exclude) : () => false;
   const display = hooks.display ?? ((p: string) => defaultDisplay(p));
   const skip = hooks.skip ?? new Set<string>();
@@ -217,11 +216,11 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
   /** the last chunk stat'ed with syncStat, its helper's part maybe still out: settled after the next is sent */
   let pending: Pending | null = null;
   /** take a chunk's results in order (the helper's part first), balance the shares, hand them out */
-  const settlePending = () => {
+  async function* settlePending(): AsyncGenerator<Item> {
     const p = pending;
     pending = null;
-    return p ? settle(p) : null;
-  };
+    if (p) yield* settle(p);
+  }
   async function* settle(p: Pending): AsyncGenerator<Item> {
     let results = p.local;
     if (p.remote) {
@@ -278,8 +277,7 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
     const near = nearRoot !== '' && !nearRoot.startsWith('..') && !path.isAbsolute(nearRoot) ? nearRoot + '/' : null;
     if (st.isFile()) {
       // a file given as a root is keyed and deduped like any other, shown as given
-      const before = settlePending(); // in order: what the roots before it found first
-      if (before) yield* before;
+      yield* settlePending(); // in order: what the roots before it found first
       const rel = prefix + path.basename(absRoot);
       const mtimeMs = Math.trunc(st.mtimeMs);
       // named by the user: a link there is followed, as the stat above did
@@ -384,14 +382,11 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
           const t0 = performance.now();
           const local = new Array<CheckResult>(chunk.length - cut);
           for (let k = 0; k < local.length; k++) local[k] = checkFileSync(chunk[cut + k]!, admit);
-          const before = pending;
-          pending = { chunk, cut, remote, local, localMs: performance.now() - t0, info };
-          if (before) yield* settle(before);
-          if (!remote) {
-            // nothing out with the helper: no reason to hold this chunk back
-            const now = settlePending();
-            if (now) yield* now;
-          }
+          const current: Pending = { chunk, cut, remote, local, localMs: performance.now() - t0, info };
+          // held back only while its helper part is out: nothing out, no reason to wait
+          yield* settlePending();
+          if (remote) pending = current;
+          else yield* settle(current);
           if (hooks.signal?.aborted) return;
         }
         continue;
@@ -418,9 +413,21 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
       }
     }
   }
-  const last = settlePending();
-  if (last) yield* last;
+  yield* settlePending();
   yield* release(true);
+}
+
+/**
+ * How many files the walk would find, by name alone (the onNames mode: directories listed, globs,
+ * skips and links applied, no file stat'ed); a file given as a root counts as one.
+ */
+export async function countNames(opts: WalkOptions, skip?: ReadonlySet<string>): Promise<number> {
+  let names = 0;
+  for await (const item of walk(opts, { skip, onNames: (n) => { names += n; } })) {
+    void item; // a file given as a root comes out as an item
+    names++;
+  }
+  return names;
 }
 
 /** With follow_symlinks: inside, whether a link's real target lies under one of the (directory) roots. */

@@ -1,7 +1,7 @@
 // The walker thread (see thread.ts): walk, key, drop what the checkpoint has, send the rest.
 import { WALKER_YOUNG_GENERATION_MB, threadExecArgv } from '../../core/threads.js';
 import { parentPort, receiveMessageOnPort, workerData, Worker } from 'node:worker_threads';
-import { walk, type FileEntry, type Offloaded, type WalkWarning } from './walk.js';
+import { countNames, walk, type FileEntry, type Offloaded, type WalkWarning } from './walk.js';
 import { Keyer, type KeyTable } from './keys.js';
 import { SizeTally } from '../../core/size-class.js';
 import { isFdExhausted, SluiceError } from '../../core/errors.js';
@@ -99,11 +99,7 @@ try {
   };
   if (init.countOnly && init.names) {
     // the total first, by names alone (its warnings are the walk's below, said once)
-    let names = 0;
-    for await (const item of walk(init.opts, { skip: hooks.skip, onNames: (n) => { names += n; } })) {
-      void item; // a file given as a root
-      names++;
-    }
+    const names = await countNames(init.opts, hooks.skip);
     send({ t: 'names', names });
   }
   for await (const item of walk(init.opts, hooks)) {
