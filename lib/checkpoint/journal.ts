@@ -589,7 +589,7 @@ export function pathKey(p: string): string {
     h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
     h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
   }
-  return keyOfWords([h1, h2, h1 ^ 0xdeadbeef, h2 ^ 0x9e3779b9]);
+  return keyOfWords([h1, h2, (h1 ^ 0xdeadbeef) >>> 0, (h2 ^ 0x9e3779b9) >>> 0]); // XOR gives a signed word: back to unsigned, or its hex has a minus sign
 }
 
 // sluice's own lines start {"key":"<32 hex>","status":"ok|failed","path":" (formatLine writes

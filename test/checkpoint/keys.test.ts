@@ -3,6 +3,8 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { keyOfWords, metaKey, metaWords } from '../../lib/checkpoint/keys.js';
+import { pathKey } from '../../lib/checkpoint/journal.js';
+import { KeySet } from '../../lib/checkpoint/keyset.js';
 
 const items = [
   { rel: 'a.pdf', size: 0, mtime_ms: 0 },
@@ -30,4 +32,16 @@ t.test('metaWords gives the same key as four big-endian words, for every byte va
     bytes |= 1 << (digest[0]! >> 5); // high bytes (>= 0x80) included
   }
   t.equal(bytes, 0xff, 'digests starting with every range of byte values were compared');
+});
+
+t.test('the key of a path (for vanished inputs) is 32 lowercase hex digits for every path, so the key table can hold it', async (t) => {
+  let bad = 0;
+  const keys = new Set<string>();
+  for (let i = 0; i < 5000; i++) {
+    const k = pathKey(`docs/${i}/file-${i * 7}.pdf`);
+    if (!KeySet.isKey(k)) bad++;
+    keys.add(k);
+  }
+  t.equal(bad, 0, 'no key with a minus sign or the wrong length');
+  t.equal(keys.size, 5000, 'distinct paths, distinct keys');
 });
