@@ -6,6 +6,8 @@ import path from 'node:path';
 // through run/state-dir.ts) takes its name from here.
 
 export const JOURNAL_FILE = 'journal.ndjson';
+/** the journal's key table, saved so that a big journal opens without parsing every line (checkpoint/key-snapshot.ts) */
+export const JOURNAL_KEYS_FILE = 'journal.keys';
 /** the compaction temp file of sluice versions that used one fixed name */
 export const LEGACY_COMPACT_TMP = 'journal.ndjson.compact.tmp';
 export const LOCK_FILE = 'lock';
@@ -36,4 +38,9 @@ export function reportFormatPaths(file: string): string[] {
 /** The journal of a state dir. */
 export function journalPath(stateDir: string): string {
   return path.join(stateDir, JOURNAL_FILE);
+}
+
+/** The journal's key snapshot in a state dir. */
+export function journalKeysPath(stateDir: string): string {
+  return path.join(stateDir, JOURNAL_KEYS_FILE);
 }

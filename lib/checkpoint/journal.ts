@@ -5,7 +5,8 @@ import { SluiceError, type ErrorInfo } from '../core/errors.js';
 import { KeySet, MAX_LOAD, wordsOf, type KeySetSnapshot } from './keyset.js';
 import { keyOfWords } from './keys.js';
 import { syncDir } from '../core/fsx.js';
-import { journalPath } from './files.js';
+import { journalKeysPath, journalPath } from './files.js';
+import { readKeySnapshot, SNAPSHOT_MIN_PARSED, writeKeySnapshot } from './key-snapshot.js';
 import { createTemp, isUnsafePath, openOwnFile } from '../core/safe-fs.js';
 
 type FinalStatus = 'ok' | 'failed';
@@ -46,7 +47,7 @@ export interface JournalOptions {
   batchMs: number;
   warn?: (msg: string) => void;
   /** test-only faults (core/faults.ts) */
-  faults?: Pick<Faults, 'journalEnospcAfter' | 'compactPauseMs'>;
+  faults?: Pick<Faults, 'journalEnospcAfter' | 'compactPauseMs' | 'keySnapshotMinBytes'>;
   /** the file's name in the state dir (default journal.ndjson) */
   name?: string;
   /** each line read at open: its key, byte offset and length (an index of the file, for readAt) */
@@ -91,6 +92,8 @@ export class Journal {
   private failure: Error | undefined;
   /** complete lines in the file, superseded ones included */
   lines = 0;
+  /** bytes of the file whose keys were read from the key snapshot at open (0: every line was parsed) */
+  fromSnapshot = 0;
   /** keys first recorded in this run (not in the table) */
   private added = 0;
   /** of those, the ones recorded failed */
@@ -105,8 +108,12 @@ export class Journal {
   /** close() was called: append refuses */
   private closing = false;
 
+  /** the key snapshot (key-snapshot.ts): the item journal's alone (another journal's lines are indexed as they are read) */
+  private readonly keysFile: string | null;
+
   private constructor(dir: string, private readonly opts: JournalOptions) {
     this.file = opts.name ? path.join(dir, opts.name) : journalPath(dir);
+    this.keysFile = opts.name || opts.onLoadedLine ? null : journalKeysPath(dir);
   }
 
   static async open(dir: string, opts: Partial<JournalOptions> = {}): Promise<Journal> {
@@ -195,13 +202,23 @@ export class Journal {
     let badLines = 0;
     const size = (await fh.stat()).size;
     await journalHead(fh, size, this.file);
-    // size the table for the lines the file probably holds: no rehash while loading
-    this.state = new KeySet(Math.ceil(size / 140 / MAX_LOAD));
+    // the table as saved after an earlier open, then only the lines written since
+    const snap = this.keysFile && size ? await readKeySnapshot(this.keysFile, fh, size, (v) => v === OK || v === FAILED, this.opts.warn) : null;
+    const from = snap?.covered ?? 0;
+    if (snap) {
+      this.state = snap.table;
+      this.lines = snap.lines;
+      this.fromSnapshot = from;
+      goodEnd = from;
+    } else {
+      // size the table for the lines the file probably holds: no rehash while loading
+      this.state = new KeySet(Math.ceil(size / 140 / MAX_LOAD));
+    }
     // lines are read from bytes: sluice's own lines are recognised and their keys decoded in
     // place, without a string per line (a resume over millions of items starts here)
     let buf = Buffer.allocUnsafe(1 << 20);
     let have = 0; // bytes in buf
-    let base = 0; // file offset of buf[0]
+    let base = from; // file offset of buf[0]
     for (;;) {
       if (have === buf.length) {
         const bigger = Buffer.allocUnsafe(buf.length * 2); // a line longer than the buffer
@@ -236,6 +253,15 @@ export class Journal {
       }
     } else if (badLines) {
       this.opts.warn?.(`sluice: journal ${this.file}: skipped ${badLines} unreadable line(s)`);
+    }
+    // many lines parsed: save the table for the next open (holding the lock; a journal with
+    // unreadable lines is parsed every time, so that its warning is given every time)
+    if (repair && this.keysFile && !badLines && goodEnd - from >= (this.opts.faults?.keySnapshotMinBytes ?? SNAPSHOT_MIN_PARSED)) {
+      try {
+        await writeKeySnapshot(this.keysFile, fh, this.state, goodEnd, this.lines);
+      } catch (err) {
+        this.opts.warn?.(`sluice: could not save the key snapshot ${this.keysFile} (${(err as Error).message}); the next run reads the journal in full`);
+      }
     }
   }
 

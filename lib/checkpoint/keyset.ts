@@ -129,6 +129,24 @@ export class KeySet {
     }
   }
 
+  /**
+   * Take the arrays as filled from a saved table (checkpoint/key-snapshot.ts) of `count` keys:
+   * false, the set left unusable, unless exactly `count` slots are used, each with a status
+   * `valid` accepts, and the table is no fuller than MAX_LOAD (so every probe ends).
+   */
+  adopt(count: number, valid: (status: number) => boolean): boolean {
+    let used = 0;
+    for (let i = 0; i < this.capacity; i++) {
+      const st = this.status[i]!;
+      if (st === EMPTY) continue;
+      if (!valid(st)) return false;
+      used++;
+    }
+    if (used !== count || count > this.capacity * MAX_LOAD) return false;
+    this.count = count;
+    return true;
+  }
+
   /** Status of a slot (for a snapshot taken while the set is current). */
   statusAt(slot: number): number {
     return this.status[slot]!;

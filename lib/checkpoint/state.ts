@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SluiceError } from '../core/errors.js';
+import { removeKeySnapshot } from './key-snapshot.js';
 import { isUnsafePath, ownDir, readOwnFileSync, removeStaleTemps, writeAtomic } from '../core/safe-fs.js';
-import { JOURNAL_FILE, LEGACY_COMPACT_TMP, reportFormatPaths, PROGRESS_FILE, RUN_FILE, STATE_REPORT_FILE } from './files.js';
+import { JOURNAL_FILE, JOURNAL_KEYS_FILE, LEGACY_COMPACT_TMP, reportFormatPaths, PROGRESS_FILE, RUN_FILE, STATE_REPORT_FILE } from './files.js';
 
 /**
  * The state dir and run.json. The state dir is sluice's own: a real directory (not a link to one)
@@ -92,7 +93,7 @@ export function checkStateDir(dir: string, own: 1 | 2, create: boolean): boolean
  * then no other run writes there, so every temp file in it is a dead run's.
  */
 export function removeDeadRunTemps(stateDir: string): string[] {
-  return removeStaleTemps(stateDir, [JOURNAL_FILE, RUN_FILE, PROGRESS_FILE, ...reportFormatPaths(STATE_REPORT_FILE)], [LEGACY_COMPACT_TMP]);
+  return removeStaleTemps(stateDir, [JOURNAL_FILE, JOURNAL_KEYS_FILE, RUN_FILE, PROGRESS_FILE, ...reportFormatPaths(STATE_REPORT_FILE)], [LEGACY_COMPACT_TMP]);
 }
 
 
@@ -130,5 +131,7 @@ export function setAsideJournal(stateDir: string, name = JOURNAL_FILE): string |
   }
   const backup = path.join(stateDir, `${name.replace(/\.ndjson$/, '')}.${new Date().toISOString().replace(/[:.]/g, '-')}.bak.ndjson`);
   fs.renameSync(file, backup);
+  // the item journal's key snapshot stood for the journal set aside
+  if (name === JOURNAL_FILE) removeKeySnapshot(path.join(stateDir, JOURNAL_KEYS_FILE));
   return backup;
 }

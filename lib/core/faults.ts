@@ -23,6 +23,8 @@ export interface Faults {
   sinkBreakAfter?: number;
   /** compaction pauses this many ms after writing its temp file (a signal can land then) */
   compactPauseMs?: number;
+  /** the journal's key table is saved once this many bytes of lines were parsed to open it, instead of 8 MB */
+  keySnapshotMinBytes?: number;
 }
 
 /** Each fault's environment variable. */
@@ -33,6 +35,7 @@ const FAULT_VARS: Record<keyof Faults, string> = {
   walkHelperMinBytes: 'SLUICE_WALK_HELPER_MIN_BYTES',
   sinkBreakAfter: 'SLUICE_FAULT_SINK_BREAK_AFTER',
   compactPauseMs: 'SLUICE_FAULT_COMPACT_PAUSE_MS',
+  keySnapshotMinBytes: 'SLUICE_KEY_SNAPSHOT_MIN_BYTES',
 };
 
 // compiled to dist/lib/core/: the checkout's root is three levels up

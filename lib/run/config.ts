@@ -36,7 +36,7 @@ const checkpointOptions = z.strictObject({
 
 /** The top-level keys `output` and `checkpoint` (`report`'s is in stages/report.ts): their schemas drive validation and the docs. */
 export const outputSpec: ComponentSpec = { kind: 'key', name: 'output', description: 'Where per-item output files go (a processor writes them with ctx.writeOutput; pdf-text writes <dir>/<path below its root>.txt). Without it, outputs are inline in the result lines.', options: outputOptions };
-export const checkpointSpec: ComponentSpec = { kind: 'key', name: 'checkpoint', description: 'Where the state dir lives (journal, lock, run.json, report) and how durable the journal is.', options: checkpointOptions };
+export const checkpointSpec: ComponentSpec = { kind: 'key', name: 'checkpoint', description: 'Where the state dir lives (journal and its key snapshot, lock, run.json, report) and how durable the journal is.', options: checkpointOptions };
 
 const pipelineSchema = z.strictObject({
   version: z.literal(1).describe('pipeline file format version; always 1'),

@@ -230,7 +230,7 @@ t.test('a file given as the input is shown as given, and skipped on a rerun', as
   t.match(second.lines.at(-1), { skipped: 1, exit_code: 0 });
 });
 
-t.test('resume with the walk helper thread and a late checkpoint table: exactly the changed files run', async (t) => {
+t.test('resume with the walk helper thread, a late checkpoint table and the key snapshot: exactly the changed files run', async (t) => {
   const dir = tmpDir();
   const files: Record<string, string> = {};
   for (let i = 0; i < 2500; i++) files[`d${Math.floor(i / 600)}/f${String(i).padStart(5, '0')}.txt`] = `file ${i}`;
@@ -240,15 +240,18 @@ t.test('resume with the walk helper thread and a late checkpoint table: exactly 
   fs.writeFileSync(path.join(dir, 'in/d1/f00700.txt'), 'changed, longer');
   fs.rmSync(path.join(dir, 'in/d3/f02000.txt'));
   tree(path.join(dir, 'in'), { 'd4/new.txt': 'new', 'a-first.txt': 'first' });
-  // a helper thread at any journal size, and the table handed over 300 ms late
-  const env = { ...process.env, SLUICE_WALK_HELPER_MIN_BYTES: '0', SLUICE_FAULT_TABLE_DELAY_MS: '300' };
+  // a helper thread at any journal size, the table handed over 300 ms late, and the table saved
+  // at every open that parsed lines (the second run saves it, the third reads it and the lines after it)
+  const env = { ...process.env, SLUICE_WALK_HELPER_MIN_BYTES: '0', SLUICE_FAULT_TABLE_DELAY_MS: '300', SLUICE_KEY_SNAPSHOT_MIN_BYTES: '1' };
   const second = await sluice(['run', '--input', 'in', '--processor', 'sha256', '--state', 'st', '--progress', 'none'], { cwd: dir, env });
   t.equal(second.code, 0, second.stderr);
   t.same(processed(second), ['in/a-first.txt', 'in/d1/f00700.txt', 'in/d4/new.txt']);
   t.match(second.lines.at(-1), { total: 2501, skipped: 2498, vanished: 1, vanished_paths: ['in/d3/f02000.txt'] });
+  const saved = fs.statSync(path.join(dir, 'st/journal.keys'));
   const third = await sluice(['run', '--input', 'in', '--processor', 'sha256', '--state', 'st', '--progress', 'none'], { cwd: dir, env });
   t.same(processed(third), []);
   t.match(third.lines.at(-1), { skipped: 2501 });
+  t.ok(fs.statSync(path.join(dir, 'st/journal.keys')).mtimeMs > saved.mtimeMs, 'the third run parsed the second run\'s lines after the snapshot and saved it again');
 });
 
 // A real full disk, where the machine lets the test mount a small tmpfs. The fault hooks above

@@ -27,6 +27,8 @@ export interface SoakOptions {
   minMs?: number;
   maxMs?: number;
   fsync?: 'always' | 'batch' | 'never';
+  /** more environment for every run (test hooks) */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface SoakRound {
@@ -49,6 +51,10 @@ export interface SoakRound {
   badLines: number;
   /** the seed of this round's kill times: SOAK_SEED=<seed> replays them */
   seed: number;
+  /** the state dir holds a key snapshot at the end */
+  snapshot: boolean;
+  /** temp files left in the state dir after the last run */
+  stateTemps: string[];
 }
 
 
@@ -76,7 +82,7 @@ function runOnce(o: SoakOptions, kill: KillAt): Promise<{ code: number | null; s
     // tested nothing. env(1) execs node, so the pid killed is sluice's.
     const logFile = path.join(o.dir, 'invocations.log');
     const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, ...args], {
-      cwd: o.dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SLUICE_SOAK_LOG: logFile },
+      cwd: o.dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...o.env, SLUICE_SOAK_LOG: logFile },
     });
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -190,5 +196,7 @@ export async function killSoak(o: SoakOptions): Promise<SoakRound> {
     kills: inFlight.length, runs, inFlight, redone, unexplained: unexplained.slice(0, 10), journalLines: j.lines,
     distinctKeys: new Set(j.rels).size, recordedOk: j.rels.length, missingOrPartialOutputs: missing.slice(0, 10),
     strayFiles: stray.slice(0, 10), finalExit: final.code, torn, badLines: badLines + j.bad, seed,
+    snapshot: fs.existsSync(path.join(o.dir, 'st', 'journal.keys')),
+    stateTemps: fs.readdirSync(path.join(o.dir, 'st')).filter((f) => f.endsWith('.tmp')),
   };
 }

@@ -1,0 +1,155 @@
+import fs, { constants as C, promises as fsp } from 'node:fs';
+import os from 'node:os';
+import { createHash } from 'node:crypto';
+import { KeySet } from './keyset.js';
+import { createTemp, openOwnFile } from '../core/safe-fs.js';
+
+/**
+ * The item journal's key table saved beside it (`journal.keys`, checkpoint/files.ts), so that opening a journal of millions
+ * of lines reads the table in one piece and parses only the lines written after it was saved. A
+ * million-line journal takes ~0.5 s of CPU to parse; its table (35 MB) ~50 ms to read and check.
+ *
+ * Invariant: a table read from a snapshot is the table that parsing the journal's first
+ * `covered` bytes gives. A snapshot is used only when it is a regular file (never through a link,
+ * never a FIFO) in this format, whole (its length follows from its header and a SHA-256 over all of
+ * it matches), written on a machine of the same byte order, and the journal still begins with the
+ * bytes it covered (at least `covered` long, and its first and last 64 KB before `covered` hash to
+ * what the snapshot recorded: a journal compacted, set aside or replaced fails that). Anything else
+ * and the snapshot is ignored: the journal is parsed in full, as without one. It is derived data:
+ * removing it is always safe.
+ */
+
+/** A journal is worth a snapshot once this many bytes of lines had to be parsed to open it. */
+export const SNAPSHOT_MIN_PARSED = 8 << 20;
+
+const MAGIC = Buffer.from('sluice keys 1\n\0\0'); // 16 bytes
+const FINGERPRINT_SPAN = 64 << 10;
+// header: magic, byte order (2), 2 spare, capacity u32, count u32, spare u32, covered f64, lines f64,
+// the journal's fingerprint (32), the snapshot's checksum (32); then words (16 per slot), statuses (1 per slot)
+const HEADER = 16 + 4 + 12 + 16 + 32 + 32;
+const AT_ORDER = 16;
+const AT_CAPACITY = 20;
+const AT_COUNT = 24;
+const AT_COVERED = 32;
+const AT_LINES = 40;
+const AT_FINGERPRINT = 48;
+const AT_CHECKSUM = 80;
+const ORDER = os.endianness() === 'LE' ? 'LE' : 'BE';
+
+export interface KeySnapshot { table: KeySet; covered: number; lines: number }
+
+/**
+ * The snapshot of the journal open at `journal` (`size` bytes), or null when there is none or it
+ * does not hold (see the invariant). `valid(status)`: whether a stored status is one a journal
+ * line gives. `warn`: told why a snapshot that exists was not used, when the reason is not that
+ * the journal moved on (a link or FIFO in its place, a torn or foreign file).
+ */
+export async function readKeySnapshot(file: string, journal: fsp.FileHandle, size: number, valid: (status: number) => boolean, warn?: (msg: string) => void): Promise<KeySnapshot | null> {
+  let fh: fsp.FileHandle;
+  try {
+    fh = await openOwnFile(file, C.O_RDONLY);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') warn?.(`sluice: not using the key snapshot ${file}: ${(err as Error).message}; the journal is read in full`);
+    return null;
+  }
+  const refuse = (why: string) => {
+    warn?.(`sluice: not using the key snapshot ${file}: ${why}; the journal is read in full`);
+    return null;
+  };
+  try {
+    const length = (await fh.stat()).size;
+    if (length < HEADER) return refuse('it is too short to be one');
+    const head = Buffer.alloc(HEADER);
+    if ((await fh.read(head, 0, HEADER, 0)).bytesRead !== HEADER || !head.subarray(0, 16).equals(MAGIC)) return refuse('it is not a sluice key snapshot');
+    if (head.toString('latin1', AT_ORDER, AT_ORDER + 2) !== ORDER) return null; // written on a machine of the other byte order: rebuilt here
+    const capacity = head.readUInt32LE(AT_CAPACITY);
+    const count = head.readUInt32LE(AT_COUNT);
+    const covered = head.readDoubleLE(AT_COVERED);
+    const lines = head.readDoubleLE(AT_LINES);
+    if (capacity < 16 || (capacity & (capacity - 1)) !== 0 || length !== HEADER + capacity * 17) return refuse('it is cut short or damaged');
+    // the journal moved on under it (compacted, set aside, replaced): silently rebuilt
+    if (!(covered > 0 && covered <= size) || !(await fingerprint(journal, covered))?.equals(head.subarray(AT_FINGERPRINT, AT_FINGERPRINT + 32))) return null;
+    const table = new KeySet(capacity);
+    const { words, status } = table.snapshot();
+    const wordBytes = Buffer.from(words.buffer, words.byteOffset, words.byteLength);
+    const statusBytes = Buffer.from(status.buffer, status.byteOffset, status.byteLength);
+    if ((await readFully(fh, wordBytes, HEADER)) !== wordBytes.length || (await readFully(fh, statusBytes, HEADER + wordBytes.length)) !== statusBytes.length) return refuse('it is cut short');
+    if (!checksum(head, wordBytes, statusBytes).equals(head.subarray(AT_CHECKSUM, AT_CHECKSUM + 32))) return refuse('its checksum does not match (a damaged file)');
+    if (!table.adopt(count, valid)) return refuse('it does not hold a valid table');
+    return { table, covered, lines };
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Save `table`, which holds what the journal's first `covered` bytes (`lines` lines) say, beside
+ * the journal: a temp file renamed over the snapshot (no fsync: a snapshot torn by a power cut
+ * fails its checksum and is ignored). Only while holding the state dir's lock. Never written
+ * through a link or into a FIFO (a non-regular file in its place is left there and not used).
+ */
+export async function writeKeySnapshot(file: string, journal: fsp.FileHandle, table: KeySet, covered: number, lines: number): Promise<void> {
+  const { words, status, capacity } = table.snapshot();
+  const wordBytes = Buffer.from(words.buffer, words.byteOffset, words.byteLength);
+  const statusBytes = Buffer.from(status.buffer, status.byteOffset, status.byteLength);
+  const head = Buffer.alloc(HEADER);
+  MAGIC.copy(head, 0);
+  head.write(ORDER, AT_ORDER, 'latin1');
+  head.writeUInt32LE(capacity, AT_CAPACITY);
+  head.writeUInt32LE(table.size, AT_COUNT);
+  head.writeDoubleLE(covered, AT_COVERED);
+  head.writeDoubleLE(lines, AT_LINES);
+  const print = await fingerprint(journal, covered);
+  if (!print) return; // the journal is shorter than it was just read to be: nothing to stand for
+  print.copy(head, AT_FINGERPRINT);
+  checksum(head, wordBytes, statusBytes).copy(head, AT_CHECKSUM);
+  const st = await fsp.lstat(file).catch(() => null);
+  if (st && !st.isFile()) return; // not ours to replace: readKeySnapshot says so when it meets it
+  const { path: tmp, fh } = await createTemp(file);
+  let renamed = false;
+  try {
+    await fh.writev([head, wordBytes, statusBytes]);
+    await fh.close();
+    await fsp.rename(tmp, file);
+    renamed = true;
+  } finally {
+    await fh.close().catch(() => {});
+    if (!renamed) fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** Remove a snapshot (the journal it covers was set aside). A non-regular file there is left alone. */
+export function removeKeySnapshot(file: string): void {
+  try {
+    if (fs.lstatSync(file).isFile()) fs.unlinkSync(file);
+  } catch {
+    // none, or gone meanwhile
+  }
+}
+
+/** SHA-256 of the journal's first and last FINGERPRINT_SPAN bytes before `covered`, and `covered`; null when it holds fewer bytes. */
+async function fingerprint(journal: fsp.FileHandle, covered: number): Promise<Buffer | null> {
+  const h = createHash('sha256').update(String(covered));
+  const first = Buffer.alloc(Math.min(FINGERPRINT_SPAN, covered));
+  const lastAt = Math.max(0, covered - FINGERPRINT_SPAN);
+  const last = Buffer.alloc(covered - lastAt);
+  if ((await readFully(journal, first, 0)) !== first.length || (await readFully(journal, last, lastAt)) !== last.length) return null;
+  return h.update(first).update(last).digest();
+}
+
+/** SHA-256 of the header (its checksum field zero) and the table. */
+function checksum(head: Buffer, words: Buffer, status: Buffer): Buffer {
+  const h = Buffer.from(head);
+  h.fill(0, AT_CHECKSUM, AT_CHECKSUM + 32);
+  return createHash('sha256').update(h).update(words).update(status).digest();
+}
+
+async function readFully(fh: fsp.FileHandle, buf: Buffer, at: number): Promise<number> {
+  let got = 0;
+  while (got < buf.length) {
+    const { bytesRead } = await fh.read(buf, got, buf.length - got, at + got);
+    if (!bytesRead) break;
+    got += bytesRead;
+  }
+  return got;
+}
