@@ -92,6 +92,8 @@ export class Journal {
   private failure: Error | undefined;
   /** complete lines in the file, superseded ones included */
   lines = 0;
+  /** complete lines that could not be read at open (skipped, with a warning): a NUL byte, not JSON */
+  unreadable = 0;
   /** bytes of the file whose keys were read from the key snapshot at open (0: every line was parsed) */
   fromSnapshot = 0;
   /** keys first recorded in this run (not in the table) */
@@ -245,6 +247,7 @@ export class Journal {
     }
     total = base + have;
     this.bytes = goodEnd;
+    this.unreadable = badLines; // a snapshot never covers an unreadable line: these are all of them
     if (goodEnd < total) {
       // Everything after the last good line is a torn write: cut it so appends start clean.
       if (repair) {

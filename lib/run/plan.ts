@@ -84,17 +84,9 @@ export async function makePlan(cfg: PipelineConfig, a: PlanOptions): Promise<Pla
       }
     }
   } else {
-    // counts only, unless each item to do is needed for the stages it would run
-    const walker = new WalkerThread({ opts: cfg.walk, skip: [...ownFilesOf(cfg, stateDir)], dedupe: useJournal, helper: true, countOnly: !perStage });
-    try {
-      const journal = useJournal ? await Journal.read(stateDir) : null;
-      if (journal && mode === 'retry-failed') journal.forgetFailed();
-      walker.setTable(journal ? journal.snapshot() : null);
-      for await (const item of walker.items({ onCounts: (f, s) => { found = f; done = s; } })) perStage?.add(item);
-      bytes = walker.bytes;
-    } finally {
-      await walker.close();
-    }
+    const journal = useJournal ? await Journal.read(stateDir) : null;
+    if (journal && mode === 'retry-failed') journal.forgetFailed();
+    ({ found, done, bytes } = await countWalk(cfg, stateDir, journal, perStage));
   }
   return {
     v: 1, type: 'plan', pipeline: cfg.name, processor: cfg.map.processor, state: defaultDisplay(stateDir), config_hash: hash,
@@ -102,6 +94,26 @@ export async function makePlan(cfg: PipelineConfig, a: PlanOptions): Promise<Pla
     ...(perStage ? { stages: perStage.result() } : {}),
     elapsed_s: Number(((performance.now() - t0) / 1000).toFixed(3)),
   };
+}
+
+/**
+ * Default keys: the files a run would find, those the journal has done (none without a journal)
+ * and the bytes of the others, as the run's walk finds and skips them (in the walker thread,
+ * keyed and looked up against the journal's table). Each item to do goes to `perStage` when given.
+ * `plan` and `status` count this way.
+ */
+export async function countWalk(cfg: PipelineConfig, stateDir: string, journal: Journal | null, perStage?: { add(item: Item): void } | null): Promise<{ found: number; done: number; bytes: number }> {
+  let found = 0;
+  let done = 0;
+  // counts only, unless each item to do is needed for the stages it would run
+  const walker = new WalkerThread({ opts: cfg.walk, skip: [...ownFilesOf(cfg, stateDir)], dedupe: !!journal, helper: true, countOnly: !perStage });
+  try {
+    walker.setTable(journal ? journal.snapshot() : null);
+    for await (const item of walker.items({ onCounts: (f, s) => { found = f; done = s; } })) perStage?.add(item);
+    return { found, done, bytes: walker.bytes };
+  } finally {
+    await walker.close();
+  }
 }
 
 /**

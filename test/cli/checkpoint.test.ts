@@ -173,6 +173,34 @@ t.test('once a full disk stops the run, an item whose worker dies meanwhile is n
   t.match(readJournal(path.join(dir, 'st')).map((e) => [e.path, e.error?.code ?? e.status]).sort(), [['in/crash.txt', 'SLUICE_E_WORKER_CRASH'], ['in/full.txt', 'ok']]);
 });
 
+t.test('status counts found and pending as plan counts found and to do, and its top errors are the codes of the items failed now', async (t) => {
+  const dir = tmpDir();
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 40; i++) files[`in/ok${i}.txt`] = `ok ${i}`;
+  Object.assign(files, { 'in/bad1.txt': 'x', 'in/bad2.txt': 'y', 'in/bad3.txt': 'z' });
+  tree(dir, files);
+  const args = ['--input', 'in', '--processor', path.join(FIXTURES, 'processors/throws.mjs'), '--state', 'st'];
+  const first = await sluice(['run', ...args, '--progress', 'none'], { cwd: dir });
+  t.equal(first.code, 1, first.stderr);
+  // bad3 now passes (renamed: a new key), ok0 changed, one file new
+  fs.renameSync(path.join(dir, 'in/bad3.txt'), path.join(dir, 'in/was3.txt'));
+  fs.writeFileSync(path.join(dir, 'in/ok0.txt'), 'changed, longer');
+  fs.writeFileSync(path.join(dir, 'in/new.txt'), 'new');
+  const st = await sluice(['status', ...args, '--json'], { cwd: dir });
+  t.equal(st.code, 0, st.stderr);
+  const plan = await sluice(['plan', ...args, '--json'], { cwd: dir });
+  t.equal(plan.code, 0, plan.stderr);
+  t.match(plan.lines[0], { found: 44, done: 41, todo: 3 });
+  t.match(st.lines[0], { found: plan.lines[0].found, pending: plan.lines[0].todo, done: 43, ok: 40, failed: 3, journal_lines: 43, unreadable_lines: 0 });
+  t.same(st.lines[0].top_errors, [{ code: 'SLUICE_E_PROCESSOR', count: 3 }]);
+  // the three run again: two fail again, was3 passes; bad3's failure stays in the journal (its file is gone)
+  const second = await sluice(['run', ...args, '--progress', 'none'], { cwd: dir });
+  t.same(processed(second), ['in/new.txt', 'in/ok0.txt', 'in/was3.txt']);
+  const again = await sluice(['status', ...args, '--json'], { cwd: dir });
+  t.match(again.lines[0], { found: 44, pending: 0, failed: 3, journal_lines: 46 });
+  t.same(again.lines[0].top_errors, [{ code: 'SLUICE_E_PROCESSOR', count: 3 }]);
+});
+
 t.test('status and results read the checkpoint; results rebuild what stdout showed', async (t) => {
   const dir = tmpDir();
   tree(path.join(dir, 'in'), { 'a.txt': 'a', 'b.txt': 'b' });
