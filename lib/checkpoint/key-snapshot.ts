@@ -35,6 +35,10 @@ const AT_LINES = 40;
 const AT_FINGERPRINT = 48;
 const AT_CHECKSUM = 80;
 const ORDER = os.endianness() === 'LE' ? 'LE' : 'BE';
+/** the shortest line sluice writes is longer than this (key, status, path, at, ms: ~90 bytes) */
+const MIN_LINE = 64;
+/** a table's slots however few keys it holds (KeySet's default size) */
+const MIN_SLOTS = 1024;
 
 export interface KeySnapshot { table: KeySet; covered: number; lines: number }
 
@@ -57,29 +61,41 @@ export async function readKeySnapshot(file: string, journal: fsp.FileHandle, siz
     return null;
   };
   try {
-    const length = (await fh.stat()).size;
-    if (length < HEADER) return refuse('it is too short to be one');
-    const head = Buffer.alloc(HEADER);
-    if ((await fh.read(head, 0, HEADER, 0)).bytesRead !== HEADER || !head.subarray(0, 16).equals(MAGIC)) return refuse('it is not a sluice key snapshot');
-    if (head.toString('latin1', AT_ORDER, AT_ORDER + 2) !== ORDER) return null; // written on a machine of the other byte order: rebuilt here
-    const capacity = head.readUInt32LE(AT_CAPACITY);
-    const count = head.readUInt32LE(AT_COUNT);
-    const covered = head.readDoubleLE(AT_COVERED);
-    const lines = head.readDoubleLE(AT_LINES);
-    if (capacity < 16 || (capacity & (capacity - 1)) !== 0 || length !== HEADER + capacity * 17) return refuse('it is cut short or damaged');
-    // the journal moved on under it (compacted, set aside, replaced): silently rebuilt
-    if (!(covered > 0 && covered <= size) || !(await fingerprint(journal, covered))?.equals(head.subarray(AT_FINGERPRINT, AT_FINGERPRINT + 32))) return null;
-    const table = new KeySet(capacity);
-    const { words, status } = table.snapshot();
-    const wordBytes = Buffer.from(words.buffer, words.byteOffset, words.byteLength);
-    const statusBytes = Buffer.from(status.buffer, status.byteOffset, status.byteLength);
-    if ((await readFully(fh, wordBytes, HEADER)) !== wordBytes.length || (await readFully(fh, statusBytes, HEADER + wordBytes.length)) !== statusBytes.length) return refuse('it is cut short');
-    if (!checksum(head, wordBytes, statusBytes).equals(head.subarray(AT_CHECKSUM, AT_CHECKSUM + 32))) return refuse('its checksum does not match (a damaged file)');
-    if (!table.adopt(count, valid)) return refuse('it does not hold a valid table');
-    return { table, covered, lines };
+    return await readOpen(fh, journal, size, valid, refuse);
+  } catch (err) {
+    // not readable as it should be (an I/O error, a table too big for this process): read the journal instead
+    return refuse((err as Error).message);
   } finally {
     await fh.close();
   }
+}
+
+/** readKeySnapshot's checks and read, the snapshot open. */
+async function readOpen(fh: fsp.FileHandle, journal: fsp.FileHandle, size: number, valid: (status: number) => boolean, refuse: (why: string) => null): Promise<KeySnapshot | null> {
+  const length = (await fh.stat()).size;
+  if (length < HEADER) return refuse('it is too short to be one');
+  const head = Buffer.alloc(HEADER);
+  if ((await fh.read(head, 0, HEADER, 0)).bytesRead !== HEADER || !head.subarray(0, 16).equals(MAGIC)) return refuse('it is not a sluice key snapshot');
+  if (head.toString('latin1', AT_ORDER, AT_ORDER + 2) !== ORDER) return null; // written on a machine of the other byte order: rebuilt here
+  const capacity = head.readUInt32LE(AT_CAPACITY);
+  const count = head.readUInt32LE(AT_COUNT);
+  const covered = head.readDoubleLE(AT_COVERED);
+  const lines = head.readDoubleLE(AT_LINES);
+  if (capacity < 16 || (capacity & (capacity - 1)) !== 0 || length !== HEADER + capacity * 17) return refuse('it is cut short or damaged');
+  // figures a table of the journal's first `covered` bytes can have: whole numbers, a key per
+  // line at most, a line at least MIN_LINE bytes, and no more slots than that many keys take
+  // (checked before the table is allocated: a sparse file of any length costs nothing to plant)
+  if (!Number.isSafeInteger(covered) || !Number.isSafeInteger(lines) || count > lines || lines > covered / MIN_LINE || capacity > Math.max(MIN_SLOTS, 4 * covered / MIN_LINE)) return refuse('its header does not describe a table of this journal');
+  // the journal moved on under it (compacted, set aside, replaced): silently rebuilt
+  if (!(covered > 0 && covered <= size) || !(await fingerprint(journal, covered))?.equals(head.subarray(AT_FINGERPRINT, AT_FINGERPRINT + 32))) return null;
+  const table = new KeySet(capacity);
+  const { words, status } = table.snapshot();
+  const wordBytes = Buffer.from(words.buffer, words.byteOffset, words.byteLength);
+  const statusBytes = Buffer.from(status.buffer, status.byteOffset, status.byteLength);
+  if ((await readFully(fh, wordBytes, HEADER)) !== wordBytes.length || (await readFully(fh, statusBytes, HEADER + wordBytes.length)) !== statusBytes.length) return refuse('it is cut short');
+  if (!checksum(head, wordBytes, statusBytes).equals(head.subarray(AT_CHECKSUM, AT_CHECKSUM + 32))) return refuse('its checksum does not match (a damaged file)');
+  if (!table.adopt(count, valid)) return refuse('it does not hold a valid table');
+  return { table, covered, lines };
 }
 
 /**
@@ -105,10 +121,18 @@ export async function writeKeySnapshot(file: string, journal: fsp.FileHandle, ta
   checksum(head, wordBytes, statusBytes).copy(head, AT_CHECKSUM);
   const st = await fsp.lstat(file).catch(() => null);
   if (st && !st.isFile()) return; // not ours to replace: readKeySnapshot says so when it meets it
+  // the lines it stands for on disk first: a power cut must not keep the table and lose the lines
+  // (a killed run's last group, fsync: never), or their items would be skipped instead of redone
+  await journal.datasync();
   const { path: tmp, fh } = await createTemp(file);
   let renamed = false;
   try {
-    await fh.writev([head, wordBytes, statusBytes]);
+    // each part whole (a filling disk writes short without an error): a short file is never renamed into place
+    let at = 0;
+    for (const part of [head, wordBytes, statusBytes]) {
+      await writeFully(fh, part, at);
+      at += part.length;
+    }
     await fh.close();
     await fsp.rename(tmp, file);
     renamed = true;
@@ -142,6 +166,15 @@ function checksum(head: Buffer, words: Buffer, status: Buffer): Buffer {
   const h = Buffer.from(head);
   h.fill(0, AT_CHECKSUM, AT_CHECKSUM + 32);
   return createHash('sha256').update(h).update(words).update(status).digest();
+}
+
+async function writeFully(fh: fsp.FileHandle, buf: Buffer, at: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesWritten } = await fh.write(buf, done, Math.min(buf.length - done, 1 << 30), at + done);
+    if (!bytesWritten) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    done += bytesWritten;
+  }
 }
 
 async function readFully(fh: fsp.FileHandle, buf: Buffer, at: number): Promise<number> {

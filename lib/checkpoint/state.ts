@@ -124,6 +124,8 @@ export function writeRunState(stateDir: string, s: RunState): void {
 /** Keep the old journal as a backup and start an empty one (--fresh, or a changed config). */
 export function setAsideJournal(stateDir: string, name = JOURNAL_FILE): string | null {
   const file = path.join(stateDir, name);
+  // the item journal's key snapshot stands for the journal set aside (or for none)
+  if (name === JOURNAL_FILE) removeKeySnapshot(path.join(stateDir, JOURNAL_KEYS_FILE));
   try {
     fs.lstatSync(file); // a rename moves a link or a FIFO as it is, never what it points at
   } catch {
@@ -131,7 +133,5 @@ export function setAsideJournal(stateDir: string, name = JOURNAL_FILE): string |
   }
   const backup = path.join(stateDir, `${name.replace(/\.ndjson$/, '')}.${new Date().toISOString().replace(/[:.]/g, '-')}.bak.ndjson`);
   fs.renameSync(file, backup);
-  // the item journal's key snapshot stood for the journal set aside
-  if (name === JOURNAL_FILE) removeKeySnapshot(path.join(stateDir, JOURNAL_KEYS_FILE));
   return backup;
 }

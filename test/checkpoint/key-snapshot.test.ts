@@ -4,11 +4,12 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { Journal, type JournalEntry } from '../../lib/checkpoint/journal.js';
 import { JOURNAL_KEYS_FILE } from '../../lib/checkpoint/files.js';
 import { setAsideJournal, removeDeadRunTemps } from '../../lib/checkpoint/state.js';
-import { tmpDir } from '../helpers.js';
+import { ROOT, tmpDir } from '../helpers.js';
 
 const key = (i: number) => (i * 2654435761 >>> 0).toString(16).padStart(8, '0') + i.toString(16).padStart(24, '0');
 const entry = (i: number, status: 'ok' | 'failed' = 'ok'): JournalEntry => ({ key: key(i), status, path: `docs/${i}.pdf`, at: '2026-12-03T00:00:00.000Z', ms: i });
@@ -87,6 +88,19 @@ t.test('a snapshot the journal has moved on from is not used: a compacted journa
   t.same(view(compacted, 2000), await fullParse(dir, 2000));
   await compacted.close();
 
+  // compacted, then grown back past the bytes the snapshot covered: only the fingerprint can tell
+  await (await Journal.open(dir, SMALL)).close();
+  const covered = fs.statSync(j.file).size;
+  const c2 = await Journal.open(dir, { fsync: 'never' });
+  await c2.close();
+  t.ok(await c2.rewrite(), 'compacted');
+  const grow = await Journal.open(dir, { fsync: 'never' });
+  for (let i = 5000; fs.statSync(j.file).size <= covered; i++) await grow.append(entry(i));
+  await grow.close();
+  const grown = await Journal.read(dir);
+  t.equal(grown.fromSnapshot, 0, 'a compacted journal longer than the snapshot covered: not used');
+  t.same(view(grown, 6000), await fullParse(dir, 6000));
+
   // the same length, other bytes at the end: the fingerprint differs
   await (await Journal.open(dir, SMALL)).close();
   const file = path.join(dir, 'journal.ndjson');
@@ -127,6 +141,79 @@ t.test('a damaged snapshot is not used, says why, and is replaced; the keys are 
     t.ok(next.fromSnapshot > 0, `${what}: a new snapshot was saved`);
     await next.close();
   }
+});
+
+t.test('a torn tail after the snapshot is cut off, and --retry-failed forgets failures the snapshot holds', async (t) => {
+  const dir = tmpDir();
+  await journalWith(dir, 2000);
+  await (await Journal.open(dir, SMALL)).close();
+  const file = path.join(dir, 'journal.ndjson');
+  const covered = fs.statSync(file).size;
+  fs.appendFileSync(file, '{"key":"' + key(2500) + '","status":"ok","pa'); // a write cut short by a crash
+  const warnings: string[] = [];
+  const j = await Journal.open(dir, { fsync: 'never', warn: (m) => warnings.push(m) });
+  t.equal(j.fromSnapshot, covered);
+  t.match(warnings.join('\n'), /dropped a torn tail of \d+ bytes at byte offset \d+/);
+  t.equal(fs.statSync(file).size, covered, 'cut back to the last whole line');
+  t.notOk(j.isDone(key(2500)));
+  const failed = j.counts().failed;
+  t.ok(failed > 0);
+  t.equal(j.forgetFailed(), failed, 'every failure the snapshot held is forgotten');
+  t.notOk(j.isDone(key(3)), 'key 3 (failed) is to do again');
+  t.ok(j.isOk(key(4)));
+  await j.close();
+});
+
+t.test('a snapshot whose checksum matches but whose table or header cannot be this journal\'s is not used', async (t) => {
+  /** rewrite the header or table at `at`, then seal it again (the checksum over everything, field zeroed) */
+  const reseal = (f: string, change: (b: Buffer) => void) => {
+    const b = fs.readFileSync(f);
+    change(b);
+    b.fill(0, 80, 112);
+    createHash('sha256').update(b).digest().copy(b, 80);
+    fs.writeFileSync(f, b);
+  };
+  const cases: [string, (b: Buffer) => void, RegExp][] = [
+    ['a status no line gives (a run\'s "seen" mark)', (b) => { const at = b.length - (b.length - 112) / 17; const i = b.subarray(at).findIndex((v) => v !== 0); b[at + i] = 5; }, /does not hold a valid table/],
+    ['a key count the table does not have', (b) => b.writeUInt32LE(b.readUInt32LE(24) + 1, 24), /does not hold a valid table|header/],
+    ['a line count that is not a number', (b) => b.writeDoubleLE(NaN, 40), /header does not describe/],
+    ['a covered length that is not whole', (b) => b.writeDoubleLE(b.readDoubleLE(32) - 0.5, 32), /header does not describe/],
+  ];
+  for (const [what, change, why] of cases) {
+    const dir = tmpDir();
+    await journalWith(dir, 1500);
+    await (await Journal.open(dir, SMALL)).close();
+    reseal(path.join(dir, JOURNAL_KEYS_FILE), change);
+    const warnings: string[] = [];
+    const j = await Journal.read(dir, {}).catch((e: Error) => e);
+    t.ok(j instanceof Journal, `${what}: read`);
+    const k = await Journal.open(dir, { warn: (m) => warnings.push(m) });
+    t.equal(k.fromSnapshot, 0, `${what}: not used`);
+    t.match(warnings.join('\n'), why, `${what}: the warning says why`);
+    t.same(view(k, 1500), await fullParse(dir, 1500), `${what}: the keys of a full parse`);
+    await k.close();
+  }
+});
+
+t.test('a snapshot the disk could not take whole is never put in place', async (t) => {
+  const dir = tmpDir();
+  await journalWith(dir, 1500);
+  // open the journal in a process that may write files of 20 KB at most (the snapshot is ~35 KB);
+  // SIGXFSZ ignored, so that the write past the limit fails (EFBIG) as on a full disk instead of killing it
+  const script = path.join(dir, 'open.mjs');
+  fs.writeFileSync(script, `import { Journal } from ${JSON.stringify(path.join(ROOT, 'dist/lib/checkpoint/journal.js'))};
+const j = await Journal.open(process.argv[2], { faults: { keySnapshotMinBytes: 4096 }, warn: (m) => console.log(m) });
+console.log('keys', j.size);
+await j.close();`);
+  const r = spawnSync('bash', ['-c', 'unset NODE_OPTIONS; ulimit -f 20; trap "" XFSZ; exec "$0" "$1" "$2"', process.execPath, script, dir], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr || String(r.signal));
+  t.match(r.stdout, /could not save the key snapshot .*\n(.|\n)*keys 1500/, 'a warning, and the journal opened');
+  t.notOk(fs.existsSync(path.join(dir, JOURNAL_KEYS_FILE)), 'no short snapshot in place');
+  t.same(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'and no temp file left');
+  const j = await Journal.open(dir, SMALL);
+  t.equal(j.fromSnapshot, 0);
+  await j.close();
+  t.ok((await Journal.read(dir)).fromSnapshot > 0, 'saved whole once the disk takes it');
 });
 
 t.test('a link or a FIFO in the snapshot\'s place is never followed, opened or replaced', async (t) => {

@@ -275,11 +275,21 @@ t.test('resume with the walk helper thread, a late checkpoint table and the key 
   t.equal(second.code, 0, second.stderr);
   t.same(processed(second), ['in/a-first.txt', 'in/d1/f00700.txt', 'in/d4/new.txt']);
   t.match(second.lines.at(-1), { total: 2501, skipped: 2498, vanished: 1, vanished_paths: ['in/d3/f02000.txt'] });
-  const saved = fs.statSync(path.join(dir, 'st/journal.keys'));
+  // the snapshot damaged: the third run says so, reads the journal in full and runs nothing
+  const keys = path.join(dir, 'st/journal.keys');
+  const bytes = fs.readFileSync(keys);
+  bytes[bytes.length - 1]! ^= 0xff;
+  fs.writeFileSync(keys, bytes);
+  const saved = fs.statSync(keys);
   const third = await sluice(['run', '--input', 'in', '--processor', 'sha256', '--state', 'st', '--progress', 'none'], { cwd: dir, env });
   t.same(processed(third), []);
   t.match(third.lines.at(-1), { skipped: 2501 });
-  t.ok(fs.statSync(path.join(dir, 'st/journal.keys')).mtimeMs > saved.mtimeMs, 'the third run parsed the second run\'s lines after the snapshot and saved it again');
+  t.match(third.stderr, /not using the key snapshot .*journal\.keys: its checksum does not match/, 'the run read the snapshot, and said why it did not use it');
+  t.ok(fs.statSync(keys).mtimeMs > saved.mtimeMs, 'and saved it again');
+  const fourth = await sluice(['run', '--input', 'in', '--processor', 'sha256', '--state', 'st', '--progress', 'none'], { cwd: dir, env });
+  t.same(processed(fourth), []);
+  t.match(fourth.lines.at(-1), { skipped: 2501 });
+  t.notMatch(fourth.stderr, /key snapshot/, 'the fourth run starts from it with nothing to say');
 });
 
 // A real full disk, where the machine lets the test mount a small tmpfs. The fault hooks above
