@@ -1,6 +1,7 @@
-// Reference for rows 4 and 9: a bare two-thread pdfjs-dist loop over a directory of PDFs, the same
-// pdfjs version and getDocument options as sluice's pdf-text, the same text extraction, each text
-// written to a file (plain writeFile, no fsync). No walk stage, no checkpoint, no NDJSON.
+// Reference for rows 4 and 9: a bare two-thread pdfjs-dist loop over a directory of PDFs, each
+// through pdf-text's own extraction with engine pdfjs (pdfjs-worker.ts: the same pdfjs version,
+// options and text layout), each text written to a file (plain writeFile, no fsync). No walk
+// stage, no checkpoint, no NDJSON.
 // Usage: node dist/bench/ref/pdfjs-loop.js DIR OUTDIR [threads]
 // Prints one JSON line: files, pages, failed, wall_s, first_ms (first file done), pages_per_s.
 import fs from 'node:fs';

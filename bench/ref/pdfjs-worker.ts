@@ -1,30 +1,22 @@
+// One thread of the bare pdfjs loop (pdfjs-loop.ts): each PDF it is sent goes through the same
+// extraction as `pdf-text -O engine=pdfjs` (the processor function itself: the same pdfjs options,
+// CMaps, spacing and reading order from the glyph positions, the check for text pdfjs could not
+// decode), and its text is written with a plain writeFile. No pool, no checkpoint, no output
+// protocol (temp file, fsync, rename), no NDJSON: what is left of sluice's time is the pipeline's.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { parentPort } from 'node:worker_threads';
-import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import pdfText from '../../lib/processors/pdf-text.js';
+import type { ProcessorContext, ProcessorItem } from '../../lib/core/processor.js';
 
-const require = createRequire(import.meta.url);
-const STANDARD_FONTS = path.join(path.dirname(require.resolve('pdfjs-dist/package.json')), 'standard_fonts') + '/';
+const ctx = { options: { engine: 'pdfjs' }, hasOutputDir: false } as unknown as ProcessorContext;
 
 parentPort!.on('message', async ({ file, out }: { file: string; out: string }) => {
   try {
-    const data = new Uint8Array(await fs.promises.readFile(file));
-    const doc = await getDocument({ data, isEvalSupported: false, verbosity: 0, standardFontDataUrl: STANDARD_FONTS, useSystemFonts: false, disableFontFace: true, stopAtErrors: false }).promise;
-    const texts: string[] = [];
-    for (let n = 1; n <= doc.numPages; n++) {
-      const page = await doc.getPage(n);
-      const content = await page.getTextContent();
-      let text = '';
-      for (const it of content.items) if ('str' in it) { text += it.str; if (it.hasEOL) text += '\n'; }
-      texts.push(text);
-      page.cleanup();
-    }
+    const r = (await pdfText({ file, path: file, rel: path.basename(file) } as ProcessorItem, ctx)) as { pages: number; text: string };
     await fs.promises.mkdir(path.dirname(out), { recursive: true });
-    await fs.promises.writeFile(out, texts.join('\f'));
-    const pages = doc.numPages;
-    await doc.destroy();
-    parentPort!.postMessage({ pages });
+    await fs.promises.writeFile(out, r.text);
+    parentPort!.postMessage({ pages: r.pages });
   } catch (err) {
     parentPort!.postMessage({ error: (err as Error).message });
   }
