@@ -96,6 +96,8 @@ export class Journal {
   unreadable = 0;
   /** bytes of the file whose keys were read from the key snapshot at open (0: every line was parsed) */
   fromSnapshot = 0;
+  /** the file's bytes the table stands for: those read at open, and those appended since by this process */
+  get recordedBytes(): number { return this.bytes; }
   /** keys first recorded in this run (not in the table) */
   private added = 0;
   /** of those, the ones recorded failed */
@@ -707,11 +709,15 @@ export async function* reverseLines(file: string, blockSize = 1 << 20): AsyncGen
   for await (const lines of reverseLineBlocks(file, blockSize)) yield* lines;
 }
 
-/** reverseLines a block at a time: the lines of each block read, last first (one await per block, not per line). */
-async function* reverseLineBlocks(file: string, blockSize = 1 << 20): AsyncGenerator<string[]> {
+/**
+ * reverseLines a block at a time: the lines of each block read, last first (one await per block,
+ * not per line). `end`: read only the file's first `end` bytes (what a loaded journal covered).
+ */
+async function* reverseLineBlocks(file: string, blockSize = 1 << 20, end?: number): AsyncGenerator<string[]> {
   const fh = await openJournal(file, C.O_RDONLY);
   try {
     let pos = (await fh.stat()).size;
+    if (end !== undefined) pos = Math.min(pos, end);
     await journalHead(fh, pos, file);
     let tail = Buffer.alloc(0); // bytes after the last newline seen, not yet a whole line
     let whole = false; // a newline was seen: what follows the next one back is a whole line
@@ -757,19 +763,19 @@ export interface LatestLine {
  * counts every line read on the way (superseded and unreadable ones included) and the unreadable
  * ones (NUL bytes, not JSON, no key or status: skipped, as the run's load skips them).
  */
-export async function* latestLines(file: string, seen?: { lines: number; unreadable?: number }): AsyncGenerator<LatestLine> {
-  for await (const batch of latestLineBatches(file, seen)) yield* batch;
+export async function* latestLines(file: string, seen?: { lines: number; unreadable?: number }, end?: number): AsyncGenerator<LatestLine> {
+  for await (const batch of latestLineBatches(file, seen, end)) yield* batch;
 }
 
 /** latestLines a block of the journal at a time (for a reader of millions of lines: one await per block, not per line). */
-export async function* latestLineBatches(file: string, seen?: { lines: number; unreadable?: number }): AsyncGenerator<LatestLine[]> {
+export async function* latestLineBatches(file: string, seen?: { lines: number; unreadable?: number }, end?: number): AsyncGenerator<LatestLine[]> {
   const emitted = new KeySet();
   try {
     await fsp.lstat(file);
   } catch {
     return;
   }
-  for await (const lines of reverseLineBlocks(file)) {
+  for await (const lines of reverseLineBlocks(file, undefined, end)) {
     const batch: LatestLine[] = [];
     for (const line of lines) {
       if (seen) seen.lines++;

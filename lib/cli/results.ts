@@ -1,4 +1,4 @@
-import { latestLines } from '../checkpoint/journal.js';
+import { Journal, latestLines } from '../checkpoint/journal.js';
 import { journalPath } from '../run/state-dir.js';
 import { NdjsonWriter } from '../core/ndjson.js';
 import { eventOfEntry } from '../run/record.js';
@@ -14,16 +14,26 @@ export async function resultsCommand(a: StateArgs & { status?: string }): Promis
   const out = new NdjsonWriter(process.stdout);
   const file = journalPath(dir);
   const read = { lines: 0, unreadable: 0 };
-  for await (const latest of latestLines(file, read)) {
-    // ok and failed are the journal's own statuses; filtered is an ok line a filter stage wrote
-    if (a.status === 'failed' && latest.status !== 'failed') continue;
-    if (out.closed) break;
-    const entry = latest.entry;
-    if (!entry) continue;
-    const ev = eventOfEntry(entry);
-    if (a.status && ev.status !== a.status) continue;
-    await out.write(ev);
+  // --status failed: the journal's table says how many items are failed now, so their latest lines
+  // are read backwards (from where the table ends: a run may be appending) only until all are found;
+  // the unreadable lines are the table's count, with the failed lines whose body is not JSON
+  const failedOnly = a.status === 'failed' ? await Journal.read(dir) : null;
+  let left = failedOnly ? failedOnly.counts().failed : Infinity;
+  let bodiless = 0;
+  if (left > 0) {
+    for await (const latest of latestLines(file, read, failedOnly?.recordedBytes)) {
+      // ok and failed are the journal's own statuses; filtered is an ok line a filter stage wrote
+      if (failedOnly && latest.status !== 'failed') continue;
+      if (out.closed) break;
+      const entry = latest.entry;
+      if (entry) {
+        const ev = eventOfEntry(entry);
+        if (!a.status || ev.status === a.status) await out.write(ev);
+      } else bodiless++;
+      if (failedOnly && --left === 0) break;
+    }
   }
-  if (read.unreadable) process.stderr.write(`sluice: journal ${file}: skipped ${read.unreadable} unreadable line(s)\n`);
+  const unreadable = failedOnly ? failedOnly.unreadable + bodiless : read.unreadable;
+  if (unreadable) process.stderr.write(`sluice: journal ${file}: skipped ${unreadable} unreadable line(s)\n`);
   return 0;
 }

@@ -33,11 +33,12 @@ export async function readStatus(dir: string, config: PipelineConfig | null): Pr
   // the latest status of each key, as a run loads it (from the key snapshot and the lines after it)
   const journal = await Journal.read(dir);
   const { ok, failed } = journal.counts();
-  // the error codes of the failed items: their latest lines, read backwards until all are found
+  // the error codes of the failed items: their latest lines, read backwards from where the table
+  // ends (a run may be appending) until all are found
   const codes = new Map<string, number>();
   if (failed) {
     let seen = 0;
-    for await (const batch of latestLineBatches(journalPath(dir))) {
+    for await (const batch of latestLineBatches(journalPath(dir), undefined, journal.recordedBytes)) {
       for (const latest of batch) {
         if (latest.status !== 'failed') continue;
         const c = latest.entry?.error?.code ?? 'unknown';

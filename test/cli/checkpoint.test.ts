@@ -201,6 +201,40 @@ t.test('status counts found and pending as plan counts found and to do, and its 
   t.same(again.lines[0].top_errors, [{ code: 'SLUICE_E_PROCESSOR', count: 3 }]);
 });
 
+t.test('results --status failed lists exactly the items failed now, and names a damaged line it had no need to read', async (t) => {
+  const dir = tmpDir();
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 60; i++) files[`in/a${String(i).padStart(2, '0')}.txt`] = `ok ${i}`;
+  // walked last, so their lines end the journal: read first, backwards, and the reading stops there
+  Object.assign(files, { 'in/z-bad1.txt': 'x', 'in/z-bad2.txt': 'y', 'in/z-bad3.txt': 'z' });
+  tree(dir, files);
+  const args = ['--input', 'in', '--processor', path.join(FIXTURES, 'processors/throws.mjs'), '--state', 'st'];
+  const first = await sluice(['run', ...args, '-j', '1', '--progress', 'none'], { cwd: dir });
+  t.equal(first.code, 1, first.stderr);
+  const listed = async () => {
+    const r = await sluice(['results', '--state', 'st', '--status', 'failed'], { cwd: dir });
+    t.equal(r.code, 0, r.stderr);
+    return { paths: r.lines.map((l) => l.path as string).sort(), codes: r.lines.map((l) => l.error?.code), stderr: r.stderr };
+  };
+  const clean = await listed();
+  t.same(clean.paths, ['in/z-bad1.txt', 'in/z-bad2.txt', 'in/z-bad3.txt']);
+  t.same(clean.codes, ['SLUICE_E_PROCESSOR', 'SLUICE_E_PROCESSOR', 'SLUICE_E_PROCESSOR']);
+  t.equal(clean.stderr, '');
+  // an ok line near the start zeroed in the middle (a power cut): the failed ones are still all
+  // listed, and the damaged line is named though the reading stopped before it
+  const file = path.join(dir, 'st/journal.ndjson');
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  lines[2] = lines[2]!.slice(0, 50) + '\0'.repeat(20) + lines[2]!.slice(70);
+  fs.writeFileSync(file, lines.join('\n'));
+  const damaged = await listed();
+  t.same(damaged.paths, clean.paths);
+  t.match(damaged.stderr, /journal .*journal\.ndjson: skipped 1 unreadable line/);
+  // an item failed earlier and ok now is not listed; a file fixed under a new name leaves its old failure
+  fs.renameSync(path.join(dir, 'in/z-bad2.txt'), path.join(dir, 'in/z-good2.txt'));
+  await sluice(['run', ...args, '--progress', 'none'], { cwd: dir });
+  t.same((await listed()).paths, ['in/z-bad1.txt', 'in/z-bad2.txt', 'in/z-bad3.txt'], 'the journal still says z-bad2 failed (its file is gone, its entry stays)');
+});
+
 t.test('status and results read the checkpoint; results rebuild what stdout showed', async (t) => {
   const dir = tmpDir();
   tree(path.join(dir, 'in'), { 'a.txt': 'a', 'b.txt': 'b' });
