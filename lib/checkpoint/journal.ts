@@ -4,7 +4,7 @@ import path from 'node:path';
 import { SluiceError, type ErrorInfo } from '../core/errors.js';
 import { KeySet, MAX_LOAD, wordsOf, type KeySetSnapshot } from './keyset.js';
 import { keyOfWords } from './keys.js';
-import { syncDir } from '../core/fsx.js';
+import { readFully, syncDir } from '../core/fsx.js';
 import { journalKeysPath, journalPath } from './files.js';
 import { readKeySnapshot, SNAPSHOT_MIN_PARSED, writeKeySnapshot } from './key-snapshot.js';
 import { createTemp, isUnsafePath, openOwnFile } from '../core/safe-fs.js';
@@ -96,8 +96,6 @@ export class Journal {
   unreadable = 0;
   /** bytes of the file whose keys were read from the key snapshot at open (0: every line was parsed) */
   fromSnapshot = 0;
-  /** the file's bytes the table stands for: those read at open, and those appended since by this process */
-  get recordedBytes(): number { return this.bytes; }
   /** keys first recorded in this run (not in the table) */
   private added = 0;
   /** of those, the ones recorded failed */
@@ -185,6 +183,22 @@ export class Journal {
   isCurrent(key: string): boolean {
     const v = this.state.get(key);
     return !v || (v & SEEN) !== 0;
+  }
+
+  /**
+   * The latest line of each key failed now, newest first: the file read backwards from where the
+   * table ends (another process may be appending), only until the table's failed count is found.
+   */
+  async *latestFailed(): AsyncGenerator<LatestLine> {
+    let left = this.counts().failed;
+    if (!left) return;
+    for await (const batch of latestLineBatches(this.file, undefined, this.bytes)) {
+      for (const l of batch) {
+        if (l.status !== 'failed') continue;
+        yield l;
+        if (--left === 0) return;
+      }
+    }
   }
 
   /** Keys loaded from the file that this run has not seen (so far): 0 means every one is current. */
@@ -570,12 +584,7 @@ const HEAD_MAX = 1 << 20;
 async function journalHead(fh: fsp.FileHandle, size: number, file: string): Promise<void> {
   if (size === 0) return;
   const buf = Buffer.alloc(Math.min(size, HEAD_MAX));
-  let got = 0;
-  while (got < buf.length) {
-    const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
-    if (!bytesRead) break;
-    got += bytesRead;
-  }
+  const got = await readFully(fh, buf, 0);
   const head = buf.subarray(0, got);
   let start = 0;
   while (start < head.length && (head[start] === 0 || head[start] === 0x0a)) start++;
@@ -763,8 +772,8 @@ export interface LatestLine {
  * counts every line read on the way (superseded and unreadable ones included) and the unreadable
  * ones (NUL bytes, not JSON, no key or status: skipped, as the run's load skips them).
  */
-export async function* latestLines(file: string, seen?: { lines: number; unreadable?: number }, end?: number): AsyncGenerator<LatestLine> {
-  for await (const batch of latestLineBatches(file, seen, end)) yield* batch;
+export async function* latestLines(file: string, seen?: { lines: number; unreadable?: number }): AsyncGenerator<LatestLine> {
+  for await (const batch of latestLineBatches(file, seen)) yield* batch;
 }
 
 /** latestLines a block of the journal at a time (for a reader of millions of lines: one await per block, not per line). */

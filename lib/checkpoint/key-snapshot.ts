@@ -3,6 +3,7 @@ import os from 'node:os';
 import { createHash } from 'node:crypto';
 import { KeySet } from './keyset.js';
 import { createTemp, openOwnFile } from '../core/safe-fs.js';
+import { readFully } from '../core/fsx.js';
 
 /**
  * The item journal's key table saved beside it (`journal.keys`, checkpoint/files.ts), so that opening a journal of millions
@@ -89,9 +90,7 @@ async function readOpen(fh: fsp.FileHandle, journal: fsp.FileHandle, size: numbe
   // the journal moved on under it (compacted, set aside, replaced): silently rebuilt
   if (!(covered > 0 && covered <= size) || !(await fingerprint(journal, covered))?.equals(head.subarray(AT_FINGERPRINT, AT_FINGERPRINT + 32))) return null;
   const table = new KeySet(capacity);
-  const { words, status } = table.snapshot();
-  const wordBytes = Buffer.from(words.buffer, words.byteOffset, words.byteLength);
-  const statusBytes = Buffer.from(status.buffer, status.byteOffset, status.byteLength);
+  const { wordBytes, statusBytes } = tableBytes(table);
   if ((await readFully(fh, wordBytes, HEADER)) !== wordBytes.length || (await readFully(fh, statusBytes, HEADER + wordBytes.length)) !== statusBytes.length) return refuse('it is cut short');
   if (!checksum(head, wordBytes, statusBytes).equals(head.subarray(AT_CHECKSUM, AT_CHECKSUM + 32))) return refuse('its checksum does not match (a damaged file)');
   if (!table.adopt(count, valid)) return refuse('it does not hold a valid table');
@@ -105,9 +104,8 @@ async function readOpen(fh: fsp.FileHandle, journal: fsp.FileHandle, size: numbe
  * through a link or into a FIFO (a non-regular file in its place is left there and not used).
  */
 export async function writeKeySnapshot(file: string, journal: fsp.FileHandle, table: KeySet, covered: number, lines: number): Promise<void> {
-  const { words, status, capacity } = table.snapshot();
-  const wordBytes = Buffer.from(words.buffer, words.byteOffset, words.byteLength);
-  const statusBytes = Buffer.from(status.buffer, status.byteOffset, status.byteLength);
+  const { capacity } = table.snapshot();
+  const { wordBytes, statusBytes } = tableBytes(table);
   const head = Buffer.alloc(HEADER);
   MAGIC.copy(head, 0);
   head.write(ORDER, AT_ORDER, 'latin1');
@@ -151,6 +149,12 @@ export function removeKeySnapshot(file: string): void {
   }
 }
 
+/** The table's two arrays as bytes, without a copy: what the snapshot file holds after its header. */
+function tableBytes(table: KeySet): { wordBytes: Buffer; statusBytes: Buffer } {
+  const { words, status } = table.snapshot();
+  return { wordBytes: Buffer.from(words.buffer, words.byteOffset, words.byteLength), statusBytes: Buffer.from(status.buffer, status.byteOffset, status.byteLength) };
+}
+
 /** SHA-256 of the journal's first and last FINGERPRINT_SPAN bytes before `covered`, and `covered`; null when it holds fewer bytes. */
 async function fingerprint(journal: fsp.FileHandle, covered: number): Promise<Buffer | null> {
   const h = createHash('sha256').update(String(covered));
@@ -177,12 +181,3 @@ async function writeFully(fh: fsp.FileHandle, buf: Buffer, at: number): Promise<
   }
 }
 
-async function readFully(fh: fsp.FileHandle, buf: Buffer, at: number): Promise<number> {
-  let got = 0;
-  while (got < buf.length) {
-    const { bytesRead } = await fh.read(buf, got, buf.length - got, at + got);
-    if (!bytesRead) break;
-    got += bytesRead;
-  }
-  return got;
-}

@@ -14,24 +14,21 @@ export async function resultsCommand(a: StateArgs & { status?: string }): Promis
   const out = new NdjsonWriter(process.stdout);
   const file = journalPath(dir);
   const read = { lines: 0, unreadable: 0 };
-  // --status failed: the journal's table says how many items are failed now, so their latest lines
-  // are read backwards (from where the table ends: a run may be appending) only until all are found;
-  // the unreadable lines are the table's count, with the failed lines whose body is not JSON
+  // --status failed: the journal's table knows which items are failed now, so only their latest
+  // lines are read (Journal.latestFailed); the unreadable lines are then the table's count, with
+  // the failed lines whose body is not JSON
   const failedOnly = a.status === 'failed' ? await Journal.read(dir) : null;
-  let left = failedOnly ? failedOnly.counts().failed : Infinity;
   let bodiless = 0;
-  if (left > 0) {
-    for await (const latest of latestLines(file, read, failedOnly?.recordedBytes)) {
-      // ok and failed are the journal's own statuses; filtered is an ok line a filter stage wrote
-      if (failedOnly && latest.status !== 'failed') continue;
-      if (out.closed) break;
-      const entry = latest.entry;
-      if (entry) {
-        const ev = eventOfEntry(entry);
-        if (!a.status || ev.status === a.status) await out.write(ev);
-      } else bodiless++;
-      if (failedOnly && --left === 0) break;
+  for await (const latest of failedOnly ? failedOnly.latestFailed() : latestLines(file, read)) {
+    if (out.closed) break;
+    const entry = latest.entry;
+    if (!entry) {
+      bodiless++;
+      continue;
     }
+    // ok and failed are the journal's own statuses; filtered is an ok line a filter stage wrote
+    const ev = eventOfEntry(entry);
+    if (!a.status || ev.status === a.status) await out.write(ev);
   }
   const unreadable = failedOnly ? failedOnly.unreadable + bodiless : read.unreadable;
   if (unreadable) process.stderr.write(`sluice: journal ${file}: skipped ${unreadable} unreadable line(s)\n`);

@@ -1,6 +1,17 @@
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
+/** Read into all of `buf` from file offset `at`, looping over short reads; the bytes read (fewer only at the end of the file). */
+export async function readFully(fh: fsp.FileHandle, buf: Buffer, at: number): Promise<number> {
+  let got = 0;
+  while (got < buf.length) {
+    const { bytesRead } = await fh.read(buf, got, buf.length - got, at + got);
+    if (!bytesRead) break;
+    got += bytesRead;
+  }
+  return got;
+}
+
 /**
  * fsync a directory: a rename or a new file in it is durable only once its directory is synced.
  * Whatever says "done" (a journal line, a compacted journal) must come after this.

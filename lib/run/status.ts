@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { Journal, latestLineBatches } from '../checkpoint/journal.js';
+import { Journal } from '../checkpoint/journal.js';
 import { readRunState, type RunState } from '../checkpoint/state.js';
 import type { PipelineConfig } from './config.js';
-import { journalPath, runningNow } from './state-dir.js';
+import { runningNow } from './state-dir.js';
 import { countWalk } from './plan.js';
 import { defaultDisplay } from '../core/fsx.js';
 
@@ -33,20 +33,11 @@ export async function readStatus(dir: string, config: PipelineConfig | null): Pr
   // the latest status of each key, as a run loads it (from the key snapshot and the lines after it)
   const journal = await Journal.read(dir);
   const { ok, failed } = journal.counts();
-  // the error codes of the failed items: their latest lines, read backwards from where the table
-  // ends (a run may be appending) until all are found
+  // the error codes of the items failed now, from their latest lines
   const codes = new Map<string, number>();
-  if (failed) {
-    let seen = 0;
-    for await (const batch of latestLineBatches(journalPath(dir), undefined, journal.recordedBytes)) {
-      for (const latest of batch) {
-        if (latest.status !== 'failed') continue;
-        const c = latest.entry?.error?.code ?? 'unknown';
-        codes.set(c, (codes.get(c) ?? 0) + 1);
-        seen++;
-      }
-      if (seen >= failed) break;
-    }
+  for await (const latest of journal.latestFailed()) {
+    const c = latest.entry?.error?.code ?? 'unknown';
+    codes.set(c, (codes.get(c) ?? 0) + 1);
   }
   let pending: number | null = null;
   let found: number | null = null;
