@@ -151,7 +151,7 @@ async function runLocked(o: RunOptions, stateDir: string, say: (m: string) => vo
   const book = outputsBook(prev, { setAside, freshJournal: recorded === 0, outDir: cfg.outputDir });
   for (const line of book.notes) say(line);
   const walker = startWalker(cfg, ownFiles, recorded, !!o.stdin, o.faults);
-  const counter = startCounter(cfg, ownFiles, recorded, !!o.stdin, o.faults);
+  const counter = startCounter(walker, recorded, o.faults);
   // BullMQ and ioredis are loaded only for a queued run (a quarter of a second at every start otherwise)
   const queue = cfg.queue ? (await import('./queue.js')).queuePools(cfg.queue, hash, say) : null;
   const chain = new Chain(cfg.chain, { concurrency: o.concurrency, outDir: cfg.outputDir, outputEnospc: o.faults?.outputEnospc, pools: queue?.pools });
@@ -164,7 +164,7 @@ async function runLocked(o: RunOptions, stateDir: string, say: (m: string) => vo
       hash, prev, configChanged, ownFiles, walker, counter, chain, book,
     });
   } finally {
-    await counter?.close();
+    counter?.close();
     await walker?.close();
     await chain.end(true);
     queue?.close();
@@ -243,7 +243,7 @@ async function runWith(s: RunSetup): Promise<RunOutcome> {
   if (chain.counts) start.stages = cfg.chain.map((st) => ({ name: st.name, kind: st.kind, ...(st.kind === 'map' ? { processor: defaultDisplay(st.map.processor) } : {}) }));
   await events.write(start);
   // the total and the sizes to do, from the start (not when the bounded walk ends)
-  s.counter?.start(cfg.dedupe && journal.size ? journal.snapshot() : null, stopper.signal, (c) => { stats.counted = c; });
+  s.counter?.start(!!cfg.dedupe && journal.size > 0, stopper.signal, (c) => { stats.counted = c; });
   writeRunState(stateDir, {
     pipeline: cfg.name, processor: cfg.map.processor, config_hash: s.hash, config_parts: s.parts, runs: (s.prev?.runs ?? 0) + 1,
     last: { run: s.run, started: s.started, ended: null, ok: 0, failed: 0, skipped: 0, exit_code: null }, ...bookFields(s.book),

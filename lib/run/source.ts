@@ -43,9 +43,9 @@ export function startWalker(cfg: PipelineConfig, ownFiles: Set<string>, recorded
  * is small. A journal big enough for the walk's helper means a resume that mostly skips: its own
  * walk runs unbounded through the done files, and a second one would double that work.
  */
-export function startCounter(cfg: PipelineConfig, ownFiles: Set<string>, recordedBytes: number, stdin: boolean, faults: Faults = {}): CountAhead | null {
-  if (stdin || !walksInThread(cfg) || recordedBytes >= (faults.walkHelperMinBytes ?? HELPER_MIN_JOURNAL)) return null;
-  return new CountAhead(cfg.walk, [...ownFiles]);
+export function startCounter(walker: WalkerThread | null, recordedBytes: number, faults: Faults = {}): CountAhead | null {
+  if (!walker || recordedBytes >= (faults.walkHelperMinBytes ?? HELPER_MIN_JOURNAL)) return null;
+  return new CountAhead(walker);
 }
 
 /** Give the walker the checkpoint's table (its first lookup waits for it). */

@@ -4,7 +4,7 @@ import t from 'tap';
 import path from 'node:path';
 import fs from 'node:fs';
 import { walk, type Deferred, type FileEntry, type Offloaded, type WalkOptions, checkFileSync } from '../../lib/stages/walk/walk.js';
-import { WalkerThread } from '../../lib/stages/walk/thread.js';
+import { WalkerThread, type AheadMessage } from '../../lib/stages/walk/thread.js';
 import { Journal } from '../../lib/checkpoint/journal.js';
 import { metaKey } from '../../lib/checkpoint/keys.js';
 import type { Item } from '../../lib/core/item.js';
@@ -126,4 +126,43 @@ t.test('walker thread: a missing root is a usage error, a stop ends it', async (
   t.equal(n, 10, 'nothing after the stop');
   t.notOk(w2.completed);
   t.ok(fs.existsSync(dir));
+});
+
+t.test('the count ahead runs in the walker thread beside the walk: names first, then found, done and size classes, the seen marks left to the walk', async (t) => {
+  const dir = tmpDir();
+  makeTree(dir, 3000, 700);
+  const state = tmpDir();
+  const all = await collect(walk(opts([dir])));
+  const first = await Journal.open(state, { fsync: 'never' });
+  const done = all.filter((_, i) => i % 3 === 0);
+  for (const it of done) await first.append({ key: metaKey(it), status: 'ok', path: it.path, at: '', ms: 0 });
+  await first.close();
+  const journal = await Journal.open(state, { fsync: 'never' });
+  const w = new WalkerThread({ opts: opts([dir]), skip: [], dedupe: true, helper: false });
+  t.teardown(() => w.close());
+  w.setTable(journal.snapshot());
+  const got: AheadMessage[] = [];
+  const complete = new Promise<void>((resolve) => w.countAhead(true, (m) => { got.push(m); if (m.t === 'ahead-done') resolve(); }));
+  // the bounded walk stops after a few items: the count goes on to its end
+  const stop = new AbortController();
+  let items = 0;
+  for await (const _ of w.items({ signal: stop.signal })) if (++items === 10) stop.abort();
+  await complete;
+  t.equal(items, 10);
+  t.same(got.map((m) => m.t), ['ahead-names', 'ahead-done'], 'names first, then the complete count');
+  t.equal((got[0] as { names: number }).names, 3000, 'every file, by name');
+  const c = got[1] as Extract<AheadMessage, { t: 'ahead-done' }>;
+  t.same([c.found, c.skipped], [3000, 1000], 'found and done counted, past where the walk stopped');
+  t.equal([...c.sizes].reduce((a, b) => a + b, 0), 2000, 'the files to do by size class');
+  const seen = w.seen!.reduce((a, b) => a + b, 0);
+  t.ok(seen > 0 && seen < 1000, `only the files the walk reached are marked seen, none by the count (${seen})`);
+  await journal.close();
+
+  // without lookup (nothing done): every file found is to do, none keyed
+  const w2 = new WalkerThread({ opts: opts([dir]), skip: [], dedupe: true, helper: false });
+  t.teardown(() => w2.close());
+  w2.setTable(null);
+  const done2 = new Promise<Extract<AheadMessage, { t: 'ahead-done' }>>((resolve) => w2.countAhead(false, (m) => { if (m.t === 'ahead-done') resolve(m); }));
+  const c2 = await done2;
+  t.same([c2.found, c2.skipped, [...c2.sizes].reduce((a, b) => a + b, 0)], [3000, 0, 3000]);
 });

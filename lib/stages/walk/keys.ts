@@ -64,12 +64,12 @@ export class Keyer {
     return this.lookup(keys, a, b, c, d) ? false : keyOfWords(deferred.words);
   };
 
-  /** Done already? Marks it seen. */
+  /** Done already? Marks it seen (when the table comes with seen marks). */
   private lookup(keys: KeyTable, a: number, b: number, c: number, d: number): boolean {
     if (!keys.table) return false;
     const slot = KeySet.slotIn(keys.table, a, b, c, d);
     if (slot < 0) return false;
-    keys.seen![slot] = 1;
+    if (keys.seen) keys.seen[slot] = 1;
     this.skipped++;
     return true;
   }

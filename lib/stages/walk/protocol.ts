@@ -26,15 +26,14 @@ export interface WalkerInit {
   helper: boolean;
   /** send no items, only the counts (and bytes): a plan */
   countOnly?: boolean;
-  /** with countOnly: first count the files by name alone (no stat) and send that (`names`), then count as countOnly does */
-  names?: boolean;
 }
 
 /** Messages from the walker thread. */
 export type WalkerMessage =
   | { t: 'items'; items: Item[]; found: number; skipped: number }
   | { t: 'count'; found: number; skipped: number }
-  | { t: 'names'; names: number }
+  | { t: 'ahead-names'; names: number }
+  | { t: 'ahead-done'; found: number; skipped: number; sizes: Float64Array }
   | { t: 'warning'; w: WalkWarning }
   | { t: 'error'; code: ErrorCode; message: string }
   | { t: 'done'; found: number; skipped: number; bytes: number; sizes?: Float64Array };
@@ -48,6 +47,15 @@ export interface WalkerData extends WalkerInit {
 /** Main thread → walker: one batch of items was consumed, send one more. */
 export type CreditMessage = 'more';
 export const CREDIT: CreditMessage = 'more';
+
+/**
+ * Main thread → walker, once it has the table: count ahead (a second walk, count only, in the
+ * background of the same thread: `ahead-names`, then `ahead-done`). `lookup`: look the files up
+ * in the table (the checkpoint holds done items), else every file found is to do.
+ */
+export interface CountAheadMessage { t: 'count'; lookup: boolean }
+
+export type ToWalkerMessage = CreditMessage | CountAheadMessage;
 
 /** Main thread → walker, on tablePort: the checkpoint's keys (null: nothing to look up) and the seen marks to set. */
 export interface TableMessage { table: KeySetSnapshot | null; seen: Uint8Array | null }

@@ -4,15 +4,17 @@ import type { Item } from '../../core/item.js';
 import { isFdExhausted, SluiceError } from '../../core/errors.js';
 import type { KeySetSnapshot } from '../../checkpoint/keyset.js';
 import type { WalkWarning } from './walk.js';
-import { CREDIT, type TableMessage, type WalkerData, type WalkerInit, type WalkerMessage } from './protocol.js';
+import { CREDIT, type CountAheadMessage, type TableMessage, type WalkerData, type WalkerInit, type WalkerMessage } from './protocol.js';
+
+/** What the count ahead sends: the files by name, then the complete count. */
+export type AheadMessage = Extract<WalkerMessage, { t: 'ahead-names' | 'ahead-done' }>;
+const isAhead = (m: WalkerMessage): m is AheadMessage => m.t === 'ahead-names' || m.t === 'ahead-done';
 
 interface WalkerHooks {
   signal?: AbortSignal;
   onWarning?: (w: WalkWarning) => void;
   /** Running totals: files found, and files dropped as already done. */
   onCounts?: (found: number, skipped: number) => void;
-  /** With `names`: the files the walk will find, counted by name before any is stat'ed. */
-  onNames?: (found: number) => void;
 }
 
 /**
@@ -39,6 +41,8 @@ export class WalkerThread {
   /** count only, without a helper: the files not dropped by size class (core/size-class.ts), once completed */
   sizes: Float64Array | null = null;
   private closed = false;
+  /** a count ahead runs in the thread (countAhead): the end of items() leaves the thread to close() */
+  private counting = false;
   /** how the thread ended before items() listened (it can fail to start: out of file descriptors) */
   private early: string | null = null;
 
@@ -70,6 +74,18 @@ export class WalkerThread {
     return this.snap;
   }
 
+  /**
+   * Count ahead in this thread, beside the walk (worker.ts countAhead), once the table is handed
+   * over: `on` gets the files by name, then the complete count. The thread then stays up past
+   * the end of items() until close(), so that the count can finish.
+   */
+  countAhead(lookup: boolean, on: (m: AheadMessage) => void): void {
+    if (this.closed || this.counting) return;
+    this.counting = true;
+    this.worker.on('message', (m: WalkerMessage) => { if (isAhead(m)) on(m); });
+    this.worker.postMessage({ t: 'count', lookup } satisfies CountAheadMessage);
+  }
+
   async *items(hooks: WalkerHooks = {}): AsyncGenerator<Item> {
     const queue: (WalkerMessage | { t: 'exit'; why: string })[] = [];
     let wake: (() => void) | null = null;
@@ -79,6 +95,7 @@ export class WalkerThread {
     };
     // the counts are the walker's own, taken as they arrive: what it has found, not what was consumed
     const onMessage = (m: WalkerMessage) => {
+      if (isAhead(m)) return; // the count ahead's (countAhead)
       if ('found' in m) hooks.onCounts?.(m.found, m.skipped);
       push(m);
     };
@@ -107,9 +124,6 @@ export class WalkerThread {
             break;
           case 'count':
             break;
-          case 'names':
-            hooks.onNames?.(m.names);
-            break;
           case 'warning':
             hooks.onWarning?.(m.w);
             break;
@@ -127,7 +141,7 @@ export class WalkerThread {
     } finally {
       hooks.signal?.removeEventListener('abort', onAbort);
       this.worker.off('message', onMessage).off('error', onError).off('exit', onExit);
-      await this.close();
+      if (!this.counting) await this.close();
     }
   }
 

@@ -54,6 +54,13 @@ export interface WalkHooks {
    * directory would leave the count waiting behind whatever else its thread does.
    */
   onNames?: (files: number) => void;
+  /**
+   * A walk in the background of its thread (the count ahead, beside the bounded walk): with
+   * syncStat, the event loop turns once this many ms of synchronous stat calls have passed, so
+   * that the thread's other work (the bounded walk, its credit) is not held up behind a large
+   * directory. Without it, a chunk of stat calls runs to its end.
+   */
+  sliceMs?: number;
 }
 
 type P = string | Buffer;
@@ -291,15 +298,18 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
     const stack: Frame[] = [{ dir: absRoot, rel: '' }];
     const list = hooks.onNames ? listDirNow : listDir;
     let slice = performance.now();
+    /** a turn of the event loop once `ms` have passed since the last one */
+    const turn = async (ms: number) => {
+      if (performance.now() - slice <= ms) return;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      slice = performance.now();
+    };
     // the next directory's listing is read while this one's files are stat'ed and handed out
     let prefetch: { dir: P; listing: Promise<Dirent[]> } | null = null;
     while (stack.length) {
       if (hooks.signal?.aborted) return;
       const { dir, rel: dirRel } = stack.pop()!;
-      if (hooks.onNames && performance.now() - slice > NAMES_SLICE_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        slice = performance.now();
-      }
+      if (hooks.onNames) await turn(NAMES_SLICE_MS);
       const listing = prefetch?.dir === dir ? prefetch.listing : list(dir);
       prefetch = null;
       let entries: Dirent[] | Dirent<Buffer>[];
@@ -388,6 +398,7 @@ export async function* walk(opts: WalkOptions, hooks: WalkHooks = {}): AsyncGene
           if (remote) pending = current;
           else yield* settle(current);
           if (hooks.signal?.aborted) return;
+          if (hooks.sliceMs !== undefined) await turn(hooks.sliceMs);
         }
         continue;
       }

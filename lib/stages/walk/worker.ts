@@ -6,7 +6,7 @@ import { Keyer, type KeyTable } from './keys.js';
 import { SizeTally } from '../../core/size-class.js';
 import { isFdExhausted, SluiceError } from '../../core/errors.js';
 import type { Item } from '../../core/item.js';
-import { WALK_BATCH, WALK_CREDIT, type CreditMessage, type HelperData, type HelperReply, type HelperRequest, type TableMessage, type WalkerData, type WalkerMessage } from './protocol.js';
+import { WALK_BATCH, WALK_CREDIT, type CountAheadMessage, type HelperData, type HelperReply, type HelperRequest, type TableMessage, type ToWalkerMessage, type WalkerData, type WalkerMessage } from './protocol.js';
 
 const init = workerData as WalkerData;
 const port = parentPort!;
@@ -14,7 +14,11 @@ const send = (m: WalkerMessage) => port.postMessage(m);
 
 let credit = WALK_CREDIT;
 let wake: (() => void) | null = null;
-port.on('message', (_m: CreditMessage) => {
+port.on('message', (m: ToWalkerMessage) => {
+  if (typeof m === 'object') {
+    countAhead(m);
+    return;
+  }
   credit++;
   wake?.();
 });
@@ -49,16 +53,44 @@ if (init.helper) {
   helper.unref();
 }
 
+let tableKeys: KeyTable | undefined;
 /** The checkpoint's table once the main thread has loaded it and handed it over (blocking when `wait`). */
 function pollTable(wait: boolean): KeyTable | undefined {
+  if (tableKeys) return tableKeys;
   if (wait) Atomics.wait(init.ready, 0, 0);
   else if (!Atomics.load(init.ready, 0)) return undefined;
   const m = receiveMessageOnPort(init.tablePort)?.message as TableMessage | undefined;
-  const keys = { table: m?.table ?? null, seen: m?.seen ?? null };
-  helper?.postMessage({ t: 'table', keys } satisfies HelperRequest);
-  return keys;
+  tableKeys = { table: m?.table ?? null, seen: m?.seen ?? null };
+  helper?.postMessage({ t: 'table', keys: tableKeys } satisfies HelperRequest);
+  return tableKeys;
 }
 const keyer = new Keyer(init.dedupe, pollTable, !!init.countOnly);
+
+/** The count ahead's turns: this many ms of its stat calls at most between turns of the event loop. */
+const AHEAD_SLICE_MS = 4;
+let counting = false;
+/**
+ * The count ahead (run/count-ahead.ts), here beside the bounded walk rather than in a thread of
+ * its own (one heap fewer): the files by name first, then stat'ed, keyed and looked up as a plan
+ * does, never marking the table's seen flags (those are the bounded walk's). Its warnings are the
+ * bounded walk's too, said there; a count that fails only leaves the total unknown.
+ */
+function countAhead(m: CountAheadMessage): void {
+  if (counting) return;
+  counting = true;
+  const own = (wait: boolean): KeyTable | undefined => {
+    const k = pollTable(wait);
+    return k && { table: k.table, seen: null };
+  };
+  const k = new Keyer(m.lookup, own, true);
+  void (async () => {
+    const skip = new Set(init.skip);
+    send({ t: 'ahead-names', names: await countNames(init.opts, skip) });
+    const kept = new SizeTally();
+    for await (const item of walk(init.opts, { skip, admit: k.admit, resolve: k.resolve, syncStat: true, sliceMs: AHEAD_SLICE_MS })) kept.add(item.size);
+    send({ t: 'ahead-done', found: k.found, skipped: k.skipped, sizes: k.todo.classes.map((n, c) => n + kept.classes[c]!) });
+  })().catch(() => {});
+}
 
 function offload(files: FileEntry[]): Promise<Offloaded> {
   const id = nextId++;
@@ -97,11 +129,6 @@ try {
     offload: helper ? (files: FileEntry[]) => (helperUp ? offload(files) : null) : undefined,
     onWarning: (w: WalkWarning) => send({ t: 'warning', w }),
   };
-  if (init.countOnly && init.names) {
-    // the total first, by names alone (its warnings are the walk's below, said once)
-    const names = await countNames(init.opts, hooks.skip);
-    send({ t: 'names', names });
-  }
   for await (const item of walk(init.opts, hooks)) {
     bytes += item.size;
     if (init.countOnly) {
