@@ -85,9 +85,14 @@ function endsSentence(s: string): boolean {
 }
 
 // 'en' rather than the machine's locale: the same text gives the same chunks everywhere
-const GRAPHEMES = new Intl.Segmenter('en', { granularity: 'grapheme' });
-const WORDS = new Intl.Segmenter('en', { granularity: 'word' });
-const SENTENCES = new Intl.Segmenter('en', { granularity: 'sentence' });
+/**
+ * The segmenters, made on first use: each loads ICU's break rules (~4 ms apiece), which every
+ * sluice process and worker thread would pay at start whether it chunks or not.
+ */
+const SEGMENTERS: Partial<Record<'g' | 'w' | 's', Intl.Segmenter>> = {};
+function segmenter(kind: 'g' | 'w' | 's'): Intl.Segmenter {
+  return (SEGMENTERS[kind] ??= new Intl.Segmenter('en', { granularity: kind === 'g' ? 'grapheme' : kind === 'w' ? 'word' : 'sentence' }));
+}
 
 /**
  * Split `text` into chunks, lazily (one in memory at a time).
@@ -161,7 +166,7 @@ class Window {
   }
 
   private segments(kind: 'g' | 'w' | 's'): Intl.Segments {
-    return (this.segs[kind] ??= (kind === 'g' ? GRAPHEMES : kind === 'w' ? WORDS : SENTENCES).segment(this.slice));
+    return (this.segs[kind] ??= segmenter(kind).segment(this.slice));
   }
 
   /** The segment of `kind` holding position `p` (a <= p < b), in text positions. */
