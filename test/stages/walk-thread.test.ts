@@ -19,6 +19,19 @@ async function collect(it: AsyncIterable<Item>): Promise<Item[]> {
 }
 const shape = (items: Item[]) => items.map((i) => `${i.path}|${i.rel}|${i.size}|${i.mtime_ms}|${String(i.file)}`);
 
+/** A tree of 3,000 files in directories of 700, and a state dir whose journal has every `nth` file done. */
+async function treeWithDone(nth: number): Promise<{ dir: string; state: string; all: Item[]; done: Item[] }> {
+  const dir = tmpDir();
+  makeTree(dir, 3000, 700);
+  const state = tmpDir();
+  const all = await collect(walk(opts([dir])));
+  const first = await Journal.open(state, { fsync: 'never' });
+  const done = all.filter((_, i) => i % nth === 0);
+  for (const it of done) await first.append({ key: metaKey(it), status: 'ok', path: it.path, at: '', ms: 0 });
+  await first.close();
+  return { dir, state, all, done };
+}
+
 t.test('synchronous stat with offloaded halves gives the same items, in the same order', async (t) => {
   const dir = tmpDir();
   makeTree(dir, 5000, 1500); // directories of more than one chunk, and a last short one
@@ -85,14 +98,7 @@ t.test(`deferred keys${offloading ? ', part of each chunk offloaded' : ''}: file
 
 for (const helper of [false, true]) {
   t.test(`walker thread ${helper ? 'with' : 'without'} a helper: done files dropped and marked seen, the rest keyed`, async (t) => {
-    const dir = tmpDir();
-    makeTree(dir, 3000, 700);
-    const state = tmpDir();
-    const all = await collect(walk(opts([dir])));
-    const first = await Journal.open(state, { fsync: 'never' });
-    const done = all.filter((_, i) => i % 2 === 0);
-    for (const it of done) await first.append({ key: metaKey(it), status: 'ok', path: it.path, at: '', ms: 0 });
-    await first.close();
+    const { dir, state, all, done } = await treeWithDone(2);
     // one done file is gone before the walk
     fs.rmSync(done[7]!.file as string);
     const journal = await Journal.open(state, { fsync: 'never' });
@@ -129,14 +135,7 @@ t.test('walker thread: a missing root is a usage error, a stop ends it', async (
 });
 
 t.test('the count ahead runs in the walker thread beside the walk: names first, then found, done and size classes, the seen marks left to the walk', async (t) => {
-  const dir = tmpDir();
-  makeTree(dir, 3000, 700);
-  const state = tmpDir();
-  const all = await collect(walk(opts([dir])));
-  const first = await Journal.open(state, { fsync: 'never' });
-  const done = all.filter((_, i) => i % 3 === 0);
-  for (const it of done) await first.append({ key: metaKey(it), status: 'ok', path: it.path, at: '', ms: 0 });
-  await first.close();
+  const { dir, state } = await treeWithDone(3);
   const journal = await Journal.open(state, { fsync: 'never' });
   const w = new WalkerThread({ opts: opts([dir]), skip: [], dedupe: true, helper: false });
   t.teardown(() => w.close());
