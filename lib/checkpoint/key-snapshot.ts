@@ -125,12 +125,9 @@ export async function writeKeySnapshot(file: string, journal: fsp.FileHandle, ta
   const { path: tmp, fh } = await createTemp(file);
   let renamed = false;
   try {
-    // each part whole (a filling disk writes short without an error): a short file is never renamed into place
-    let at = 0;
-    for (const part of [head, wordBytes, statusBytes]) {
-      await writeFully(fh, part, at);
-      at += part.length;
-    }
+    // each part whole, one after the other (writeFile loops over short writes, as the journal's
+    // appends do; a disk that fills throws): a short file is never renamed into place
+    for (const part of [head, wordBytes, statusBytes]) await fh.writeFile(part);
     await fh.close();
     await fsp.rename(tmp, file);
     renamed = true;
@@ -171,13 +168,3 @@ function checksum(head: Buffer, words: Buffer, status: Buffer): Buffer {
   h.fill(0, AT_CHECKSUM, AT_CHECKSUM + 32);
   return createHash('sha256').update(h).update(words).update(status).digest();
 }
-
-async function writeFully(fh: fsp.FileHandle, buf: Buffer, at: number): Promise<void> {
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesWritten } = await fh.write(buf, done, Math.min(buf.length - done, 1 << 30), at + done);
-    if (!bytesWritten) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-    done += bytesWritten;
-  }
-}
-
