@@ -11,6 +11,7 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { BIN, DATA, ROOT, machine, median, smallFileTree } from './lib.js';
 import { SNAPSHOT_MIN_PARSED } from '../lib/checkpoint/key-snapshot.js';
+import { journalKeysPath, journalPath } from '../lib/checkpoint/files.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
@@ -176,12 +177,12 @@ if (only.has(8)) {
   }
   // the first resume after the run that filled it parses the whole journal and saves its key
   // table (checkpoint/key-snapshot.ts); the timed resumes below start from that table
-  fs.rmSync(path.join(resumeState, 'journal.keys'), { force: true });
+  fs.rmSync(journalKeysPath(resumeState), { force: true });
   const first = timed(node, sluice('run', '--input', tree, '--processor', 'noop', '-j', '2', '--state', resumeState, '--progress', 'none'));
   const find = timed(`find '${tree}' -type f -printf '%s %T@ %P\\n' > /dev/null`, [], { shell: true }).wall;
   // (a journal smaller than the snapshot's threshold, in quick mode, is parsed at every open)
-  const journalSize = fs.statSync(path.join(resumeState, 'journal.ndjson')).size;
-  if (journalSize >= SNAPSHOT_MIN_PARSED && !fs.existsSync(path.join(resumeState, 'journal.keys'))) throw new Error('row 8: the first resume saved no key snapshot');
+  const journalSize = fs.statSync(journalPath(resumeState)).size;
+  if (journalSize >= SNAPSHOT_MIN_PARSED && !fs.existsSync(journalKeysPath(resumeState))) throw new Error('row 8: the first resume saved no key snapshot');
   extra(r8, 'first_resume', first.wall / find);
   extra(r8, 'first_resume_s', first.wall);
 }

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BIN, DATA, argOf, machine, median, smallFileTree } from './lib.js';
+import { journalPath } from '../lib/checkpoint/files.js';
 
 const runs = Number(argOf('runs') ?? 3);
 const files = Number(argOf('files') ?? 100_000);
@@ -55,7 +56,7 @@ if (only.includes(2)) {
   const state = path.join(base, 'st');
   const r = spawnSync(process.execPath, [BIN, 'run', '--input', 'in', '--processor', './proc.mjs', '--state', state, '--progress', 'none'], { cwd: base, encoding: 'utf8', env });
   if (r.status !== 1) throw new Error(`the real run exited ${r.status}: ${r.stderr}`);
-  const journal = path.join(state, 'journal.ndjson');
+  const journal = journalPath(state);
   const real = fs.readFileSync(journal, 'utf8').trimEnd().split('\n');
   const okLine = real.find((l) => l.includes('"status":"ok"'))!;
   const failedLine = real.find((l) => l.includes('"status":"failed"'))!;
