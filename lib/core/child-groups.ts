@@ -33,12 +33,16 @@ function tokenOf(pid: number, slot: number, seq: number): string {
   return `${pid}.${slot}.${seq}`;
 }
 
-function killGroup(pgid: number, signal: NodeJS.Signals): void {
+function killPid(pid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(-pgid, signal);
+    process.kill(pid, signal);
   } catch {
-    // ESRCH: the group is already empty
+    // ESRCH: gone (a group: already empty)
   }
+}
+
+function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  killPid(-pgid, signal);
 }
 
 /** The main thread's side: one entry (state, then spawn counter) per pool slot. */
@@ -127,6 +131,7 @@ export function killByToken(token: string): number {
 let table: Int32Array | undefined;
 let slot = -1;
 let baseEnv: NodeJS.ProcessEnv | undefined;
+let baseEnvList: string[] | undefined;
 
 /** Called once by the worker runtime with the pool's table. */
 export function bindChildTable(t: Int32Array | undefined): void {
@@ -147,43 +152,82 @@ export class SlotFenced extends Error {
 }
 
 /**
- * Start a command as the leader of a new process group (setsid) recorded in the slot's entry;
- * when it exits, the rest of its group is killed and the entry cleared. Outside a pool worker
- * (no table) nothing is recorded. Throws SlotFenced when the main thread is stopping the item.
+ * One command's way through the slot's entry: `begin` before it starts (throws SlotFenced when
+ * the main thread is stopping the item), then `started(pid)` or `failed()`, and `exited()` once
+ * its leader has exited: the rest of its group is killed first, then the entry cleared, so the
+ * main thread never sees the entry idle while some of the group lives. Outside a pool worker (no
+ * table) nothing is recorded, and `exited` still kills the rest of the group.
+ */
+export class SpawnTicket {
+  private readonly t: Int32Array | undefined;
+  private readonly slot: number;
+  /** the environment the command gets: the process's, plus its token inside a pool worker */
+  readonly env: NodeJS.ProcessEnv;
+  private readonly token: string | undefined;
+  private pid = 0;
+
+  constructor() {
+    this.t = slot >= 0 ? table : undefined;
+    this.slot = slot;
+    baseEnv ??= { ...process.env };
+    const t = this.t;
+    if (!t) {
+      this.env = baseEnv;
+      return;
+    }
+    const seq = Atomics.add(t, t.length / 2 + this.slot, 1) + 1;
+    if (Atomics.compareExchange(t, this.slot, IDLE, SPAWNING) !== IDLE) throw new SlotFenced();
+    this.token = tokenOf(process.pid, this.slot, seq);
+    this.env = { ...baseEnv, [TOKEN_VAR]: this.token };
+  }
+
+  /** `env` as NAME=value strings (for posix_spawn); the process's part is made once. */
+  envList(): string[] {
+    baseEnvList ??= Object.entries(baseEnv!).filter(([k]) => k !== TOKEN_VAR).map(([k, v]) => `${k}=${v}`);
+    return this.token === undefined ? baseEnvList : [...baseEnvList, `${TOKEN_VAR}=${this.token}`];
+  }
+
+  /** It did not start. */
+  failed(): void {
+    if (this.t) release(this.t, this.slot, SPAWNING);
+  }
+
+  /** It started as the leader of group `pid`. */
+  started(pid: number): void {
+    this.pid = pid;
+    const t = this.t;
+    if (!t) return;
+    if (Atomics.compareExchange(t, this.slot, SPAWNING, pid) !== SPAWNING) killGroup(pid, 'SIGKILL');
+    Atomics.notify(t, this.slot);
+  }
+
+  /** Its leader exited: kill what it left in its group (with `kill`, given the group's negated pgid), then clear the entry. */
+  exited(kill: (pid: number, signal: NodeJS.Signals) => void = killPid): void {
+    if (!this.pid) return;
+    kill(-this.pid, 'SIGKILL');
+    if (this.t) release(this.t, this.slot, this.pid);
+  }
+}
+
+/**
+ * Start a command as the leader of a new process group (setsid) recorded in the slot's entry
+ * (see SpawnTicket). Throws SlotFenced when the main thread is stopping the item.
  */
 export function spawnInGroup(file: string, args: string[], opts: SpawnOptions): ChildProcess {
-  const t = slot >= 0 ? table : undefined;
-  let token = '';
-  if (t) {
-    const seq = Atomics.add(t, t.length / 2 + slot, 1) + 1;
-    if (Atomics.compareExchange(t, slot, IDLE, SPAWNING) !== IDLE) throw new SlotFenced();
-    token = tokenOf(process.pid, slot, seq);
-  }
-  baseEnv ??= { ...process.env };
-  const mySlot = slot;
+  const ticket = new SpawnTicket();
   let child: ChildProcess;
   try {
-    child = spawn(file, args, { ...opts, detached: true, env: t ? { ...baseEnv, [TOKEN_VAR]: token } : baseEnv });
+    child = spawn(file, args, { ...opts, detached: true, env: ticket.env });
   } catch (err) {
-    if (t) release(t, mySlot, SPAWNING);
+    ticket.failed();
     throw err;
   }
-  const pid = child.pid;
-  if (!t) {
-    if (pid) child.once('exit', () => killGroup(pid, 'SIGKILL'));
+  if (!child.pid) {
+    ticket.failed(); // it did not start: 'error' follows
     return child;
   }
-  if (!pid) {
-    release(t, mySlot, SPAWNING); // it did not start: 'error' follows
-    return child;
-  }
-  if (Atomics.compareExchange(t, mySlot, SPAWNING, pid) !== SPAWNING) killGroup(pid, 'SIGKILL');
-  Atomics.notify(t, mySlot);
-  child.once('exit', () => {
-    // the rest of the group first, then the entry: the main thread never sees IDLE while some of it lives
-    killGroup(pid, 'SIGKILL');
-    release(t, mySlot, pid);
-  });
+  ticket.started(child.pid);
+  child.once('exit', () => ticket.exited());
   return child;
 }
 
@@ -191,6 +235,7 @@ function release(t: Int32Array, s: number, from: number): void {
   Atomics.compareExchange(t, s, from, IDLE);
   Atomics.notify(t, s);
 }
+
 
 /** Send `signal` to a command's whole group (the command and everything it started). */
 export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {

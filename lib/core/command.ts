@@ -6,9 +6,11 @@
 // are held in memory, and the last STDERR_TAIL_BYTES of stderr. The promise never rejects for
 // anything the command does: a start failure, a signal, an overflow or a stop are in the outcome.
 import type { ChildProcess, StdioOptions } from 'node:child_process';
+import fs from 'node:fs';
 import { SluiceError } from './errors.js';
-import { signalGroup, spawnInGroup } from './child-groups.js';
-import { ItemTimeout } from './processor.js';
+import { signalGroup, spawnInGroup, SpawnTicket } from './child-groups.js';
+import { decodeStatus, errnoName, fastSpawn, type FastSpawn, type Spawned } from './posix-spawn.js';
+import { deadlineOf, ItemTimeout } from './processor.js';
 
 /** Bytes of stderr kept (the last ones) for messages and results. */
 const STDERR_TAIL_BYTES = 2000;
@@ -28,6 +30,8 @@ interface CommandOptions {
   overflow: 'kill' | 'truncate';
   /** descriptors the command gets as fd 3, 4, ... (e.g. an input already opened safely, read as /dev/fd/3) */
   extraFds?: number[];
+  /** 'child_process' skips posix_spawn even where it is available (the tests run both ways) */
+  via?: 'auto' | 'child_process';
 }
 
 interface CommandOutcome {
@@ -67,14 +71,164 @@ class Tail {
   }
 }
 
-/** Run `program` with `args` (never through a shell) and collect what it did. */
+/** What a command wrote, as it arrives: stdout up to the cap (or the overflow), the tail of stderr. */
+class Collector {
+  private readonly stdout: Buffer[] = [];
+  private kept = 0;
+  stdoutBytes = 0;
+  overflow = false;
+  readonly stderr = new Tail(STDERR_TAIL_BYTES);
+  constructor(private readonly o: CommandOptions) {}
+
+  /** A chunk of stdout; true when the command must be stopped for it (overflow 'kill'). */
+  out(b: Buffer): boolean {
+    this.stdoutBytes += b.length;
+    if (this.overflow || this.kept >= this.o.maxStdout) return false;
+    if (this.o.overflow === 'kill' && this.kept + b.length > this.o.maxStdout) {
+      this.overflow = true;
+      this.stdout.length = 0;
+      return true;
+    }
+    const part = this.kept + b.length > this.o.maxStdout ? b.subarray(0, this.o.maxStdout - this.kept) : b;
+    this.stdout.push(part);
+    this.kept += part.length;
+    return false;
+  }
+
+  outcome(r: { code: number | null; sig: NodeJS.Signals | null; err?: NodeJS.ErrnoException }, stopped: unknown): CommandOutcome {
+    return {
+      code: r.code, sig: r.sig, ...(r.err ? { startError: r.err } : {}),
+      stdout: Buffer.concat(this.stdout), stdoutBytes: this.stdoutBytes, overflow: this.overflow, stopped, stderrTail: this.stderr.text(),
+    };
+  }
+}
+
+/**
+ * Run `program` with `args` (never through a shell) and collect what it did. Where posix_spawn
+ * is available (posix-spawn.ts) the command is started with it and waited for in this thread,
+ * unless its signal is one whose deadline is not known (it could abort at any time, and only an
+ * event loop would see it); otherwise with child_process.
+ */
 export async function runCommand(program: string, args: string[], o: CommandOptions): Promise<CommandOutcome> {
-  const stdout: Buffer[] = [];
-  let kept = 0;
-  let stdoutBytes = 0;
-  let overflow = false;
+  const blockable = o.via !== 'child_process' && (!o.signal || o.signal.aborted || deadlineOf(o.signal) !== undefined);
+  const fast = blockable ? fastSpawn() : null;
+  return fast ? runBlocking(fast, program, args, o) : runEvented(program, args, o);
+}
+
+/**
+ * The posix_spawn path: the calling thread waits in poll() on the command's pidfd and pipes, and
+ * runs nothing else meanwhile (a pool worker has nothing else to do while its item runs). The
+ * item's signal cannot fire while this thread waits, so the deadline it stands for is read from
+ * it (deadlineOf) and kept here: SIGTERM to the group at the deadline, SIGKILL KILL_AFTER_MS
+ * later. The main thread's stop (it kills the group) ends the wait the same way.
+ */
+/** runBlocking's read buffer: it runs to the end before anything else in its thread can use it. */
+let readBuf: Buffer | undefined;
+
+function runBlocking(fast: FastSpawn, program: string, args: string[], o: CommandOptions): CommandOutcome {
+  const got = new Collector(o);
+  const deadline = o.signal ? deadlineOf(o.signal) : undefined;
+  if (o.signal?.aborted) return got.outcome({ code: null, sig: null }, o.signal.reason);
+  const ticket = new SpawnTicket();
+  let out: [number, number] | undefined;
+  let err: [number, number] | undefined;
+  let started: Spawned | { errno: number };
+  try {
+    out = fast.pipe();
+    err = fast.pipe();
+    started = fast.spawn(program, [o.argv0 ?? program, ...args], ticket.envList(), out[1], err[1], o.extraFds ?? []);
+  } catch (e) {
+    ticket.failed();
+    for (const fd of [...(out ?? []), ...(err ?? [])]) fast.close(fd);
+    // no descriptor left (EMFILE): the command could not start, as child_process would say
+    if ((e as NodeJS.ErrnoException).code === undefined) throw e;
+    return got.outcome({ code: null, sig: null, err: e as NodeJS.ErrnoException }, undefined);
+  }
+  if (!('pid' in started)) {
+    ticket.failed();
+    for (const fd of [...out, ...err]) fast.close(fd);
+    const e: NodeJS.ErrnoException = new Error(`spawn ${program} ${errnoName(started.errno)}`);
+    e.code = errnoName(started.errno);
+    e.errno = -started.errno;
+    e.syscall = `spawn ${program}`;
+    e.path = program;
+    return got.outcome({ code: null, sig: null, err: e }, undefined);
+  }
+  const { pid, pidfd } = started;
+  ticket.started(pid);
+  const buf = (readBuf ??= Buffer.allocUnsafe(65_536));
+  /** the pipes' read ends still open: stdout, stderr */
+  const open: (number | null)[] = [out[0], err[0]];
+  // the write ends stay open here until the command has exited: its pipes then never hang up
+  // while it exits, closing them one by one, and poll() wakes once, for the exit (or for data)
+  let writeEnds: number[] | null = [out[1], err[1]];
+  const closeWriteEnds = () => {
+    for (const fd of writeEnds ?? []) fast.close(fd);
+    writeEnds = null;
+  };
+  let status: number | null = null;
   let stopped: unknown;
-  const stderr = new Tail(STDERR_TAIL_BYTES);
+  let killAt = Infinity;
+  let closeAt = Infinity;
+  const kill = () => fast.kill(-pid, 'SIGKILL');
+  try {
+    for (;;) {
+      const now = Date.now();
+      if (status === null && stopped === undefined && deadline && now >= deadline.at) {
+        stopped = deadline.reason();
+        fast.kill(-pid, 'SIGTERM');
+        killAt = now + KILL_AFTER_MS;
+      }
+      if (now >= killAt) {
+        kill();
+        killAt = Infinity;
+      }
+      if (status !== null && (open.every((fd) => fd === null) || now >= closeAt)) break;
+      const fds = [status === null ? pidfd : -1, open[0] ?? -1, open[1] ?? -1];
+      const until = Math.min(status === null && stopped === undefined && deadline ? deadline.at : Infinity, killAt, closeAt);
+      const ready = fast.poll(fds, until === Infinity ? -1 : Math.max(0, until - now));
+      for (const i of [1, 2]) {
+        const fd = open[i - 1];
+        if (fd == null || !ready[i]) continue;
+        const n = fs.readSync(fd, buf, 0, buf.length, null);
+        if (n === 0) {
+          fast.close(fd);
+          open[i - 1] = null;
+        } else if (i === 1) {
+          if (got.out(Buffer.from(buf.subarray(0, n)))) kill();
+        } else {
+          got.stderr.push(Buffer.from(buf.subarray(0, n)));
+        }
+      }
+      if (ready[0]) {
+        status = fast.reap(pid);
+        if (status !== null) {
+          closeWriteEnds();
+          // what it left in its group is killed; a process that left the group (setsid) and
+          // still holds stdout open must not hold the item: stop reading after a moment
+          ticket.exited(fast.kill);
+          closeAt = Date.now() + CLOSE_AFTER_EXIT_MS;
+        }
+      }
+    }
+  } finally {
+    if (status === null) {
+      // thrown out of the loop (a read failed): the command must not outlive the item
+      kill();
+      fast.reap(pid, true);
+      ticket.exited(fast.kill);
+    }
+    closeWriteEnds();
+    fast.close(pidfd);
+    for (const fd of open) if (fd !== null) fast.close(fd);
+  }
+  return got.outcome(decodeStatus(status), stopped);
+}
+
+/** The child_process path: the command's pipes and exit are events on this thread's loop. */
+async function runEvented(program: string, args: string[], o: CommandOptions): Promise<CommandOutcome> {
+  const got = new Collector(o);
+  let stopped: unknown;
   const { signal } = o;
   const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', ...(o.extraFds ?? [])];
   const r = await new Promise<{ code: number | null; sig: NodeJS.Signals | null; err?: NodeJS.ErrnoException }>((resolve, reject) => {
@@ -104,19 +258,9 @@ export async function runCommand(program: string, args: string[], o: CommandOpti
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout!.on('data', (b: Buffer) => {
-      stdoutBytes += b.length;
-      if (overflow || kept >= o.maxStdout) return;
-      if (o.overflow === 'kill' && kept + b.length > o.maxStdout) {
-        overflow = true;
-        stdout.length = 0;
-        signalGroup(child, 'SIGKILL');
-        return;
-      }
-      const part = kept + b.length > o.maxStdout ? b.subarray(0, o.maxStdout - kept) : b;
-      stdout.push(part);
-      kept += part.length;
+      if (got.out(b)) signalGroup(child, 'SIGKILL');
     });
-    child.stderr!.on('data', (b: Buffer) => stderr.push(b));
+    child.stderr!.on('data', (b: Buffer) => got.stderr.push(b));
     child.once('error', (err: NodeJS.ErrnoException) => settle({ code: null, sig: null, err }));
     // its group is killed when it exits (spawnInGroup); a process that left the group (setsid)
     // and still holds stdout open must not hold the item: close our ends after a moment
@@ -125,10 +269,7 @@ export async function runCommand(program: string, args: string[], o: CommandOpti
     });
     child.once('close', (code: number | null, sig: NodeJS.Signals | null) => settle({ code, sig }));
   });
-  return {
-    code: r.code, sig: r.sig, ...(r.err ? { startError: r.err } : {}),
-    stdout: Buffer.concat(stdout), stdoutBytes, overflow, stopped, stderrTail: stderr.text(),
-  };
+  return got.outcome(r, stopped);
 }
 
 /** The failure of an item whose command its signal stopped (`stopped` of the outcome): the timeout's words, or a stop's. */

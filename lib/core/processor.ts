@@ -67,3 +67,23 @@ export class ItemTimeout extends Error {
     this.name = 'ItemTimeout';
   }
 }
+
+/** When an item's signal will abort, and why: for code that waits without an event loop (command.ts). */
+export interface SignalDeadline {
+  /** Date.now() at which the signal aborts */
+  at: number;
+  /** the reason it aborts with */
+  reason(): unknown;
+}
+
+const deadlines = new WeakMap<AbortSignal, SignalDeadline>();
+
+/** Record (or move) when `signal` will abort; the deadline's owner (worker/deadline.ts) calls it. */
+export function setDeadline(signal: AbortSignal, d: SignalDeadline): void {
+  deadlines.set(signal, d);
+}
+
+/** When `signal` will abort, if its owner said so. */
+export function deadlineOf(signal: AbortSignal): SignalDeadline | undefined {
+  return deadlines.get(signal);
+}

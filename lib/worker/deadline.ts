@@ -7,20 +7,22 @@
 // before the worker is stopped. A processor that never reads it pays nothing (the controller and
 // its timer are made on first use) and is stopped at the timeout, as before.
 
-import { ItemTimeout } from '../core/processor.js';
+import { ItemTimeout, setDeadline, type SignalDeadline } from '../core/processor.js';
 
-export class ItemDeadline {
+export class ItemDeadline implements SignalDeadline {
   private ctl: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  /** `at`: Date.now() when the item's time is up; `onUse`: marks the item cooperative. */
-  constructor(private at: number, private readonly timeoutMs: number, private readonly onUse: () => void) {}
+  /** `at`: Date.now() when the item's time is up (postpone moves it); `onUse`: marks the item cooperative. */
+  constructor(public at: number, private readonly timeoutMs: number, private readonly onUse: () => void) {}
 
   get signal(): AbortSignal {
     if (!this.ctl) {
       const ctl = (this.ctl = new AbortController());
       this.onUse();
-      const fire = () => ctl.abort(new ItemTimeout(this.timeoutMs));
+      // a command waited for without the event loop (core/command.ts) cannot see the timer fire
+      setDeadline(ctl.signal, this);
+      const fire = () => ctl.abort(this.reason());
       const left = this.at - Date.now();
       if (left <= 0) fire();
       else this.timer = setTimeout(fire, left);
@@ -34,8 +36,12 @@ export class ItemDeadline {
     if (this.timer && this.ctl && !this.ctl.signal.aborted) {
       clearTimeout(this.timer);
       const ctl = this.ctl;
-      this.timer = setTimeout(() => ctl.abort(new ItemTimeout(this.timeoutMs)), Math.max(0, this.at - Date.now()));
+      this.timer = setTimeout(() => ctl.abort(this.reason()), Math.max(0, this.at - Date.now()));
     }
+  }
+
+  reason(): ItemTimeout {
+    return new ItemTimeout(this.timeoutMs);
   }
 
   /** The signal was read and has fired. */

@@ -63,8 +63,12 @@ interface Pending {
 
 /** Most items sent to a worker as one task. */
 export const MAX_BATCH = 32;
-/** A batch is sized to take about this long, going by recent items: slow items go one by one. */
-const BATCH_TARGET_MS = 2;
+/**
+ * A batch is sized to take about this long, going by recent items: slow items go one by one.
+ * Items of a millisecond (a small command run by `exec`) go 20 at a time: one message each way
+ * per batch instead of per item, which is most of what sluice itself costs such an item.
+ */
+const BATCH_TARGET_MS = 20;
 /**
  * Times an item may go back to the queue when its batch is lost and another item (or none) is
  * blamed; past it, the item takes the failure itself. No item is requeued without bound.
@@ -400,7 +404,9 @@ export class WorkerPool implements ItemPool {
   private batchSize(): number {
     // a fan-out item goes alone: its processor gets ctx.emit, its task waits on its children
     if (this.queue[0]?.onChild) return 1;
-    return Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_TARGET_MS / Math.max(this.itemMs, 0.01))));
+    // no more than a worker's share of what waits: a few items never all go to one worker
+    const share = Math.ceil(this.queue.length / this.opts.concurrency);
+    return Math.max(1, Math.min(MAX_BATCH, share, Math.floor(BATCH_TARGET_MS / Math.max(this.itemMs, 0.01))));
   }
 
   private pump(): void {
