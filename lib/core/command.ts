@@ -5,6 +5,8 @@
 // whole group gets SIGTERM, then SIGKILL KILL_AFTER_MS later; at most `maxStdout` bytes of stdout
 // are held in memory, and the last STDERR_TAIL_BYTES of stderr. The promise never rejects for
 // anything the command does: a start failure, a signal, an overflow or a stop are in the outcome.
+// Two ways to start it give the same outcome: posix_spawn, waited for in this thread (posix-spawn.ts;
+// the default where it is available), and child_process.
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import { SluiceError } from './errors.js';
@@ -115,6 +117,9 @@ export async function runCommand(program: string, args: string[], o: CommandOpti
   return fast ? runBlocking(fast, program, args, o) : runEvented(program, args, o);
 }
 
+/** runBlocking's read buffer: it runs to the end before anything else in its thread can use it. */
+let readBuf: Buffer | undefined;
+
 /**
  * The posix_spawn path: the calling thread waits in poll() on the command's pidfd and pipes, and
  * runs nothing else meanwhile (a pool worker has nothing else to do while its item runs). The
@@ -122,9 +127,6 @@ export async function runCommand(program: string, args: string[], o: CommandOpti
  * it (deadlineOf) and kept here: SIGTERM to the group at the deadline, SIGKILL KILL_AFTER_MS
  * later. The main thread's stop (it kills the group) ends the wait the same way.
  */
-/** runBlocking's read buffer: it runs to the end before anything else in its thread can use it. */
-let readBuf: Buffer | undefined;
-
 function runBlocking(fast: FastSpawn, program: string, args: string[], o: CommandOptions): CommandOutcome {
   const got = new Collector(o);
   const deadline = o.signal ? deadlineOf(o.signal) : undefined;
