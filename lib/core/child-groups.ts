@@ -161,8 +161,6 @@ export class SlotFenced extends Error {
 export class SpawnTicket {
   private readonly t: Int32Array | undefined;
   private readonly slot: number;
-  /** the environment the command gets: the process's, plus its token inside a pool worker */
-  readonly env: NodeJS.ProcessEnv;
   private readonly token: string | undefined;
   private pid = 0;
 
@@ -171,14 +169,15 @@ export class SpawnTicket {
     this.slot = slot;
     baseEnv ??= { ...process.env };
     const t = this.t;
-    if (!t) {
-      this.env = baseEnv;
-      return;
-    }
+    if (!t) return;
     const seq = Atomics.add(t, t.length / 2 + this.slot, 1) + 1;
     if (Atomics.compareExchange(t, this.slot, IDLE, SPAWNING) !== IDLE) throw new SlotFenced();
     this.token = tokenOf(process.pid, this.slot, seq);
-    this.env = { ...baseEnv, [TOKEN_VAR]: this.token };
+  }
+
+  /** The environment the command gets: the process's, plus its token inside a pool worker. */
+  get env(): NodeJS.ProcessEnv {
+    return this.token === undefined ? baseEnv! : { ...baseEnv, [TOKEN_VAR]: this.token };
   }
 
   /** `env` as NAME=value strings (for posix_spawn); the process's part is made once. */

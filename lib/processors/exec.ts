@@ -54,12 +54,16 @@ export const spec: ComponentSpec = {
 };
 
 interface Compiled { opts: ExecOptions; template: CommandTemplate; file: string; argv0: string }
-let last: { key: string; compiled: Compiled } | undefined;
+let last: { key: string; raw: Record<string, unknown>; compiled: Compiled } | undefined;
 
 /** Options read once per worker (they are the same for every item of a run). */
 function compile(raw: Record<string, unknown>): Compiled {
+  if (last?.raw === raw) return last.compiled; // the same object: a batch's items share theirs
   const key = JSON.stringify(raw);
-  if (last?.key === key) return last.compiled;
+  if (last?.key === key) {
+    last.raw = raw;
+    return last.compiled;
+  }
   const opts = options.parse(raw);
   let template: CommandTemplate;
   try {
@@ -71,7 +75,7 @@ function compile(raw: Record<string, unknown>): Compiled {
   // looked up once, so that each spawn does not search PATH again; argv[0] stays as written
   const file = (program && findProgram(program)) || program || '';
   const compiled = { opts, template, file, argv0: template.shell ? 'sh' : program ?? '' };
-  last = { key, compiled };
+  last = { key, raw, compiled };
   return compiled;
 }
 
