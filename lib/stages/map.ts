@@ -109,9 +109,9 @@ export async function processWithRetries(item: Item, attempt: Attempt, retries: 
 
 /**
  * Object-mode transform that runs `fn` on up to `concurrency` items at once and pushes results as
- * they finish (unordered). It takes a new item only while a slot is free, and Transform holds the
- * write callback while the readable side is full, so in flight + buffered never exceeds
- * concurrency + highWaterMark, whatever the number of items.
+ * they finish (unordered). It takes a new item only while a slot is free and the readable side is
+ * under its highWaterMark, so in flight + buffered never exceeds 2 x concurrency + highWaterMark
+ * (the items in flight may all finish while the reader waits), whatever the number of items.
  */
 export class ParallelMap<I, O> extends Transform {
   private inFlight = 0;
@@ -134,6 +134,10 @@ export class ParallelMap<I, O> extends Transform {
   };
 
   override _read(size: number): void {
+    // the reader asks for more: after this read the buffer is under its mark (Readable only asks
+    // then, and only once until something is pushed), so a waiting item is taken now, before
+    // Transform's own _read, which lets through a write callback Transform itself held back
+    this.release(true);
     super._read(size);
     const waiting = this.readWaiters;
     this.readWaiters = [];
@@ -166,14 +170,21 @@ export class ParallelMap<I, O> extends Transform {
         this.destroy(err as Error);
       },
     );
-    if (this.inFlight < this.concurrency) callback();
-    else this.resumeWrite = callback;
+    this.resumeWrite = callback;
+    this.release();
   }
 
-  private release(): void {
-    const w = this.resumeWrite;
-    this.resumeWrite = undefined;
-    w?.();
+  /**
+   * Take the next item when a slot is free and the readable side has room. Transform alone does
+   * not hold a write whose callback comes before anything was pushed, so without the second
+   * condition results would pile up behind a slow reader while items kept coming in.
+   */
+  private release(asked = false): void {
+    if (this.resumeWrite && this.inFlight < this.concurrency && (asked || this.readableLength < this.readableHighWaterMark)) {
+      const w = this.resumeWrite;
+      this.resumeWrite = undefined;
+      w();
+    }
     if (this.inFlight === 0 && this.onIdle) {
       const done = this.onIdle;
       this.onIdle = undefined;
