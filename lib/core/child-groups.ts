@@ -1,9 +1,10 @@
 // Process groups of the commands that items start from worker threads, in shared memory: the way
 // back to a command once the worker thread that started it is gone.
 //
-// Invariant: every command a processor starts with `spawnInGroup` leads a process group of its
-// own (setsid), and from the moment spawn returns until the group is known to be empty, its pgid
-// is in the table entry of the pool slot whose item started it. The main thread kills the slot's
+// Invariant: every command a processor starts (`spawnInGroup`, or core/command.ts's posix_spawn
+// way, both through a `SpawnTicket`) leads a process group of its own (setsid), and from the
+// moment spawn returns until the group is known to be empty, its pgid is in the table entry of
+// the pool slot whose item started it. The main thread kills the slot's
 // group (SIGKILL) before it stops a worker (timeout, memory watchdog, end of the grace period),
 // after it loses one (crash), when the pool closes, and for every slot when the process exits;
 // a worker kills the rest of a group as soon as its leader exits. So nothing a command starts
@@ -152,8 +153,8 @@ export class SlotFenced extends Error {
 }
 
 /**
- * One command's way through the slot's entry: `begin` before it starts (throws SlotFenced when
- * the main thread is stopping the item), then `started(pid)` or `failed()`, and `exited()` once
+ * One command's way through the slot's entry: made before it starts (throws SlotFenced when the
+ * main thread is stopping the item), then `started(pid)` or `failed()`, and `exited()` once
  * its leader has exited: the rest of its group is killed first, then the entry cleared, so the
  * main thread never sees the entry idle while some of the group lives. Outside a pool worker (no
  * table) nothing is recorded, and `exited` still kills the rest of the group.
