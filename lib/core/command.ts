@@ -11,7 +11,7 @@ import type { ChildProcess, StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import { SluiceError } from './errors.js';
 import { signalGroup, spawnInGroup, SpawnTicket } from './child-groups.js';
-import { decodeStatus, errnoName, fastSpawn, type FastSpawn, type Spawned } from './posix-spawn.js';
+import { decodeStatus, errnoError, fastSpawn, type FastSpawn, type Spawned } from './posix-spawn.js';
 import { deadlineOf, ItemTimeout } from './processor.js';
 
 /** Bytes of stderr kept (the last ones) for messages and results. */
@@ -149,12 +149,7 @@ function runBlocking(fast: FastSpawn, program: string, args: string[], o: Comman
   if (!('pid' in started)) {
     ticket.failed();
     for (const fd of [...out, ...err]) fast.close(fd);
-    const e: NodeJS.ErrnoException = new Error(`spawn ${program} ${errnoName(started.errno)}`);
-    e.code = errnoName(started.errno);
-    e.errno = -started.errno;
-    e.syscall = `spawn ${program}`;
-    e.path = program;
-    return got.outcome({ code: null, sig: null, err: e }, undefined);
+    return got.outcome({ code: null, sig: null, err: errnoError(`spawn ${program}`, started.errno, program) }, undefined);
   }
   const { pid, pidfd } = started;
   ticket.started(pid);

@@ -73,18 +73,20 @@ export function fastSpawn(): FastSpawn | null {
   return cached;
 }
 
-function errnoError(call: string, errno: number): NodeJS.ErrnoException {
+/** An error shaped as Node's own system errors ("spawn /x ENOENT", code, errno, syscall, path). */
+export function errnoError(syscall: string, errno: number, path?: string): NodeJS.ErrnoException {
   const code = errnoName(errno);
-  const err: NodeJS.ErrnoException = new Error(`${call}: ${code}`);
+  const err: NodeJS.ErrnoException = new Error(`${syscall} ${code}`);
   err.code = code;
   err.errno = -errno;
-  err.syscall = call;
+  err.syscall = syscall;
+  if (path !== undefined) err.path = path;
   return err;
 }
 
 const errnoNames = new Map(Object.entries(os.constants.errno).map(([k, v]) => [v, k]));
 /** `ENOENT` for 2, ... */
-export function errnoName(errno: number): string {
+function errnoName(errno: number): string {
   return errnoNames.get(errno) ?? `errno ${errno}`;
 }
 
