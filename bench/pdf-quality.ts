@@ -8,7 +8,8 @@
 // Usage: node dist/bench/pdf-quality.js --corpus DIR [--sample 8]
 import fs from 'node:fs';
 import path from 'node:path';
-import pdfText, { options } from '../lib/processors/pdf-text.js';
+import pdfText from '../lib/processors/pdf-text.js';
+import { options } from '../lib/processors/pdf-text.spec.js';
 import { ItemContext } from '../lib/worker/context.js';
 import { argOf, machine } from './lib.js';
 

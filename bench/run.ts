@@ -213,7 +213,7 @@ for (let run = 1; run <= runs; run++) {
   if (corpus && (only.has(4) || only.has(5) || only.has(7))) {
     const out = scratch('out');
     // rows 5 and 7: the default engine; row 4 compares engine pdfjs with a bare pdfjs loop
-    const s = sluiceRun(['--input', corpus, '--processor', 'pdf-text', '-j', '2', '--out', out, '--set', 'source.walk.include=["**/*.pdf"]'], true);
+    const s = sluiceRun(['--input', corpus, '--processor', 'pdf-text', '-j', '2', '--out', out], true);
     const pages = pagesOf(s.stdout);
     extra(r5, 'pages', pages);
     extra(r5, 'sluice_rss_mb', s.report.peak_rss_mb);
@@ -221,7 +221,7 @@ for (let run = 1; run <= runs; run++) {
     r7.sluice.push(pages / s.wall);
     fs.rmSync(out, { recursive: true, force: true });
     if (only.has(4)) {
-      const j = sluiceRun(['--input', corpus, '--processor', 'pdf-text', '-O', 'engine=pdfjs', '-j', '2', '--out', out, '--set', 'source.walk.include=["**/*.pdf"]'], true);
+      const j = sluiceRun(['--input', corpus, '--processor', 'pdf-text', '-O', 'engine=pdfjs', '-j', '2', '--out', out], true);
       extra(r4, 'pages', pagesOf(j.stdout));
       extra(r4, 'sluice_rss_mb', j.report.peak_rss_mb);
       r4.sluice.push(pagesOf(j.stdout) / j.wall);
@@ -244,7 +244,7 @@ for (let run = 1; run <= runs; run++) {
     }
     if (only.has(7)) {
       const out4 = scratch('out');
-      const one = sluiceRun(['--input', corpus, '--processor', 'pdf-text', '-j', '1', '--out', out4, '--set', 'source.walk.include=["**/*.pdf"]'], true);
+      const one = sluiceRun(['--input', corpus, '--processor', 'pdf-text', '-j', '1', '--out', out4], true);
       r7.ref.push(pagesOf(one.stdout) / one.wall);
       fs.rmSync(out4, { recursive: true, force: true });
       // the same scaling for the bare pdfjs loop: what the machine gives two threads
@@ -275,7 +275,7 @@ for (let run = 1; run <= runs; run++) {
   if (only.has(9) && corpus) {
     const state = scratch('state');
     const out = scratch('out');
-    r9.sluice.push(await firstLine(node, sluice('run', '--input', corpus, '--processor', 'pdf-text', '-j', '2', '--out', out, '--state', state, '--progress', 'none', '--set', 'source.walk.include=["**/*.pdf"]'), (l) => l.includes('"type":"result"')));
+    r9.sluice.push(await firstLine(node, sluice('run', '--input', corpus, '--processor', 'pdf-text', '-j', '2', '--out', out, '--state', state, '--progress', 'none'), (l) => l.includes('"type":"result"')));
     if (haveParallel && havePdftotext) r9.ref.push(await firstLine('bash', ['-c', `find '${corpus}' -name '*.pdf' | parallel -j2 pdftotext {} -`], () => true));
   }
 }

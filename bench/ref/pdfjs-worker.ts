@@ -7,9 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import pdfText from '../../lib/processors/pdf-text.js';
+import { options } from '../../lib/processors/pdf-text.spec.js';
 import type { ProcessorContext, ProcessorItem } from '../../lib/core/processor.js';
 
-const ctx = { options: { engine: 'pdfjs' }, hasOutputDir: false } as unknown as ProcessorContext;
+// the options as sluice's main thread hands them to a worker: parsed by the spec, defaults filled in
+const ctx = { options: options.parse({ engine: 'pdfjs' }), hasOutputDir: false } as unknown as ProcessorContext;
 
 parentPort!.on('message', async ({ file, out }: { file: string; out: string }) => {
   try {

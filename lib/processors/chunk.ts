@@ -1,9 +1,8 @@
 import path from 'node:path';
-import { z } from '../core/zod.js';
 import { SluiceError } from '../core/errors.js';
 import { inputChunks, type InputRef } from '../core/input.js';
-import type { ComponentSpec } from '../core/spec.js';
 import type { ProcessorContext, ProcessorItem } from '../core/processor.js';
+import type { ChunkOptions as Options } from './chunk.spec.js';
 
 // The built-in `chunk`: splits an item's text into overlapping chunks and hands each to the rest
 // of the pipeline as a child item (ctx.emit, fan-out), one at a time.
@@ -19,30 +18,8 @@ import type { ProcessorContext, ProcessorItem } from '../core/processor.js';
 
 const TOO_LARGE = 'SLUICE_E_TOO_LARGE';
 
-const DEFAULT_OVERLAP = 100;
-
-export const options = z.strictObject({
-  size: z.number().int().min(1).default(1000)
-    .describe('target length of a chunk in characters, counted as UTF-16 code units (JavaScript\'s string length: an emoji counts 2 or more). A chunk is never longer, except one that holds a single grapheme cluster longer than size (a cluster is never cut). It ends at the last paragraph break (blank line or form feed) in its last 30%, else the last sentence end there, else the last word boundary there, else the last grapheme boundary before size'),
-  overlap: z.number().int().min(0).default(DEFAULT_OVERLAP)
-    .describe('characters a chunk repeats from the end of the one before it, at most: the next chunk starts this many characters before the previous one ended, moved forward to the start of a word (else to a grapheme boundary). Must be less than size; 0 for none'),
-  max_chars: z.number().int().min(1).default(50_000_000)
-    .describe('the most text one item may have, in characters: more fails the item with SLUICE_E_TOO_LARGE, found while reading (a text bomb never fills the worker)'),
-});
-
-const checked = options.superRefine((o, ctx) => {
-  if (o.overlap >= o.size) {
-    ctx.addIssue({ code: 'custom', path: ['overlap'], input: o.overlap, message: `overlap (${o.overlap}${o.overlap === DEFAULT_OVERLAP ? ', its default' : ''}) must be less than size (${o.size}): each chunk has to bring new text; set overlap lower` });
-  }
-});
-
-export const spec: ComponentSpec = {
-  kind: 'processor',
-  name: 'chunk',
-  fanOut: true,
-  description: 'Splits text into chunks of about `size` characters that overlap by up to `overlap`, cut at a paragraph, else a sentence, else a word, else a grapheme boundary, and hands each chunk to the next stage as a child item (fan-out): `{index, text, start, end, pages}` (start and end are offsets in the whole text, end exclusive; `pages`, the 1-based pages the chunk covers, when the text has form feeds or comes from a PDF stage; a form feed is a newline in the chunk\'s text). The text is the previous stage\'s `text` (pdf-text without an output dir), else the file at its `text_path` (with one), else the file itself read as UTF-8. Its result is `{chunks, chars}`. As the last stage (or alone), each chunk is a result line of its own (`parent`, `index`).',
-  options: checked,
-};
+/** Every item fans out (ctx.emit): one that emits no chunk ends here. Read by the worker's loader and by the spec. */
+export const fanOut = true;
 
 /** One chunk of a text, as emitted. */
 export type Chunk = {
@@ -295,8 +272,6 @@ function pagesOf(text: string, start: number, end: number, first: FormFeeds, las
   return pages;
 }
 
-type Options = z.output<typeof options>;
-
 /** The text to chunk: the previous stage's `text`, else the file at its `text_path`, else the item's own file. */
 async function textOf(item: ProcessorItem, opts: Options): Promise<string> {
   const input = item.input;
@@ -331,7 +306,8 @@ async function readText(ref: InputRef, shown: string, max: number): Promise<stri
 }
 
 export default async function chunk(item: ProcessorItem, ctx: ProcessorContext): Promise<{ chunks: number; chars: number }> {
-  const opts = checked.parse(ctx.options);
+  // parsed by the spec (chunk.spec.ts) before they reach a worker: defaults filled in, checked
+  const opts = ctx.options as Options;
   const emit = ctx.emit;
   if (!emit) {
     throw new SluiceError('SLUICE_E_CONFIG', 'chunk hands each chunk on as a child item (fan-out), and children have nowhere to go here (a map() stage of the library gives one result per item): run it in a pipeline (sluice run, or run() of the library)', { item: item.path });

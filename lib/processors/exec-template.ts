@@ -181,6 +181,14 @@ export function shellArgsFor(t: ShellTemplate, p: string): string[] {
   return ['-c', t.script, 'sh', ...PLACEHOLDERS.map((k) => v[k])];
 }
 
+/** The shell of shell: true. */
+export const SHELL = '/bin/sh';
+
+/** What a template starts: the shell (shell: true), else programOf. */
+export function programToRun(t: CommandTemplate): string | null {
+  return t.shell ? SHELL : programOf(t);
+}
+
 /** The program a template runs, when it is known before any item: argv mode, a first word without placeholders. */
 export function programOf(t: CommandTemplate): string | null {
   if (t.shell) return null;

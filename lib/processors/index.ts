@@ -1,46 +1,37 @@
-import path from 'node:path';
+// The built-in processors for the main thread: each name with its spec (options, docs) and its
+// loader (processors/builtins.ts, the worker's side, which never loads a spec).
 import type { ComponentSpec } from '../core/spec.js';
-import * as noop from './noop.js';
-import * as sha256 from './sha256.js';
-import * as pdfText from './pdf-text.js';
-import * as pdfInfo from './pdf-info.js';
-import * as chunk from './chunk.js';
-import * as exec from './exec.js';
-import { loadPdfJs } from './pdf.js';
+import { SluiceError } from '../core/errors.js';
+import { check, formatPath } from '../core/schema-util.js';
+import { BUILTIN_LOADERS, isBuiltin, type BuiltinName } from './builtins.js';
+import { spec as noop } from './noop.spec.js';
+import { spec as sha256 } from './sha256.spec.js';
+import { spec as pdfText } from './pdf-text.spec.js';
+import { spec as pdfInfo } from './pdf-info.spec.js';
+import { spec as chunk } from './chunk.spec.js';
+import { spec as exec } from './exec.spec.js';
+
+export { isBuiltin, isModulePath, resolveProcessor } from './builtins.js';
 
 interface BuiltinProcessor {
   spec: ComponentSpec;
-  /** the module, and what its first item would otherwise wait for (the run's PDF engine), loaded in a worker; `options` are the run's, not yet checked */
+  /** the module, and what its first item would otherwise wait for (the run's PDF engine), loaded in a worker; `options` are the run's, parsed */
   load(options?: Record<string, unknown>): Promise<{ default: unknown }>;
 }
 
-// Each module loads its PDF engine lazily, so importing this table is cheap in the main thread; a
-// worker loads the run's engine with the processor, while it boots (see the preload in worker/runtime.ts).
-export const BUILTIN_PROCESSORS: Record<string, BuiltinProcessor> = Object.assign(Object.create(null) as object, {
-  'pdf-text': { spec: pdfText.spec, load: async (options?: Record<string, unknown>) => (await pdfText.prepare(options), pdfText) },
-  'pdf-info': { spec: pdfInfo.spec, load: async () => (await loadPdfJs(), pdfInfo) },
-  chunk: { spec: chunk.spec, load: async () => chunk },
-  sha256: { spec: sha256.spec, load: async () => sha256 },
-  noop: { spec: noop.spec, load: async () => noop },
-  exec: { spec: exec.spec, load: async () => exec },
-});
+const SPECS: Record<BuiltinName, ComponentSpec> = { 'pdf-text': pdfText, 'pdf-info': pdfInfo, chunk, sha256, noop, exec };
 
-/** A processor spec names a module file, not a built-in, when it starts with ./ ../ or /. */
-export function isModulePath(spec: string): boolean {
-  return /^(\.{1,2}\/|\/)/.test(spec);
-}
-
-export function isBuiltin(spec: string): boolean {
-  return Object.hasOwn(BUILTIN_PROCESSORS, spec);
-}
+export const BUILTIN_PROCESSORS: Record<string, BuiltinProcessor> = Object.assign(Object.create(null) as object,
+  Object.fromEntries(Object.entries(SPECS).map(([name, spec]) => [name, { spec, load: BUILTIN_LOADERS[name as BuiltinName].load }])));
 
 /**
- * The one place a processor spec is resolved: a built-in name stays as it is; a module path
- * becomes absolute against `baseDir` (the pipeline file's folder; the cwd for --processor).
- * Resolved once, when the config is read: from then on the config carries the absolute path,
- * so the check that it exists, the config fingerprint and the worker's import all name the same
- * file, whatever the current directory.
+ * A stage's options as a worker must get them: a built-in's parsed by its spec (defaults filled
+ * in), a module's as they are. For options that did not come through the config (a queued job):
+ * a bad one is SLUICE_E_CONFIG.
  */
-export function resolveProcessor(spec: string, baseDir: string): string {
-  return isBuiltin(spec) ? spec : path.resolve(baseDir, spec);
+export function workerOptions(processor: string, options: Record<string, unknown>): Record<string, unknown> {
+  if (!isBuiltin(processor)) return options;
+  const r = check(SPECS[processor].options, options, ['options']);
+  if (r.ok) return r.value as Record<string, unknown>;
+  throw new SluiceError('SLUICE_E_CONFIG', `processor ${processor}: ${r.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`);
 }

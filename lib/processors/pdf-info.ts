@@ -1,15 +1,5 @@
-import { z } from '../core/zod.js';
-import type { ComponentSpec } from '../core/spec.js';
 import type { ProcessorContext, ProcessorItem } from '../core/processor.js';
-import { classifyPdfError, closePdf, loadPdfJs, openPdf, PDF_FILES, readPdfBytes } from './pdf.js';
-
-export const spec: ComponentSpec = {
-  kind: 'processor',
-  name: 'pdf-info',
-  description: 'Page count, PDF version, title/author/subject/creator/producer, creation and modification dates, and whether it is encrypted. A PDF that needs a password is not a failure here: it gives {encrypted: true, needs_password: true}.',
-  options: z.strictObject({}),
-  accepts: PDF_FILES,
-};
+import { classifyPdfError, closePdf, loadPdfJs, openPdf, readPdfBytes } from './pdf.js';
 
 /** pdfjs' stray rejections are the PDF's parse failures (see pdf.ts). */
 export { classifyStray } from './pdf.js';

@@ -3,6 +3,7 @@ import { WaitingError, Worker, type Job } from 'bullmq';
 import { defaultMaxRssMb, WorkerPool } from '../worker/pool.js';
 import type { ReplyMessage, TaskMessage } from '../worker/protocol.js';
 import { toErrorInfo } from '../core/errors.js';
+import { workerOptions } from '../processors/index.js';
 import { connect } from './connection.js';
 import { shownUrl } from './url.js';
 import { CHILDREN_WINDOW, childrenKey, DONE_TTL_S, doneKeyOf, fingerprintCache, fromJobTask, QUEUE_NAME, stageIdentity, stagesOf, type JobData } from './protocol.js';
@@ -117,6 +118,13 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<number> {
     } else if (mine !== null && o.pinned && pinnedProblem(task, mine)) {
       reply = mismatch(pinnedProblem(task, mine));
     } else if (mine !== null) {
+      // the job's options as this worker's threads take them: parsed here (they never load a spec)
+      try {
+        task.options = workerOptions(task.processor, task.options);
+        for (const s of task.then ?? []) s.options = workerOptions(s.processor, s.options);
+      } catch (err) {
+        return mismatch(`the job's options do not parse here: ${toErrorInfo(err).message}`);
+      }
       const k = JSON.stringify([task.processor, task.options, task.then ?? null, data.memory]);
       let pool = pools.get(k);
       if (!pool) {

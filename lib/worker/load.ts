@@ -1,10 +1,9 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SluiceError } from '../core/errors.js';
-import { BUILTIN_PROCESSORS, isBuiltin } from '../processors/index.js';
+import { BUILTIN_LOADERS, isBuiltin } from '../processors/builtins.js';
 import type { ProcessorContext } from '../core/processor.js';
 import { isDefinedProcessor, type DefinedProcessor } from '../core/define.js';
-import { check, formatPath } from '../core/schema-util.js';
 import type { TaskMessage } from './protocol.js';
 
 export type ProcessorFn = ((item: TaskMessage['item'], ctx: ProcessorContext) => Promise<unknown> | unknown) & {
@@ -31,7 +30,7 @@ export type ProcessorFn = ((item: TaskMessage['item'], ctx: ProcessorContext) =>
  * (check.ts) load through here, so both agree on what a loadable processor is.
  */
 export async function loadProcessor(spec: string, options?: Record<string, unknown>): Promise<ProcessorFn> {
-  const builtin = isBuiltin(spec) ? BUILTIN_PROCESSORS[spec]! : null;
+  const builtin = isBuiltin(spec) ? BUILTIN_LOADERS[spec] : null;
   // the config resolved a module path once, against the pipeline file: never again against the cwd
   if (!builtin && !path.isAbsolute(spec)) throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec}: expected a built-in name or an absolute path`);
   const mod = builtin ? await builtin.load(options) : await import(pathToFileURL(spec).href);
@@ -41,7 +40,7 @@ export async function loadProcessor(spec: string, options?: Record<string, unkno
     throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec} has no default export function (export default async (item, ctx) => result, or export default defineProcessor({...}))`);
   }
   const classify = (mod as { classifyStray?: unknown }).classifyStray;
-  const fansOut = builtin?.spec.fanOut;
+  const fansOut = builtin ? (mod as { fanOut?: unknown }).fanOut === true : false;
   if (typeof classify !== 'function' && !fansOut) return fn as ProcessorFn;
   const wrapped: ProcessorFn = (item, ctx) => (fn as ProcessorFn)(item, ctx);
   if (typeof classify === 'function') wrapped.classifyStray = classify as ProcessorFn['classifyStray'];
@@ -60,7 +59,7 @@ function fromDefinition(def: DefinedProcessor<unknown, unknown, unknown>): Proce
   const prepare = (raw: Record<string, unknown>) => (ready ??= (async () => {
     let options: Record<string, unknown>;
     try {
-      options = parseOptions(def, raw);
+      options = await parseOptions(def, raw);
     } catch (err) {
       // checked before the run (check.ts); a program that composes the stages itself meets it here
       throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', (err as Error).message);
@@ -92,8 +91,10 @@ function fromDefinition(def: DefinedProcessor<unknown, unknown, unknown>): Proce
 }
 
 /** The options through the definition's schema; a bad one is the run's error (checked before the run, see check.ts). */
-function parseOptions(def: DefinedProcessor<unknown, unknown, unknown>, raw: Record<string, unknown>): Record<string, unknown> {
+async function parseOptions(def: DefinedProcessor<unknown, unknown, unknown>, raw: Record<string, unknown>): Promise<Record<string, unknown>> {
   if (!def.options) return raw;
+  // (loaded here, not with this module: a worker running a built-in never loads zod)
+  const { check, formatPath } = await import('../core/schema-util.js');
   const r = check(def.options as never, raw, ['map', 'options']);
   if (r.ok) return r.value as Record<string, unknown>;
   throw new SluiceError('SLUICE_E_CONFIG', `processor ${def.name}: ${r.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`);

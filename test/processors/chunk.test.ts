@@ -3,7 +3,8 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import chunk, { chunkText, spec, type Chunk, type ChunkTextOptions } from '../../lib/processors/chunk.js';
+import chunk, { chunkText, type Chunk, type ChunkTextOptions } from '../../lib/processors/chunk.js';
+import { spec } from '../../lib/processors/chunk.spec.js';
 import { BUILTIN_PROCESSORS, isBuiltin } from '../../lib/processors/index.js';
 import { ItemTimeout, type ProcessorContext, type ProcessorItem } from '../../lib/core/processor.js';
 import { tmpDir } from '../helpers.js';
@@ -270,7 +271,8 @@ function fake(options: Record<string, unknown> = {}, emitDelay?: () => Promise<v
   const f: Fake = { ctx: undefined as never, children: [], maxPending: 0 };
   let pending = 0;
   f.ctx = {
-    options,
+    // as a worker gets them: parsed by the spec in the main thread
+    options: spec.options.parse(options) as Record<string, unknown>,
     hasOutputDir: false,
     writeOutput: async () => {
       throw new Error('chunk writes no output');

@@ -3,7 +3,8 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import exec, { options as execOptions, spec } from '../../lib/processors/exec.js';
+import exec from '../../lib/processors/exec.js';
+import { options as execOptions, spec } from '../../lib/processors/exec.spec.js';
 import { argvFor, compileTemplate, findProgram, placeholderValues, shellArgsFor, type ArgvTemplate, type ShellTemplate } from '../../lib/processors/exec-template.js';
 import { ItemContext } from '../../lib/worker/context.js';
 import { check } from '../../lib/core/schema-util.js';

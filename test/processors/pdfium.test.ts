@@ -3,7 +3,8 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import pdfText, { options as pdfTextOptions } from '../../lib/processors/pdf-text.js';
+import pdfText from '../../lib/processors/pdf-text.js';
+import { options as pdfTextOptions } from '../../lib/processors/pdf-text.spec.js';
 import { ItemContext } from '../../lib/worker/context.js';
 import { FIXTURES } from '../helpers.js';
 import { sameAsPdfjsOnSamples } from '../support/engine-samples.js';

@@ -2,7 +2,8 @@
 // count of engine pdfjs, and at least 90% of the words pdfjs finds in each sample.
 import fs from 'node:fs';
 import path from 'node:path';
-import pdfText, { options as pdfTextOptions } from '../../lib/processors/pdf-text.js';
+import pdfText from '../../lib/processors/pdf-text.js';
+import { options as pdfTextOptions } from '../../lib/processors/pdf-text.spec.js';
 import { ItemContext } from '../../lib/worker/context.js';
 import { SAMPLES } from '../helpers.js';
 

@@ -22,6 +22,27 @@ t.test('a throwing processor fails that item only, with SLUICE_E_PROCESSOR', asy
   t.same({ ...good, ms: 0 }, { type: 'ok', output: { size: 1 }, ms: 0 });
 });
 
+t.test('a worker running a built-in processor never loads zod: the options it gets were parsed in the main thread', async (t) => {
+  const file = path.join(FIXTURES, 'processors', 'throws.mjs');
+  const { BUILTIN_PROCESSORS } = await import('../../lib/processors/index.js');
+  const probe = (options: Record<string, unknown> = {}): TaskMessage => ({ ...task(proc('modules-loaded.mjs'), 'probe', options) });
+  for (const [name, options] of [['noop', {}], ['sha256', {}], ['exec', { cmd: 'true' }], ['pdf-text', { engine: 'pdfium' }], ['pdf-text', { engine: 'pdfjs' }], ['pdf-info', {}], ['chunk', {}]] as const) {
+    const parsed = BUILTIN_PROCESSORS[name]!.spec.options.parse(options) as Record<string, unknown>;
+    const pool = new WorkerPool({ concurrency: 1, maxMemoryMb: 256, preload: name, preloadOptions: parsed });
+    try {
+      const r = await pool.run({ type: 'task', processor: name, options: parsed, outDir: null, item: { path: 'x', file, rel: 'x', size: 1, mtime_ms: 1 } }, 20_000);
+      t.ok(r.type === 'ok' || r.type === 'failed', `${name} ${JSON.stringify(options)} ran`);
+      t.same((await pool.run(probe(), 10_000) as { output?: unknown }).output, { zod: false }, `${name} ${JSON.stringify(options)}: no zod in its worker`);
+    } finally {
+      await pool.close();
+    }
+  }
+  // the probe sees zod when it is there
+  const pool = new WorkerPool({ concurrency: 1, maxMemoryMb: 256 });
+  t.teardown(() => pool.close());
+  t.same((await pool.run(probe({ load: true }), 10_000) as { output?: unknown }).output, { zod: true }, 'the probe finds zod once loaded');
+});
+
 t.test('a worker that exits is a crash for its item; the pool is back to full strength', async (t) => {
   const pool = new WorkerPool({ concurrency: 2, maxMemoryMb: 256 });
   t.teardown(() => pool.close());
