@@ -3,13 +3,7 @@ import type yargsType from 'yargs';
 import { isFdExhausted, SluiceError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { STDIN_ARG, runCommand, type RunArgs } from './run.js';
-import { validateCommand } from './validate.js';
-import { stagesCommand } from './stages.js';
-import { schemaCommand } from './schema.js';
-import { statusCommand } from './status.js';
-import { resultsCommand } from './results.js';
-import { planCommand } from './plan.js';
-import { reportCommand } from './report.js';
+// every other command's module is imported by its handler: a run loads none of them
 
 // yargs' CommonJS build: its ES module build wraps help text at any character ("pr\nogress"),
 // the CommonJS one between words
@@ -117,14 +111,14 @@ export async function main(argv: string[]): Promise<number> {
         .example('sluice plan --input ~/papers --processor pdf-text --json | jq .todo', 'count what a run would do'),
       async (a) => {
         if (a.pipeline === STDIN_ARG || a.input?.includes(STDIN_ARG)) throw new SluiceError('SLUICE_E_USAGE', 'plan walks its inputs; paths on standard input cannot be planned (run them)');
-        code = await planCommand({ ...a, progress: 'none', progressInterval: '1s', grace: '10s' });
+        code = await (await import('./plan.js')).planCommand({ ...a, progress: 'none', progressInterval: '1s', grace: '10s' });
       },
     )
     .command<{ pipeline: string; json?: boolean }>(
       'validate <pipeline>',
       'check a pipeline file; exit 2 with every bad key named (stages[1].map.timeout: ...)',
       (y) => y.positional('pipeline', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
-      async (a) => { code = await validateCommand(a.pipeline, !!a.json); },
+      async (a) => { code = await (await import('./validate.js')).validateCommand(a.pipeline, !!a.json); },
     )
     .command<RunArgs & { json?: boolean; follow?: boolean }>(
       'status [pipeline]',
@@ -135,7 +129,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('follow', { alias: 'f', type: 'boolean', describe: 'follow the running run from its state dir: a line per progress sample (counts, rate, ETA, in flight) and its new failures, until it ends' })
         .example('sluice status pipelines/pdf-text.yaml', 'progress of a pipeline, also while it runs')
         .example('sluice status --follow --state .sluice/pdf-text', 'watch a run from another terminal'),
-      async (a) => { code = await statusCommand(a); },
+      async (a) => { code = await (await import('./status.js')).statusCommand(a); },
     )
     .command<RunArgs & { status?: string }>(
       'results [pipeline]',
@@ -144,7 +138,7 @@ export async function main(argv: string[]): Promise<number> {
         .options(SOURCE_FLAGS)
         .option('status', { choices: ['ok', 'failed', 'filtered'], describe: 'only items with this status (filtered: dropped by a filter stage)' })
         .example('sluice results --state .sluice/pdf-text --status failed | jq -r .path', 'rebuild the list of failures after losing stdout'),
-      async (a) => { code = await resultsCommand(a); },
+      async (a) => { code = await (await import('./results.js')).resultsCommand(a); },
     )
     .command<RunArgs & { format?: string; output?: string }>(
       'report [pipeline]',
@@ -154,7 +148,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('format', { choices: ['html', 'md', 'json'], default: 'html', describe: 'html: one self-contained file (no script, no network request), charts as inline SVG' })
         .option('output', { alias: 'o', type: 'string', describe: 'write it to this file (atomically) instead of stdout' })
         .example('sluice report --state .sluice/pdf-text -o report.html', 'a report to open in a browser, also for a run that was killed'),
-      async (a) => { code = await reportCommand(a); },
+      async (a) => { code = await (await import('./report.js')).reportCommand(a); },
     )
     .command<{ pipeline?: string; queue: string; concurrency?: number; prefetch?: number; grace: string; progressInterval: string }>(
       'worker [pipeline]',
@@ -181,13 +175,13 @@ export async function main(argv: string[]): Promise<number> {
         .option('markdown', { type: 'boolean', describe: 'the reference page (docs/reference.md), with the error codes' })
         .option('processor', { type: 'string', array: true, describe: 'also list this processor module (defineProcessor), with its options' })
         .example('sluice stages --processor ./my-processor.mjs', 'a processor module of your own, listed like the built-ins'),
-      async (a) => { code = await stagesCommand(!!a.json, !!a.markdown, a.processor ?? []); },
+      async (a) => { code = await (await import('./stages.js')).stagesCommand(!!a.json, !!a.markdown, a.processor ?? []); },
     )
     .command<{ processor?: string[] }>(
       'schema',
       'print the JSON Schema of pipeline files (for editors)',
       (y) => y.option('processor', { type: 'string', array: true, describe: 'include this processor module\'s options schema (defineProcessor), applied to map.options of a stage whose processor names that file' }),
-      async (a) => { code = await schemaCommand(a.processor ?? []); },
+      async (a) => { code = await (await import('./schema.js')).schemaCommand(a.processor ?? []); },
     )
     .demandCommand(1, 'name a command: run, plan, status, results, report, validate, worker, stages or schema')
     .strict()
