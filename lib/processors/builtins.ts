@@ -8,13 +8,15 @@ import path from 'node:path';
 
 interface BuiltinLoader {
   /** the module, and what its first item would otherwise wait for (the run's PDF engine); `options` are the run's, parsed */
-  load(options?: Record<string, unknown>): Promise<{ default: unknown; fanOut?: boolean; classifyStray?: unknown }>;
+  load(options?: Record<string, unknown>): Promise<{ default: unknown; classifyStray?: unknown }>;
+  /** every item fans out (ctx.emit): one that emits no child ends at its stage (the spec says it too, from here) */
+  fanOut?: true;
 }
 
 export const BUILTIN_LOADERS = {
   'pdf-text': { load: async (options?: Record<string, unknown>) => { const m = await import('./pdf-text.js'); await m.prepare(options); return m; } },
   'pdf-info': { load: async () => { const m = await import('./pdf-info.js'); await (await import('./pdf.js')).loadPdfJs(); return m; } },
-  chunk: { load: () => import('./chunk.js') },
+  chunk: { load: () => import('./chunk.js'), fanOut: true },
   sha256: { load: () => import('./sha256.js') },
   noop: { load: () => import('./noop.js') },
   exec: { load: () => import('./exec.js') },

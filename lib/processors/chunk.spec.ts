@@ -3,7 +3,7 @@
 // this spec has parsed, and chunk.ts reads them as they come.
 import { z } from '../core/zod.js';
 import type { ComponentSpec } from '../core/spec.js';
-import { fanOut } from './chunk.js';
+import { BUILTIN_LOADERS } from './builtins.js';
 
 const DEFAULT_OVERLAP = 100;
 
@@ -25,7 +25,7 @@ const checked = options.superRefine((o, ctx) => {
 export const spec: ComponentSpec = {
   kind: 'processor',
   name: 'chunk',
-  fanOut,
+  fanOut: BUILTIN_LOADERS.chunk.fanOut,
   description: 'Splits text into chunks of about `size` characters that overlap by up to `overlap`, cut at a paragraph, else a sentence, else a word, else a grapheme boundary, and hands each chunk to the next stage as a child item (fan-out): `{index, text, start, end, pages}` (start and end are offsets in the whole text, end exclusive; `pages`, the 1-based pages the chunk covers, when the text has form feeds or comes from a PDF stage; a form feed is a newline in the chunk\'s text). The text is the previous stage\'s `text` (pdf-text without an output dir), else the file at its `text_path` (with one), else the file itself read as UTF-8. Its result is `{chunks, chars}`. As the last stage (or alone), each chunk is a result line of its own (`parent`, `index`).',
   options: checked,
 };

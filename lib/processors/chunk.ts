@@ -18,9 +18,6 @@ import type { ChunkOptions as Options } from './chunk.spec.js';
 
 const TOO_LARGE = 'SLUICE_E_TOO_LARGE';
 
-/** Every item fans out (ctx.emit): one that emits no chunk ends here. Read by the worker's loader and by the spec. */
-export const fanOut = true;
-
 /** One chunk of a text, as emitted. */
 export type Chunk = {
   /** 0, 1, 2, ... in order */

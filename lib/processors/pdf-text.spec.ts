@@ -3,10 +3,9 @@
 // this spec has parsed, and pdf-text.ts reads them as they come.
 import { z } from '../core/zod.js';
 import type { ComponentSpec } from '../core/spec.js';
-import { MAX_PAGES_DEFAULT, PDF_FILES } from './pdf.js';
+import { MAX_PAGES_DEFAULT, PDF_FILES, PDFTOTEXT, readPassword } from './pdf.js';
 import { findProgram } from './exec-template.js';
 import { pdfiumAvailable } from './pdfium.js';
-import { PDFTOTEXT, readPassword } from './pdf-text.js';
 
 /** The text engines, in the order `sluice stages` lists them. */
 export const ENGINES = ['pdfjs', 'pdfium', 'pdftotext'] as const;

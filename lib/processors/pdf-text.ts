@@ -1,9 +1,7 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { SluiceError, type ErrorCode } from '../core/errors.js';
 import type { ProcessorContext, ProcessorItem } from '../core/processor.js';
 import { pageText } from './pdf-layout.js';
-import { classifyPdfError, closePdf, loadPdfJs, openPdf, openPdfInput, readPdfBytes } from './pdf.js';
+import { classifyPdfError, closePdf, loadPdfJs, openPdf, openPdfInput, PDFTOTEXT, readPassword, readPdfBytes } from './pdf.js';
 import { findProgram } from './exec-template.js';
 import { pdfiumPages, warmPdfium } from './pdfium.js';
 import { runCommand, stoppedError } from '../core/command.js';
@@ -71,17 +69,6 @@ async function drawsText(page: { getOperatorList(): Promise<{ fnArray: number[] 
   return (await page.getOperatorList()).fnArray.some((op) => shows.has(op));
 }
 
-/** The first line of a password file, read once per worker. */
-const passwords = new Map<string, string>();
-export function readPassword(file: string): string {
-  let p = passwords.get(file);
-  if (p === undefined) {
-    p = fs.readFileSync(path.resolve(file), 'utf8').split(/\r?\n/)[0]!;
-    passwords.set(file, p);
-  }
-  return p;
-}
-
 async function viaPdfium(item: ProcessorItem, ctx: ProcessorContext, opts: Options): Promise<Extracted> {
   const password = opts.password_file === undefined ? undefined : readPassword(opts.password_file);
   const { pages, numPages, lost } = await pdfiumPages(await readPdfBytes(item), item.path, {
@@ -127,7 +114,6 @@ async function viaPdfjs(item: ProcessorItem, opts: Options): Promise<Extracted> 
 }
 
 /** poppler's program, looked up on PATH once per worker. */
-export const PDFTOTEXT = 'pdftotext';
 let pdftotextPath: string | null | undefined;
 
 /**

@@ -1,5 +1,6 @@
 // Shared pdfjs-dist loading for the PDF processors. pdfjs-dist is pinned at exactly 5.4.530:
 // later 5.x are in GHSA-hq66-cqwq-w95j and 5.7+/6.x need Node >= 22.
+import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { SluiceError } from '../core/errors.js';
@@ -16,6 +17,20 @@ const CMAPS = path.join(PDFJS_DIR, 'cmaps') + '/';
 
 /** What the PDF processors read: a run from flags alone walks only these (any case of .pdf) unless --include says otherwise. */
 export const PDF_FILES = ['**/*.[pP][dD][fF]'];
+
+/** poppler's text program (pdf-text's engine pdftotext). */
+export const PDFTOTEXT = 'pdftotext';
+
+/** The first line of a password file, read once per thread (pdf-text's password_file). */
+const passwords = new Map<string, string>();
+export function readPassword(file: string): string {
+  let p = passwords.get(file);
+  if (p === undefined) {
+    p = fs.readFileSync(path.resolve(file), 'utf8').split(/\r?\n/)[0]!;
+    passwords.set(file, p);
+  }
+  return p;
+}
 
 export function loadPdfJs(): Promise<PdfJs> {
   pdfjs ??= import('pdfjs-dist/legacy/build/pdf.mjs');

@@ -40,7 +40,7 @@ export async function loadProcessor(spec: string, options?: Record<string, unkno
     throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec} has no default export function (export default async (item, ctx) => result, or export default defineProcessor({...}))`);
   }
   const classify = (mod as { classifyStray?: unknown }).classifyStray;
-  const fansOut = builtin ? (mod as { fanOut?: unknown }).fanOut === true : false;
+  const fansOut = builtin !== null && 'fanOut' in builtin && builtin.fanOut;
   if (typeof classify !== 'function' && !fansOut) return fn as ProcessorFn;
   const wrapped: ProcessorFn = (item, ctx) => (fn as ProcessorFn)(item, ctx);
   if (typeof classify === 'function') wrapped.classifyStray = classify as ProcessorFn['classifyStray'];
