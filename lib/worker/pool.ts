@@ -65,11 +65,11 @@ interface Pending {
 export const MAX_BATCH = 32;
 /**
  * A batch is sized to take about this long, going by recent items: slow items go one by one.
- * Items of a millisecond (a small command run by `exec`) go MAX_BATCH at a time: one message
- * each way per batch instead of per item, which is most of what sluice itself costs such an
- * item (bench/BENCHMARKS.md, the exec section: 20-item batches were a few per cent slower).
+ * Items of a millisecond (a small command run by `exec`) go 20 at a time: one message each way
+ * per batch instead of per item, which is most of what sluice itself costs such an item. (32 ms
+ * was tried: `exec` a few per cent faster, pdf-text over the corpus ~5% slower; bench/BENCHMARKS.md.)
  */
-const BATCH_TARGET_MS = 32;
+const BATCH_TARGET_MS = 20;
 /**
  * Times an item may go back to the queue when its batch is lost and another item (or none) is
  * blamed; past it, the item takes the failure itself. No item is requeued without bound.
