@@ -61,6 +61,15 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<number> {
   const redis = connect(o.url, o.say);
   const pools = new Map<string, WorkerPool>();
   const fingerprintOf = fingerprintCache();
+  // a job's options as this worker's threads take them (they never load a spec), parsed once per
+  // distinct stage configuration, as the fingerprints are remembered
+  const parsed = new Map<string, Record<string, unknown>>();
+  const optionsFor = (processor: string, options: Record<string, unknown>): Record<string, unknown> => {
+    const k = JSON.stringify([processor, options]);
+    let v = parsed.get(k);
+    if (!v) parsed.set(k, (v = workerOptions(processor, options)));
+    return v;
+  };
   /** pinned: why a job's stages are not the pipeline's, by fingerprint ('' when they are) */
   const refusal = new Map<string, string>();
   const pinnedProblem = (task: TaskMessage, fp: string): string => {
@@ -118,10 +127,9 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<number> {
     } else if (mine !== null && o.pinned && pinnedProblem(task, mine)) {
       reply = mismatch(pinnedProblem(task, mine));
     } else if (mine !== null) {
-      // the job's options as this worker's threads take them: parsed here (they never load a spec)
       try {
-        task.options = workerOptions(task.processor, task.options);
-        for (const s of task.then ?? []) s.options = workerOptions(s.processor, s.options);
+        task.options = optionsFor(task.processor, task.options);
+        for (const s of task.then ?? []) s.options = optionsFor(s.processor, s.options);
       } catch (err) {
         return mismatch(`the job's options do not parse here: ${toErrorInfo(err).message}`);
       }
