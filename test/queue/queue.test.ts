@@ -86,6 +86,22 @@ t.test('queued runs against a real redis-server', { skip: hasRedis() ? false : `
     t.equal(done, 40, 'their NDJSON has a line per item they ran');
   });
 
+  t.test('a built-in processor runs queued: exec given only cmd runs in the worker process with the spec\'s defaults (stdout inline)', async (t) => {
+    const redis = await startRedis(t);
+    const dir = inputs(12);
+    const w = worker(t, redis.url, dir);
+    // exec with only cmd given: max_inline and the rest come from the spec's defaults, and the
+    // worker's threads (which never load a spec) get them as the worker process parsed them
+    const r = await sluice(['run', '--input', 'in', '--include', '**/*', '--exec', 'wc -c', '--state', 'st', '--queue', redis.url, '--progress', 'none'], { cwd: dir, t });
+    t.equal(r.code, 0, r.stderr);
+    const results = ofType(r.lines, 'result');
+    t.equal(results.length, 12, 'a result line per item');
+    t.ok(results.every((x) => x.status === 'ok' && /^\d+ /.test(String(x.output.stdout)) && x.output.stdout_bytes > 0), 'each ran wc -c and came back inline');
+    t.equal(w.lines().filter((l) => l.type === 'result').length, 12, 'all in the worker process');
+    w.proc.kill('SIGTERM');
+    await w.done;
+  });
+
   t.test('a worker killed with SIGKILL mid-item: its items go to the other worker within seconds, and every item is recorded once', async (t) => {
     const redis = await startRedis(t);
     const dir = inputs(30);
