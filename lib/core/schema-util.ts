@@ -1,5 +1,6 @@
 import { z } from './zod.js';
 import { DURATION_FORMS, DURATION_RE, parseDuration } from './duration.js';
+import { SluiceError } from './errors.js';
 
 const durationError = (iss: { input?: unknown }) => `expected ${DURATION_FORMS}, got ${show(iss.input)}`;
 const isDuration = (v: string | number) => parseDuration(v) !== undefined;
@@ -82,6 +83,16 @@ function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
 function unwrap(s: any): any {
   while (s && (s.unwrap || s.def?.innerType)) s = s.def?.innerType ?? s.unwrap();
   return s;
+}
+
+/**
+ * A processor's options through its schema, for options that did not come through the config
+ * check: the parsed value, or SLUICE_E_CONFIG naming `processor` and every bad key on one line.
+ */
+export function processorOptions<T extends z.ZodType>(schema: T, data: unknown, processor: string, prefix: (string | number)[] = []): z.output<T> {
+  const r = check(schema, data, prefix);
+  if (r.ok) return r.value;
+  throw new SluiceError('SLUICE_E_CONFIG', `processor ${processor}: ${r.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`);
 }
 
 /** Validate `data` against `schema`; on failure, one plain-language issue per problem, each with its path. */

@@ -1,8 +1,7 @@
 // The built-in processors for the main thread: each name with its spec (options, docs) and its
 // loader (processors/builtins.ts, the worker's side, which never loads a spec).
 import type { ComponentSpec } from '../core/spec.js';
-import { SluiceError } from '../core/errors.js';
-import { check, formatPath } from '../core/schema-util.js';
+import { processorOptions } from '../core/schema-util.js';
 import { BUILTIN_LOADERS, isBuiltin, type BuiltinName } from './builtins.js';
 import { spec as noop } from './noop.spec.js';
 import { spec as sha256 } from './sha256.spec.js';
@@ -31,7 +30,5 @@ export const BUILTIN_PROCESSORS: Record<string, BuiltinProcessor> = Object.assig
  */
 export function workerOptions(processor: string, options: Record<string, unknown>): Record<string, unknown> {
   if (!isBuiltin(processor)) return options;
-  const r = check(SPECS[processor].options, options, ['options']);
-  if (r.ok) return r.value as Record<string, unknown>;
-  throw new SluiceError('SLUICE_E_CONFIG', `processor ${processor}: ${r.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`);
+  return processorOptions(SPECS[processor].options, options, processor, ['options']) as Record<string, unknown>;
 }

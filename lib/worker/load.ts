@@ -94,8 +94,6 @@ function fromDefinition(def: DefinedProcessor<unknown, unknown, unknown>): Proce
 async function parseOptions(def: DefinedProcessor<unknown, unknown, unknown>, raw: Record<string, unknown>): Promise<Record<string, unknown>> {
   if (!def.options) return raw;
   // (loaded here, not with this module: a worker running a built-in never loads zod)
-  const { check, formatPath } = await import('../core/schema-util.js');
-  const r = check(def.options as never, raw, ['map', 'options']);
-  if (r.ok) return r.value as Record<string, unknown>;
-  throw new SluiceError('SLUICE_E_CONFIG', `processor ${def.name}: ${r.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`);
+  const { processorOptions } = await import('../core/schema-util.js');
+  return processorOptions(def.options as never, raw, def.name, ['map', 'options']) as Record<string, unknown>;
 }
