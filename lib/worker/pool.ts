@@ -150,8 +150,12 @@ export class WorkerPool implements ItemPool {
   private queue: Pending[] = [];
   private inPool = 0;
   private pumpScheduled = false;
-  /** recent time per item in the workers (ms), for the batch size; unbatched until known */
-  private itemMs = 10;
+  /**
+   * Recent time per item in the workers (ms), for the batch size. Null until an item has been
+   * timed: until then every task carries one item (the first ones the smallest waiting), so the
+   * run's first result never waits for a batch of items whose cost nobody knows yet.
+   */
+  private itemMs: number | null = null;
   private sweeper: NodeJS.Timeout | undefined;
   private sweepMs = Infinity;
   /** set by close(): from then on every item, queued or new, comes back SLUICE_E_ABORTED */
@@ -405,6 +409,7 @@ export class WorkerPool implements ItemPool {
   private batchSize(): number {
     // a fan-out item goes alone: its processor gets ctx.emit, its task waits on its children
     if (this.queue[0]?.onChild) return 1;
+    if (this.itemMs === null) return 1;
     // no more than a worker's share of what waits: a few items never all go to one worker
     const share = Math.ceil(this.queue.length / this.opts.concurrency);
     return Math.max(1, Math.min(MAX_BATCH, share, Math.floor(BATCH_TARGET_MS / Math.max(this.itemMs, 0.01))));
@@ -548,7 +553,7 @@ export class WorkerPool implements ItemPool {
   }
 
   private settle(p: Pending, reply: ReplyMessage): void {
-    if (reply.ms !== undefined) this.itemMs = this.itemMs * 0.8 + reply.ms * 0.2;
+    if (reply.ms !== undefined) this.itemMs = this.itemMs === null ? reply.ms : this.itemMs * 0.8 + reply.ms * 0.2;
     p.resolve(reply);
   }
 

@@ -1,9 +1,10 @@
 // Fast items travel in batches; a worker lost in a batch fails only the item it was on.
 import t from 'tap';
+import fs from 'node:fs';
 import path from 'node:path';
 import { MAX_BATCH, WorkerPool } from '../../lib/worker/pool.js';
 import type { ReplyMessage, TaskMessage } from '../../lib/worker/protocol.js';
-import { FIXTURES } from '../helpers.js';
+import { FIXTURES, tmpDir } from '../helpers.js';
 
 const proc = (name: string) => path.join(FIXTURES, 'processors', name);
 const task = (processor: string, rel: string): TaskMessage => ({
@@ -36,6 +37,23 @@ t.test('fast items go in batches, every item gets its own reply', async (t) => {
   }
   t.ok(pool.tasks < 2000 / 4, `batched: ${pool.tasks} tasks for 2000 items`);
   t.ok(pool.tasks >= 2000 / MAX_BATCH, 'never more than MAX_BATCH items a task');
+});
+
+t.test('until an item has been timed, tasks carry one item each, the smallest waiting first: the first result waits for no batch', async (t) => {
+  const pool = new WorkerPool({ concurrency: 1, maxMemoryMb: 256 });
+  t.teardown(() => pool.close());
+  const log = path.join(tmpDir(), 'calls.log');
+  // handed over in one turn, largest first; the pool holds them until its worker is up
+  const sizes = [500, 400, 300, 200, 100];
+  const replies = await Promise.all(sizes.map((size) => pool.run({
+    type: 'task', processor: proc('step.mjs'), options: { log }, outDir: null,
+    item: { path: `s${size}`, file: proc('step.mjs'), rel: `s${size}`, size, mtime_ms: 1 },
+  }, 10_000)));
+  t.ok(replies.every((r) => r.type === 'ok'), JSON.stringify(replies));
+  const order = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')[1]);
+  t.equal(order.length, 5, 'each item once');
+  t.equal(order[0], 's100', `the smallest first, alone: ${order.join(' ')}`);
+  t.equal(order[1], 's500', 'then, still untimed, the largest alone');
 });
 
 t.test('a crash inside a batch fails the item it was on; the rest are done again and succeed', async (t) => {
