@@ -92,7 +92,9 @@ export async function runPipeline(o: RunOptions): Promise<RunOutcome> {
   // too few file descriptors would fail items half-way through: say what is needed now
   checkFdLimit(o.concurrency);
   // a processor that cannot load is one error before anything is recorded, not a failure per item
-  await checkProcessors(cfg.chain);
+  // (with only built-ins nothing to wait for: the workers start before this function first yields)
+  const checking = checkProcessors(cfg.chain);
+  if (checking) await checking;
   const stateDir = stateDirFor(cfg, o.stateDir);
   checkReportPath(cfg, stateDir);
   checkStateDir(stateDir, stateDirLevels(o.stateDir), true);

@@ -1,7 +1,7 @@
 // How a chain's stages run (groupsOf, the one rule): which map stages are fused into one worker
 // task, which fan out, and which record their output for resume per stage.
 import t from 'tap';
-import { Chain, groupsOf, type ChainStage } from '../../lib/stages/chain.js';
+import { Chain, checkProcessors, groupsOf, type ChainStage } from '../../lib/stages/chain.js';
 import { mapOptions } from '../../lib/stages/map.js';
 
 const map = (name: string, processor: string, extra: Record<string, unknown> = {}): ChainStage =>
@@ -9,6 +9,13 @@ const map = (name: string, processor: string, extra: Record<string, unknown> = {
 const setup = { concurrency: 2, outDir: null };
 /** each group as the names of its stages, fused ones joined with '+' */
 const shape = (stages: ChainStage[]) => groupsOf(stages, setup).map((g) => (g.kind === 'filter' ? stages[g.at]!.name : g.fused.map((j) => stages[j]!.name).join('+')));
+
+t.test('a chain of built-in processors needs no load check, so a run starts its workers without yielding; a module is checked in a thread', async (t) => {
+  t.equal(checkProcessors([map('a', 'pdf-text'), map('b', 'chunk'), map('c', 'noop')]), null);
+  const missing = checkProcessors([map('a', 'noop'), map('m', '/nonexistent/mine.mjs')]);
+  t.ok(missing instanceof Promise, 'a module: a promise');
+  await t.rejects(missing!, { code: 'SLUICE_E_PROCESSOR_LOAD', message: /mine\.mjs/ });
+});
 
 t.test('consecutive built-ins that never fan out, with the same settings, run fused in one task', async (t) => {
   t.same(shape([map('a', 'noop'), map('b', 'noop'), map('c', 'sha256')]), ['a+b+c']);
