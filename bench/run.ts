@@ -1,10 +1,12 @@
 // `npm run bench`: sluice against the tools users would pick instead, side by side in the same
-// run, nine workloads (issue 6). Writes bench/BENCHMARKS.md (the section between the bench
-// markers) and bench/results.json; `--quick` runs tiny corpora once and writes to --out (default
+// run, nine workloads. Writes bench/BENCHMARKS.md (the section between the bench markers) and
+// bench/results.json; `--quick` runs tiny corpora once and writes to --out (default
 // bench/.results/quick) so that a test can check the harness without touching the committed files.
+// With --only, the other rows keep their last figures; --render measures nothing and writes the
+// table again from results.json.
 //
-// Usage: node dist/bench/run.js [--quick] [--runs N] [--only 1,2,...] [--out DIR] [--no-install]
-//        [--corpus DIR] [--pdfs N]
+// Usage: node dist/bench/run.js [--quick] [--runs N] [--only 1,2,...] [--render] [--out DIR]
+//        [--no-install] [--corpus DIR] [--pdfs N]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +23,7 @@ const opt = (name: string, def: string) => {
 };
 const quick = flag('quick');
 const runs = Number(opt('runs', quick ? '1' : '3'));
-const only = new Set(opt('only', '1,2,3,4,5,6,7,8,9').split(',').map(Number));
+const only = new Set(flag('render') ? [] : opt('only', '1,2,3,4,5,6,7,8,9').split(',').map(Number));
 const outDir = path.resolve(opt('out', quick ? path.join(ROOT, 'bench/.results/quick') : path.join(ROOT, 'bench')));
 const sizes = quick
   ? { walk: 5_000, e2e: 2_000, parallel: 200, memSmall: 1_000, memBig: 5_000, resume: 5_000 }
@@ -314,22 +316,30 @@ const results = [...rows.values()].filter((r) => only.has(r.row)).map((r) => {
   if (r.row === 4 && r.extra.pages) note = `${n(median(r.extra.pages))} pages; sluice peak RSS ${median(r.extra.sluice_rss_mb ?? [0])} MB`;
   if ((r.row === 3 || r.row === 5 || r.row === 9) && ref === null) note = 'reference tool missing (apt-get install parallel poppler-utils)';
   if ([4, 5, 7, 9].includes(r.row) && !corpus) note = 'no PDF corpus (bench/corpus/debian-pdfs.sh)';
-  return { row: r.row, workload: r.workload, reference: r.reference, unit: r.unit, sluice: s, ref, ratio, ratio_of: r.ratio_of, target: r.target, pass, note, values: { sluice: r.sluice, ref: r.ref, ...r.extra } };
+  const pdfRow = [4, 5, 7, 9].includes(r.row);
+  return {
+    row: r.row, workload: r.workload, reference: r.reference, unit: r.unit, sluice: s, ref, ratio, ratio_of: r.ratio_of, target: r.target, pass, note,
+    // each row says when and how it was measured: a run with --only leaves the others as they were
+    date: new Date().toISOString().slice(0, 10), runs, ...(pdfRow && corpus ? { corpus: path.relative(ROOT, corpus) || corpus } : {}),
+    values: { sluice: r.sluice, ref: r.ref, ...r.extra },
+  };
 });
 
 fs.mkdirSync(outDir, { recursive: true });
 const jsonFile = path.join(outDir, quick ? 'results.quick.json' : 'results.json');
 // with --only, the rows not measured this time keep their last figures
 type Result = (typeof results)[number];
-const previous: Result[] = only.size < 9 && fs.existsSync(jsonFile) ? (JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as { rows: Result[] }).rows : [];
+const last = only.size < 9 && fs.existsSync(jsonFile) ? JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as { date?: string; runs?: number; rows: Partial<Result>[] } : null;
+// rows written before rows carried their own date and runs take the file's
+const previous = (last?.rows ?? []).map((r) => ({ ...r, date: r.date ?? last!.date, runs: r.runs ?? last!.runs }) as Result);
 const merged = [...previous.filter((r) => !only.has(r.row)), ...results].sort((a, b) => a.row - b.row);
 const when = new Date().toISOString().slice(0, 10);
 const json = { machine: machine(), cpu: os.cpus()[0]?.model, date: when, quick, runs, rows: merged };
-const header = `Measured on ${machine()} (${os.cpus()[0]?.model ?? 'cpu'}), ${quick ? 'QUICK mode (tiny corpora, 1 run: checks the harness, not the speed)' : `median of ${runs} runs, sluice and reference interleaved in each run`}; ${((Date.now() - started) / 60000).toFixed(1)} min. PDF corpus: ${corpus ? path.relative(ROOT, corpus) || corpus : 'none'}.`;
+const header = `Measured on ${machine()} (${os.cpus()[0]?.model ?? 'cpu'}), ${quick ? 'QUICK mode (tiny corpora, 1 run: checks the harness, not the speed)' : 'each row the median of its runs, sluice and reference interleaved in each run (when, how many runs and on which PDF corpus: the last column)'}; the last update took ${((Date.now() - started) / 60000).toFixed(1)} min.`;
 const table = [
-  '| # | workload | reference | sluice | reference | unit | ratio | target | met |',
-  '|---|---|---|---|---|---|---|---|---|',
-  ...merged.map((r) => `| ${r.row} | ${r.workload} | ${r.reference} | ${fmt(r.sluice, r.unit)} | ${fmt(r.ref, r.unit)} | ${r.unit} | ${r.ratio === null ? '–' : r.ratio.toFixed(2)} (${r.ratio_of}) | ${r.target} | ${r.pass === null ? '–' : r.pass ? 'yes' : '**no**'} |`),
+  '| # | workload | reference | sluice | reference | unit | ratio | target | met | measured |',
+  '|---|---|---|---|---|---|---|---|---|---|',
+  ...merged.map((r) => `| ${r.row} | ${r.workload} | ${r.reference} | ${fmt(r.sluice, r.unit)} | ${fmt(r.ref, r.unit)} | ${r.unit} | ${r.ratio === null ? '–' : r.ratio.toFixed(2)} (${r.ratio_of}) | ${r.target} | ${r.pass === null ? '–' : r.pass ? 'yes' : '**no**'} | ${[r.date, r.runs && `${r.runs} run${r.runs === 1 ? '' : 's'}`, r.corpus].filter(Boolean).join(', ')} |`),
 ];
 const notes = merged.filter((r) => r.note).map((r) => `- row ${r.row}: ${r.note}`);
 const section = ['<!-- bench:begin (written by npm run bench; edit bench/run.ts instead) -->', '', header, '', ...table, '', ...notes, '', '<!-- bench:end -->'].join('\n');
@@ -338,6 +348,6 @@ fs.writeFileSync(jsonFile, JSON.stringify(json, null, 2) + '\n');
 const mdFile = path.join(outDir, quick ? 'BENCHMARKS.quick.md' : 'BENCHMARKS.md');
 const old = fs.existsSync(mdFile) ? fs.readFileSync(mdFile, 'utf8') : '# sluice benchmarks\n\n';
 const re = /<!-- bench:begin[\s\S]*?<!-- bench:end -->/;
-fs.writeFileSync(mdFile, re.test(old) ? old.replace(re, section) : old.replace(/\n*$/, '\n\n') + '## Against the alternatives (issue 6)\n\n' + section + '\n');
+fs.writeFileSync(mdFile, re.test(old) ? old.replace(re, section) : old.replace(/\n*$/, '\n\n') + '## Against the alternatives\n\n' + section + '\n');
 process.stdout.write(section + '\n');
 log(`wrote ${path.relative(process.cwd(), mdFile)} and ${quick ? 'results.quick.json' : 'results.json'}`);

@@ -27,4 +27,16 @@ t.test('the benchmark harness runs all nine rows in quick mode', async (t) => {
   t.equal(md.split('\n').filter((l) => /^\| [1-9] \|/.test(l)).length, 9, 'a nine-row table');
   t.match(md, /QUICK mode/);
   t.notOk(fs.existsSync(path.join(data, 'resume-state-5000', 'lock')), 'no run left behind');
+  // each row says when, over how many runs and (the PDF rows) on which corpus it was measured
+  for (const row of json.rows) {
+    t.match(row, { date: /^\d{4}-\d\d-\d\d$/, runs: 1 }, `row ${row.row}: its own date and runs`);
+    if ([4, 5, 7, 9].includes(row.row)) t.match(row.corpus, /pipelines\/samples/, `row ${row.row}: its corpus`);
+  }
+  // --render measures nothing: the same rows again, from results.quick.json
+  fs.rmSync(path.join(out, 'BENCHMARKS.quick.md'));
+  const again = spawnSync(process.execPath, [path.join(ROOT, 'dist/bench/run.js'), '--quick', '--render', '--out', out], { encoding: 'utf8', timeout: 60_000 });
+  t.equal(again.status, 0, again.stderr.slice(-2000));
+  const rendered = JSON.parse(fs.readFileSync(path.join(out, 'results.quick.json'), 'utf8')) as typeof json;
+  t.same(rendered.rows, json.rows, 'the rows as measured');
+  t.equal(fs.readFileSync(path.join(out, 'BENCHMARKS.quick.md'), 'utf8').split('\n').filter((l) => /^\| [1-9] \|.*\| \d{4}-\d\d-\d\d, 1 run\b/.test(l)).length, 9, 'the table written again, each row with when it was measured');
 });
