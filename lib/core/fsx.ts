@@ -25,6 +25,16 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** syncDir in the calling thread (for a worker thread: see writeOutputFile). */
+export function syncDirSync(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fdatasyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** `child` is `parent` or lies below it (both absolute, normalised). */
 export function isInside(child: string, parent: string): boolean {
   return child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);

@@ -67,7 +67,8 @@ export class ItemContext implements ProcessorContext {
   async writeOutput(name: string, data: string | Uint8Array): Promise<string> {
     const outDir = this.#outDir;
     if (outDir === null) throw new SluiceError('SLUICE_E_OUTPUT_PATH', 'this run has no output dir (set output.dir or --out)');
-    const target = await writeOutputFile(outDir, name, data, this.#display, this.#faultEnospc);
+    // blocking: this thread has nothing else to do meanwhile (see writeOutputFile)
+    const target = await writeOutputFile(outDir, name, data, this.#display, this.#faultEnospc, 'blocking');
     (this.#written ??= new OutputNames()).add(path.relative(path.resolve(outDir), target).split(path.sep).join('/'));
     return this.#display(target);
   }
