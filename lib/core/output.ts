@@ -11,6 +11,8 @@
 //   (outputError): a processor passes it on as it is (classifyPdfError never re-wraps a
 //   SluiceError), so a full disk stops the run and is never recorded as a bad document, and a
 //   missing directory of the output dir is never a vanished input.
+// - The rules are written once and run over either set of file system calls (OutputFs): blocking
+//   ones in a worker thread, asynchronous ones in the main thread.
 import fs, { constants as C, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -80,7 +82,8 @@ const ASYNC_FS: OutputFs = {
 const BLOCKING_FS: OutputFs = {
   mkdirp: (dir) => fs.mkdirSync(dir, { recursive: true }),
   mkdir: (dir) => fs.mkdirSync(dir),
-  realpath: (p) => fs.realpathSync(p),
+  // the native realpath(3), as fsp.realpath: the check against a swapped-in link compares its answer
+  realpath: (p) => fs.realpathSync.native(p),
   lstat: (p) => fs.lstatSync(p),
   readlink: (p) => fs.readlinkSync(p),
   openNew: (p) => {
