@@ -6,7 +6,7 @@
 // they come. processors/index.ts pairs each name with its spec for the main thread.
 import path from 'node:path';
 
-interface BuiltinLoader {
+export interface BuiltinLoader {
   /** the module, and what its first item would otherwise wait for (the run's PDF engine); `options` are the run's, parsed */
   load(options?: Record<string, unknown>): Promise<{ default: unknown; classifyStray?: unknown }>;
   /** every item fans out (ctx.emit): one that emits no child ends at its stage (the spec says it too, from here) */

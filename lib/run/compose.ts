@@ -143,7 +143,7 @@ export function map(options: MapStageOptions): Transform {
   }
   const mapStage = new MapStage({ map: m, processor, concurrency: m.concurrency ?? defaultConcurrency(), outDir: outDir ? path.resolve(outDir) : null });
   const checked = checkProcessor(processor, m.options);
-  checked.catch(() => {});
+  checked?.catch(() => {});
   const stage = new ParallelMap<Item, ItemResult>(async (item) => {
     await checked;
     return mapStage.process(item);

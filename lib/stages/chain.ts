@@ -29,18 +29,18 @@ export function isMultiStage(chain: readonly ChainStage[]): boolean {
 }
 
 /**
- * Load every map stage's module processor once, before anything is recorded: one that cannot load
- * rejects (SLUICE_E_PROCESSOR_LOAD, or SLUICE_E_CONFIG for bad options). Built-in processors need
- * no check (their options were checked with the config): with only those it returns null rather
- * than a promise, so a run goes on to start its workers without yielding first (yargs renders its
- * whole help text, 15-25 ms, as soon as a command's handler yields).
+ * Load every map stage's processor once, before anything is recorded: one that cannot load
+ * rejects (SLUICE_E_PROCESSOR_LOAD, or SLUICE_E_CONFIG for bad options). With nothing to check
+ * (only built-ins: checkProcessor) it returns null rather than a promise, so a run goes on to start
+ * its workers without yielding first (yargs renders its whole help text, 15-25 ms, as soon as a
+ * command's handler yields).
  */
 export function checkProcessors(chain: readonly ChainStage[]): Promise<void> | null {
   // each distinct processor and options once, all at once (a module is checked in a thread of its own)
   const distinct = new Map<string, ChainStage & { kind: 'map' }>();
-  for (const s of chain) if (s.kind === 'map' && !isBuiltin(s.map.processor)) distinct.set(JSON.stringify([s.map.processor, s.map.options]), s);
-  if (!distinct.size) return null;
-  const checks = [...distinct.values()].map((s) => checkProcessor(s.map.processor, s.map.options));
+  for (const s of chain) if (s.kind === 'map') distinct.set(JSON.stringify([s.map.processor, s.map.options]), s);
+  const checks = [...distinct.values()].map((s) => checkProcessor(s.map.processor, s.map.options)).filter((c) => c !== null);
+  if (!checks.length) return null;
   // the first stage's complaint first, as a run in order would find it
   return Promise.allSettled(checks).then((settled) => {
     for (const r of settled) if (r.status === 'rejected') throw r.reason;

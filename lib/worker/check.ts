@@ -34,10 +34,15 @@ export interface CheckReply {
 /**
  * With `options` (the run's map.options), a defineProcessor module's options are checked against
  * its schema too: a bad one is SLUICE_E_CONFIG (exit 2) naming the key. Resolves to what the
- * module declares (null for a plain function or a built-in).
+ * module declares (null for a plain function). A built-in has nothing to check (its options were
+ * checked with the config): null at once, not a promise, so a caller with nothing to wait for
+ * does not yield.
  */
-export async function checkProcessor(spec: string, options?: Record<string, unknown>): Promise<ProcessorInfo | null> {
-  if (isBuiltin(spec)) return null;
+export function checkProcessor(spec: string, options?: Record<string, unknown>): Promise<ProcessorInfo | null> | null {
+  return isBuiltin(spec) ? null : checkModule(spec, options);
+}
+
+async function checkModule(spec: string, options?: Record<string, unknown>): Promise<ProcessorInfo | null> {
   const worker = new Worker(CHECKER, { workerData: { spec, options }, execArgv: threadExecArgv(), stdout: true });
   worker.stdout.pipe(process.stderr, { end: false });
   const reply = await new Promise<CheckReply>((resolve) => {

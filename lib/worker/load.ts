@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SluiceError } from '../core/errors.js';
-import { BUILTIN_LOADERS, isBuiltin } from '../processors/builtins.js';
+import { BUILTIN_LOADERS, isBuiltin, type BuiltinLoader } from '../processors/builtins.js';
 import type { ProcessorContext } from '../core/processor.js';
 import { isDefinedProcessor, type DefinedProcessor } from '../core/define.js';
 import type { TaskMessage } from './protocol.js';
@@ -30,7 +30,7 @@ export type ProcessorFn = ((item: TaskMessage['item'], ctx: ProcessorContext) =>
  * (check.ts) load through here, so both agree on what a loadable processor is.
  */
 export async function loadProcessor(spec: string, options?: Record<string, unknown>): Promise<ProcessorFn> {
-  const builtin = isBuiltin(spec) ? BUILTIN_LOADERS[spec] : null;
+  const builtin: BuiltinLoader | null = isBuiltin(spec) ? BUILTIN_LOADERS[spec] : null;
   // the config resolved a module path once, against the pipeline file: never again against the cwd
   if (!builtin && !path.isAbsolute(spec)) throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec}: expected a built-in name or an absolute path`);
   const mod = builtin ? await builtin.load(options) : await import(pathToFileURL(spec).href);
@@ -40,7 +40,7 @@ export async function loadProcessor(spec: string, options?: Record<string, unkno
     throw new SluiceError('SLUICE_E_PROCESSOR_LOAD', `processor ${spec} has no default export function (export default async (item, ctx) => result, or export default defineProcessor({...}))`);
   }
   const classify = (mod as { classifyStray?: unknown }).classifyStray;
-  const fansOut = builtin !== null && 'fanOut' in builtin && builtin.fanOut;
+  const fansOut = builtin?.fanOut === true;
   if (typeof classify !== 'function' && !fansOut) return fn as ProcessorFn;
   const wrapped: ProcessorFn = (item, ctx) => (fn as ProcessorFn)(item, ctx);
   if (typeof classify === 'function') wrapped.classifyStray = classify as ProcessorFn['classifyStray'];

@@ -407,9 +407,9 @@ export class WorkerPool implements ItemPool {
   }
 
   private batchSize(): number {
-    // a fan-out item goes alone: its processor gets ctx.emit, its task waits on its children
-    if (this.queue[0]?.onChild) return 1;
-    if (this.itemMs === null) return 1;
+    // a fan-out item goes alone: its processor gets ctx.emit, its task waits on its children;
+    // and every item does until one has been timed (itemMs)
+    if (this.queue[0]?.onChild || this.itemMs === null) return 1;
     // no more than a worker's share of what waits: a few items never all go to one worker
     const share = Math.ceil(this.queue.length / this.opts.concurrency);
     return Math.max(1, Math.min(MAX_BATCH, share, Math.floor(BATCH_TARGET_MS / Math.max(this.itemMs, 0.01))));
