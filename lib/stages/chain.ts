@@ -32,8 +32,7 @@ export function isMultiStage(chain: readonly ChainStage[]): boolean {
  * Load every map stage's processor once, before anything is recorded: one that cannot load
  * rejects (SLUICE_E_PROCESSOR_LOAD, or SLUICE_E_CONFIG for bad options). With nothing to check
  * (only built-ins: checkProcessor) it returns null rather than a promise, so a run goes on to start
- * its workers without yielding first (yargs renders its whole help text, 15-25 ms, as soon as a
- * command's handler yields).
+ * its workers without yielding first: nothing else runs on the main thread before they boot.
  */
 export function checkProcessors(chain: readonly ChainStage[]): Promise<void> | null {
   // each distinct processor and options once, all at once (a module is checked in a thread of its own)
