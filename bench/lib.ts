@@ -7,6 +7,12 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'dist/bin/sluice.js');
+/**
+ * The command users run (package.json "bin"): a launcher that starts Node with the main thread's
+ * heap sizes. The benchmarks run it as a program, as a shell does; its `node` is this Node.
+ */
+export const LAUNCHER = path.join(ROOT, 'bin/sluice.mjs');
+process.env.PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`;
 export const DATA = process.env.SLUICE_BENCH_DIR ?? path.join(ROOT, 'bench/.data');
 
 /** n small files in directories of 1000; reused when already there (a marker file records n). */
@@ -30,7 +36,7 @@ export interface CliRun { code: number | null; wallS: number; report: Record<str
 export function runSluice(args: string[], keepState?: string): CliRun {
   const state = keepState ?? fs.mkdtempSync(path.join(DATA, 'state-'));
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [BIN, 'run', ...args, '--state', state, '--progress', 'none'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const r = spawnSync(LAUNCHER, ['run', ...args, '--state', state, '--progress', 'none'], { encoding: 'utf8', maxBuffer: 1 << 30 });
   const wallS = (performance.now() - t0) / 1000;
   const lines = r.stdout.trimEnd().split('\n');
   const summary = JSON.parse(lines[lines.length - 1]!) as Record<string, any>;

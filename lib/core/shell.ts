@@ -7,6 +7,6 @@ export function shellWord(s: string): string {
 
 /** This process's command line, to show in a report: the program's name (`sluice` for the CLI) and its arguments, each a shell word. */
 export function commandLine(argv: readonly string[] = process.argv): string {
-  const program = path.basename(argv[1] ?? argv[0] ?? 'node').replace(/\.js$/, '');
+  const program = path.basename(argv[1] ?? argv[0] ?? 'node').replace(/\.m?js$/, '');
   return [program, ...argv.slice(2)].map(shellWord).join(' ');
 }

@@ -14,7 +14,7 @@ import { isMainThread, Worker } from 'node:worker_threads';
  */
 export function threadExecArgv(): string[] {
   if (cachedArgv) return cachedArgv;
-  const own = process.execArgv.filter((a) => a !== REQUIRE_ESM_OFF);
+  const own = process.execArgv.filter((a) => a !== REQUIRE_ESM_OFF && !HEAP_SIZE_FLAG.test(a));
   let argv = [...own, REQUIRE_ESM_OFF];
   if (own.length && isMainThread) {
     try {
@@ -29,14 +29,21 @@ export function threadExecArgv(): string[] {
   return (cachedArgv = argv);
 }
 const REQUIRE_ESM_OFF = '--no-experimental-require-module';
+/**
+ * Heap sizes, which `new Worker` refuses, are dropped without a probe: the CLI's launcher
+ * (bin/sluice.mjs) passes them on every run, and a probe thread would cost the first result its
+ * start-up time. (The launcher unsets its own once the main thread's heap is made, so a thread
+ * takes its sizes from resourceLimits; ones given to node by hand apply to every thread.)
+ */
+const HEAP_SIZE_FLAG = /^--max-(old|semi)-space-size=/;
 let cachedArgv: string[] | null = null;
 
 /**
  * Young generation sizes for sluice's threads. The processor workers keep V8's usual one
  * (3 x 16 MB semi-spaces: pdfjs allocates a lot). The walker and its helper get a third of that,
  * which kept a resume's peak RSS under 185 MB (with 48 MB it reached 277 MB in some runs) at no
- * measurable cost in speed. (The main thread's cannot be set from inside the process without
- * changing it for every thread: see docs/design-notes.md.)
+ * measurable cost in speed. (The main thread's is set by the CLI's launcher, bin/sluice.mjs: node
+ * flags it unsets once the main heap is made. See docs/design-notes.md.)
  */
 export const THREAD_YOUNG_GENERATION_MB = 48;
 export const WALKER_YOUNG_GENERATION_MB = 16;
