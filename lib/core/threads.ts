@@ -47,3 +47,10 @@ let cachedArgv: string[] | null = null;
  */
 export const THREAD_YOUNG_GENERATION_MB = 48;
 export const WALKER_YOUNG_GENERATION_MB = 16;
+/**
+ * The walker's and its helper's heap: the young generation above, and the old-generation limit
+ * the launcher gives the main thread (1.5 GB). Below a 2 GB limit V8 grows an old generation to
+ * 1.3-2x what survived its last full collection instead of 4x; the walk keeps little alive (its
+ * key table is off the heap), so this is what its heap stays near, at any item count.
+ */
+export const WALKER_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: WALKER_YOUNG_GENERATION_MB, maxOldGenerationSizeMb: 1536 } as const;

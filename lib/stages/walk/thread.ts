@@ -1,4 +1,4 @@
-import { WALKER_YOUNG_GENERATION_MB, threadExecArgv } from '../../core/threads.js';
+import { WALKER_RESOURCE_LIMITS, threadExecArgv } from '../../core/threads.js';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Item } from '../../core/item.js';
 import { isFdExhausted, SluiceError } from '../../core/errors.js';
@@ -53,7 +53,7 @@ export class WalkerThread {
       workerData: { ...init, tablePort: port2, ready: this.ready } satisfies WalkerData,
       transferList: [port2],
       execArgv: threadExecArgv(),
-      resourceLimits: { maxYoungGenerationSizeMb: WALKER_YOUNG_GENERATION_MB },
+      resourceLimits: WALKER_RESOURCE_LIMITS,
     });
     // an 'error' event with no listener would end the process: keep it for items() to report
     this.worker.on('error', (err) => { this.early ??= err.message; });

@@ -1,5 +1,5 @@
 // The walker thread (see thread.ts): walk, key, drop what the checkpoint has, send the rest.
-import { WALKER_YOUNG_GENERATION_MB, threadExecArgv } from '../../core/threads.js';
+import { WALKER_RESOURCE_LIMITS, threadExecArgv } from '../../core/threads.js';
 import { parentPort, receiveMessageOnPort, workerData, Worker } from 'node:worker_threads';
 import { countNames, walk, type FileEntry, type Offloaded, type WalkWarning } from './walk.js';
 import { Keyer, type KeyTable } from './keys.js';
@@ -35,7 +35,7 @@ if (init.helper) {
   helper = new Worker(new URL('./helper.js', import.meta.url), {
     workerData: { dedupe: init.dedupe, countOnly: !!init.countOnly } satisfies HelperData,
     execArgv: threadExecArgv(),
-      resourceLimits: { maxYoungGenerationSizeMb: WALKER_YOUNG_GENERATION_MB },
+      resourceLimits: WALKER_RESOURCE_LIMITS,
   });
   helper.once('online', () => { helperUp = true; });
   helper.on('message', (r: HelperReply) => {
