@@ -80,3 +80,15 @@ t.test('each processor worker under the launcher has the heap max_memory_mb give
   t.equal(await limitOf('st1', {}), 2048 + THREAD_YOUNG_GENERATION_MB, 'the default max_memory_mb (2048) plus the young generation');
   t.equal(await limitOf('st2', { NODE_OPTIONS: '--max-old-space-size=3000' }), 3000 + THREAD_YOUNG_GENERATION_MB, 'the user\'s own flag, as node gives it to every thread');
 });
+
+t.test('the launcher runs through a symlink without an extension, as npm install -g and npm link put it on PATH', async (t) => {
+  const dir = tmpDir();
+  fs.symlinkSync(LAUNCHER, path.join(dir, 'sluice'));
+  const child = track(spawn('sluice', ['--version'], { cwd: dir, env: { ...env, PATH: `${dir}${path.delimiter}${env.PATH ?? ''}` }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  t.equal(await exitWithin(child, 30_000), 0, stderr);
+  t.equal(stdout.trim(), (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version, 'the package\'s version');
+});
