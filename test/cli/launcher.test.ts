@@ -4,7 +4,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { readTimeline, type TimelineHead } from '../../lib/run/timeline.js';
 import { THREAD_YOUNG_GENERATION_MB } from '../../lib/core/threads.js';
-import { ROOT, exitWithin, quietEnv, tmpDir, track, tree } from '../helpers.js';
+import { ROOT, exitWithin, quietEnv, tmpDir, track, tree, type Teardown } from '../helpers.js';
 
 // The command users run is package.json's "bin": a launcher whose first lines are a shell script
 // starting Node with the main thread's heap sizes (docs/design-notes.md, "The main thread's heap").
@@ -13,6 +13,19 @@ const LAUNCHER = path.join(ROOT, pkg.bin.sluice!);
 // its `node` is this Node, found on PATH as a shell would
 const env = quietEnv({ PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}` });
 
+/** Run `program` to its end (killed at the test's end if it is still going); its status, stdout and result lines. */
+async function runProgram(t: Teardown, program: string, args: string[], cwd: string, extraEnv: Record<string, string> = {}) {
+  const child = track(spawn(program, args, { cwd, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const code = await exitWithin(child, 60_000);
+  const results = () => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>).filter((l) => l.type === 'result');
+  return { code, stdout, stderr, results };
+}
+
 t.test('the command in package.json "bin" runs as a program and hands every argument to sluice unchanged', async (t) => {
   t.ok(fs.statSync(LAUNCHER).mode & 0o111, 'executable');
   const dir = tmpDir();
@@ -20,14 +33,9 @@ t.test('the command in package.json "bin" runs as a program and hands every argu
   const input = path.join(dir, `it's a "dir" $(touch x); -n`);
   tree(input, { 'a.txt': 'a', 'b.txt': 'bb' });
   const state = path.join(dir, 'state');
-  const child = track(spawn(LAUNCHER, ['run', '--input', input, '--processor', 'noop', '--state', state, '--progress', 'none'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] }));
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  t.equal(await exitWithin(child, 60_000), 0, stderr);
-  const results = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>).filter((l) => l.type === 'result');
-  t.same(results.map((r) => [r.status, path.basename(r.path)]).sort(), [['ok', 'a.txt'], ['ok', 'b.txt']], 'both files of the folder, found by its exact name');
+  const run = await runProgram(t, LAUNCHER, ['run', '--input', input, '--processor', 'noop', '--state', state, '--progress', 'none'], dir);
+  t.equal(run.code, 0, run.stderr);
+  t.same(run.results().map((r) => [r.status, path.basename(r.path)]).sort(), [['ok', 'a.txt'], ['ok', 'b.txt']], 'both files of the folder, found by its exact name');
   t.notOk(fs.existsSync(path.join(dir, 'x')), 'nothing in the name was run');
   const head = readTimeline(state)?.[0] as TimelineHead | undefined;
   t.match(head?.command, /^sluice run --input /, 'the timeline (and the HTML report) names the command sluice');
@@ -66,14 +74,9 @@ t.test('each processor worker under the launcher has the heap max_memory_mb give
   const proc = path.join(dir, 'limit.mjs');
   fs.writeFileSync(proc, "import v8 from 'node:v8';\nexport default async () => ({ limit_mb: v8.getHeapStatistics().heap_size_limit / 2 ** 20 });\n");
   const limitOf = async (state: string, extraEnv: Record<string, string>) => {
-    const child = track(spawn(LAUNCHER, ['run', '--input', path.join(dir, 'in'), '--processor', proc, '--state', path.join(dir, state), '--progress', 'none'], { cwd: dir, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] }));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    t.equal(await exitWithin(child, 60_000), 0, stderr);
-    const result = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>).find((l) => l.type === 'result');
-    return result?.output?.limit_mb as number | undefined;
+    const run = await runProgram(t, LAUNCHER, ['run', '--input', path.join(dir, 'in'), '--processor', proc, '--state', path.join(dir, state), '--progress', 'none'], dir, extraEnv);
+    t.equal(run.code, 0, run.stderr);
+    return run.results()[0]?.output?.limit_mb as number | undefined;
   };
   // V8 lets a heap-size flag win over a thread's resourceLimits: had the launcher left its
   // 1,536 MB set, the worker's limit would be 1,536 + 24 MB
@@ -84,11 +87,7 @@ t.test('each processor worker under the launcher has the heap max_memory_mb give
 t.test('the launcher runs through a symlink without an extension, as npm install -g and npm link put it on PATH', async (t) => {
   const dir = tmpDir();
   fs.symlinkSync(LAUNCHER, path.join(dir, 'sluice'));
-  const child = track(spawn('sluice', ['--version'], { cwd: dir, env: { ...env, PATH: `${dir}${path.delimiter}${env.PATH ?? ''}` }, stdio: ['ignore', 'pipe', 'pipe'] }));
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  t.equal(await exitWithin(child, 30_000), 0, stderr);
-  t.equal(stdout.trim(), (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version, 'the package\'s version');
+  const run = await runProgram(t, 'sluice', ['--version'], dir, { PATH: `${dir}${path.delimiter}${env.PATH ?? ''}` });
+  t.equal(run.code, 0, run.stderr);
+  t.equal(run.stdout.trim(), (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version, 'the package\'s version');
 });
