@@ -160,8 +160,11 @@ export class WorkerPool implements ItemPool {
   private sweepMs = Infinity;
   /** set by close(): from then on every item, queued or new, comes back SLUICE_E_ABORTED */
   private closing: Promise<void> | undefined;
-  /** workers that have started and loaded the processor (written by the workers) */
-  private readonly booted = new Int32Array(new SharedArrayBuffer(4));
+  /**
+   * Written by the workers: [0] how many have started and loaded the processor, [1] the JS heap
+   * limit V8 gave them, in MB (young generation included).
+   */
+  private readonly booted = new Int32Array(new SharedArrayBuffer(8));
   /**
    * Set by abortQueued (a stop): workers start no further item of a batch they hold, and reply
    * for the rest as SLUICE_E_ABORTED (not recorded: the next run does them).
@@ -477,6 +480,18 @@ export class WorkerPool implements ItemPool {
     return this.queue.splice(best, 1)[0]!;
   }
 
+  /**
+   * What limited a worker's JS heap, for an item that ran out of it: map.max_memory_mb, or, when
+   * the workers' heaps are not the size it asks for, a heap size given to node, which V8 lets win
+   * over resourceLimits in every thread.
+   */
+  private heapLimit(): string {
+    const asked = this.opts.maxMemoryMb;
+    const got = Atomics.load(this.booted, 1);
+    if (!got || got === asked + THREAD_YOUNG_GENERATION_MB) return `map.max_memory_mb, ${asked} MB`;
+    return `${got} MB in all, where map.max_memory_mb asks for ${asked} MB plus ${THREAD_YOUNG_GENERATION_MB} MB of young generation: heap sizes given to node (NODE_OPTIONS or its command line) replace it in every thread`;
+  }
+
   /** Send one task; resolves true when the worker replied, false when the task was lost. Never rejects. */
   private async dispatch(group: Pending[]): Promise<boolean> {
     const slot = this.freeSlots.pop()!;
@@ -518,7 +533,7 @@ export class WorkerPool implements ItemPool {
     } catch (err) {
       // the worker is gone (stopped, crashed): so is any command its item started
       this.groups.fence(slot);
-      const info = classifyPoolError(err, ctl.signal.reason ?? (this.closing ? new PoolClosed() : undefined), timeoutMs);
+      const info = classifyPoolError(err, ctl.signal.reason ?? (this.closing ? new PoolClosed() : undefined), timeoutMs, this.heapLimit());
       // time on the item the worker was on, from its start (not its wait in the queue); 0 for the others
       const startedAt = this.starts[slot]!;
       const onItem = startedAt ? Date.now() - startedAt : 0;
@@ -636,7 +651,7 @@ function phantomMissingModule(err: unknown): SluiceError | null {
  * reason, or PoolClosed when the pool refused it), else how its worker died. A piscina AbortError
  * is a timeout only when the sweep aborted the task: piscina also aborts tasks it refuses.
  */
-function classifyPoolError(err: unknown, reason: unknown, timeoutMs: number): ErrorInfo {
+function classifyPoolError(err: unknown, reason: unknown, timeoutMs: number, heapLimit?: string): ErrorInfo {
   if (reason instanceof ShutdownAbort || reason instanceof PoolClosed) return { code: 'SLUICE_E_ABORTED', message: reason.message, retryable: false };
   if (reason instanceof MemoryExceeded) {
     return { code: 'SLUICE_E_WORKER_OOM', message: `${reason.message} while this item was the longest running: its worker was stopped (memory outside the JS heap, e.g. decoded PDF streams)`, retryable: true };
@@ -649,7 +664,7 @@ function classifyPoolError(err: unknown, reason: unknown, timeoutMs: number): Er
     return { code: 'SLUICE_E_TIMEOUT', message: `no result after ${timeoutMs} ms; the worker was stopped and replaced`, retryable: true };
   }
   if (e?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-    return { code: 'SLUICE_E_WORKER_OOM', message: `worker ran out of memory: ${e.message}`, retryable: true };
+    return { code: 'SLUICE_E_WORKER_OOM', message: `worker ran out of memory: ${e.message}${heapLimit ? ` (its JS heap limit: ${heapLimit})` : ''}`, retryable: true };
   }
   return { code: 'SLUICE_E_WORKER_CRASH', message: `worker died: ${e?.message ?? String(err)}`, retryable: true };
 }

@@ -1,5 +1,6 @@
 // Runs inside each worker thread. Nothing a processor or a library prints may reach stdout,
 // which belongs to the NDJSON stream: console and process.stdout are sent to stderr first.
+import { getHeapStatistics } from 'node:v8';
 import { workerData } from 'piscina';
 import { fdLimitError, toErrorInfo, SluiceError, type ErrorInfo } from '../core/errors.js';
 import { ItemContext } from './context.js';
@@ -80,7 +81,10 @@ if (shared?.preload) {
   ]);
   clearTimeout(timer);
 }
-if (shared?.booted) Atomics.add(shared.booted, 0, 1);
+if (shared?.booted) {
+  Atomics.store(shared.booted, 1, Math.round(getHeapStatistics().heap_size_limit / 2 ** 20));
+  Atomics.add(shared.booted, 0, 1);
+}
 
 export default async function run(task: TaskMessage | BatchMessage | TeardownMessage): Promise<ReplyMessage | BatchReply | { type: 'teardown'; ok: boolean; message?: string }> {
   if (task.type === 'teardown') return teardown(task);

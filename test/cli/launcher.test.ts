@@ -91,3 +91,13 @@ t.test('the launcher runs through a symlink without an extension, as npm install
   t.equal(run.code, 0, run.stderr);
   t.equal(run.stdout.trim(), (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version, 'the package\'s version');
 });
+
+t.test('an item that fills its worker\'s heap under a heap size from NODE_OPTIONS fails saying its real limit and that node\'s flag set it, not max_memory_mb', async (t) => {
+  const dir = tmpDir();
+  tree(path.join(dir, 'in'), { 'heap.txt': 'x' });
+  const run = await runProgram(t, LAUNCHER, ['run', '--input', path.join(dir, 'in'), '--processor', path.join(ROOT, 'test/fixtures/processors/misbehave.mjs'), '--state', path.join(dir, 'st'), '--progress', 'none'], dir, { NODE_OPTIONS: '--max-old-space-size=96' });
+  t.equal(run.code, 1, run.stderr);
+  const [result] = run.results();
+  t.equal(result?.error?.code, 'SLUICE_E_WORKER_OOM');
+  t.match(result?.error?.message, new RegExp(`its JS heap limit: ${96 + THREAD_YOUNG_GENERATION_MB} MB in all, where map\\.max_memory_mb asks for 2048 MB .*: heap sizes given to node \\(NODE_OPTIONS or its command line\\) replace it`));
+});

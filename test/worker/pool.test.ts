@@ -106,7 +106,7 @@ t.test('a throw from a timer, a non-Error rejection and a full JS heap each fail
   const [timer, nonerror, heap] = await Promise.all([pool.run(task(m, 'timer.pdf'), 20_000), pool.run(task(m, 'nonerror.pdf'), 20_000), pool.run(task(m, 'heap.pdf'), 60_000)]);
   t.match(timer, { type: 'failed', error: { code: 'SLUICE_E_WORKER_CRASH', message: /thrown from a timer/ } });
   t.match(nonerror, { type: 'failed', error: { code: 'SLUICE_E_WORKER_CRASH', message: /non-Error value: 42/ } });
-  t.match(heap, { type: 'failed', error: { code: 'SLUICE_E_WORKER_OOM' } });
+  t.match(heap, { type: 'failed', error: { code: 'SLUICE_E_WORKER_OOM', message: /\(its JS heap limit: map\.max_memory_mb, 64 MB\)$/ } }, 'the message says which limit it reached');
   const after = await Promise.all([pool.run(task(m, 'a'), 10_000), pool.run(task(m, 'b'), 10_000)]);
   t.same(after.map((x) => x.type), ['ok', 'ok']);
   t.equal(pool.threads, 2, 'back to full strength');
