@@ -114,13 +114,11 @@ function firstLine(cmd: string, args: string[], match: (line: string) => boolean
   });
 }
 
-/** sluice's command line, run as users run it: the launcher (bench/lib.ts LAUNCHER) as a program */
-const sluice = (...args: string[]) => args;
 const node = process.execPath;
 /** sluice run, fresh state; stdout kept when asked (result lines). */
 function sluiceRun(args: string[], keepStdout = false): Timed & { report: Record<string, any> } {
   const state = scratch('state');
-  const r = timed(LAUNCHER, sluice('run', ...args, '--state', state, '--progress', 'none'), { keepStdout });
+  const r = timed(LAUNCHER, ['run', ...args, '--state', state, '--progress', 'none'], { keepStdout });
   const report = JSON.parse(fs.readFileSync(path.join(state, 'report.json'), 'utf8')) as Record<string, any>;
   fs.rmSync(state, { recursive: true, force: true });
   return { ...r, report };
@@ -175,13 +173,13 @@ if (only.has(8)) {
   if (!fs.existsSync(path.join(resumeState, '.filled'))) {
     log(`filling the checkpoint for row 8 (${n(sizes.resume)} items)`);
     fs.rmSync(resumeState, { recursive: true, force: true });
-    timed(LAUNCHER, sluice('run', '--input', tree, '--processor', 'noop', '-j', '2', '--state', resumeState, '--progress', 'none'));
+    timed(LAUNCHER, ['run', '--input', tree, '--processor', 'noop', '-j', '2', '--state', resumeState, '--progress', 'none']);
     fs.writeFileSync(path.join(resumeState, '.filled'), '');
   }
   // the first resume after the run that filled it parses the whole journal and saves its key
   // table (checkpoint/key-snapshot.ts); the timed resumes below start from that table
   fs.rmSync(journalKeysPath(resumeState), { force: true });
-  const first = timed(LAUNCHER, sluice('run', '--input', tree, '--processor', 'noop', '-j', '2', '--state', resumeState, '--progress', 'none'));
+  const first = timed(LAUNCHER, ['run', '--input', tree, '--processor', 'noop', '-j', '2', '--state', resumeState, '--progress', 'none']);
   const find = timed(`find '${tree}' -type f -printf '%s %T@ %P\\n' > /dev/null`, [], { shell: true }).wall;
   // (a journal smaller than the snapshot's threshold, in quick mode, is parsed at every open)
   const journalSize = fs.statSync(journalPath(resumeState)).size;
@@ -195,7 +193,7 @@ for (let run = 1; run <= runs; run++) {
   log(`run ${run} of ${runs}`);
   if (only.has(1)) {
     const empty = scratch('plan');
-    const plan = timed(LAUNCHER, sluice('plan', '--input', walkTree, '--processor', 'noop', '--state', empty, '--json')).wall;
+    const plan = timed(LAUNCHER, ['plan', '--input', walkTree, '--processor', 'noop', '--state', empty, '--json']).wall;
     const find = timed(`find '${walkTree}' -type f -printf '%s %T@ %p\\n' > /dev/null`, [], { shell: true }).wall;
     r1.sluice.push(plan);
     r1.ref.push(find);
@@ -265,7 +263,7 @@ for (let run = 1; run <= runs; run++) {
   }
   if (only.has(8)) {
     const tree = smallFileTree(sizes.resume);
-    const t = timed(LAUNCHER, sluice('run', '--input', tree, '--processor', 'noop', '-j', '2', '--state', resumeState, '--progress', 'none'));
+    const t = timed(LAUNCHER, ['run', '--input', tree, '--processor', 'noop', '-j', '2', '--state', resumeState, '--progress', 'none']);
     const report = JSON.parse(fs.readFileSync(path.join(resumeState, 'report.json'), 'utf8')) as Record<string, any>;
     if (report.skipped !== sizes.resume) throw new Error(`row 8: ${report.skipped} skipped of ${sizes.resume}`);
     r8.sluice.push(sizes.resume / t.wall);
@@ -278,7 +276,7 @@ for (let run = 1; run <= runs; run++) {
   if (only.has(9) && corpus) {
     const state = scratch('state');
     const out = scratch('out');
-    r9.sluice.push(await firstLine(LAUNCHER, sluice('run', '--input', corpus, '--processor', 'pdf-text', '-j', '2', '--out', out, '--state', state, '--progress', 'none'), (l) => l.includes('"type":"result"')));
+    r9.sluice.push(await firstLine(LAUNCHER, ['run', '--input', corpus, '--processor', 'pdf-text', '-j', '2', '--out', out, '--state', state, '--progress', 'none'], (l) => l.includes('"type":"result"')));
     if (haveParallel && havePdftotext) r9.ref.push(await firstLine('bash', ['-c', `find '${corpus}' -name '*.pdf' | parallel -j2 pdftotext {} -`], () => true));
   }
 }

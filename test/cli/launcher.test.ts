@@ -8,7 +8,7 @@ import { ROOT, exitWithin, quietEnv, tmpDir, track, tree, type Teardown } from '
 
 // The command users run is package.json's "bin": a launcher whose first lines are a shell script
 // starting Node with the main thread's heap sizes (docs/design-notes.md, "The main thread's heap").
-const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; version: string };
 const LAUNCHER = path.join(ROOT, pkg.bin.sluice!);
 // its `node` is this Node, found on PATH as a shell would
 const env = quietEnv({ PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}` });
@@ -89,7 +89,7 @@ t.test('the launcher runs through a symlink without an extension, as npm install
   fs.symlinkSync(LAUNCHER, path.join(dir, 'sluice'));
   const run = await runProgram(t, 'sluice', ['--version'], dir, { PATH: `${dir}${path.delimiter}${env.PATH ?? ''}` });
   t.equal(run.code, 0, run.stderr);
-  t.equal(run.stdout.trim(), (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version, 'the package\'s version');
+  t.equal(run.stdout.trim(), pkg.version, 'the package\'s version');
 });
 
 t.test('an item that fills its worker\'s heap under a heap size from NODE_OPTIONS fails saying its real limit and that node\'s flag set it, not max_memory_mb', async (t) => {
